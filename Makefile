@@ -13,7 +13,7 @@
 TOP := $(abspath .)
 export TOP
 
-PUBLIC_TARGETS := all check demo bench fuzz install
+PUBLIC_TARGETS := all check demo bench fuzz
 $(addprefix deps-then-,$(PUBLIC_TARGETS)):
 	@scripts/install-deps
 	@$(MAKE) --no-print-directory $(patsubst deps-then-%,_%,$@)
@@ -23,7 +23,7 @@ check: deps-then-check
 demo: deps-then-demo
 bench: deps-then-bench
 fuzz: deps-then-fuzz
-install: deps-then-install
+
 .PHONY: $(PUBLIC_TARGETS) $(addprefix deps-then-,$(PUBLIC_TARGETS))
 
 include mk/rules.mk

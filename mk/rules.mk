@@ -21,6 +21,7 @@
 # "skipped" for a program that printed none.
 
 BUILD ?= build
+VERSION := 0.1.0
 CC := gcc
 CLANG ?= clang
 AR ?= ar
@@ -43,7 +44,7 @@ LDLIBS_pcsc := $(call pkglibs,libpcsclite)
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla
-CPPFLAGS_ALL := -D_GNU_SOURCE -I$(TOP) -I$(TOP)/kernel/uapi -I$(TOP)/lib \
+CPPFLAGS_ALL := -D_GNU_SOURCE -DMCIM_VERSION='"$(VERSION)"' -I$(TOP) -I$(TOP)/kernel/uapi -I$(TOP)/lib \
 	$(PKG_CFLAGS)
 CFLAGS_PLAIN := -std=gnu11 -g -O2 -fstack-protector-strong \
 	-D_FORTIFY_SOURCE=2 $(WARN)

@@ -1,0 +1,2 @@
+# Static checks of kernel/: W=1, sparse, checkpatch --strict.
+$(call add_test,kernel,tests/kernel/static-checks)
