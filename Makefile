@@ -28,7 +28,7 @@ fuzz: deps-then-fuzz
 
 include mk/rules.mk
 include mk/kernel.mk
--include $(sort $(wildcard lib/*.mk daemon/*/*.mk daemon/*.mk tools/*/*.mk tests/*/*.mk))
+-include $(sort $(wildcard lib/*.mk daemon/*/*.mk daemon/*.mk tools/*/*.mk tests/*/*.mk tests/*/*/*.mk))
 
 _all: userspace $(if $(wildcard kernel/Kbuild),module)
 userspace: $(ALL_TARGETS)
