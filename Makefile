@@ -30,7 +30,7 @@ include mk/rules.mk
 include mk/kernel.mk
 -include $(sort $(wildcard lib/*.mk daemon/*/*.mk daemon/*.mk tools/*/*.mk tests/*/*.mk tests/*/*/*.mk))
 
-_all: userspace $(if $(wildcard kernel/Kbuild),module)
+_all: userspace module
 userspace: $(ALL_TARGETS)
 .PHONY: _all userspace
 
