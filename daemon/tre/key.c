@@ -1,0 +1,704 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * MCIM objects: templates, blobs, creation with a known secret, import of
+ * duplication blobs, loading (epoch enforced by the SRK's PolicyNV),
+ * operator-approved policies (PolicyAuthorize with a cached
+ * VerifySignature ticket) and use: E_K through TPM2_EncryptDecrypt2 (mode
+ * a) or the unsealed secret in locked memory (mode b).
+ */
+#include <sys/mman.h>
+
+#include <openssl/evp.h>
+#include <tss2/tss2_mu.h>
+#include <tss2/tss2_sys.h>
+
+#include "tre-internal.h"
+
+#define BLOB_MAGIC "MCTB"
+#define BLOB_VERSION 1
+
+int tre_template(enum tre_kind kind, const TPM2B_DIGEST *auth_policy, TPM2B_PUBLIC *ret)
+{
+	/* Policy only (userWithAuth clear), no DA counting: a wrong policy
+	 * never locks the TPM out (Part 1, 19.7.x and 19.8.x). */
+	TPMA_OBJECT attrs = TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_NODA;
+
+	if (!auth_policy || auth_policy->size > sizeof(auth_policy->buffer))
+		return -EINVAL;
+	*ret = (TPM2B_PUBLIC){ 0 };
+	ret->publicArea.nameAlg = TPM2_ALG_SHA256;
+	ret->publicArea.authPolicy = *auth_policy;
+	switch (kind) {
+	case TRE_KIND_AES:
+		/* Sign (= encrypt) only: EncryptDecrypt2 with decrypt=YES needs
+		 * the decrypt attribute (Part 3, 15.2), so the TPM never
+		 * decrypts with K. */
+		ret->publicArea.type = TPM2_ALG_SYMCIPHER;
+		ret->publicArea.objectAttributes = attrs | TPMA_OBJECT_SIGN_ENCRYPT;
+		ret->publicArea.parameters.symDetail.sym = (TPMT_SYM_DEF_OBJECT){
+			.algorithm = TPM2_ALG_AES, .keyBits.aes = 128, .mode.aes = TPM2_ALG_NULL,
+		};
+		return 0;
+	case TRE_KIND_SEALED:
+		ret->publicArea.type = TPM2_ALG_KEYEDHASH;
+		ret->publicArea.objectAttributes = attrs;
+		ret->publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* ---- Blobs: "MCTB" v1 | epoch (8, BE) | TPM2B_PUBLIC | TPM2B_PRIVATE ---- */
+
+int tre_blob_marshal(const struct tre_blob *b, uint8_t *buf, size_t max, size_t *ret_len)
+{
+	size_t off = 8;
+
+	if (max < 16)
+		return -EMSGSIZE;
+	memcpy(buf, BLOB_MAGIC, 4);
+	buf[4] = BLOB_VERSION;
+	buf[5] = buf[6] = buf[7] = 0;
+	if (Tss2_MU_UINT64_Marshal(b->epoch, buf, max, &off) ||
+	    Tss2_MU_TPM2B_PUBLIC_Marshal(&b->pub, buf, max, &off) ||
+	    Tss2_MU_TPM2B_PRIVATE_Marshal(&b->priv, buf, max, &off))
+		return -EMSGSIZE;
+	*ret_len = off;
+	return 0;
+}
+
+int tre_blob_unmarshal(const uint8_t *buf, size_t len, struct tre_blob *ret)
+{
+	size_t off = 8;
+
+	if (len < 16 || memcmp(buf, BLOB_MAGIC, 4) != 0 || buf[4] != BLOB_VERSION)
+		return -EINVAL;
+	*ret = (struct tre_blob){ 0 };
+	if (Tss2_MU_UINT64_Unmarshal(buf, len, &off, &ret->epoch) ||
+	    Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, &ret->pub) ||
+	    Tss2_MU_TPM2B_PRIVATE_Unmarshal(buf, len, &off, &ret->priv) || off != len)
+		return -EINVAL;
+	return 0;
+}
+
+static enum tre_kind kind_of(const TPM2B_PUBLIC *pub)
+{
+	return pub->publicArea.type == TPM2_ALG_SYMCIPHER ? TRE_KIND_AES : TRE_KIND_SEALED;
+}
+
+static int check_mcim_public(struct tre *t, const TPM2B_PUBLIC *pub)
+{
+	TPMA_OBJECT a = pub->publicArea.objectAttributes;
+
+	if (pub->publicArea.type != TPM2_ALG_SYMCIPHER && pub->publicArea.type != TPM2_ALG_KEYEDHASH)
+		return tre_failerr(t, -EINVAL, "MCIM object of type 0x%x", pub->publicArea.type);
+	/* Policy-only and never a decryption oracle (docs/tre.md). */
+	if ((a & TPMA_OBJECT_USERWITHAUTH) || (a & TPMA_OBJECT_DECRYPT) || !(a & TPMA_OBJECT_NODA))
+		return tre_failerr(t, -EINVAL, "MCIM object attributes 0x%08x refused", a);
+	if (pub->publicArea.authPolicy.size == 0)
+		return tre_failerr(t, -EINVAL, "MCIM object without a policy refused");
+	return 0;
+}
+
+/* ---- Creation with a known secret and import ---- */
+
+static int create_known(struct tre *t, const TPM2B_PUBLIC *tmpl, const uint8_t *secret,
+			size_t len, struct tre_blob *ret)
+{
+	_cleanup_esys_ TPM2B_PRIVATE *priv = NULL;
+	_cleanup_esys_ TPM2B_PUBLIC *pub = NULL;
+	TPM2B_SENSITIVE_CREATE sens = { 0 };
+	TPML_PCR_SELECTION nopcr = { 0 };
+	TPM2B_DATA outside = { 0 };
+	ESYS_TR srk, s;
+	TSS2_RC rc;
+	int r;
+
+	r = tre_srk_get(t, t->epoch, &srk);
+	if (r == 0)
+		r = tre_session(t, &s);
+	if (r == 0)
+		r = tre_srk_policy(t, s, t->epoch);
+	if (r < 0)
+		return r;
+	sens.sensitive.data.size = (UINT16)len;
+	memcpy(sens.sensitive.data.buffer, secret, len);
+	/* inSensitive is the first parameter: it goes encrypted. */
+	Esys_TRSess_SetAttributes(t->esys, s, TRE_SESS_ATTRS, 0xff);
+	rc = Esys_Create(t->esys, srk, s, ESYS_TR_NONE, ESYS_TR_NONE, &sens, tmpl, &outside,
+			 &nopcr, &priv, &pub, NULL, NULL, NULL);
+	wipe(&sens, sizeof(sens));
+	if (rc) {
+		tre_session_restart(t);
+		return tre_fail(t, rc, "TPM2_Create of an MCIM object");
+	}
+	*ret = (struct tre_blob){ .epoch = t->epoch, .pub = *pub, .priv = *priv };
+	return 0;
+}
+
+int tre_create_known(struct tre *t, const TPM2B_PUBLIC *tmpl, const uint8_t *secret,
+		     size_t len, struct tre_blob *ret)
+{
+	int r;
+
+	if (len == 0 || len > sizeof(((TPM2B_SENSITIVE_DATA *)0)->buffer))
+		return -EINVAL;
+	r = check_mcim_public(t, tmpl);
+	if (r < 0)
+		return r;
+	/* TPM2_Create needs a free object slot of its own. */
+	return TRE_RETRY(t, TRE_ROOMY(t, true, create_known(t, tmpl, secret, len, ret)));
+}
+
+static int import(struct tre *t, const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *dup,
+		  const TPM2B_ENCRYPTED_SECRET *seed, const TPM2B_DATA *enc_key,
+		  const TPMT_SYM_DEF_OBJECT *sym, struct tre_blob *ret)
+{
+	TPMT_SYM_DEF_OBJECT nosym = { .algorithm = TPM2_ALG_NULL };
+	_cleanup_esys_ TPM2B_PRIVATE *priv = NULL;
+	TPM2B_DATA nokey = { 0 };
+	ESYS_TR srk, s;
+	TSS2_RC rc;
+	int r;
+
+	r = tre_srk_get(t, t->epoch, &srk);
+	if (r == 0)
+		r = tre_session(t, &s);
+	if (r == 0)
+		r = tre_srk_policy(t, s, t->epoch);
+	if (r < 0)
+		return r;
+	/* encryptionKey (the inner wrapper's key) is the first parameter. */
+	Esys_TRSess_SetAttributes(t->esys, s, TRE_SESS_ATTRS, 0xff);
+	rc = Esys_Import(t->esys, srk, s, ESYS_TR_NONE, ESYS_TR_NONE, enc_key ? enc_key : &nokey,
+			 pub, dup, seed, sym ? sym : &nosym, &priv);
+	if (rc) {
+		tre_session_restart(t);
+		return tre_fail(t, rc, "TPM2_Import");
+	}
+	*ret = (struct tre_blob){ .epoch = t->epoch, .pub = *pub, .priv = *priv };
+	return 0;
+}
+
+int tre_import(struct tre *t, const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *dup,
+	       const TPM2B_ENCRYPTED_SECRET *seed, const TPM2B_DATA *enc_key,
+	       const TPMT_SYM_DEF_OBJECT *sym, struct tre_blob *ret)
+{
+	int r = check_mcim_public(t, pub);
+
+	if (r < 0)
+		return r;
+	return TRE_RETRY(t, import(t, pub, dup, seed, enc_key, sym, ret));
+}
+
+/* ---- Loading ---- */
+
+static int key_load_once(struct tre_key *k)
+{
+	struct tre *t = k->tre;
+	ESYS_TR srk = ESYS_TR_NONE, s;
+	TSS2_RC rc;
+	int r;
+
+	r = tre_srk_get(t, k->blob.epoch, &srk);
+	if (r < 0)
+		return r;
+	r = tre_session(t, &s);
+	/* The SRK's policy: PolicyNV(epoch counter == the blob's epoch). */
+	if (r == 0)
+		r = tre_srk_policy(t, s, k->blob.epoch);
+	if (r == 0) {
+		Esys_TRSess_SetAttributes(t->esys, s, TPMA_SESSION_CONTINUESESSION, 0xff);
+		rc = Esys_Load(t->esys, srk, s, ESYS_TR_NONE, ESYS_TR_NONE, &k->blob.priv,
+			       &k->blob.pub, &k->handle);
+		if (rc) {
+			k->handle = ESYS_TR_NONE;
+			tre_session_restart(t);
+			r = tre_fail(t, rc, "loading an MCIM object");
+		}
+	}
+	if (srk != t->srk)
+		tre_flush(t, &srk); /* an old epoch's SRK */
+	if (r == 0)
+		k->gen = t->gen;
+	return r;
+}
+
+int tre_key_ensure_loaded(struct tre_key *k)
+{
+	int r;
+
+	if (k->handle != ESYS_TR_NONE && k->gen == k->tre->gen)
+		return 0;
+	k->handle = ESYS_TR_NONE;
+	/* No resource manager: flush what we can reload and retry. */
+	r = TRE_ROOMY(k->tre, true, key_load_once(k));
+	return r;
+}
+
+int tre_key_load(struct tre *t, const struct tre_blob *b, struct tre_key **ret)
+{
+	struct tre_key *k;
+	int r;
+
+	r = check_mcim_public(t, &b->pub);
+	if (r < 0)
+		return r;
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	k->tre = t;
+	k->blob = *b;
+	k->kind = kind_of(&b->pub);
+	k->handle = ESYS_TR_NONE;
+	r = TRE_RETRY(t, tre_key_ensure_loaded(k));
+	if (r < 0) {
+		free(k);
+		return r;
+	}
+	k->next = t->keys;
+	t->keys = k;
+	*ret = k;
+	return 0;
+}
+
+void tre_key_free(struct tre_key *k)
+{
+	struct tre *t;
+
+	if (!k)
+		return;
+	t = k->tre;
+	for (struct tre_key **p = &t->keys; *p; p = &(*p)->next)
+		if (*p == k) {
+			*p = k->next;
+			break;
+		}
+	if (k->gen == t->gen)
+		tre_flush(t, &k->handle);
+	wipe(k, sizeof(*k));
+	free(k);
+}
+
+enum tre_kind tre_key_kind(const struct tre_key *k)
+{
+	return k->kind;
+}
+
+/* ---- Policies ---- */
+
+static const EVP_MD *md_of(TPMI_ALG_HASH alg)
+{
+	switch (alg) {
+	case TPM2_ALG_SHA256:
+		return EVP_sha256();
+	case TPM2_ALG_SHA384:
+		return EVP_sha384();
+	case TPM2_ALG_SHA512:
+		return EVP_sha512();
+	default:
+		return NULL;
+	}
+}
+
+static int load_op_key(struct tre *t, const TPM2B_PUBLIC *op_key, ESYS_TR *ret, TPM2B_NAME *name)
+{
+	_cleanup_esys_ TPM2B_NAME *n = NULL;
+	TSS2_RC rc;
+
+	/* Public part only, owner hierarchy: its tickets survive TPM resets. */
+	rc = Esys_LoadExternal(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL, op_key,
+			       ESYS_TR_RH_OWNER, ret);
+	if (rc)
+		return tre_fail(t, rc, "loading the operator's policy key");
+	rc = Esys_TR_GetName(t->esys, *ret, &n);
+	if (rc) {
+		tre_flush(t, ret);
+		return tre_fail(t, rc, "the operator key's Name");
+	}
+	*name = *n;
+	return 0;
+}
+
+static int set_policy(struct tre_key *k, const struct tre_policy *p)
+{
+	struct tre *t = k->tre;
+	_cleanup_esys_ TPMT_TK_VERIFIED *ticket = NULL;
+	TPM2B_DIGEST ahash = { 0 };
+	const EVP_MD *md = md_of(p->op_key.publicArea.nameAlg);
+	unsigned int len = 0;
+	TPM2B_NAME name;
+	EVP_MD_CTX *ctx;
+	ESYS_TR h;
+	TSS2_RC rc;
+	int r, ok;
+
+	if (!md)
+		return tre_failerr(t, -EINVAL, "operator key nameAlg 0x%x", p->op_key.publicArea.nameAlg);
+	/* aHash = H(approvedPolicy || policyRef) (Part 3, 23.16). */
+	ctx = EVP_MD_CTX_new();
+	ok = ctx && EVP_DigestInit_ex(ctx, md, NULL) &&
+	     EVP_DigestUpdate(ctx, p->approved.buffer, p->approved.size) &&
+	     EVP_DigestUpdate(ctx, p->policy_ref.buffer, p->policy_ref.size) &&
+	     EVP_DigestFinal_ex(ctx, ahash.buffer, &len);
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return tre_failerr(t, -ENOMEM, "hashing the approved policy");
+	ahash.size = (UINT16)len;
+
+	r = TRE_ROOMY(t, false, load_op_key(t, &p->op_key, &h, &name));
+	if (r < 0)
+		return r;
+	rc = Esys_VerifySignature(t->esys, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &ahash,
+				  &p->signature, &ticket);
+	tre_flush(t, &h);
+	if (rc) {
+		r = tre_fail(t, rc, "the operator's signature over the policy");
+		return r == -EIO ? -EKEYREJECTED : r;
+	}
+	k->policy = *p;
+	k->op_name = name;
+	k->ticket = *ticket;
+	k->has_policy = true;
+	return 0;
+}
+
+int tre_key_set_policy(struct tre_key *k, const struct tre_policy *p)
+{
+	int r = TRE_RETRY(k->tre, set_policy(k, p));
+
+	/* The key is about to be used: have the session ready (an error here
+	 * is reported again by the use itself). */
+	if (r == 0)
+		tre_fast_ready(k->tre);
+	return r;
+}
+
+/*
+ * The per-use policy: PolicyPCR (platform state, checked against the
+ * approved reference) and PolicyAuthorize (operator's approval, cached
+ * ticket).  Two commands; the session is then consumed by the use.
+ */
+static int run_use_policy(struct tre_key *k, ESYS_TR s)
+{
+	struct tre *t = k->tre;
+	TSS2_RC rc;
+
+	rc = Esys_PolicyPCR(t->esys, s, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+			    &k->policy.pcr_digest, &k->policy.pcrs);
+	if (rc) {
+		int r = tre_fail(t, rc, "PolicyPCR");
+
+		if (tre_rc_base(rc) == TPM2_RC_VALUE) {
+			snprintf(t->err, sizeof(t->err),
+				 "platform state differs from the approved PCR reference"
+				 " (tamper event or unapproved change): key refused by the TPM");
+			r = -EKEYREJECTED;
+		}
+		return r;
+	}
+	rc = Esys_PolicyAuthorize(t->esys, s, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				  &k->policy.approved, &k->policy.policy_ref, &k->op_name,
+				  &k->ticket);
+	if (rc) {
+		int r = tre_fail(t, rc, "PolicyAuthorize");
+
+		tre_session_restart(t);
+		return r == -EIO || r == -EINVAL ? -EKEYREJECTED : r;
+	}
+	return 0;
+}
+
+static int prepare_use(struct tre_key *k, ESYS_TR *ret_s)
+{
+	struct tre *t = k->tre;
+	int r;
+
+	if (!k->has_policy)
+		return tre_failerr(t, -EPERM, "no operator-approved policy set for this key");
+	/* Session first: starting it may need the SRK and so make room, which
+	 * must not flush the key once it is loaded for this use. */
+	r = tre_session(t, ret_s);
+	if (r == 0)
+		r = tre_key_ensure_loaded(k);
+	if (r == 0)
+		r = run_use_policy(k, *ret_s);
+	return r;
+}
+
+static int ed2(struct tre_key *k, ESYS_TR s, const uint8_t *in, size_t len, TPMI_ALG_CIPHER_MODE mode,
+	       const TPM2B_IV *iv, uint8_t *out)
+{
+	struct tre *t = k->tre;
+	_cleanup_esys_ TPM2B_MAX_BUFFER *o = NULL;
+	_cleanup_esys_ TPM2B_IV *ivo = NULL;
+	TPM2B_MAX_BUFFER i = { .size = (UINT16)len };
+	TSS2_RC rc;
+
+	memcpy(i.buffer, in, len);
+	/* inData and outData are the first parameters: both go encrypted. */
+	Esys_TRSess_SetAttributes(t->esys, s, TRE_SESS_ATTRS, 0xff);
+	rc = Esys_EncryptDecrypt2(t->esys, k->handle, s, ESYS_TR_NONE, ESYS_TR_NONE, &i, TPM2_NO,
+				  mode, iv, &o, &ivo);
+	wipe(&i, sizeof(i));
+	if (rc) {
+		tre_session_restart(t);
+		return tre_fail(t, rc, "EncryptDecrypt2");
+	}
+	if (o->size != len) {
+		wipe(o->buffer, o->size);
+		return tre_failerr(t, -EIO, "EncryptDecrypt2 returned %u bytes", o->size);
+	}
+	memcpy(out, o->buffer, len);
+	wipe(o->buffer, o->size);
+	return 0;
+}
+
+static int key_encrypt(struct tre_key *k, const uint8_t *in, uint8_t *out, size_t nblocks)
+{
+	struct tre *t = k->tre;
+	ESYS_TR s;
+	int r;
+
+	if (t->mode == TRE_MODE_AES_ECB) {
+		TPM2B_IV noiv = { 0 };
+
+		if (t->fast)
+			return tre_fast_ed2(k, in, 16 * nblocks, TPM2_ALG_ECB, &noiv, out);
+		r = prepare_use(k, &s);
+		return r < 0 ? r : ed2(k, s, in, 16 * nblocks, TPM2_ALG_ECB, &noiv, out);
+	}
+	/* CFB only: E_K(X) is the first CFB block over a zero block with IV=X. */
+	for (size_t b = 0; b < nblocks; b++) {
+		static const uint8_t zero[16];
+		TPM2B_IV iv = { .size = 16 };
+
+		memcpy(iv.buffer, in + 16 * b, 16);
+		if (t->fast) {
+			r = tre_fast_ed2(k, zero, 16, TPM2_ALG_CFB, &iv, out + 16 * b);
+		} else {
+			r = prepare_use(k, &s);
+			if (r == 0)
+				r = ed2(k, s, zero, 16, TPM2_ALG_CFB, &iv, out + 16 * b);
+		}
+		wipe(&iv, sizeof(iv));
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int tre_key_encrypt(struct tre_key *k, const uint8_t *in, uint8_t *out, size_t nblocks)
+{
+	struct tre *t = k->tre;
+
+	if (k->kind != TRE_KIND_AES || t->mode == TRE_MODE_SEALED)
+		return tre_failerr(t, -EOPNOTSUPP, "E_K in the TPM needs an AES key and AES support");
+	if (nblocks == 0 || nblocks > sizeof(((TPM2B_MAX_BUFFER *)0)->buffer) / 16)
+		return -EINVAL;
+	return TRE_RETRY(t, key_encrypt(k, in, out, nblocks));
+}
+
+/* ---- Sealed mode ---- */
+
+static int secbuf_get(struct tre *t)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	if (t->secbuf)
+		return 0;
+	p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return tre_failerr(t, -errno, "mmap for the secret buffer: %m");
+	if (mlock(p, (size_t)page) < 0) {
+		int e = -errno;
+
+		munmap(p, (size_t)page);
+		return tre_failerr(t, e, "mlock of the secret buffer: %s", strerror(-e));
+	}
+	madvise(p, (size_t)page, MADV_DONTDUMP);
+	madvise(p, (size_t)page, MADV_DONTFORK);
+	t->secbuf = p;
+	t->secbuf_len = (size_t)page;
+	return 0;
+}
+
+/* Overwrites the stack below the caller, where the TSS decrypted Unseal's
+ * response (tpm2-tss decrypts parameters through a stack copy). */
+static __attribute__((noinline)) void scrub_stack(void)
+{
+	volatile uint8_t pad[32768];
+
+	explicit_bzero((void *)pad, sizeof(pad));
+	__asm__ volatile("" : : "r"(pad) : "memory");
+}
+
+static void wipe_sys_response(struct tre *t)
+{
+	TSS2_SYS_CONTEXT *sys = NULL;
+	const uint8_t *rp = NULL;
+	size_t n = 0;
+
+	/* The plaintext response parameters stay in the SAPI response buffer
+	 * until the next response overwrites them: wipe them now. */
+	if (Esys_GetSysContext(t->esys, &sys) == TSS2_RC_SUCCESS && sys &&
+	    Tss2_Sys_GetRpBuffer(sys, &n, &rp) == TSS2_RC_SUCCESS && rp)
+		explicit_bzero((uint8_t *)rp, n);
+}
+
+static int unseal(struct tre_key *k, size_t *ret_len)
+{
+	struct tre *t = k->tre;
+	TPM2B_SENSITIVE_DATA *o = NULL;
+	ESYS_TR s;
+	TSS2_RC rc;
+	int r;
+
+	r = secbuf_get(t);
+	if (r == 0 && t->fast)
+		return tre_fast_unseal(k, t->secbuf, t->secbuf_len, ret_len);
+	if (r == 0)
+		r = prepare_use(k, &s);
+	if (r < 0)
+		return r;
+	/* Unseal has no command parameter; its outData goes encrypted. */
+	Esys_TRSess_SetAttributes(t->esys, s, TPMA_SESSION_CONTINUESESSION | TPMA_SESSION_ENCRYPT,
+				  0xff);
+	rc = Esys_Unseal(t->esys, k->handle, s, ESYS_TR_NONE, ESYS_TR_NONE, &o);
+	if (rc) {
+		tre_session_restart(t);
+		return tre_fail(t, rc, "Unseal");
+	}
+	if (o->size > t->secbuf_len) {
+		r = tre_failerr(t, -EIO, "unsealed %u bytes", o->size);
+	} else {
+		memcpy(t->secbuf, o->buffer, o->size);
+		*ret_len = o->size;
+	}
+	wipe(o, sizeof(*o));
+	Esys_Free(o);
+	wipe_sys_response(t);
+	return r;
+}
+
+int tre_key_with_secret(struct tre_key *k, tre_secret_fn use, void *user_data)
+{
+	struct tre *t = k->tre;
+	size_t len = 0;
+	int r;
+
+	if (k->kind != TRE_KIND_SEALED)
+		return tre_failerr(t, -EOPNOTSUPP, "not a sealed object");
+	r = TRE_RETRY(t, unseal(k, &len));
+	scrub_stack();
+	if (r < 0)
+		return r;
+	r = use(t->secbuf, len, user_data);
+	wipe(t->secbuf, t->secbuf_len);
+	return r;
+}
+
+/* ---- Policy digests the device computes in the TPM (trial sessions) ---- */
+
+static int trial_start(struct tre *t, ESYS_TR *s)
+{
+	TPMT_SYM_DEF none = { .algorithm = TPM2_ALG_NULL };
+	TSS2_RC rc;
+
+	rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+				   ESYS_TR_NONE, NULL, TPM2_SE_TRIAL, &none, TPM2_ALG_SHA256, s);
+	if (rc) {
+		*s = ESYS_TR_NONE;
+		return tre_fail(t, rc, "starting a trial session");
+	}
+	return 0;
+}
+
+static int trial_digest(struct tre *t, ESYS_TR *s, TPM2B_DIGEST *ret)
+{
+	_cleanup_esys_ TPM2B_DIGEST *d = NULL;
+	TSS2_RC rc;
+
+	rc = Esys_PolicyGetDigest(t->esys, *s, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &d);
+	tre_flush(t, s);
+	if (rc)
+		return tre_fail(t, rc, "PolicyGetDigest");
+	*ret = *d;
+	return 0;
+}
+
+static int policy_pcr_now(struct tre *t, const TPML_PCR_SELECTION *pcrs, TPM2B_DIGEST *ret_pcr,
+			  TPM2B_DIGEST *ret_policy)
+{
+	TPM2B_DIGEST vals[24 * 2];
+	unsigned int len = 0;
+	uint32_t n = 0;
+	EVP_MD_CTX *ctx;
+	ESYS_TR s;
+	TSS2_RC rc;
+	int r, ok;
+
+	r = tre_pcr_read(t, pcrs, vals, ARRAY_SIZE(vals), &n);
+	if (r < 0)
+		return r;
+	/* Composite digest: H(PCR values in selection order) (Part 3, 23.7). */
+	ctx = EVP_MD_CTX_new();
+	ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	for (uint32_t i = 0; ok && i < n; i++)
+		ok = EVP_DigestUpdate(ctx, vals[i].buffer, vals[i].size);
+	ok = ok && EVP_DigestFinal_ex(ctx, ret_pcr->buffer, &len);
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return tre_failerr(t, -ENOMEM, "hashing PCR values");
+	ret_pcr->size = (UINT16)len;
+	r = trial_start(t, &s);
+	if (r < 0)
+		return r;
+	rc = Esys_PolicyPCR(t->esys, s, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ret_pcr, pcrs);
+	if (rc) {
+		tre_flush(t, &s);
+		return tre_fail(t, rc, "PolicyPCR (trial)");
+	}
+	return trial_digest(t, &s, ret_policy);
+}
+
+int tre_policy_pcr_now(struct tre *t, const TPML_PCR_SELECTION *pcrs, TPM2B_DIGEST *ret_pcr_digest,
+		       TPM2B_DIGEST *ret_policy)
+{
+	return TRE_RETRY(t, policy_pcr_now(t, pcrs, ret_pcr_digest, ret_policy));
+}
+
+static int policy_authorize_digest(struct tre *t, const TPM2B_PUBLIC *op_key,
+				   const TPM2B_NONCE *ref, TPM2B_DIGEST *ret)
+{
+	TPMT_TK_VERIFIED noticket = { .tag = TPM2_ST_VERIFIED, .hierarchy = TPM2_RH_NULL };
+	TPM2B_NONCE noref = { 0 };
+	TPM2B_DIGEST none = { 0 };
+	TPM2B_NAME name;
+	ESYS_TR h, s;
+	TSS2_RC rc;
+	int r;
+
+	r = TRE_ROOMY(t, false, load_op_key(t, op_key, &h, &name));
+	if (r < 0)
+		return r;
+	tre_flush(t, &h);
+	r = trial_start(t, &s);
+	if (r < 0)
+		return r;
+	/* A trial session does not check approvedPolicy nor the ticket. */
+	rc = Esys_PolicyAuthorize(t->esys, s, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &none,
+				  ref ? ref : &noref, &name, &noticket);
+	if (rc) {
+		tre_flush(t, &s);
+		return tre_fail(t, rc, "PolicyAuthorize (trial)");
+	}
+	return trial_digest(t, &s, ret);
+}
+
+int tre_policy_authorize_digest(struct tre *t, const TPM2B_PUBLIC *op_key,
+				const TPM2B_NONCE *policy_ref, TPM2B_DIGEST *ret)
+{
+	return TRE_RETRY(t, policy_authorize_digest(t, op_key, policy_ref, ret));
+}

@@ -1,0 +1,20 @@
+# tests/integration/tre/: the TRE against swtpm (tests/lib/with-swtpm).
+TRE_TEST_LIBS := tre tpm2util aka mcimutil
+TRE_TEST_LDLIBS := $(LDLIBS_tss) $(LDLIBS_crypto) $(LDLIBS_jsonc)
+TRE_TEST_COMMON := tests/integration/tre/tre-test.c
+$(eval $(call test_prog,test-tre-milenage,tests/integration/tre/test-tre-milenage.c $(TRE_TEST_COMMON),$(TRE_TEST_LIBS),$(TRE_TEST_LDLIBS)))
+$(eval $(call test_prog,test-tre-policy,tests/integration/tre/test-tre-policy.c $(TRE_TEST_COMMON),$(TRE_TEST_LIBS),$(TRE_TEST_LDLIBS)))
+$(eval $(call test_prog,test-tre-import,tests/integration/tre/test-tre-import.c $(TRE_TEST_COMMON),$(TRE_TEST_LIBS),$(TRE_TEST_LDLIBS)))
+$(eval $(call test_prog,test-tre-store,tests/integration/tre/test-tre-store.c $(TRE_TEST_COMMON),$(TRE_TEST_LIBS),$(TRE_TEST_LDLIBS)))
+$(eval $(call test_prog,test-tre-attest,tests/integration/tre/test-tre-attest.c $(TRE_TEST_COMMON),$(TRE_TEST_LIBS),$(TRE_TEST_LDLIBS)))
+$(eval $(call test_prog,test-tre-exposure,tests/integration/tre/test-tre-exposure.c $(TRE_TEST_COMMON),$(TRE_TEST_LIBS),$(TRE_TEST_LDLIBS)))
+$(eval $(call test_prog,test-tre-lockout,tests/integration/tre/test-tre-lockout.c $(TRE_TEST_COMMON),$(TRE_TEST_LIBS),$(TRE_TEST_LDLIBS)))
+TRE_TEST_BINS := $(addprefix $(BUILD)/tests/test-tre-,milenage policy import store attest exposure lockout)
+$(call add_test,tre,tests/integration/tre/milenage.sh,$(TRE_TEST_BINS))
+$(call add_test,tre,tests/integration/tre/milenage-tabrmd.sh,$(TRE_TEST_BINS))
+$(call add_test,tre,tests/integration/tre/policy.sh,$(TRE_TEST_BINS))
+$(call add_test,tre,tests/integration/tre/import.sh,$(TRE_TEST_BINS))
+$(call add_test,tre,tests/integration/tre/clone.sh,$(TRE_TEST_BINS))
+$(call add_test,tre,tests/integration/tre/attest.sh,$(TRE_TEST_BINS))
+$(call add_test,tre,tests/integration/tre/exposure.sh,$(TRE_TEST_BINS))
+$(call add_test,tre,tests/integration/tre/lockout.sh,$(TRE_TEST_BINS))
