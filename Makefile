@@ -34,6 +34,9 @@ _all: userspace module
 userspace: $(ALL_TARGETS)
 .PHONY: _all userspace
 
+# The bounded fuzzing run needs every fuzzer, wherever it is declared.
+TESTS_DEPS_fuzz += $(FUZZ_TARGETS)
+
 # Every group of tests; `make check-GROUP` runs one group, `make check` all of
 # them in one runner so the last line counts everything.
 TEST_GROUPS := $(sort $(TEST_GROUPS))
