@@ -13,7 +13,7 @@
 TOP := $(abspath .)
 export TOP
 
-PUBLIC_TARGETS := all check demo bench fuzz
+PUBLIC_TARGETS := all check demo bench fuzz install
 $(addprefix deps-then-,$(PUBLIC_TARGETS)):
 	@scripts/install-deps
 	@$(MAKE) --no-print-directory $(patsubst deps-then-%,_%,$@)
@@ -23,6 +23,7 @@ check: deps-then-check
 demo: deps-then-demo
 bench: deps-then-bench
 fuzz: deps-then-fuzz
+install: deps-then-install
 
 .PHONY: $(PUBLIC_TARGETS) $(addprefix deps-then-,$(PUBLIC_TARGETS))
 
@@ -68,6 +69,13 @@ _fuzz: $(FUZZ_TARGETS)
 	@for f in $(FUZZ_TARGETS); do \
 		tests/fuzz/run-fuzzer $$f $(or $(FUZZ_SECONDS),300) || exit 1; done
 .PHONY: _fuzz
+
+# `make install [DESTDIR=...] [PREFIX=/usr/local]`: the daemon, tools, units,
+# man pages (daemon/mcimd/mcimd.mk) and the udev rule.  The module is
+# installed through DKMS (dkms.conf).
+_install: _all install-mcimd
+	install -D -m 0644 udev/60-vusim.rules $(DESTDIR)$(PREFIX)/lib/udev/rules.d/60-vusim.rules
+.PHONY: _install
 
 clean: module-clean
 	rm -rf $(BUILD)

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * mcimd's control method handlers (docs/control-api.md gives the params
+ * and results).  The ones that need the slots, the engine or the TRE are
+ * NULL in the table until that integration lands.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/mcimd/log.h"
+#include "daemon/mcimd/mcimd.h"
+
+static struct json_object *profile_json(const struct store_profile_info *i)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "iccid", json_object_new_string(i->iccid));
+	json_object_object_add(o, "imsi", json_object_new_string(i->imsi));
+	json_object_object_add(o, "class", json_object_new_string(store_class_name(i->cls)));
+	json_object_object_add(o, "state", json_object_new_string(store_state_name(i->state)));
+	json_object_object_add(o, "nickname", json_object_new_string(i->nickname));
+	json_object_object_add(o, "operator", json_object_new_string(i->operator_name));
+	return o;
+}
+
+/* The profile named by params.iccid. */
+static int find_profile(struct mcimd *d, const struct control_call *call,
+			struct store_profile_info *ret, char *why, size_t why_size)
+{
+	struct json_object *x;
+	int r;
+
+	if (!json_object_object_get_ex(call->params, "iccid", &x) ||
+	    !json_object_is_type(x, json_type_string)) {
+		snprintf(why, why_size, "params.iccid (a string) is required");
+		return -EINVAL;
+	}
+	r = store_profile_find_iccid(d->store, json_object_get_string(x), ret);
+	if (r == -ENOENT)
+		snprintf(why, why_size, "no profile %.32s", json_object_get_string(x));
+	else if (r < 0)
+		snprintf(why, why_size, "store: %s", store_errmsg(d->store));
+	return r;
+}
+
+static int h_status(void *user, const struct control_call *call,
+		    struct json_object **ret, char *why, size_t why_size)
+{
+	struct mcimd *d = user;
+	struct store_profile_info en;
+	struct json_object *o, *tr, *tpm;
+	uint64_t gen = 0;
+	int r;
+
+	(void)call;
+	r = store_generation(d->store, &gen);
+	if (r < 0) {
+		snprintf(why, why_size, "store: %s", store_errmsg(d->store));
+		return r;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "version", json_object_new_string(MCIM_VERSION));
+	json_object_object_add(o, "pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "uptime_s",
+			       json_object_new_int64((int64_t)(time(NULL) - d->started)));
+	json_object_object_add(o, "slots", json_object_new_int((int)d->cfg.slot_count));
+	r = store_profile_enabled(d->store, &en);
+	json_object_object_add(o, "enabled_profile",
+			       r >= 0 ? json_object_new_string(en.iccid) : NULL);
+	json_object_object_add(o, "store_generation", json_object_new_int64((int64_t)gen));
+	tpm = json_object_new_object();
+	json_object_object_add(tpm, "tcti", json_object_new_string(d->cfg.tcti));
+	json_object_object_add(tpm, "connected", json_object_new_boolean(false));
+	json_object_object_add(o, "tpm", tpm);
+	tr = json_object_new_object();
+	json_object_object_add(tr, "enabled", json_object_new_boolean(d->trace != NULL));
+	json_object_object_add(tr, "target",
+			       d->trace ? json_object_new_string(d->trace_target) : NULL);
+	json_object_object_add(o, "trace", tr);
+	json_object_object_add(o, "log_level",
+			       json_object_new_string(config_log_level_name(log_get_level())));
+	*ret = o;
+	return 0;
+}
+
+static int h_profile_list(void *user, const struct control_call *call,
+			  struct json_object **ret, char *why, size_t why_size)
+{
+	struct mcimd *d = user;
+	struct store_profile_info *list = NULL;
+	struct json_object *o, *a;
+	size_t n = 0;
+	int r;
+
+	(void)call;
+	r = store_profile_list(d->store, &list, &n);
+	if (r < 0) {
+		snprintf(why, why_size, "store: %s", store_errmsg(d->store));
+		return r;
+	}
+	a = json_object_new_array();
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(a, profile_json(&list[i]));
+	free(list);
+	o = json_object_new_object();
+	json_object_object_add(o, "profiles", a);
+	*ret = o;
+	return 0;
+}
+
+static int h_profile_show(void *user, const struct control_call *call,
+			  struct json_object **ret, char *why, size_t why_size)
+{
+	struct mcimd *d = user;
+	struct store_profile_info i;
+	struct json_object *o;
+	int r = find_profile(d, call, &i, why, why_size);
+
+	if (r < 0)
+		return r;
+	o = profile_json(&i);
+	json_object_object_add(o, "algorithm", json_object_new_string(
+					 i.algo == AKA_ALGO_TUAK ? "tuak" : "milenage"));
+	json_object_object_add(o, "files", json_object_new_int((int)i.n_files));
+	json_object_object_add(o, "pins", json_object_new_int((int)i.n_pins));
+	json_object_object_add(o, "installed_at", json_object_new_int64(i.installed_at));
+	json_object_object_add(o, "changed_at", json_object_new_int64(i.changed_at));
+	*ret = o;
+	return 0;
+}
+
+/* enable / disable / delete: the store change; the card follows once the
+ * slots are integrated (remove and insert, or REFRESH). */
+static int lifecycle(void *user, const struct control_call *call, char *why,
+		     size_t why_size, int (*op)(struct store *, int64_t), const char *what)
+{
+	struct mcimd *d = user;
+	struct store_profile_info i;
+	int r = find_profile(d, call, &i, why, why_size);
+
+	if (r < 0)
+		return r;
+	r = op(d->store, i.id);
+	if (r < 0) {
+		snprintf(why, why_size, "%s", store_errmsg(d->store));
+		return r;
+	}
+	log_notice("profile %s %s (uid %u)", i.iccid, what, (unsigned)call->peer->uid);
+	return 0;
+}
+
+static int h_profile_enable(void *user, const struct control_call *call,
+			    struct json_object **ret, char *why, size_t why_size)
+{
+	(void)ret;
+	return lifecycle(user, call, why, why_size, store_profile_enable, "enabled");
+}
+
+static int h_profile_disable(void *user, const struct control_call *call,
+			     struct json_object **ret, char *why, size_t why_size)
+{
+	(void)ret;
+	return lifecycle(user, call, why, why_size, store_profile_disable, "disabled");
+}
+
+static int h_profile_delete(void *user, const struct control_call *call,
+			    struct json_object **ret, char *why, size_t why_size)
+{
+	(void)ret;
+	return lifecycle(user, call, why, why_size, store_profile_delete, "deleted");
+}
+
+int mcimd_trace_set(struct mcimd *d, bool on, const char *host, uint16_t port,
+		    char *why, size_t why_size)
+{
+	struct gsmtap *g = NULL;
+	int r;
+
+	if (!on) {
+		if (d->trace)
+			log_notice("APDU tracing off");
+		gsmtap_close(d->trace);
+		d->trace = NULL;
+		return 0;
+	}
+	r = gsmtap_open(host, port, d->cfg.trace_allow_remote, GSMTAP_MASK_KEYS, &g);
+	if (r < 0) {
+		snprintf(why, why_size, r == -EPERM ? "%s is not a loopback address"
+						    : "cannot trace to %s: %s",
+			 host, strerror(-r));
+		return r;
+	}
+	gsmtap_close(d->trace);
+	d->trace = g;
+	snprintf(d->trace_target, sizeof(d->trace_target), strchr(host, ':') ? "[%s]:%u"
+									    : "%s:%u",
+		 host, port);
+	log_notice("APDU tracing to %s", d->trace_target);
+	return 0;
+}
+
+static int h_trace_set(void *user, const struct control_call *call,
+		       struct json_object **ret, char *why, size_t why_size)
+{
+	struct mcimd *d = user;
+	struct json_object *x, *o;
+	char host[64];
+	uint16_t port = d->cfg.trace_port;
+	int r;
+
+	if (!json_object_object_get_ex(call->params, "enabled", &x) ||
+	    !json_object_is_type(x, json_type_boolean)) {
+		snprintf(why, why_size, "params.enabled (a boolean) is required");
+		return -EINVAL;
+	}
+	snprintf(host, sizeof(host), "%s", d->cfg.trace_host);
+	if (json_object_get_boolean(x) && json_object_object_get_ex(call->params, "target", &x) &&
+	    (!json_object_is_type(x, json_type_string) ||
+	     config_parse_hostport(json_object_get_string(x), host, sizeof(host), &port) < 0)) {
+		snprintf(why, why_size, "params.target is not ADDRESS[:PORT]");
+		return -EINVAL;
+	}
+	json_object_object_get_ex(call->params, "enabled", &x);
+	r = mcimd_trace_set(d, json_object_get_boolean(x), host, port, why, why_size);
+	if (r < 0)
+		return r;
+	o = json_object_new_object();
+	json_object_object_add(o, "enabled", json_object_new_boolean(d->trace != NULL));
+	json_object_object_add(o, "target",
+			       d->trace ? json_object_new_string(d->trace_target) : NULL);
+	*ret = o;
+	return 0;
+}
+
+static int h_log_set(void *user, const struct control_call *call,
+		     struct json_object **ret, char *why, size_t why_size)
+{
+	struct json_object *x, *o;
+	enum log_level l;
+
+	(void)user;
+	if (!json_object_object_get_ex(call->params, "level", &x) ||
+	    config_log_level_from_name(json_object_get_string(x), &l) < 0) {
+		snprintf(why, why_size,
+			 "params.level must be error, warning, notice, info or debug");
+		return -EINVAL;
+	}
+	log_set_level(l);
+	log_notice("log level %s (uid %u)", config_log_level_name(l),
+		   (unsigned)call->peer->uid);
+	o = json_object_new_object();
+	json_object_object_add(o, "level", json_object_new_string(config_log_level_name(l)));
+	*ret = o;
+	return 0;
+}
+
+const control_handler mcimd_handlers[CONTROL_METHOD_COUNT] = {
+	[CONTROL_STATUS] = h_status,
+	[CONTROL_PROFILE_LIST] = h_profile_list,
+	[CONTROL_PROFILE_SHOW] = h_profile_show,
+	[CONTROL_PROFILE_ENABLE] = h_profile_enable,
+	[CONTROL_PROFILE_DISABLE] = h_profile_disable,
+	[CONTROL_PROFILE_DELETE] = h_profile_delete,
+	[CONTROL_TRACE_SET] = h_trace_set,
+	[CONTROL_LOG_SET] = h_log_set,
+	/* slot.list, profile.install, tamper, attest, apdu: with the slot,
+	 * engine and TRE integration. */
+};

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * mcimd: the device daemon (docs/man/mcimd.8).  This file is the main
+ * program: options, configuration, the event loop with its signal and
+ * timer sources, the store, the control socket, systemd readiness.
+ *
+ * Signals (signalfd): SIGTERM and SIGINT end the loop cleanly (control
+ * socket removed, store closed); SIGHUP reloads the configuration: the log
+ * level and the trace target take effect at once, the other keys at the
+ * next start (a bad file is refused and the old configuration stays).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "daemon/mcimd/log.h"
+#include "daemon/mcimd/mcimd.h"
+#include "daemon/mcimd/notify.h"
+
+#define TICK_SECONDS 60 /* housekeeping: WAL checkpoint */
+
+static void on_signal(struct loop_source *src, uint32_t events)
+{
+	struct mcimd *d = (struct mcimd *)((char *)src - offsetof(struct mcimd, signals));
+	struct signalfd_siginfo si;
+	struct mcimd_config cfg;
+	char why[CONFIG_WHY_SIZE];
+
+	(void)events;
+	if (read(src->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	switch (si.ssi_signo) {
+	case SIGTERM:
+	case SIGINT:
+		log_notice("signal %u: shutting down", si.ssi_signo);
+		notify_send("STOPPING=1");
+		d->stop = true;
+		break;
+	case SIGHUP:
+		notify_send("RELOADING=1");
+		if (config_load(&cfg, d->config_path, why, sizeof(why)) < 0) {
+			log_error("reload refused, keeping the old configuration: %s", why);
+		} else {
+			char dummy[CONTROL_WHY_SIZE];
+
+			log_set_level(cfg.log_level);
+			if (d->trace || cfg.trace_enabled)
+				mcimd_trace_set(d, cfg.trace_enabled, cfg.trace_host,
+						cfg.trace_port, dummy, sizeof(dummy));
+			d->cfg = cfg;
+			log_notice("configuration reloaded from %s", d->config_path);
+		}
+		notify_send("READY=1");
+		break;
+	}
+}
+
+static void on_tick(struct loop_source *src, uint32_t events)
+{
+	struct mcimd *d = (struct mcimd *)((char *)src - offsetof(struct mcimd, tick));
+	uint64_t n;
+
+	(void)events;
+	if (read(src->fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	if (store_checkpoint(d->store) < 0)
+		log_debug("store checkpoint: %s", store_errmsg(d->store));
+}
+
+static int setup_signals(struct mcimd *d)
+{
+	sigset_t mask;
+	int fd;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	d->signals = (struct loop_source){ .fd = fd, .dispatch = on_signal };
+	return loop_add(d->loop, &d->signals, EPOLLIN);
+}
+
+static int setup_tick(struct mcimd *d)
+{
+	struct itimerspec its = { .it_interval = { TICK_SECONDS, 0 },
+				  .it_value = { TICK_SECONDS, 0 } };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	if (timerfd_settime(fd, 0, &its, NULL) < 0) {
+		close(fd);
+		return -errno;
+	}
+	d->tick = (struct loop_source){ .fd = fd, .dispatch = on_tick };
+	return loop_add(d->loop, &d->tick, EPOLLIN);
+}
+
+void mcimd_tamper(const char *reason, void *user_data)
+{
+	struct mcimd *d = user_data;
+	int r;
+
+	log_error("TAMPER: %s (the TRE is not connected yet: no PCR extended)", reason);
+	r = store_audit(d->store, "tamper", NULL, reason);
+	if (r < 0)
+		log_error("audit: %s", store_errmsg(d->store));
+}
+
+static int group_id(const char *name, gid_t *ret)
+{
+	struct group *g = getgrnam(name);
+
+	if (!g)
+		return -ENOENT;
+	*ret = g->gr_gid;
+	return 0;
+}
+
+static int setup_control(struct mcimd *d)
+{
+	struct control_config cc = {
+		.path = d->cfg.control_socket, .mode = 0660,
+		.max_clients = d->cfg.max_clients,
+	};
+	int r;
+
+	if (group_id(d->cfg.control_group, &cc.group) < 0) {
+		log_error("%s: [control] group: no group '%s'", d->config_path,
+			  d->cfg.control_group);
+		return -ENOENT;
+	}
+	if (group_id(d->cfg.admin_group, &cc.admin_group) < 0) {
+		log_warning("[control] admin_group: no group '%s': admin methods are "
+			    "for root only", d->cfg.admin_group);
+		cc.admin_group = (gid_t)-1;
+	}
+	r = control_server_new(&cc, d->loop, mcimd_handlers, d, &d->control);
+	if (r < 0)
+		log_error("control socket %s: %s", cc.path, strerror(-r));
+	return r;
+}
+
+static int run(struct mcimd *d)
+{
+	char why[512];
+	uint64_t gen = 0;
+	int r;
+
+	r = loop_new(&d->loop);
+	if (r < 0)
+		return r;
+	r = setup_signals(d);
+	if (r >= 0)
+		r = setup_tick(d);
+	if (r < 0) {
+		log_error("event loop: %s", strerror(-r));
+		return r;
+	}
+	/* No sealer until the TRE is integrated: descriptive methods only. */
+	r = store_open(d->cfg.store_path, NULL, &d->store, why, sizeof(why));
+	if (r < 0) {
+		log_error("store: %s", why);
+		return r;
+	}
+	store_generation(d->store, &gen);
+	log_info("store %s, generation %llu", d->cfg.store_path, (unsigned long long)gen);
+	r = setup_control(d);
+	if (r < 0)
+		return r;
+	if (d->cfg.trace_enabled &&
+	    mcimd_trace_set(d, true, d->cfg.trace_host, d->cfg.trace_port, why,
+			    sizeof(why)) < 0)
+		log_warning("trace: %s", why);
+	if (d->cfg.tamper_input[0]) {
+		r = tamper_input_open(d->loop, d->cfg.tamper_input, d->cfg.tamper_key,
+				      mcimd_tamper, d, &d->tamper);
+		if (r < 0) {
+			/* A missing tamper sensor is itself suspicious. */
+			log_error("tamper input %s: %s", d->cfg.tamper_input, strerror(-r));
+			snprintf(why, sizeof(why), "tamper input %s cannot be opened",
+				 d->cfg.tamper_input);
+			mcimd_tamper(why, d);
+		}
+	}
+	d->started = time(NULL);
+	notify_send("READY=1\nSTATUS=serving the control socket");
+	log_notice("mcimd %s ready (control socket %s)", MCIM_VERSION,
+		   d->cfg.control_socket);
+	while (!d->stop) {
+		r = loop_run_once(d->loop, -1);
+		if (r < 0) {
+			log_error("event loop: %s", strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void teardown(struct mcimd *d)
+{
+	control_server_free(d->control);
+	tamper_input_free(d->tamper);
+	gsmtap_close(d->trace);
+	store_close(d->store);
+	if (d->loop) {
+		loop_del(d->loop, &d->signals);
+		loop_del(d->loop, &d->tick);
+	}
+	if (d->signals.fd >= 0)
+		close(d->signals.fd);
+	if (d->tick.fd >= 0)
+		close(d->tick.fd);
+	loop_free(d->loop);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: mcimd [-c FILE] [--check-config] [--version] [--help]\n"
+		   "  -c, --config FILE   configuration (default %s)\n"
+		   "  -t, --check-config  validate the configuration and exit\n",
+		MCIMD_CONFIG_PATH);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static struct mcimd d;
+	char why[CONFIG_WHY_SIZE];
+	bool check = false;
+	int o, r;
+
+	d.config_path = MCIMD_CONFIG_PATH;
+	while ((o = getopt_long(argc, argv, "c:tVh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 't':
+			check = true;
+			break;
+		case 'V':
+			printf("mcimd %s\n", MCIM_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	r = config_load(&d.cfg, d.config_path, why, sizeof(why));
+	/* The default file may be absent: then the defaults apply. */
+	if (r == -ENOENT && !strcmp(d.config_path, MCIMD_CONFIG_PATH) && !check) {
+		config_defaults(&d.cfg);
+	} else if (r < 0) {
+		fprintf(stderr, "mcimd: %s\n", why);
+		return 1;
+	}
+	if (check) {
+		printf("%s: ok\n", d.config_path);
+		return 0;
+	}
+	umask(0077);
+	log_set_level(d.cfg.log_level);
+	d.signals.fd = d.tick.fd = -1;
+	r = run(&d);
+	teardown(&d);
+	log_notice("stopped");
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,36 @@
+# daemon/mcimd/: the daemon's main program and its pieces (configuration,
+# control socket, GSMTAP tracing); see daemon/mcimd/README.md.
+$(eval $(call lib,mcimdconf,daemon/mcimd/config.c,$(LDLIBS_inih)))
+$(eval $(call unit_test,test-config,tests/unit/test-config.c,mcimdconf mcimutil))
+$(eval $(call lib,mcimdctl,daemon/mcimd/control.c daemon/mcimd/loop.c daemon/mcimd/tamper.c,$(LDLIBS_jsonc)))
+$(eval $(call unit_test,test-control,tests/unit/test-control.c,mcimdctl))
+$(eval $(call unit_test,test-tamper,tests/unit/test-tamper.c,mcimdctl))
+$(eval $(call lib,mcimdtrace,daemon/mcimd/gsmtap.c))
+$(eval $(call unit_test,test-gsmtap,tests/unit/test-gsmtap.c,mcimdtrace mcimutil))
+MCIMD_SRCS := daemon/mcimd/mcimd.c daemon/mcimd/handlers.c daemon/mcimd/log.c \
+	daemon/mcimd/notify.c
+$(eval $(call prog,mcimd,$(MCIMD_SRCS),mcimdctl mcimdconf mcimdtrace store usim aka mcimutil,$(LDLIBS_jsonc)))
+
+# install-mcimd: the daemon, mcimctl, units, sysusers/tmpfiles entries, man
+# pages and the example configuration, under $(DESTDIR)$(PREFIX).  The
+# top-level `install` target is meant to depend on it.
+PREFIX ?= /usr/local
+MCIMD_SBINDIR = $(PREFIX)/sbin
+MCIMD_UNITDIR ?= $(PREFIX)/lib/systemd/system
+MCIMD_LIBDIR_SYSTEMD ?= $(PREFIX)/lib
+install-mcimd: $(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl
+	install -D -m 0755 $(BUILD)/bin/mcimd $(DESTDIR)$(MCIMD_SBINDIR)/mcimd
+	install -D -m 0755 $(BUILD)/bin/mcimctl $(DESTDIR)$(PREFIX)/bin/mcimctl
+	install -d $(DESTDIR)$(MCIMD_UNITDIR)
+	sed 's|@SBINDIR@|$(MCIMD_SBINDIR)|g' systemd/mcimd.service.in \
+		>$(DESTDIR)$(MCIMD_UNITDIR)/mcimd.service
+	chmod 0644 $(DESTDIR)$(MCIMD_UNITDIR)/mcimd.service
+	install -D -m 0644 systemd/mcimd.sysusers $(DESTDIR)$(MCIMD_LIBDIR_SYSTEMD)/sysusers.d/mcimd.conf
+	install -D -m 0644 systemd/mcimd.tmpfiles $(DESTDIR)$(MCIMD_LIBDIR_SYSTEMD)/tmpfiles.d/mcimd.conf
+	install -D -m 0644 docs/man/mcimd.8 $(DESTDIR)$(PREFIX)/share/man/man8/mcimd.8
+	install -D -m 0644 docs/man/mcimctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/mcimctl.8
+	install -D -m 0644 docs/man/mcimd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/mcimd.conf.5
+	install -D -m 0644 daemon/mcimd/mcimd.conf.example \
+		$(DESTDIR)$(PREFIX)/share/doc/mcim/mcimd.conf.example
+.PHONY: install-mcimd
+$(eval $(call fuzzer,fuzz-control,tests/fuzz/fuzz-control.c,mcimdctl,$(LDLIBS_jsonc)))

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * mcimctl: global options, then a subcommand from the table below (the
+ * wireguard-tools wg.c pattern).  mcimctl(8) documents all of it.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/mcimd/config.h"
+#include "macro.h"
+#include "tools/mcimctl/mcimctl.h"
+
+static const struct subcommand subcommands[] = {
+	{ "status", cmd_status, "show the daemon's state" },
+	{ "slot", cmd_slot, "list the virtual card slots (slot list)" },
+	{ "profile", cmd_profile, "list, show, install, enable, disable, delete profiles" },
+	{ "tamper", cmd_tamper, "record a tamper event (admin)" },
+	{ "attest", cmd_attest, "produce a TPM quote over a nonce" },
+	{ "apdu", cmd_apdu, "send a command APDU to the card engine (admin)" },
+	{ "trace", cmd_trace, "switch GSMTAP APDU tracing on or off (admin)" },
+	{ "log", cmd_log, "set the daemon's log level (admin)" },
+};
+
+static void usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+		"Usage: %s [OPTIONS] COMMAND [ARGS...]\n"
+		"\n"
+		"Options:\n"
+		"  -s, --socket PATH   control socket (default $MCIMD_SOCKET or %s)\n"
+		"  -j, --json          print results as JSON\n"
+		"  -t, --timeout MS    wait at most MS milliseconds for an answer (default 30000)\n"
+		"  -V, --version       print the version\n"
+		"  -h, --help          this help; COMMAND --help for a command's\n"
+		"\n"
+		"Commands:\n",
+		prog, MCIMD_CONTROL_PATH);
+	for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)
+		fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
+	fprintf(f, "\nExit status: 0 ok, 1 request failed, 2 usage, 3 cannot connect,\n"
+		   "4 permission denied, 5 not found, 6 no or bad answer.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct ctl c = {
+		.socket = getenv("MCIMD_SOCKET") ? getenv("MCIMD_SOCKET") : MCIMD_CONTROL_PATH,
+		.timeout_ms = 30000,
+		.prog = "mcimctl",
+	};
+	int o;
+
+	while ((o = getopt_long(argc, argv, "+s:jt:Vh", opts, NULL)) != -1) {
+		switch (o) {
+		case 's':
+			c.socket = optarg;
+			break;
+		case 'j':
+			c.json = true;
+			break;
+		case 't': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || v < 1 || v > 3600000) {
+				fprintf(stderr, "%s: bad --timeout '%s'\n", c.prog, optarg);
+				return EXIT_USAGE;
+			}
+			c.timeout_ms = (int)v;
+			break;
+		}
+		case 'V':
+			printf("mcimctl %s\n", MCIM_VERSION);
+			return EXIT_OK;
+		case 'h':
+			usage(stdout, c.prog);
+			return EXIT_OK;
+		default:
+			usage(stderr, c.prog);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr, c.prog);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)
+		if (!strcmp(argv[optind], subcommands[i].name))
+			return subcommands[i].run(&c, argc - optind, argv + optind);
+	fprintf(stderr, "%s: unknown command '%s' (see --help)\n", c.prog, argv[optind]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,7 @@
+# tools/mcimctl/: the command-line client of mcimd's control socket; see
+# tools/mcimctl/README.md.  Its tests: tests/integration/mcimctl/.
+MCIMCTL_SRCS := tools/mcimctl/mcimctl.c tools/mcimctl/ipc.c tools/mcimctl/output.c \
+	tools/mcimctl/status.c tools/mcimctl/slot.c tools/mcimctl/profile.c \
+	tools/mcimctl/tamper.c tools/mcimctl/attest.c tools/mcimctl/apdu.c \
+	tools/mcimctl/trace.c tools/mcimctl/log.c
+$(eval $(call prog,mcimctl,$(MCIMCTL_SRCS),mcimdconf mcimutil,$(LDLIBS_jsonc)))

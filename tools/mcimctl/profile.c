@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * mcimctl profile list | show ICCID | install FILE [...] | enable ICCID |
+ * disable ICCID | delete ICCID: methods "profile.*".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/mcimd/control.h"
+#include "macro.h"
+#include "tools/mcimctl/mcimctl.h"
+
+/* The profile text travels inside a request of at most
+ * CONTROL_REQUEST_MAX bytes, with JSON escaping on top. */
+#define PROFILE_FILE_MAX (96u << 10)
+
+static int simple(const struct ctl *c, int argc, char **argv, const char *method,
+		  const char *usage, const char *done)
+{
+	struct json_object *res = NULL, *params;
+	int r = sub_options(argc, argv, usage);
+
+	if (r >= 0)
+		return r;
+	if (operands(argc, argv, 1, 1, usage) < 0)
+		return EXIT_USAGE;
+	params = json_object_new_object();
+	json_object_object_add(params, "iccid", json_object_new_string(argv[optind]));
+	r = ctl_call(c, method, params, &res);
+	if (r)
+		return r;
+	if (c->json)
+		print_result(c, res);
+	else if (done)
+		printf("%s %s\n", done, argv[optind]);
+	else
+		print_result(c, res);
+	json_object_put(res);
+	return EXIT_OK;
+}
+
+static int p_list(const struct ctl *c, int argc, char **argv)
+{
+	static const char usage[] = "profile list";
+	static const char *const cols[] = { "iccid", "state", "class", "imsi", "nickname",
+					    "operator" };
+	static const char *const heads[] = { "ICCID", "STATE", "CLASS", "IMSI", "NICKNAME",
+					     "OPERATOR" };
+	struct json_object *res = NULL, *list;
+	int r = sub_options(argc, argv, usage);
+
+	if (r >= 0)
+		return r;
+	if (operands(argc, argv, 0, 0, usage) < 0)
+		return EXIT_USAGE;
+	r = ctl_call(c, "profile.list", NULL, &res);
+	if (r)
+		return r;
+	if (c->json || !json_object_object_get_ex(res, "profiles", &list) ||
+	    !json_object_is_type(list, json_type_array))
+		print_result(c, res);
+	else if (json_object_array_length(list) == 0)
+		printf("no profiles installed\n");
+	else
+		print_table(list, cols, heads, ARRAY_SIZE(cols));
+	json_object_put(res);
+	return EXIT_OK;
+}
+
+static int p_show(const struct ctl *c, int argc, char **argv)
+{
+	return simple(c, argc, argv, "profile.show", "profile show ICCID", NULL);
+}
+
+static int p_enable(const struct ctl *c, int argc, char **argv)
+{
+	return simple(c, argc, argv, "profile.enable", "profile enable ICCID", "enabled");
+}
+
+static int p_disable(const struct ctl *c, int argc, char **argv)
+{
+	return simple(c, argc, argv, "profile.disable", "profile disable ICCID", "disabled");
+}
+
+static int p_delete(const struct ctl *c, int argc, char **argv)
+{
+	return simple(c, argc, argv, "profile.delete", "profile delete ICCID", "deleted");
+}
+
+static int read_file(const struct ctl *c, const char *path, char **ret)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		fprintf(stderr, "%s: %s: %m\n", c->prog, path);
+		return EXIT_USAGE;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)PROFILE_FILE_MAX) {
+		fprintf(stderr, "%s: %s: not a regular file of at most %u bytes\n", c->prog,
+			path, PROFILE_FILE_MAX);
+		return EXIT_USAGE;
+	}
+	buf = malloc(PROFILE_FILE_MAX + 1);
+	if (!buf)
+		return EXIT_FAILED;
+	for (;;) {
+		ssize_t n = read(fd, buf + len, PROFILE_FILE_MAX + 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "%s: %s: %m\n", c->prog, path);
+			return EXIT_USAGE;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > PROFILE_FILE_MAX) {
+			fprintf(stderr, "%s: %s: longer than %u bytes\n", c->prog, path,
+				PROFILE_FILE_MAX);
+			return EXIT_USAGE;
+		}
+	}
+	buf[len] = 0;
+	if (strlen(buf) != len) {
+		fprintf(stderr, "%s: %s: not a text file\n", c->prog, path);
+		return EXIT_USAGE;
+	}
+	*ret = TAKE_PTR(buf);
+	return EXIT_OK;
+}
+
+static int p_install(const struct ctl *c, int argc, char **argv)
+{
+	static const char usage[] =
+		"profile install [--class provisioning|operational] [--nickname NAME]\n"
+		"               [--operator NAME] [--enable] FILE";
+	static const struct option opts[] = {
+		{ "class", required_argument, NULL, 'c' },
+		{ "nickname", required_argument, NULL, 'n' },
+		{ "operator", required_argument, NULL, 'o' },
+		{ "enable", no_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *cls = "operational", *nick = NULL, *op = NULL;
+	struct json_object *res = NULL, *params;
+	_cleanup_free_ char *text = NULL;
+	bool enable = false;
+	int o, r;
+
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "+c:n:o:eh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			cls = optarg;
+			if (strcmp(cls, "provisioning") && strcmp(cls, "operational")) {
+				fprintf(stderr, "%s: --class is provisioning or operational\n",
+					c->prog);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'n':
+			nick = optarg;
+			break;
+		case 'o':
+			op = optarg;
+			break;
+		case 'e':
+			enable = true;
+			break;
+		case 'h':
+			printf("Usage: mcimctl %s\n", usage);
+			return EXIT_OK;
+		default:
+			fprintf(stderr, "Usage: mcimctl %s\n", usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (operands(argc, argv, 1, 1, usage) < 0)
+		return EXIT_USAGE;
+	r = read_file(c, argv[optind], &text);
+	if (r)
+		return r;
+	params = json_object_new_object();
+	json_object_object_add(params, "profile", json_object_new_string(text));
+	json_object_object_add(params, "class", json_object_new_string(cls));
+	if (nick)
+		json_object_object_add(params, "nickname", json_object_new_string(nick));
+	if (op)
+		json_object_object_add(params, "operator", json_object_new_string(op));
+	json_object_object_add(params, "enable", json_object_new_boolean(enable));
+	r = ctl_call(c, "profile.install", params, &res);
+	if (r)
+		return r;
+	if (c->json)
+		print_result(c, res);
+	else
+		printf("installed %s%s\n", json_str(res, "iccid"), enable ? " (enabled)" : "");
+	json_object_put(res);
+	return EXIT_OK;
+}
+
+static const struct subcommand profile_cmds[] = {
+	{ "list", p_list, "list installed profiles" },
+	{ "show", p_show, "show one profile" },
+	{ "install", p_install, "install a profile description file (admin)" },
+	{ "enable", p_enable, "enable a profile (the enabled one is disabled)" },
+	{ "disable", p_disable, "disable the enabled profile" },
+	{ "delete", p_delete, "delete a profile and its keys (admin)" },
+};
+
+int cmd_profile(const struct ctl *c, int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		FILE *f = argc < 2 ? stderr : stdout;
+
+		fprintf(f, "Usage: mcimctl profile COMMAND [ARGS...]\n\nCommands:\n");
+		for (size_t i = 0; i < ARRAY_SIZE(profile_cmds); i++)
+			fprintf(f, "  %-8s %s\n", profile_cmds[i].name, profile_cmds[i].summary);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(profile_cmds); i++)
+		if (!strcmp(argv[1], profile_cmds[i].name))
+			return profile_cmds[i].run(c, argc - 1, argv + 1);
+	fprintf(stderr, "%s: unknown profile command '%s'\n", c->prog, argv[1]);
+	return EXIT_USAGE;
+}
