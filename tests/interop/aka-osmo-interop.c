@@ -292,7 +292,11 @@ static int make_auts(size_t i, struct kase *c, const struct aka_sqn_config *sc,
 		if (prng() & 1)
 			c->st.seq_ms[k] = high - 1 - prng() % 1000;
 	c->st.seq_ms[hi_ind] = high;
-	/* SEQ <= SEQ_MS(j): a replay for entry j */
+	/* SEQ <= SEQ_MS(j): a replay for entry j.  Entry j must hold an SQN:
+	 * below an empty entry "SEQ_MS(j) - r" would wrap to the top of the
+	 * SEQ range, which is fresh when high lies within delta of it. */
+	if (c->st.seq_ms[j] == 0)
+		c->st.seq_ms[j] = high - 1 - prng() % 1000;
 	put48(((c->st.seq_ms[j] - prng() % 4) << 5) | j, sqn);
 	if (aka_network_generate(&c->cfg, &key, c->rand, sqn, c->amf, &v) < 0 ||
 	    aka_usim_authenticate(&c->cfg, &key, sc, &c->st, c->rand, v.autn, 16,
