@@ -164,9 +164,16 @@ int vusim_nl_request_send(struct vusim_slot *slot, struct sk_buff *skb)
 	lockdep_assert_held(&slot->lock);
 	nlmsg_end(skb, nlmsg_hdr(skb));
 	ret = genlmsg_unicast(&init_net, skb, slot->backend_portid);
-	/* The backend socket is closing: its release notifier follows. */
-	if (ret == -ECONNREFUSED)
+	/*
+	 * The backend socket is closing: its release notifier follows and
+	 * orphans (or deletes) the slot.  Take the card out now, so that the
+	 * modem sees the card go (EPOLLPRI, then ENOMEDIUM) instead of a
+	 * slot that polls writable while every command fails.
+	 */
+	if (ret == -ECONNREFUSED) {
+		vusim_card_remove(slot);
 		ret = -ENOLINK;
+	}
 	return ret;
 }
 

@@ -12,8 +12,9 @@
  *       every slot has --modems threads competing for it (EBUSY);
  *     - forks one backend process per slot; each CLAIMs its slot, inserts a
  *       card and serves it;
- *     - until the modems have --apdus verified round trips: every 20-200 ms
- *       kills a random backend (SIGKILL, or SIGTERM: clean card removal),
+ *     - until the modems have --apdus verified round trips: every 100-900
+ *       verified APDUs (100-200 times in a default run) kills a random
+ *       backend (SIGKILL, or SIGTERM: clean card removal),
  *       waits a random gap and starts a new backend that CLAIMs the orphan
  *       (a backend that holds back an answer on purpose is spared until the
  *       modem has seen its timeout);
@@ -28,7 +29,7 @@
  *       the first run in a fresh VM); a leak of one object per APDU, late
  *       answer (~200 in a default run), abandoned command (~200), reset or
  *       power cycle (~140), or per EIO answer (~140) exceeds it; one per
- *       backend restart (~100-400) exceeds it in most runs; timeouts (~60)
+ *       backend restart (~150) exceeds it in most runs; timeouts (~60)
  *       are too few to show a leak of their own.
  *
  * Each command APDU says in P1 how the backend must treat it (answer, answer
@@ -78,6 +79,8 @@
 #define SLOT_TIMEOUT_MS 1000
 #define WAIT_CARD_MAX_MS 15000	/* a card gap longer than this fails */
 #define RUN_MAX_S 240		/* the supervisor gives up after this */
+#define KILL_EVERY_MIN 100	/* verified APDUs between two backend kills: */
+#define KILL_EVERY_SPREAD 800	/* 100 plus up to 800 more */
 #define CMD_MAX 4096
 #define RSP_MAX 4096
 
@@ -1067,7 +1070,9 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; i < nslots; i++)
 		backends[i] = spawn(backend_main, i, seed ^ (i + 100));
 
-	next_kill = now_ms() + 20 + rnd_below(&seed, 180);
+	/* Kills are spaced in APDUs, not time, so that a run has about 100
+	 * restarts however fast the machine is. */
+	next_kill = KILL_EVERY_MIN + rnd_below(&seed, KILL_EVERY_SPREAD);
 	while (atomic_load(&sh->total_ok) < apdus && !atomic_load(&sh->failed)) {
 		unsigned int si;
 		int st;
@@ -1085,14 +1090,15 @@ int main(int argc, char **argv)
 					fail("modem process %u died (status %#x)", p, st);
 			}
 		}
-		if (now_ms() < next_kill)
+		if (atomic_load(&sh->total_ok) < next_kill)
 			continue;
-		next_kill = now_ms() + 20 + rnd_below(&seed, 180);
 
 		/* Kill a random backend, wait for it, start a new one. */
 		si = rnd_below(&seed, nslots);
 		if (atomic_load(&sh->c[si].spare_until_ms) > now_ms())
 			continue;
+		next_kill = atomic_load(&sh->total_ok) + KILL_EVERY_MIN +
+			    rnd_below(&seed, KILL_EVERY_SPREAD);
 		if (rnd_below(&seed, 4)) {
 			kill(backends[si], SIGKILL);
 			atomic_fetch_add(&sh->c[si].kills, 1);

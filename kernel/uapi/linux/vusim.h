@@ -26,7 +26,8 @@
  *	VUSIM_APDU_MAX; never truncated), EBUSY (a command or a power request
  *	is outstanding on the slot, from any file), ENOMEDIUM (no card),
  *	ENOTCONN (card present but powered off), ENODEV (slot deleted),
- *	ENOLINK (slot has no backend), EAGAIN/ENOBUFS (the backend's socket
+ *	ENOLINK (slot has no backend, or its socket is closing: the card is
+ *	then removed at once), EAGAIN/ENOBUFS (the backend's socket
  *	buffer is full: nothing was sent), EFAULT.
  * read(fd, buf, len)  returns the response APDU (2 <= n <= VUSIM_APDU_MAX)
  *	of the command this file wrote.  Blocks until it arrives unless
