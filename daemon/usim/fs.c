@@ -330,6 +330,20 @@ int usim_profile_path(const struct usim_profile *p, int index, uint16_t *path,
 	return (int)n;
 }
 
+const char *usim_profile_path_text(const struct usim_profile *p, int index,
+				   char *buf, size_t size)
+{
+	uint16_t fids[USIM_MAX_DEPTH + 1];
+	int n = usim_profile_path(p, index, fids, ARRAY_SIZE(fids));
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < n && off + 6 <= size; i++)
+		off += (size_t)snprintf(buf + off, size - off, "%s%04X",
+					i ? "/" : "", fids[i]);
+	return buf;
+}
+
 /*
  * TS 102 221 9.2.7 (referenced expanded format): the EF.ARR named by an
  * EF's or DF's 8B reference is looked for in the DF that holds the file (for

@@ -15,6 +15,7 @@
 
 #include "daemon/usim/profile-json.h"
 #include "hex.h"
+#include "fileio.h"
 #include "macro.h"
 
 #define PATH_MAX_COMPONENTS USIM_MAX_DEPTH
@@ -858,21 +859,6 @@ static int df_by_name(struct loader *l, const char *s, size_t len)
 	return -ENOENT;
 }
 
-/* Human-readable FID path of a node, "3F00/7FFF/5FC0". */
-static const char *node_path(const struct usim_profile *p, int index,
-			     char *buf, size_t size)
-{
-	uint16_t fids[PATH_MAX_COMPONENTS + 1];
-	int n = usim_profile_path(p, index, fids, ARRAY_SIZE(fids));
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (int i = 0; i < n && off + 6 <= size; i++)
-		off += (size_t)snprintf(buf + off, size - off, "%s%04X",
-					i ? "/" : "", fids[i]);
-	return buf;
-}
-
 /*
  * Resolves "3F00/7FFF/6F07", "MF/7F10/6F3A" or "DF.5GS/4F01": every
  * component but the last names an existing DF (by FID under the one
@@ -1101,7 +1087,7 @@ static int load_file(struct loader *l, json_object *f, const char *where,
 	if (parent >= 0 && spec.kind != USIM_FILE_ADF &&
 	    child_any(l->p, parent, spec.fid) >= 0)
 		return fail(l, path, "FID %04X already exists in %s", spec.fid,
-			    node_path(l->p, parent, pbuf, sizeof(pbuf)));
+			    usim_profile_path_text(l->p, parent, pbuf, sizeof(pbuf)));
 
 	r = get_string(l, f, where, "name", false, &name);
 	if (r < 0)
@@ -1159,7 +1145,7 @@ static int load_file(struct loader *l, json_object *f, const char *where,
 				return fail(l, subpath(path, sizeof(path), where, "sfi", 0),
 					    "SFI %u already used by %04X in %s",
 					    spec.sfi, l->p->files[i].fid,
-					    node_path(l->p, parent, pbuf, sizeof(pbuf)));
+					    usim_profile_path_text(l->p, parent, pbuf, sizeof(pbuf)));
 	}
 
 	r = get_typed(l, f, where, "arr", json_type_object, "an object",
@@ -1280,7 +1266,7 @@ static int load_file(struct loader *l, json_object *f, const char *where,
 			    USIM_MAX_FILES, USIM_MAX_PROFILE_DATA);
 	case -EEXIST:
 		return fail(l, where, "FID, SFI or AID already used in %s",
-			    node_path(l->p, parent, pbuf, sizeof(pbuf)));
+			    usim_profile_path_text(l->p, parent, pbuf, sizeof(pbuf)));
 	case -EINVAL:
 		return fail(l, where, "rejected by the profile model (e.g. tree deeper than %d levels)",
 			    USIM_MAX_DEPTH);
@@ -1516,60 +1502,31 @@ int profile_json_load_file(const char *path, struct usim_profile **ret_profile,
 			   size_t why_size)
 {
 	_cleanup_free_ char *text = NULL;
-	_cleanup_close_ int fd = -1;
-	struct stat st;
 	size_t off = 0;
+	int r;
 
 	if (!path)
 		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		int e = errno;
-
-		if (why && why_size)
-			snprintf(why, why_size, "%s: %s", path, strerror(e));
-		return -e;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > PROFILE_JSON_MAX_TEXT) {
+	r = read_file_max(path, PROFILE_JSON_MAX_TEXT, &text, &off);
+	if (r < 0) {
 		if (why && why_size)
 			snprintf(why, why_size, "%s: %s", path,
-				 S_ISREG(st.st_mode) ? "file too large" :
-						       "not a regular file");
-		return S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
-	}
-	text = malloc((size_t)st.st_size + 1);
-	if (!text)
-		return -ENOMEM;
-	while (off < (size_t)st.st_size) {
-		ssize_t n = read(fd, text + off, (size_t)st.st_size - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = n < 0 ? errno : EIO;
-
-			if (why && why_size)
-				snprintf(why, why_size, "%s: %s", path,
-					 n < 0 ? strerror(e) : "file shrank while reading");
-			return -e;
-		}
-		off += (size_t)n;
-	}
-	text[off] = '\0';
-	{
-		int r = profile_json_load_buf(text, off, ret_profile, ret_k,
-					      why, why_size);
-
-		/* Prefix the file name to a validation message. */
-		if (r < 0 && why && why_size) {
-			char tmp[PROFILE_JSON_WHY_SIZE];
-
-			snprintf(tmp, sizeof(tmp), "%s", why);
-			snprintf(why, why_size, "%s: %s", path, tmp);
-		}
-		wipe(text, off);
+				 r == -EFBIG ? "file too large" :
+				 r == -EINVAL ? "not a regular file" :
+				 r == -EIO ? "file shrank while reading" :
+				 strerror(-r));
 		return r;
 	}
+	r = profile_json_load_buf(text, off, ret_profile, ret_k, why, why_size);
+	/* Prefix the file name to a validation message. */
+	if (r < 0 && why && why_size) {
+		char tmp[PROFILE_JSON_WHY_SIZE];
+
+		snprintf(tmp, sizeof(tmp), "%s", why);
+		snprintf(why, why_size, "%s: %s", path, tmp);
+	}
+	wipe(text, off);
+	return r;
 }
 
 int profile_json_key_new(enum aka_algo algo, struct aka_plain_secret *k,

@@ -245,6 +245,11 @@ int usim_profile_find_path(const struct usim_profile *p, const uint16_t *path,
 int usim_profile_path(const struct usim_profile *p, int index, uint16_t *path,
 		      size_t max);
 
+/* The path of usim_profile_path() as text for messages, "3F00/7FFF/6F07",
+ * cut to fit size (at least 1); returns buf. */
+const char *usim_profile_path_text(const struct usim_profile *p, int index,
+				   char *buf, size_t size);
+
 /* The ADF a node belongs to (the node itself for an ADF), or -ENOENT for
  * the MF and files outside every application. */
 int usim_profile_adf_of(const struct usim_profile *p, int index);

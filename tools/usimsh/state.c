@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "hex.h"
+#include "fileio.h"
 #include "macro.h"
 #include "usimsh.h"
 
@@ -103,52 +104,6 @@ int profile_lookup(const struct usim_profile *p, const char *path)
 			return (int)i;
 	}
 	return -ENOENT;
-}
-
-void profile_path_text(const struct usim_profile *p, int index, char *buf,
-		       size_t size)
-{
-	uint16_t fids[USIM_MAX_DEPTH + 2];
-	int n = usim_profile_path(p, index, fids, ARRAY_SIZE(fids));
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (int i = 0; i < n && off + 6 <= size; i++)
-		off += (size_t)snprintf(buf + off, size - off, "%s%04X",
-					i ? "/" : "", fids[i]);
-}
-
-static int read_text(const char *path, char **ret, size_t *ret_len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	_cleanup_free_ char *text = NULL;
-	struct stat st;
-	size_t off = 0;
-
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	if ((uint64_t)st.st_size > STATE_MAX_TEXT)
-		return -EFBIG;
-	text = malloc((size_t)st.st_size + 1);
-	if (!text)
-		return -ENOMEM;
-	while (off < (size_t)st.st_size) {
-		ssize_t n = read(fd, text + off, (size_t)st.st_size - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	text[off] = '\0';
-	*ret = TAKE_PTR(text);
-	*ret_len = off;
-	return 0;
 }
 
 static int apply_files(struct state *s, json_object *files, char *why,
@@ -353,7 +308,7 @@ int state_open(const char *path, struct usim_profile *p,
 	}
 	hex_encode(profile_sha256, 32, s->sha_hex);
 
-	r = read_text(path, &text, &len);
+	r = read_file_max(path, STATE_MAX_TEXT, &text, &len);
 	if (r == -ENOENT) {
 		*ret = s;
 		return 0;

@@ -15,6 +15,7 @@
 
 #include "daemon/usim/profile-json.h"
 #include "hex.h"
+#include "fileio.h"
 #include "macro.h"
 #include "raw.h"
 #include "usimsh.h"
@@ -71,39 +72,6 @@ static int sha256_file_text(const char *text, size_t len, uint8_t out[32])
 	return EVP_Digest(text, len, out, &n, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
 }
 
-static int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-	size_t off = 0;
-
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	if ((uint64_t)st.st_size > max)
-		return -EFBIG;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	while (off < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + off, (size_t)st.st_size - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	buf[off] = '\0';
-	*ret = TAKE_PTR(buf);
-	*ret_len = off;
-	return 0;
-}
-
 static void print_change(struct shell *sh, const struct usim_change *c)
 {
 	char path[64];
@@ -112,7 +80,7 @@ static void print_change(struct shell *sh, const struct usim_change *c)
 	case USIM_CHANGE_EF:
 		if (c->index >= sh->p->n_files)
 			break;
-		profile_path_text(sh->p, (int)c->index, path, sizeof(path));
+		usim_profile_path_text(sh->p, (int)c->index, path, sizeof(path));
 		if (c->record)
 			printf("~ EF %s record %u (bytes %u..%u)\n", path,
 			       c->record, c->offset, c->offset + c->len);
@@ -132,7 +100,7 @@ static void print_change(struct shell *sh, const struct usim_change *c)
 	case USIM_CHANGE_FILE_STATE:
 		if (c->index >= sh->p->n_files)
 			break;
-		profile_path_text(sh->p, (int)c->index, path, sizeof(path));
+		usim_profile_path_text(sh->p, (int)c->index, path, sizeof(path));
 		printf("~ file %s life cycle status %02X\n", path,
 		       sh->p->files[c->index].lcs);
 		return;
@@ -317,7 +285,7 @@ static int run_raw(struct shell *sh, const char *path)
 	bool is_reset;
 	int r;
 
-	r = read_file(path, RAW_MAX_INPUT, &buf, &len);
+	r = read_file_max(path, RAW_MAX_INPUT, &buf, &len);
 	if (r < 0) {
 		fprintf(stderr, "usimsh: %s: %s\n", path, strerror(-r));
 		return EXIT_BAD_INPUT;
@@ -381,7 +349,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	r = read_file(argv[optind], PROFILE_JSON_MAX_TEXT, &text, &len);
+	r = read_file_max(argv[optind], PROFILE_JSON_MAX_TEXT, &text, &len);
 	if (r < 0) {
 		fprintf(stderr, "usimsh: %s: %s\n", argv[optind], strerror(-r));
 		return EXIT_PROFILE;

@@ -45,8 +45,5 @@ void state_free(struct state *s);
 /* Index of the node with this state key ("3F00/ADF:<AID>/6F07"), or
  * -ENOENT. */
 int profile_lookup(const struct usim_profile *p, const char *path);
-/* The FID path of a node for display, "3F00/7FFF/6F07". */
-void profile_path_text(const struct usim_profile *p, int index, char *buf,
-		       size_t size);
 
 #endif
