@@ -156,14 +156,62 @@ err_free:
 	return NULL;
 }
 
-/* Sends a request built by vusim_nl_request_new(); consumes skb. */
-int vusim_nl_request_send(struct vusim_slot *slot, struct sk_buff *skb)
+/*
+ * Wipes the APDU of a request built by vusim_nl_request_new() and frees it.
+ * A clone of it may still wait in the backend's socket (the request timed
+ * out or was abandoned): that copy then reads as zeroes, which is fine for
+ * a request whose answer would be dropped as late anyway.
+ */
+void vusim_nl_request_free(struct sk_buff *skb)
 {
+	struct nlattr *attrs, *apdu;
+
+	if (!skb)
+		return;
+	/* By skb->len: nlmsg_end() may not have run yet. */
+	attrs = nlmsg_attrdata(nlmsg_hdr(skb), GENL_HDRLEN);
+	apdu = nla_find(attrs, skb_tail_pointer(skb) - (u8 *)attrs,
+			VUSIM_ATTR_APDU);
+	if (apdu)
+		memzero_explicit(nla_data(apdu), nla_len(apdu));
+	consume_skb(skb);
+}
+
+/*
+ * Sends a request built by vusim_nl_request_new(); consumes skb.
+ *
+ * sensitive: the request carries a command APDU, which may hold a PIN.
+ * Netlink frees an skb it cannot deliver (backend socket closing, receive
+ * buffer full), and the backend's socket one it delivered, without wiping
+ * it.  So the backend gets a clone, which shares the data, and the original
+ * stays in slot->req_skb until the request ends: the data lives until then
+ * and is wiped by vusim_nl_request_free().  netlink_trim() never copies it:
+ * a fresh skb's buffer is never less than half used.
+ */
+int vusim_nl_request_send(struct vusim_slot *slot, struct sk_buff *skb,
+			  bool sensitive)
+{
+	struct sk_buff *clone = skb;
 	int ret;
 
 	lockdep_assert_held(&slot->lock);
 	nlmsg_end(skb, nlmsg_hdr(skb));
-	ret = genlmsg_unicast(&init_net, skb, slot->backend_portid);
+	if (sensitive) {
+		clone = skb_clone(skb, GFP_KERNEL);
+		if (!clone) {
+			vusim_nl_request_free(skb);
+			return -ENOMEM;
+		}
+	}
+	ret = genlmsg_unicast(&init_net, clone, slot->backend_portid);
+	if (sensitive) {
+		if (ret) {
+			vusim_nl_request_free(skb);
+		} else {
+			vusim_nl_request_free(slot->req_skb);
+			slot->req_skb = skb;
+		}
+	}
 	/*
 	 * The backend socket is closing: its release notifier follows and
 	 * orphans (or deletes) the slot.  Take the card out now, so that the
@@ -445,7 +493,7 @@ static int vusim_nl_card_remove(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
-static int vusim_nl_apdu_response(struct sk_buff *skb, struct genl_info *info)
+static int vusim_nl_apdu_answer(struct genl_info *info)
 {
 	struct nlattr *apdu = info->attrs[VUSIM_ATTR_APDU];
 	struct vusim_slot *slot;
@@ -502,6 +550,22 @@ out_unlock:
 	kvfree_sensitive(rsp, len);
 out_put:
 	vusim_slot_put(slot);
+	return ret;
+}
+
+/*
+ * The response APDU may carry secrets (e.g. RES, CK and IK, TS 31.102
+ * 7.1.2.1): wipe it in the request too, once copied, or it would linger in
+ * the freed skb and be echoed in an error acknowledgment.
+ */
+static int vusim_nl_apdu_response(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *apdu = info->attrs[VUSIM_ATTR_APDU];
+	int ret;
+
+	ret = vusim_nl_apdu_answer(info);
+	if (apdu)
+		memzero_explicit(nla_data(apdu), nla_len(apdu));
 	return ret;
 }
 

@@ -76,6 +76,8 @@ void vusim_req_finish(struct vusim_slot *slot, int err)
 	lockdep_assert_held(&slot->lock);
 	if (slot->req_state != VUSIM_REQ_WAITING)
 		return;
+	vusim_nl_request_free(slot->req_skb);
+	slot->req_skb = NULL;
 	slot->req_err = err;
 	WRITE_ONCE(slot->req_state, VUSIM_REQ_DONE);
 	cancel_delayed_work(&slot->timeout_work);
@@ -87,6 +89,8 @@ static void vusim_req_reset(struct vusim_slot *slot)
 {
 	lockdep_assert_held(&slot->lock);
 	vusim_rsp_free(slot);
+	vusim_nl_request_free(slot->req_skb);
+	slot->req_skb = NULL;
 	slot->req_err = 0;
 	WRITE_ONCE(slot->req_owner, NULL);
 	WRITE_ONCE(slot->req_state, VUSIM_REQ_IDLE);
@@ -255,20 +259,18 @@ static ssize_t vusim_write(struct file *file, const char __user *buf,
 		return -EMSGSIZE;
 	}
 	if (copy_from_user(nla_data(apdu), buf, len)) {
-		memzero_explicit(nla_data(apdu), len);
-		kfree_skb(skb);
+		vusim_nl_request_free(skb);
 		return -EFAULT;
 	}
 
 	mutex_lock(&slot->lock);
 	ret = vusim_check_ready(slot, true);
 	if (ret) {
-		memzero_explicit(nla_data(apdu), len);
-		kfree_skb(skb);
+		vusim_nl_request_free(skb);
 		goto out_unlock;
 	}
 	*seq = vusim_next_seq(slot);
-	ret = vusim_nl_request_send(slot, skb);
+	ret = vusim_nl_request_send(slot, skb, true);
 	if (ret)
 		goto out_unlock;
 	slot->stats.commands++;
@@ -455,7 +457,7 @@ static long vusim_ioctl_power_off(struct vusim_file *vf)
 	*seq = vusim_next_seq(slot);
 	/* A notification: a backend that cannot be told is no reason to fail. */
 	if (slot->backend_portid)
-		vusim_nl_request_send(slot, skb);
+		vusim_nl_request_send(slot, skb, false);
 	else
 		kfree_skb(skb);
 	vusim_state_changed(slot, VUSIM_EVENT_CARD_POWERED_OFF);
@@ -489,7 +491,7 @@ static long vusim_ioctl_power(struct vusim_file *vf, u8 op, void __user *argp)
 		goto out_unlock;
 	}
 	*seq = vusim_next_seq(slot);
-	ret = vusim_nl_request_send(slot, skb);
+	ret = vusim_nl_request_send(slot, skb, false);
 	if (ret)
 		goto out_unlock;
 	slot->stats.resets++;
@@ -571,6 +573,7 @@ static void vusim_slot_release(struct device *dev)
 	struct vusim_slot *slot = container_of(dev, struct vusim_slot, dev);
 
 	kvfree_sensitive(slot->rsp, slot->rsp_len);
+	vusim_nl_request_free(slot->req_skb);
 	mutex_destroy(&slot->lock);
 	kfree(slot);
 }

@@ -22,6 +22,7 @@
 #include <linux/cdev.h>
 #include <linux/device.h>
 #include <linux/mutex.h>
+#include <linux/skbuff.h>
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -78,6 +79,12 @@ struct vusim_slot {
 	unsigned long req_deadline;	/* jiffies */
 	u8 *rsp;			/* kvmalloc'ed, wiped when freed */
 	size_t rsp_len;
+	/*
+	 * The APDU request as sent: the backend got a clone sharing its data,
+	 * so the command (a PIN, say) is wiped when the request ends
+	 * (vusim_nl_request_free()), not left in whatever netlink frees.
+	 */
+	struct sk_buff *req_skb;
 
 	struct vusim_stats stats;
 	struct delayed_work timeout_work;
@@ -110,7 +117,9 @@ int vusim_genl_init(void);
 void vusim_genl_exit(void);
 struct sk_buff *vusim_nl_request_new(struct vusim_slot *slot, u8 cmd,
 				     size_t payload, u32 **seq_field);
-int vusim_nl_request_send(struct vusim_slot *slot, struct sk_buff *skb);
+int vusim_nl_request_send(struct vusim_slot *slot, struct sk_buff *skb,
+			  bool sensitive);
+void vusim_nl_request_free(struct sk_buff *skb);
 void vusim_nl_event(struct vusim_slot *slot, u32 event);
 
 /* sysfs.c */

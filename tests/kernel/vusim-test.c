@@ -28,7 +28,10 @@
 
 #include <linux/capability.h>
 #include <netlink/attr.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
 #include <netlink/msg.h>
+#include <sys/socket.h>
 
 #include "macro.h"
 #include "vusim-nl.h"
@@ -511,6 +514,23 @@ static void test_timeouts(struct vusim_nl *nl, uint32_t slot)
 	ok(sysfs_is(slot, "stats/late", "1") && sysfs_is(slot, "stats/timeouts", "1"),
 	   "sysfs stats/late and stats/timeouts");
 
+	/*
+	 * The command may hold a PIN: the kernel wipes its copy when the
+	 * request ends, so a backend reading it only after the timeout sees
+	 * zeroes instead of the command.
+	 */
+	send_cmd(fd);
+	is_err(sys(read(fd, rsp, sizeof(rsp))), ETIMEDOUT,
+	       "unread request times out");
+	{
+		static const uint8_t zero[sizeof(select_mf)];
+
+		ok(get_request(nl, &req, VUSIM_REQUEST_APDU) &&
+		   req.apdu_len == sizeof(select_mf) &&
+		   !memcmp(req.apdu, zero, sizeof(zero)),
+		   "a request read after its timeout has its APDU wiped");
+	}
+
 	/* Non-blocking: poll reports the timeout as EPOLLIN. */
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	send_cmd(fd);
@@ -764,6 +784,49 @@ static void bad(struct vusim_nl *nl, struct nl_msg *m, int want,
 		     vusim_nl_error_missing_attr(nl));
 }
 
+/*
+ * A response APDU may hold secrets (RES, CK, IK): the kernel wipes it in the
+ * backend's message once used.  Shown by the error acknowledgement, which
+ * echoes the whole request on a socket without NETLINK_CAP_ACK: an answer
+ * from a socket that is not the slot's backend (EPERM) comes back zeroed.
+ */
+static void answer_wiped(uint32_t slot)
+{
+	uint8_t secret[16], buf[8192];
+	struct nl_sock *sk = nl_socket_alloc();
+	struct nl_msg *m = NULL;
+	struct nlmsgerr *e;
+	bool found = true;
+	int family;
+	ssize_t n;
+
+	memset(secret, 0xa5, sizeof(secret));
+	if (!sk || genl_connect(sk) < 0 ||
+	    (family = genl_ctrl_resolve(sk, VUSIM_GENL_NAME)) < 0 ||
+	    !(m = nlmsg_alloc())) {
+		ok(false, "raw netlink socket for the wipe test");
+		goto out;
+	}
+	genlmsg_put(m, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, NLM_F_ACK,
+		    VUSIM_CMD_APDU_RESPONSE, VUSIM_GENL_VERSION);
+	nla_put_u32(m, VUSIM_ATTR_SLOT, slot);
+	nla_put_u32(m, VUSIM_ATTR_SEQ, 1);
+	nla_put(m, VUSIM_ATTR_APDU, sizeof(secret), secret);
+	n = nl_send_auto(sk, m) < 0 ? -1 :
+	    recv(nl_socket_get_fd(sk), buf, sizeof(buf), 0);
+	e = NLMSG_DATA((struct nlmsghdr *)buf);
+	if (n >= (ssize_t)NLMSG_SPACE(sizeof(*e)) &&
+	    ((struct nlmsghdr *)buf)->nlmsg_type == NLMSG_ERROR &&
+	    e->error == -EPERM)
+		found = memmem(buf, n, secret, sizeof(secret)) != NULL;
+	else
+		diag("no EPERM acknowledgement (%zd bytes)", n);
+	ok(!found, "a response APDU is wiped in the backend's message once used");
+out:
+	nlmsg_free(m);
+	nl_socket_free(sk);
+}
+
 static void test_bad_input(struct vusim_nl *nl, uint32_t slot)
 {
 	struct nl_msg *m;
@@ -869,6 +932,7 @@ static void test_bad_input(struct vusim_nl *nl, uint32_t slot)
 	nla_put(m, VUSIM_ATTR_APDU, 2, sw_ok);
 	bad(other, m, EPERM, "not the slot's backend", 0,
 	    "APDU_RESPONSE by another socket");
+	answer_wiped(slot);
 	is_err(vusim_nl_slot_del(other, slot), EBUSY,
 	       "SLOT_DEL by another socket: EBUSY");
 	is_err(vusim_nl_slot_claim(other, slot, 0), EBUSY,

@@ -209,7 +209,10 @@ struct vusim_atr {
  *	ENOMEDIUM (no card).
  * VUSIM_CMD_APDU_REQUEST (kernel -> backend, unicast to the backend's
  *	port id, not sent by user space: EOPNOTSUPP): a command APDU.
- *	Attributes: VUSIM_ATTR_SLOT, VUSIM_ATTR_SEQ, VUSIM_ATTR_APDU.
+ *	Attributes: VUSIM_ATTR_SLOT, VUSIM_ATTR_SEQ, VUSIM_ATTR_APDU.  The
+ *	kernel wipes its copy of the command (it may hold a PIN) when the
+ *	request ends: a request read only after that (timed out, abandoned,
+ *	card removed) carries an all-zero APDU of the same length.
  * VUSIM_CMD_APDU_RESPONSE (admin, backend): the answer to an APDU request.
  *	Requires VUSIM_ATTR_SLOT, VUSIM_ATTR_SEQ and either VUSIM_ATTR_APDU
  *	(the response, VUSIM_APDU_RSP_MIN..VUSIM_APDU_MAX bytes) or
