@@ -33,9 +33,11 @@
 #include "tre-internal.h"
 
 #define NONCE_LEN 16
+#define UNSEAL_MAX 128
 
 struct tre_fast {
 	TSS2_SYS_CONTEXT *sys;
+	size_t sys_size;             /* bytes at sys: its command/response buffer ends there */
 	TPMI_SH_AUTH_SESSION handle; /* 0: none */
 	uint8_t key[32];             /* sessionKey */
 	TPM2B_NONCE nonce_tpm;
@@ -59,6 +61,7 @@ int tre_fast_open(struct tre *t)
 		free(f);
 		return -ENOMEM;
 	}
+	f->sys_size = size;
 	t->fast = f;
 	return 0;
 }
@@ -209,106 +212,156 @@ static void be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/* Is [p, p + n) inside the SAPI context, whose buffer holds the response? */
+static bool in_sys(const struct tre_fast *f, const uint8_t *p, size_t n)
+{
+	const uint8_t *base = (const uint8_t *)f->sys;
+
+	return p && p >= base && (size_t)(p - base) <= f->sys_size &&
+	       n <= f->sys_size - (size_t)(p - base);
+}
+
 /*
  * Runs the prepared command (one handle, name) authorized by the session,
  * encrypting the first command parameter when dec and decrypting the first
- * response parameter when enc.
+ * response parameter, at most enc_max bytes, when enc_max > 0.  Any failure
+ * flushes the session: after the policy commands its digest is spent, and
+ * a command that failed before it was sent leaves it half-used.
  */
-static int fast_exec(struct tre *t, TPM2_CC cc, const TPM2B_NAME *name, bool dec, bool enc,
+static int fast_exec(struct tre *t, TPM2_CC cc, const TPM2B_NAME *name, bool dec, size_t enc_max,
 		     const char *what)
 {
 	struct tre_fast *f = t->fast;
 	TPMA_SESSION attrs = TPMA_SESSION_CONTINUESESSION | (dec ? TPMA_SESSION_DECRYPT : 0) |
-			     (enc ? TPMA_SESSION_ENCRYPT : 0);
+			     (enc_max ? TPMA_SESSION_ENCRYPT : 0);
 	TSS2L_SYS_AUTH_COMMAND cmd = { .count = 1 };
 	TSS2L_SYS_AUTH_RESPONSE rsp = { 0 };
 	TPM2B_NONCE caller = { .size = NONCE_LEN };
-	const uint8_t *p;
+	const uint8_t *p, *rp;
 	uint8_t digest[32], hdr[8];
 	TPM2B_AUTH check;
-	size_t n;
+	size_t n, rp_n;
 	TSS2_RC rc;
+	int r;
 
-	if (RAND_bytes(caller.buffer, NONCE_LEN) != 1)
-		return tre_failerr(t, -EIO, "no random nonce");
-	if (dec && Tss2_Sys_GetDecryptParam(f->sys, &n, &p) == TSS2_RC_SUCCESS && n) {
+	if (RAND_bytes(caller.buffer, NONCE_LEN) != 1) {
+		r = tre_failerr(t, -EIO, "no random nonce");
+		goto flush;
+	}
+	if (dec) {
 		uint8_t buf[sizeof(TPM2B_MAX_BUFFER)];
 
-		if (n > sizeof(buf))
-			return tre_failerr(t, -EMSGSIZE, "%s: parameter too large", what);
+		/* Fail closed: a parameter tpm2-tss cannot find would go out in
+		 * clear with the decrypt attribute set (Part 1, 21.1). */
+		if (Tss2_Sys_GetDecryptParam(f->sys, &n, &p) != TSS2_RC_SUCCESS || !n ||
+		    !in_sys(f, p, n)) {
+			r = tre_failerr(t, -EIO, "%s: no parameter to encrypt", what);
+			goto flush;
+		}
+		if (n > sizeof(buf)) {
+			r = tre_failerr(t, -EMSGSIZE, "%s: parameter too large", what);
+			goto flush;
+		}
 		memcpy(buf, p, n);
 		if (cfb(f, true, caller.buffer, caller.size, f->nonce_tpm.buffer,
 			f->nonce_tpm.size, buf, n) < 0 ||
 		    Tss2_Sys_SetDecryptParam(f->sys, n, buf) != TSS2_RC_SUCCESS) {
 			wipe(buf, sizeof(buf));
-			return tre_failerr(t, -EIO, "%s: parameter encryption", what);
+			r = tre_failerr(t, -EIO, "%s: parameter encryption", what);
+			goto flush;
 		}
 		wipe(buf, sizeof(buf));
 	}
 	/* cpHash = H(commandCode || name || parameters) */
-	if (Tss2_Sys_GetCpBuffer(f->sys, &n, &p) != TSS2_RC_SUCCESS)
-		return tre_failerr(t, -EIO, "%s: no command buffer", what);
+	if (Tss2_Sys_GetCpBuffer(f->sys, &n, &p) != TSS2_RC_SUCCESS) {
+		r = tre_failerr(t, -EIO, "%s: no command buffer", what);
+		goto flush;
+	}
 	be32(hdr, cc);
 	{
 		struct tpm2_buf parts[] = { { hdr, 4 }, { name->name, name->size }, { p, n } };
 
-		if (tpm2_hashv(TPM2_ALG_SHA256, parts, ARRAY_SIZE(parts), digest) < 0)
-			return tre_failerr(t, -EIO, "%s: cpHash", what);
+		if (tpm2_hashv(TPM2_ALG_SHA256, parts, ARRAY_SIZE(parts), digest) < 0) {
+			r = tre_failerr(t, -EIO, "%s: cpHash", what);
+			goto flush;
+		}
 	}
 	cmd.auths[0] = (TPMS_AUTH_COMMAND){ .sessionHandle = f->handle, .nonce = caller,
 					    .sessionAttributes = attrs };
 	session_hmac(f, digest, &caller, &f->nonce_tpm, attrs, &cmd.auths[0].hmac);
-	if (Tss2_Sys_SetCmdAuths(f->sys, &cmd) != TSS2_RC_SUCCESS)
-		return tre_failerr(t, -EIO, "%s: setting the authorization", what);
+	if (Tss2_Sys_SetCmdAuths(f->sys, &cmd) != TSS2_RC_SUCCESS) {
+		r = tre_failerr(t, -EIO, "%s: setting the authorization", what);
+		goto flush;
+	}
 	rc = Tss2_Sys_Execute(f->sys);
 	if (rc) {
 		/* The session's state is unknown now: start a fresh one next time. */
-		int r = tre_fail(t, rc, "%s", what);
-
-		if (!t->need_restart)
-			fast_flush(t);
-		return r;
+		r = tre_fail(t, rc, "%s", what);
+		goto flush;
 	}
 	if (Tss2_Sys_GetRspAuths(f->sys, &rsp) != TSS2_RC_SUCCESS || rsp.count != 1 ||
-	    Tss2_Sys_GetRpBuffer(f->sys, &n, &p) != TSS2_RC_SUCCESS) {
-		fast_flush(t);
-		return tre_failerr(t, -EIO, "%s: malformed response", what);
+	    Tss2_Sys_GetRpBuffer(f->sys, &rp_n, &rp) != TSS2_RC_SUCCESS || !in_sys(f, rp, rp_n)) {
+		r = tre_failerr(t, -EIO, "%s: malformed response", what);
+		goto flush;
 	}
 	/* rpHash = H(responseCode (0) || commandCode || parameters) */
 	memset(hdr, 0, 4);
 	be32(hdr + 4, cc);
 	{
-		struct tpm2_buf parts[] = { { hdr, 8 }, { p, n } };
+		struct tpm2_buf parts[] = { { hdr, 8 }, { rp, rp_n } };
 
-		if (tpm2_hashv(TPM2_ALG_SHA256, parts, ARRAY_SIZE(parts), digest) < 0)
-			return tre_failerr(t, -EIO, "%s: rpHash", what);
+		if (tpm2_hashv(TPM2_ALG_SHA256, parts, ARRAY_SIZE(parts), digest) < 0) {
+			r = tre_failerr(t, -EIO, "%s: rpHash", what);
+			goto flush;
+		}
 	}
 	session_hmac(f, digest, &rsp.auths[0].nonce, &caller, rsp.auths[0].sessionAttributes,
 		     &check);
 	if (check.size != rsp.auths[0].hmac.size ||
 	    CRYPTO_memcmp(check.buffer, rsp.auths[0].hmac.buffer, check.size) != 0) {
-		fast_flush(t);
-		return tre_failerr(t, -EBADMSG, "%s: the response HMAC does not verify", what);
+		r = tre_failerr(t, -EBADMSG, "%s: the response HMAC does not verify", what);
+		goto flush;
 	}
 	f->nonce_tpm = rsp.auths[0].nonce;
-	if (enc && Tss2_Sys_GetEncryptParam(f->sys, &n, &p) == TSS2_RC_SUCCESS && n) {
+	if (enc_max) {
+		/* The first response parameter is a TPM2B at the start of the
+		 * parameter area (Part 1, 21.1): its size field comes from the
+		 * TPM, unchecked by tpm2-tss.  It must lie inside the parameter
+		 * area and not exceed what the command can return, or the
+		 * in-place decryption below would run past the buffer. */
+		if (Tss2_Sys_GetEncryptParam(f->sys, &n, &p) != TSS2_RC_SUCCESS || p != rp + 2 ||
+		    n + 2 > rp_n || n > enc_max) {
+			r = tre_failerr(t, -EBADMSG, "%s: response parameter out of bounds", what);
+			goto flush;
+		}
 		/* Decrypted in place in the SAPI response buffer, which the
 		 * caller wipes after _Complete. */
-		if (cfb(f, false, f->nonce_tpm.buffer, f->nonce_tpm.size, caller.buffer,
-			caller.size, (uint8_t *)p, n) < 0) {
-			fast_flush(t);
-			return tre_failerr(t, -EIO, "%s: parameter decryption", what);
+		if (n && cfb(f, false, f->nonce_tpm.buffer, f->nonce_tpm.size, caller.buffer,
+			     caller.size, (uint8_t *)p, n) < 0) {
+			r = tre_failerr(t, -EIO, "%s: parameter decryption", what);
+			goto flush;
 		}
 	}
 	return 0;
+flush:
+	if (!t->need_restart)
+		fast_flush(t);
+	return r;
 }
 
-static int fast_policy(struct tre_key *k)
+/*
+ * Runs the per-use policy.  *lost is set when PolicyPCR failed for another
+ * reason than the PCR check (TPM_RC_VALUE, Part 3 23.7): the session may be
+ * gone (flushed by someone else, evicted by a resource manager), and the
+ * session was flushed so that the caller can retry once on a new one.
+ */
+static int fast_policy(struct tre_key *k, bool *lost)
 {
 	struct tre *t = k->tre;
 	struct tre_fast *f = t->fast;
 	TSS2_RC rc;
 
+	*lost = false;
 	rc = Tss2_Sys_PolicyPCR(f->sys, f->handle, NULL, &k->policy.pcr_digest, &k->policy.pcrs,
 				NULL);
 	if (rc) {
@@ -319,6 +372,9 @@ static int fast_policy(struct tre_key *k)
 				 "platform state differs from the approved PCR reference"
 				 " (tamper event or unapproved change): key refused by the TPM");
 			r = -EKEYREJECTED;
+		} else if (!t->need_restart) {
+			fast_flush(t);
+			*lost = true;
 		}
 		return r;
 	}
@@ -334,13 +390,20 @@ static int fast_policy(struct tre_key *k)
 	return 0;
 }
 
+/* Wipes the response parameters, clamped to the SAPI buffer: the size
+ * tpm2-tss reports comes from the response's parameterSize field, which a
+ * forged response (e.g. to the FlushContext of an error path) sets at will. */
 static void wipe_rp(struct tre_fast *f)
 {
-	const uint8_t *p;
+	const uint8_t *base = (const uint8_t *)f->sys, *p;
 	size_t n;
 
-	if (Tss2_Sys_GetRpBuffer(f->sys, &n, &p) == TSS2_RC_SUCCESS && p)
-		explicit_bzero((uint8_t *)p, n);
+	if (Tss2_Sys_GetRpBuffer(f->sys, &n, &p) != TSS2_RC_SUCCESS || !p || p < base ||
+	    (size_t)(p - base) >= f->sys_size)
+		return;
+	if (n > f->sys_size - (size_t)(p - base))
+		n = f->sys_size - (size_t)(p - base);
+	explicit_bzero((uint8_t *)p, n);
 }
 
 /* Handle and Name of a loaded key, for the command and its cpHash. */
@@ -366,16 +429,23 @@ static int fast_prepare(struct tre_key *k, TPM2_HANDLE *h, TPM2B_NAME *name)
 
 	if (!k->has_policy)
 		return tre_failerr(t, -EPERM, "no operator-approved policy set for this key");
-	if (!t->fast->handle) {
-		r = fast_start(t);
-		if (r < 0)
-			return r;
+	/* Twice at most: once more on a new session when the first was lost. */
+	for (int i = 0; i < 2; i++) {
+		bool lost = false;
+
+		if (!t->fast->handle) {
+			r = fast_start(t);
+			if (r < 0)
+				return r;
+		}
+		r = tre_key_ensure_loaded(k);
+		if (r == 0)
+			r = key_target(k, h, name);
+		if (r == 0)
+			r = fast_policy(k, &lost);
+		if (!lost)
+			break;
 	}
-	r = tre_key_ensure_loaded(k);
-	if (r == 0)
-		r = key_target(k, h, name);
-	if (r == 0)
-		r = fast_policy(k);
 	return r;
 }
 
@@ -397,11 +467,16 @@ int tre_fast_ed2(struct tre_key *k, const uint8_t *in, size_t len, TPMI_ALG_CIPH
 	memcpy(i.buffer, in, len);
 	rc = Tss2_Sys_EncryptDecrypt2_Prepare(f->sys, h, &i, TPM2_NO, mode, iv);
 	wipe(&i, sizeof(i));
-	if (rc)
-		return tre_fail(t, rc, "EncryptDecrypt2");
-	r = fast_exec(t, TPM2_CC_EncryptDecrypt2, &name, true, true, "EncryptDecrypt2");
-	if (r < 0)
+	if (rc) {
+		r = tre_fail(t, rc, "EncryptDecrypt2");
+		fast_flush(t); /* its policy digest is spent */
 		return r;
+	}
+	r = fast_exec(t, TPM2_CC_EncryptDecrypt2, &name, true, len, "EncryptDecrypt2");
+	if (r < 0) {
+		wipe_rp(f);
+		return r;
+	}
 	rc = Tss2_Sys_EncryptDecrypt2_Complete(f->sys, &o, &ivo);
 	wipe_rp(f);
 	if (rc || o.size != len) {
@@ -428,9 +503,14 @@ int tre_fast_unseal(struct tre_key *k, uint8_t *buf, size_t max, size_t *ret_len
 	if (r < 0)
 		return r;
 	rc = Tss2_Sys_Unseal_Prepare(f->sys, h);
-	if (rc)
-		return tre_fail(t, rc, "Unseal");
-	r = fast_exec(t, TPM2_CC_Unseal, &name, false, true, "Unseal");
+	if (rc) {
+		r = tre_fail(t, rc, "Unseal");
+		fast_flush(t); /* its policy digest is spent */
+		return r;
+	}
+	/* outData: TPM2B_SENSITIVE_DATA, at most MAX_SYM_DATA = 128 bytes
+	 * (Part 2, 11.1.14 and the reference implementation's Annex). */
+	r = fast_exec(t, TPM2_CC_Unseal, &name, false, UNSEAL_MAX, "Unseal");
 	if (r < 0) {
 		wipe_rp(f);
 		return r;

@@ -8,7 +8,9 @@
  */
 #include <sys/mman.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_sys.h>
 
@@ -16,6 +18,9 @@
 
 #define BLOB_MAGIC "MCTB"
 #define BLOB_VERSION 1
+
+static void cfb_forget(struct tre_key *k);
+static int cfb_mask(struct tre_key *k, const uint8_t **ret_m);
 
 int tre_template(enum tre_kind kind, const TPM2B_DIGEST *auth_policy, TPM2B_PUBLIC *ret)
 {
@@ -100,6 +105,47 @@ static int check_mcim_public(struct tre *t, const TPM2B_PUBLIC *pub)
 	return 0;
 }
 
+/* Is this policy-command failure one a new session may cure (the session
+ * was flushed behind our back or evicted), rather than the TPM's verdict on
+ * the policy (Part 3, 23: TPM_RC_VALUE for PolicyPCR, TPM_RC_POLICY for
+ * PolicyNV) or a restart that TRE_RETRY handles? */
+static bool session_maybe_lost(struct tre *t)
+{
+	uint32_t b = tre_rc_base(t->last_rc);
+
+	return !t->need_restart && b != TPM2_RC_VALUE && b != TPM2_RC_POLICY &&
+	       b != TPM2_RC_POLICY_FAIL && (t->last_rc & TSS2_RC_LAYER_MASK) != TSS2_TCTI_RC_LAYER;
+}
+
+/* Drops the ESAPI session; when the TPM no longer has it, FlushContext
+ * fails and only ESAPI's object for it is released. */
+static void session_drop(struct tre *t)
+{
+	if (t->session != ESYS_TR_NONE && t->esys &&
+	    Esys_FlushContext(t->esys, t->session) != TSS2_RC_SUCCESS)
+		Esys_TR_Close(t->esys, &t->session);
+	t->session = ESYS_TR_NONE;
+}
+
+/* The ESAPI session with PolicyNV(epoch == e) run in it: authorizes the SRK
+ * of epoch e.  A lost session is replaced once. */
+static int srk_session(struct tre *t, uint64_t e, ESYS_TR *ret_s)
+{
+	int r = 0;
+
+	for (int i = 0; i < 2; i++) {
+		r = tre_session(t, ret_s);
+		if (r < 0)
+			return r;
+		t->last_rc = 0;
+		r = tre_srk_policy(t, *ret_s, e);
+		if (r == 0 || !session_maybe_lost(t))
+			break;
+		session_drop(t);
+	}
+	return r;
+}
+
 /* ---- Creation with a known secret and import ---- */
 
 static int create_known(struct tre *t, const TPM2B_PUBLIC *tmpl, const uint8_t *secret,
@@ -116,9 +162,7 @@ static int create_known(struct tre *t, const TPM2B_PUBLIC *tmpl, const uint8_t *
 
 	r = tre_srk_get(t, t->epoch, &srk);
 	if (r == 0)
-		r = tre_session(t, &s);
-	if (r == 0)
-		r = tre_srk_policy(t, s, t->epoch);
+		r = srk_session(t, t->epoch, &s);
 	if (r < 0)
 		return r;
 	sens.sensitive.data.size = (UINT16)len;
@@ -163,9 +207,7 @@ static int import(struct tre *t, const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *d
 
 	r = tre_srk_get(t, t->epoch, &srk);
 	if (r == 0)
-		r = tre_session(t, &s);
-	if (r == 0)
-		r = tre_srk_policy(t, s, t->epoch);
+		r = srk_session(t, t->epoch, &s);
 	if (r < 0)
 		return r;
 	/* encryptionKey (the inner wrapper's key) is the first parameter. */
@@ -203,10 +245,8 @@ static int key_load_once(struct tre_key *k)
 	r = tre_srk_get(t, k->blob.epoch, &srk);
 	if (r < 0)
 		return r;
-	r = tre_session(t, &s);
 	/* The SRK's policy: PolicyNV(epoch counter == the blob's epoch). */
-	if (r == 0)
-		r = tre_srk_policy(t, s, k->blob.epoch);
+	r = srk_session(t, k->blob.epoch, &s);
 	if (r == 0) {
 		Esys_TRSess_SetAttributes(t->esys, s, TPMA_SESSION_CONTINUESESSION, 0xff);
 		rc = Esys_Load(t->esys, srk, s, ESYS_TR_NONE, ESYS_TR_NONE, &k->blob.priv,
@@ -276,6 +316,7 @@ void tre_key_free(struct tre_key *k)
 		}
 	if (k->gen == t->gen)
 		tre_flush(t, &k->handle);
+	cfb_forget(k);
 	wipe(k, sizeof(*k));
 	free(k);
 }
@@ -367,10 +408,15 @@ int tre_key_set_policy(struct tre_key *k, const struct tre_policy *p)
 {
 	int r = TRE_RETRY(k->tre, set_policy(k, p));
 
-	/* The key is about to be used: have the session ready (an error here
-	 * is reported again by the use itself). */
+	/* The key is about to be used: have the session ready, and in CFB
+	 * mode its mask M (an error here is reported again by the use). */
 	if (r == 0)
 		tre_fast_ready(k->tre);
+	if (r == 0 && k->kind == TRE_KIND_AES && k->tre->mode == TRE_MODE_AES_CFB) {
+		const uint8_t *m;
+
+		TRE_RETRY(k->tre, cfb_mask(k, &m));
+	}
 	return r;
 }
 
@@ -379,11 +425,12 @@ int tre_key_set_policy(struct tre_key *k, const struct tre_policy *p)
  * approved reference) and PolicyAuthorize (operator's approval, cached
  * ticket).  Two commands; the session is then consumed by the use.
  */
-static int run_use_policy(struct tre_key *k, ESYS_TR s)
+static int run_use_policy(struct tre_key *k, ESYS_TR s, bool *lost)
 {
 	struct tre *t = k->tre;
 	TSS2_RC rc;
 
+	*lost = false;
 	rc = Esys_PolicyPCR(t->esys, s, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 			    &k->policy.pcr_digest, &k->policy.pcrs);
 	if (rc) {
@@ -394,6 +441,10 @@ static int run_use_policy(struct tre_key *k, ESYS_TR s)
 				 "platform state differs from the approved PCR reference"
 				 " (tamper event or unapproved change): key refused by the TPM");
 			r = -EKEYREJECTED;
+		} else if (session_maybe_lost(t)) {
+			/* Replace the session (flushed behind our back?). */
+			session_drop(t);
+			*lost = true;
 		}
 		return r;
 	}
@@ -416,13 +467,20 @@ static int prepare_use(struct tre_key *k, ESYS_TR *ret_s)
 
 	if (!k->has_policy)
 		return tre_failerr(t, -EPERM, "no operator-approved policy set for this key");
-	/* Session first: starting it may need the SRK and so make room, which
-	 * must not flush the key once it is loaded for this use. */
-	r = tre_session(t, ret_s);
-	if (r == 0)
-		r = tre_key_ensure_loaded(k);
-	if (r == 0)
-		r = run_use_policy(k, *ret_s);
+	/* Twice at most: once more on a new session when the first was lost. */
+	for (int i = 0; i < 2; i++) {
+		bool lost = false;
+
+		/* Session first: starting it may need the SRK and so make room,
+		 * which must not flush the key once it is loaded for this use. */
+		r = tre_session(t, ret_s);
+		if (r == 0)
+			r = tre_key_ensure_loaded(k);
+		if (r == 0)
+			r = run_use_policy(k, *ret_s, &lost);
+		if (!lost)
+			break;
+	}
 	return r;
 }
 
@@ -454,34 +512,160 @@ static int ed2(struct tre_key *k, ESYS_TR s, const uint8_t *in, size_t len, TPMI
 	return 0;
 }
 
+/* One EncryptDecrypt2 (decrypt = NO) through the hot path or ESAPI. */
+static int ek_call(struct tre_key *k, const uint8_t *in, size_t len, TPMI_ALG_CIPHER_MODE mode,
+		   const TPM2B_IV *iv, uint8_t *out)
+{
+	ESYS_TR s;
+	int r;
+
+	if (k->tre->fast)
+		return tre_fast_ed2(k, in, len, mode, iv, out);
+	r = prepare_use(k, &s);
+	return r < 0 ? r : ed2(k, s, in, len, mode, iv, out);
+}
+
+/*
+ * CFB-only mode.  Parameter encryption covers only the first command and
+ * response parameters (Part 1, 21.1): the IV goes in clear and ivOut, the
+ * last ciphertext block (Part 3, 15.2), comes back in clear.  So neither the
+ * input X of E_K nor E_K(X) may sit in either.  CFB: C_i = P_i xor
+ * E_K(C_{i-1}), C_0 = IV.  With the fixed public R and M = E_K(R):
+ *   once per key: IV = R, P_1 = Z1 (random, secret): C_1 = M xor Z1, so
+ *     M = C_1 xor Z1; ivOut = C_1 is masked by Z1;
+ *   per block: IV = R, P = (X xor M) || Z (Z random): C_1 = X and
+ *     C_2 = E_K(X) xor Z; ivOut = C_2 is masked by Z; E_K(X) = C_2 xor Z.
+ * M, as good as a key for this (it unmasks X), lives in locked memory, one
+ * slot per key (below), wiped with the key.
+ */
+static const uint8_t cfb_r[16] = { 'm', 'c', 'i', 'm', ' ', 'C', 'F', 'B', ' ', 'R', 0, 0, 0, 0, 0, 1 };
+
+struct cfb_slot {
+	const struct tre_key *key; /* NULL: free */
+	uint8_t m[16];
+};
+/* One locked page of slots for every TRE of the process (struct tre_key is
+ * shared with the other sources: its layout stays as it is). */
+static struct cfb_slot *cfb_slots;
+static size_t cfb_nslots;
+
+static struct cfb_slot *cfb_slot(struct tre_key *k, bool create)
+{
+	struct cfb_slot *free_slot = NULL;
+
+	if (!cfb_slots && create) {
+		long page = sysconf(_SC_PAGESIZE);
+		void *p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			return NULL;
+		if (mlock(p, (size_t)page) < 0) {
+			munmap(p, (size_t)page);
+			return NULL;
+		}
+		madvise(p, (size_t)page, MADV_DONTDUMP);
+		madvise(p, (size_t)page, MADV_DONTFORK);
+		cfb_slots = p;
+		cfb_nslots = (size_t)page / sizeof(*cfb_slots);
+	}
+	for (size_t i = 0; i < cfb_nslots; i++) {
+		if (cfb_slots[i].key == k)
+			return &cfb_slots[i];
+		if (!cfb_slots[i].key && !free_slot)
+			free_slot = &cfb_slots[i];
+	}
+	if (!create || !free_slot)
+		return NULL;
+	free_slot->key = k;
+	return free_slot;
+}
+
+static void cfb_forget(struct tre_key *k)
+{
+	struct cfb_slot *sl = cfb_slot(k, false);
+
+	if (sl)
+		explicit_bzero(sl, sizeof(*sl));
+}
+
+/* M = E_K(R), once per key. */
+static int cfb_mask(struct tre_key *k, const uint8_t **ret_m)
+{
+	struct tre *t = k->tre;
+	struct cfb_slot *sl = cfb_slot(k, false);
+	TPM2B_IV iv = { .size = 16 };
+	uint8_t z[16], c[16];
+	int r;
+
+	if (sl) {
+		*ret_m = sl->m;
+		return 0;
+	}
+	if (RAND_bytes(z, sizeof(z)) != 1)
+		return tre_failerr(t, -EIO, "no random mask");
+	memcpy(iv.buffer, cfb_r, 16);
+	r = ek_call(k, z, 16, TPM2_ALG_CFB, &iv, c);
+	if (r == 0) {
+		sl = cfb_slot(k, true);
+		if (!sl) {
+			r = tre_failerr(t, -ENOMEM, "no locked memory for the CFB mask");
+		} else {
+			for (int i = 0; i < 16; i++)
+				sl->m[i] = c[i] ^ z[i];
+			*ret_m = sl->m;
+		}
+	}
+	wipe(z, sizeof(z));
+	wipe(c, sizeof(c));
+	return r;
+}
+
+static int cfb_block(struct tre_key *k, const uint8_t x[16], uint8_t out[16])
+{
+	struct tre *t = k->tre;
+	TPM2B_IV iv = { .size = 16 };
+	uint8_t in[32], c[32];
+	const uint8_t *m;
+	int r;
+
+	r = cfb_mask(k, &m);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < 16; i++)
+		in[i] = x[i] ^ m[i];
+	if (RAND_bytes(in + 16, 16) != 1) {
+		wipe(in, sizeof(in));
+		return tre_failerr(t, -EIO, "no random mask");
+	}
+	memcpy(iv.buffer, cfb_r, 16);
+	r = ek_call(k, in, 32, TPM2_ALG_CFB, &iv, c);
+	/* C_1 must be X again: otherwise M is not this key's E_K(R). */
+	if (r == 0 && CRYPTO_memcmp(c, x, 16) != 0) {
+		cfb_forget(k);
+		r = tre_failerr(t, -EIO, "CFB: the first block does not unmask (stale mask)");
+	}
+	if (r == 0)
+		for (int i = 0; i < 16; i++)
+			out[i] = c[16 + i] ^ in[16 + i];
+	wipe(in, sizeof(in));
+	wipe(c, sizeof(c));
+	return r;
+}
+
 static int key_encrypt(struct tre_key *k, const uint8_t *in, uint8_t *out, size_t nblocks)
 {
 	struct tre *t = k->tre;
-	ESYS_TR s;
-	int r;
 
 	if (t->mode == TRE_MODE_AES_ECB) {
 		TPM2B_IV noiv = { 0 };
 
-		if (t->fast)
-			return tre_fast_ed2(k, in, 16 * nblocks, TPM2_ALG_ECB, &noiv, out);
-		r = prepare_use(k, &s);
-		return r < 0 ? r : ed2(k, s, in, 16 * nblocks, TPM2_ALG_ECB, &noiv, out);
+		return ek_call(k, in, 16 * nblocks, TPM2_ALG_ECB, &noiv, out);
 	}
-	/* CFB only: E_K(X) is the first CFB block over a zero block with IV=X. */
+	/* CFB only: one masked two-block call per E_K block (above). */
 	for (size_t b = 0; b < nblocks; b++) {
-		static const uint8_t zero[16];
-		TPM2B_IV iv = { .size = 16 };
+		int r = cfb_block(k, in + 16 * b, out + 16 * b);
 
-		memcpy(iv.buffer, in + 16 * b, 16);
-		if (t->fast) {
-			r = tre_fast_ed2(k, zero, 16, TPM2_ALG_CFB, &iv, out + 16 * b);
-		} else {
-			r = prepare_use(k, &s);
-			if (r == 0)
-				r = ed2(k, s, zero, 16, TPM2_ALG_CFB, &iv, out + 16 * b);
-		}
-		wipe(&iv, sizeof(iv));
 		if (r < 0)
 			return r;
 	}

@@ -269,7 +269,8 @@ static void cfb_mode(const struct tt_operator *op, const struct set *s)
 	e = auth(&acfg, s->k, &key, s->rand, s->sqn, s->amf, &v, &r);
 	c = counted(t);
 	tap_ok(e == 0 && same_result(&r, s->res, s->ck, s->ik) && c.ed2 == 5 && c.all == 15,
-	       "CFB mode (E_K(X) = CFB(IV=X, 0)): RES/CK/IK right, %llu EncryptDecrypt2, %llu commands",
+	       "CFB mode (masked: IV = R, input (X xor M) || Z): RES/CK/IK right, %llu EncryptDecrypt2,"
+	       " %llu commands",
 	       (unsigned long long)c.ed2, (unsigned long long)c.all);
 	aka_auth_result_wipe(&r);
 }
