@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "daemon/usim/usim.h"
+#include "sw.h"
 
 /* Exit codes, documented in usimsh --help and tools/usimsh/README.md. */
 enum {
@@ -17,12 +18,6 @@ enum {
 	EXIT_STATE = 4,       /* the state file could not be read or written */
 	EXIT_ENGINE = 5,      /* the engine returned an error */
 };
-
-/*
- * Meaning of a status word, TS 102 221 10.2.1 and TS 31.102 7.3
- * ("normal ending", "file not found", ...).  Writes into buf.
- */
-const char *sw_describe(uint16_t sw, char *buf, size_t size);
 
 /*
  * Persistent card state across runs (--state FILE): EF contents, PINs and

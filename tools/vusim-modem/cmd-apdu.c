@@ -247,7 +247,7 @@ static int transmit(struct session *s, const uint8_t *first, size_t first_len)
 		sw2 = s->rsp[n - 1];
 		print_data(s->rsp, (size_t)n - 2);
 		printf("  SW %02x %02x: %s\n", sw1, sw2,
-		       sw_describe(sw1, sw2, swtext, sizeof(swtext)));
+		       sw_describe((uint16_t)(sw1 << 8 | sw2), swtext, sizeof(swtext)));
 		if (round == 0 && (sw_ok(sw1, sw2) || sw1 == 0x61))
 			track_select(s, cmd, len);
 		if (sw_ok(sw1, sw2)) {

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sw.h"
+
 /* Exit codes, documented in --help and tools/vusim-modem/README.md. */
 enum {
 	EXIT_OK = 0,
@@ -44,10 +46,11 @@ int modem_fail(const struct modem *m, const char *what, int err);
 /* Bytes as "3b 9a 96 ..." into buf (3 * n bytes). */
 void hex_spaced(const uint8_t *p, size_t n, char *buf);
 
-/* Status words in words, ETSI TS 102 221 10.2.1 (and ISO/IEC 7816-4 5.6). */
-const char *sw_describe(uint8_t sw1, uint8_t sw2, char *buf, size_t size);
 /* True for the normal endings 9000 and 91xx (TS 102 221 10.2.1.1). */
-bool sw_ok(uint8_t sw1, uint8_t sw2);
+static inline bool sw_ok(uint8_t sw1, uint8_t sw2)
+{
+	return (sw1 == 0x90 && sw2 == 0x00) || sw1 == 0x91;
+}
 
 /* Prints an ATR and its decoding (ISO/IEC 7816-3 8.2), each line indented. */
 void atr_print(const uint8_t *atr, size_t len, const char *indent);

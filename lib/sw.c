@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Status words in words: TS 102 221 10.2.1 (Tables 10.7-10.16), TS 31.102 7.3. */
+/*
+ * Status words in words, for tools and logs: ETSI TS 102 221 10.2.1
+ * (Tables 10.7-10.16), 3GPP TS 31.102 7.3.  Where the two specifications
+ * give one status word different meanings for different commands, both
+ * are named.
+ */
 #include <stdio.h>
 
 #include "macro.h"
-#include "usimsh.h"
+#include "sw.h"
 
 static const struct {
 	uint16_t sw;
@@ -50,9 +55,9 @@ static const struct {
 	{ 0x6f00, "technical problem, no precise diagnosis" },
 	{ 0x9300, "toolkit busy" },
 	{ 0x9850, "INCREASE cannot be performed, max value reached" },
-	{ 0x9862, "authentication error, incorrect MAC" },
+	{ 0x9862, "authentication error, incorrect MAC (TS 31.102; TS 102 221: application specific)" },
 	{ 0x9863, "security session or association expired" },
-	{ 0x9864, "authentication error, security context not supported" },
+	{ 0x9864, "authentication error, security context not supported (AUTHENTICATE; SUSPEND UICC: minimum suspension time too long)" },
 	{ 0x9865, "key freshness failure" },
 	{ 0x9866, "authentication error, no memory space available" },
 	{ 0x9867, "authentication error, no memory space available in EF.MUK" },
