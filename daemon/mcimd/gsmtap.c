@@ -184,7 +184,14 @@ static int send_packet(struct gsmtap *g, unsigned slot, uint8_t sub,
 			 sizeof(pkt));
 	if (n < 0)
 		return n;
-	if (send(g->fd, pkt, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) == n)
+	/*
+	 * With nobody listening, the ICMP port unreachable of one datagram
+	 * makes the next send() on this connected socket fail once with
+	 * ECONNREFUSED (the error is consumed): send that datagram again.
+	 */
+	if (send(g->fd, pkt, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) == n ||
+	    (errno == ECONNREFUSED &&
+	     send(g->fd, pkt, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) == n))
 		g->sent++;
 	else
 		g->drops++;

@@ -250,12 +250,43 @@ static void test_tshark(void **state)
 	unlink(pcap);
 }
 
+/* With nobody listening, each datagram's ICMP port unreachable must not
+ * cost the next one: every APDU is handed to the kernel. */
+static void test_no_listener(void **state)
+{
+	static const uint8_t cmd[] = { 0x00, 0xb0, 0x00, 0x00, 0x02 };
+	static const uint8_t rsp[] = { 0x12, 0x34, 0x90, 0x00 };
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t al = sizeof(a);
+	struct gsmtap *g = NULL;
+	int fd;
+
+	(void)state;
+	/* A port that was free a moment ago: bind, note it, close. */
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+	close(fd);
+
+	assert_int_equal(gsmtap_open("127.0.0.1", ntohs(a.sin_port), false, 0, &g), 0);
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(gsmtap_send_apdu(g, 0, cmd, sizeof(cmd), rsp, sizeof(rsp)), 0);
+		usleep(1000); /* let the ICMP error arrive */
+	}
+	assert_int_equal(gsmtap_sent(g), 20);
+	assert_int_equal(gsmtap_drops(g), 0);
+	gsmtap_close(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header),    cmocka_unit_test(test_pin_masking),
 		cmocka_unit_test(test_auth_keys), cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_tshark),
+		cmocka_unit_test(test_no_listener),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
