@@ -338,7 +338,7 @@ static int s_slots(struct parser *p, const char *sec, const char *key, const cha
 {
 	unsigned long x;
 
-	if (!parse_uint(p, sec, key, v, 1, CONFIG_MAX_SLOTS, &x))
+	if (!parse_uint(p, sec, key, v, 0, CONFIG_MAX_SLOTS, &x))
 		return 0;
 	p->cfg->slot_count = (unsigned)x;
 	return 1;

@@ -360,6 +360,8 @@ static void client_dispatch(struct loop_source *src, uint32_t events)
 		n = (ssize_t)s->request_max + 1; /* control_process says too large */
 	r = control_process(s->handlers, s->user, &c->peer, s->buf, (size_t)n,
 			    s->request_max, &rsp);
+	/* A request may carry secrets (K of a local install, PINs of an apdu). */
+	explicit_bzero(s->buf, (size_t)n);
 	if (r < 0) {
 		client_drop(c);
 		return;

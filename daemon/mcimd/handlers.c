@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * mcimd's control method handlers (docs/control-api.md gives the params
- * and results).  The ones that need the slots, the engine or the TRE are
- * NULL in the table until that integration lands.
+ * and results).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "hex.h"
 
 #include "daemon/mcimd/log.h"
 #include "daemon/mcimd/mcimd.h"
@@ -72,7 +73,22 @@ static int h_status(void *user, const struct control_call *call,
 	json_object_object_add(o, "store_generation", json_object_new_int64((int64_t)gen));
 	tpm = json_object_new_object();
 	json_object_object_add(tpm, "tcti", json_object_new_string(d->cfg.tcti));
-	json_object_object_add(tpm, "connected", json_object_new_boolean(false));
+	json_object_object_add(tpm, "connected", json_object_new_boolean(d->tre != NULL));
+	if (d->tre) {
+		json_object_object_add(tpm, "mode",
+				       json_object_new_string(tre_mode_name(tre_mode(d->tre))));
+		const struct tre_stats *ts = tre_stats(d->tre);
+		uint64_t ns = 0;
+
+		json_object_object_add(tpm, "platform_ok", json_object_new_boolean(d->platform_ok));
+		/* Counted by the TRE's TCTI since start: commands and time in the TPM. */
+		for (size_t k = 0; k < ARRAY_SIZE(ts->ns_by_cc); k++)
+			ns += ts->ns_by_cc[k];
+		json_object_object_add(tpm, "commands", json_object_new_int64((int64_t)ts->commands));
+		json_object_object_add(tpm, "time_us", json_object_new_int64((int64_t)(ns / 1000)));
+	}
+	json_object_object_add(o, "card", mcimd_card_iccid(d) ? json_object_new_string(
+							mcimd_card_iccid(d)) : NULL);
 	json_object_object_add(o, "tpm", tpm);
 	tr = json_object_new_object();
 	json_object_object_add(tr, "enabled", json_object_new_boolean(d->trace != NULL));
@@ -131,10 +147,10 @@ static int h_profile_show(void *user, const struct control_call *call,
 	return 0;
 }
 
-/* enable / disable / delete: the store change; the card follows once the
- * slots are integrated (remove and insert, or REFRESH). */
+/* enable / disable / delete: the store change, then the card follows
+ * (provision.c). */
 static int lifecycle(void *user, const struct control_call *call, char *why,
-		     size_t why_size, int (*op)(struct store *, int64_t), const char *what)
+		     size_t why_size, enum mcimd_lifecycle op, const char *what)
 {
 	struct mcimd *d = user;
 	struct store_profile_info i;
@@ -142,11 +158,9 @@ static int lifecycle(void *user, const struct control_call *call, char *why,
 
 	if (r < 0)
 		return r;
-	r = op(d->store, i.id);
-	if (r < 0) {
-		snprintf(why, why_size, "%s", store_errmsg(d->store));
+	r = mcimd_profile_lifecycle(d, i.id, op, why, why_size);
+	if (r < 0)
 		return r;
-	}
 	log_notice("profile %s %s (uid %u)", i.iccid, what, (unsigned)call->peer->uid);
 	return 0;
 }
@@ -155,21 +169,214 @@ static int h_profile_enable(void *user, const struct control_call *call,
 			    struct json_object **ret, char *why, size_t why_size)
 {
 	(void)ret;
-	return lifecycle(user, call, why, why_size, store_profile_enable, "enabled");
+	return lifecycle(user, call, why, why_size, MCIMD_ENABLE, "enabled");
 }
 
 static int h_profile_disable(void *user, const struct control_call *call,
 			     struct json_object **ret, char *why, size_t why_size)
 {
 	(void)ret;
-	return lifecycle(user, call, why, why_size, store_profile_disable, "disabled");
+	return lifecycle(user, call, why, why_size, MCIMD_DISABLE, "disabled");
 }
 
 static int h_profile_delete(void *user, const struct control_call *call,
 			    struct json_object **ret, char *why, size_t why_size)
 {
 	(void)ret;
-	return lifecycle(user, call, why, why_size, store_profile_delete, "deleted");
+	return lifecycle(user, call, why, why_size, MCIMD_DELETE, "deleted");
+}
+
+/* params.NAME as a string, or NULL when absent; -EINVAL for another type. */
+static int opt_string(const struct control_call *call, const char *name, const char **ret,
+		      char *why, size_t why_size)
+{
+	struct json_object *x;
+
+	*ret = NULL;
+	if (!json_object_object_get_ex(call->params, name, &x) || json_object_is_type(x, json_type_null))
+		return 0;
+	if (!json_object_is_type(x, json_type_string)) {
+		snprintf(why, why_size, "params.%s must be a string", name);
+		return -EINVAL;
+	}
+	*ret = json_object_get_string(x);
+	return 0;
+}
+
+static int opt_bool(const struct control_call *call, const char *name, bool *ret, char *why,
+		    size_t why_size)
+{
+	struct json_object *x;
+
+	*ret = false;
+	if (!json_object_object_get_ex(call->params, name, &x))
+		return 0;
+	if (!json_object_is_type(x, json_type_boolean)) {
+		snprintf(why, why_size, "params.%s must be a boolean", name);
+		return -EINVAL;
+	}
+	*ret = json_object_get_boolean(x);
+	return 0;
+}
+
+static int h_slot_list(void *user, const struct control_call *call,
+		       struct json_object **ret, char *why, size_t why_size)
+{
+	struct mcimd *d = user;
+	struct json_object *o = json_object_new_object();
+
+	(void)call;
+	(void)why;
+	(void)why_size;
+	json_object_object_add(o, "slots", mcimd_slots_json(d));
+	*ret = o;
+	return 0;
+}
+
+static int h_profile_install(void *user, const struct control_call *call,
+			     struct json_object **ret, char *why, size_t why_size)
+{
+	struct mcimd *d = user;
+	struct mcimd_install in = { .cls = STORE_CLASS_OPERATIONAL };
+	struct store_profile_info i;
+	struct json_object *x, *o;
+	const char *cls;
+	int r;
+
+	if (!json_object_object_get_ex(call->params, "profile", &x) ||
+	    !json_object_is_type(x, json_type_string)) {
+		snprintf(why, why_size, "params.profile (the profile description text) is required");
+		return -EINVAL;
+	}
+	in.text = json_object_get_string(x);
+	in.len = (size_t)json_object_get_string_len(x);
+	r = opt_string(call, "class", &cls, why, why_size);
+	if (r == 0 && cls && store_class_from_name(cls, &in.cls) < 0) {
+		snprintf(why, why_size, "params.class must be operational or provisioning");
+		r = -EINVAL;
+	}
+	if (r == 0)
+		r = opt_string(call, "nickname", &in.nickname, why, why_size);
+	if (r == 0)
+		r = opt_string(call, "operator", &in.operator_name, why, why_size);
+	if (r == 0)
+		r = opt_bool(call, "enable", &in.enable, why, why_size);
+	if (r == 0 && ((in.nickname && strlen(in.nickname) > STORE_NAME_MAX) ||
+		       (in.operator_name && strlen(in.operator_name) > STORE_NAME_MAX))) {
+		snprintf(why, why_size, "nickname and operator: at most %d bytes", STORE_NAME_MAX);
+		r = -EINVAL;
+	}
+	if (r < 0)
+		return r;
+	r = mcimd_profile_install(d, &in, &i, why, why_size);
+	/* The description holds K in clear: wipe the parsed copy. */
+	explicit_bzero((char *)in.text, in.len);
+	if (r < 0)
+		return r;
+	log_notice("profile %s installed (uid %u)", i.iccid, (unsigned)call->peer->uid);
+	o = json_object_new_object();
+	json_object_object_add(o, "iccid", json_object_new_string(i.iccid));
+	json_object_object_add(o, "imsi", json_object_new_string(i.imsi));
+	json_object_object_add(o, "state", json_object_new_string(store_state_name(i.state)));
+	*ret = o;
+	return 0;
+}
+
+static int h_tamper(void *user, const struct control_call *call,
+		    struct json_object **ret, char *why, size_t why_size)
+{
+	struct mcimd *d = user;
+	const char *reason = NULL;
+	bool revoke = false;
+	struct json_object *o;
+	char text[STORE_DETAIL_MAX - 32];
+	int r;
+
+	r = opt_string(call, "reason", &reason, why, why_size);
+	if (r == 0)
+		r = opt_bool(call, "revoke", &revoke, why, why_size);
+	if (r < 0)
+		return r;
+	snprintf(text, sizeof(text), "control (uid %u): %s", (unsigned)call->peer->uid,
+		 reason && *reason ? reason : "no reason given");
+	r = mcimd_tamper_event(d, text, revoke);
+	if (r < 0) {
+		snprintf(why, why_size, "card removed, but the TPM: %s",
+			 d->tre ? tre_errmsg(d->tre) : d->tre_why);
+		return r;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "pcr", json_object_new_int((int)d->cfg.tamper_pcr));
+	json_object_object_add(o, "revoked", json_object_new_boolean(revoke));
+	*ret = o;
+	return 0;
+}
+
+static int h_attest(void *user, const struct control_call *call,
+		    struct json_object **ret, char *why, size_t why_size)
+{
+	struct mcimd *d = user;
+	const char *hex = NULL;
+	uint8_t nonce[64];
+	int n, r;
+
+	r = opt_string(call, "nonce", &hex, why, why_size);
+	if (r < 0)
+		return r;
+	/* TPM2B_DATA qualifyingData: at most a digest (Part 3 18.4). */
+	n = hex ? (strlen(hex) <= 2 * sizeof(nonce) ? hex_decode(hex, nonce, sizeof(nonce)) : -1)
+		: -1;
+	if (n < 8) {
+		snprintf(why, why_size, "params.nonce must be 8..64 bytes of hex");
+		return -EINVAL;
+	}
+	return mcimd_attest(d, nonce, (size_t)n, ret, why, why_size);
+}
+
+static int h_apdu(void *user, const struct control_call *call,
+		  struct json_object **ret, char *why, size_t why_size)
+{
+	struct mcimd *d = user;
+	static uint8_t cmd[USIM_CMD_MAX], rsp[65538];
+	static char text[2 * sizeof(rsp) + 1];
+	struct json_object *x, *o;
+	const char *hex = NULL;
+	size_t rsp_len = 0;
+	int64_t slot = 0;
+	int n, r;
+
+	if (json_object_object_get_ex(call->params, "slot", &x)) {
+		if (!json_object_is_type(x, json_type_int)) {
+			snprintf(why, why_size, "params.slot must be an integer");
+			return -EINVAL;
+		}
+		slot = json_object_get_int64(x);
+	}
+	r = opt_string(call, "command", &hex, why, why_size);
+	if (r < 0)
+		return r;
+	n = hex && strlen(hex) <= 2 * sizeof(cmd) ? hex_decode(hex, cmd, sizeof(cmd)) : -1;
+	if (n < 4) {
+		snprintf(why, why_size, "params.command must be a command APDU in hex (4.. bytes)");
+		return -EINVAL;
+	}
+	if (slot != 0 || !mcimd_card_iccid(d)) {
+		snprintf(why, why_size, "slot %lld has no card", (long long)slot);
+		return -ENODEV;
+	}
+	r = mcimd_card_process(d, cmd, (size_t)n, rsp, sizeof(rsp), &rsp_len);
+	explicit_bzero(cmd, (size_t)n);
+	if (r < 0) {
+		snprintf(why, why_size, "the card failed: %s", strerror(-r));
+		return r;
+	}
+	hex_encode(rsp, rsp_len, text);
+	explicit_bzero(rsp, rsp_len);
+	o = json_object_new_object();
+	json_object_object_add(o, "response", json_object_new_string(text));
+	explicit_bzero(text, 2 * rsp_len);
+	*ret = o;
+	return 0;
 }
 
 int mcimd_trace_set(struct mcimd *d, bool on, const char *host, uint16_t port,
@@ -265,6 +472,9 @@ const control_handler mcimd_handlers[CONTROL_METHOD_COUNT] = {
 	[CONTROL_PROFILE_DELETE] = h_profile_delete,
 	[CONTROL_TRACE_SET] = h_trace_set,
 	[CONTROL_LOG_SET] = h_log_set,
-	/* slot.list, profile.install, tamper, attest, apdu: with the slot,
-	 * engine and TRE integration. */
+	[CONTROL_SLOT_LIST] = h_slot_list,
+	[CONTROL_PROFILE_INSTALL] = h_profile_install,
+	[CONTROL_TAMPER] = h_tamper,
+	[CONTROL_ATTEST] = h_attest,
+	[CONTROL_APDU] = h_apdu,
 };

@@ -2,10 +2,16 @@
 /*
  * mcimd: the device daemon (docs/man/mcimd.8).  This file is the main
  * program: options, configuration, the event loop with its signal and
- * timer sources, the store, the control socket, systemd readiness.
+ * timer sources, the store, the TPM, the slots, the control socket,
+ * systemd readiness.
  *
- * Signals (signalfd): SIGTERM and SIGINT end the loop cleanly (control
- * socket removed, store closed); SIGHUP reloads the configuration: the log
+ * Start: store (with the TRE's sealer), TPM (anti-rollback check: an older
+ * store is refused, exit status 3), slots (claimed or added), the enabled
+ * profile's card inserted, control socket, READY=1.
+ *
+ * Signals (signalfd): SIGTERM and SIGINT end the loop cleanly (card
+ * removed, TPM objects flushed, control socket removed, store closed);
+ * SIGHUP reloads the configuration: the log
  * level and the trace target take effect at once, the other keys at the
  * next start (a bad file is refused and the old configuration stays).
  */
@@ -111,15 +117,29 @@ static int setup_tick(struct mcimd *d)
 	return loop_add(d->loop, &d->tick, EPOLLIN);
 }
 
+int mcimd_tamper_event(struct mcimd *d, const char *reason, bool revoke)
+{
+	int r = 0;
+
+	d->tampered = true;
+	if (d->tre) {
+		/* Extends the PCR; the TRE's handler (tpm.c) removes the card. */
+		r = tre_tamper(d->tre, reason, revoke ? TRE_TAMPER_REVOKE : 0);
+		if (r < 0)
+			log_error("TAMPER: the TPM: %s", tre_errmsg(d->tre));
+	}
+	mcimd_card_stop(d, "tamper");
+	log_error("TAMPER: %s%s", reason, revoke ? " (epoch revoked: keys gone for good)" : "");
+	if (store_audit(d->store, "tamper", NULL, reason) < 0 ||
+	    /* The report the operator client sends (provisioning issue). */
+	    store_audit(d->store, "tamper-report", NULL, "queued") < 0)
+		log_error("audit: %s", store_errmsg(d->store));
+	return r;
+}
+
 void mcimd_tamper(const char *reason, void *user_data)
 {
-	struct mcimd *d = user_data;
-	int r;
-
-	log_error("TAMPER: %s (the TRE is not connected yet: no PCR extended)", reason);
-	r = store_audit(d->store, "tamper", NULL, reason);
-	if (r < 0)
-		log_error("audit: %s", store_errmsg(d->store));
+	mcimd_tamper_event(user_data, reason, false);
 }
 
 static int group_id(const char *name, gid_t *ret)
@@ -172,14 +192,25 @@ static int run(struct mcimd *d)
 		log_error("event loop: %s", strerror(-r));
 		return r;
 	}
-	/* No sealer until the TRE is integrated: descriptive methods only. */
-	r = store_open(d->cfg.store_path, NULL, &d->store, why, sizeof(why));
+	r = store_open(d->cfg.store_path, mcimd_sealer(d), &d->store, why, sizeof(why));
 	if (r < 0) {
 		log_error("store: %s", why);
 		return r;
 	}
 	store_generation(d->store, &gen);
 	log_info("store %s, generation %llu", d->cfg.store_path, (unsigned long long)gen);
+	r = mcimd_tpm_open(d);
+	if (r == -ESTALE || r == -EBADMSG) {
+		d->exit_code = 3;
+		return r; /* a rolled-back store: never served */
+	}
+	if (r < 0 && d->tre) {
+		log_error("TPM: cannot serve profiles: %s", strerror(-r));
+		mcimd_tpm_close(d);
+	}
+	mcimd_slots_open(d);
+	if (d->tre)
+		mcimd_card_start(d);
 	r = setup_control(d);
 	if (r < 0)
 		return r;
@@ -199,7 +230,8 @@ static int run(struct mcimd *d)
 		}
 	}
 	d->started = time(NULL);
-	notify_send("READY=1\nSTATUS=serving the control socket");
+	notify_send(d->card ? "READY=1\nSTATUS=serving the card"
+			    : "READY=1\nSTATUS=serving the control socket, no card");
 	log_notice("mcimd %s ready (control socket %s)", MCIM_VERSION,
 		   d->cfg.control_socket);
 	while (!d->stop) {
@@ -216,6 +248,9 @@ static void teardown(struct mcimd *d)
 {
 	control_server_free(d->control);
 	tamper_input_free(d->tamper);
+	mcimd_card_stop(d, "shutdown"); /* the modem sees the card go */
+	mcimd_slots_close(d);
+	mcimd_tpm_close(d);           /* flushes every TPM object */
 	gsmtap_close(d->trace);
 	store_close(d->store);
 	if (d->loop) {
@@ -289,9 +324,9 @@ int main(int argc, char **argv)
 	}
 	umask(0077);
 	log_set_level(d.cfg.log_level);
-	d.signals.fd = d.tick.fd = -1;
+	d.signals.fd = d.tick.fd = d.switch_timer.fd = -1;
 	r = run(&d);
 	teardown(&d);
 	log_notice("stopped");
-	return r < 0 ? 1 : 0;
+	return r < 0 ? (d.exit_code ? d.exit_code : 1) : 0;
 }

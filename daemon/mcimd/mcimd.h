@@ -8,14 +8,12 @@
  * the control server's sources; every handler runs to completion on the
  * loop thread, and the store is only touched from there.
  *
- * What is not here yet (the slot/engine/TRE integration): the vusim
- * netlink source, the USIM engines per slot, the TRE and the sealer of the
- * store; a tamper event is logged and audited but does not reach the TPM
- * yet (mcimd_tamper()); the anti-rollback check at start
- * (store_rollback_check() with the TRE's counter at [tpm]
- * generation_nv_index, then store_rollback_sync() after every commit that
- * bumped the generation).  Their control methods (slot.list,
- * profile.install, tamper, attest, apdu) answer "unsupported" until then.
+ * The pieces: the TRE and its uses (tpm.c: local policy, the store's
+ * sealer, the anti-rollback NV counter, local key import, attestation),
+ * the card and the vusim slots (slot.c), profile installs and life cycle
+ * with the card following (provision.c), the control methods (handlers.c).
+ * Without a TPM the daemon still serves the descriptive control methods;
+ * no card, install or attestation then (status: tpm.connected false).
  */
 #ifndef MCIM_MCIMD_H
 #define MCIM_MCIMD_H
@@ -29,6 +27,16 @@
 #include "daemon/mcimd/loop.h"
 #include "daemon/mcimd/tamper.h"
 #include "daemon/store/store.h"
+#include "daemon/tre/tre.h"
+
+struct vusim_nl;
+struct mcimd_card;
+
+/* A vusim.ko slot mcimd is the backend of. */
+struct mcimd_slot {
+	uint32_t index; /* /dev/vusim<index> */
+	bool card;      /* the card is inserted */
+};
 
 struct mcimd {
 	struct mcimd_config cfg;
@@ -41,6 +49,23 @@ struct mcimd {
 	struct gsmtap *trace;     /* NULL when tracing is off */
 	struct tamper_input *tamper; /* [tamper] input, or NULL */
 	char trace_target[80];    /* "ADDRESS:PORT" of the open trace */
+	/* TPM (tpm.c) */
+	struct tre *tre;          /* NULL: no TPM */
+	char tre_why[256];        /* why not */
+	struct tre_policy local_policy; /* of locally installed objects */
+	TPM2B_DIGEST local_auth;  /* their authPolicy */
+	bool have_policy;
+	bool platform_ok;         /* the PCRs match local_policy */
+	bool have_ak;
+	bool tampered;            /* a tamper event since start: no card */
+	/* slots and card (slot.c) */
+	struct vusim_nl *nl;      /* NULL: no slot served */
+	struct loop_source nl_src;
+	struct mcimd_slot slots[CONFIG_MAX_SLOTS];
+	unsigned n_slots;
+	struct mcimd_card *card;  /* the enabled profile's card, or NULL */
+	struct mcimd_card *next_card; /* after a pending REFRESH, or NULL */
+	struct loop_source switch_timer; /* REFRESH not acted upon in time */
 	time_t started;
 	bool stop;
 	int exit_code;
@@ -50,11 +75,71 @@ struct mcimd {
 extern const control_handler mcimd_handlers[CONTROL_METHOD_COUNT];
 
 /*
- * A tamper event (the tamper input, later also the control method): logs
- * it and records it in the audit log.  With the TRE: tre_tamper() extends
- * the tamper PCR and the cards are removed.
+ * A tamper event (the tamper input): mcimd_tamper_event() without revoke.
  */
 void mcimd_tamper(const char *reason, void *user_data);
+/*
+ * tre_tamper() extends the tamper PCR (and with revoke increments the
+ * epoch), the card is removed, the event is logged and audited ("tamper")
+ * and a report queued for the operator (audit "tamper-report").
+ */
+int mcimd_tamper_event(struct mcimd *d, const char *reason, bool revoke);
+
+/* ---- tpm.c ---- */
+/* Opens the TRE, checks the store against the NV counter, local policy. */
+int mcimd_tpm_open(struct mcimd *d);
+void mcimd_tpm_close(struct mcimd *d);
+/* The store's sealer (ctx d; usable once mcimd_tpm_open() succeeded). */
+const struct store_sealer *mcimd_sealer(struct mcimd *d);
+/* After a commit that bumped the generation: the NV counter follows. */
+void mcimd_rollback_sync(struct mcimd *d);
+/* Wraps clear K to the SRK (lib/tpm2-dup.h), imports it: a tre_blob. */
+int mcimd_tpm_import(struct mcimd *d, bool sealed, const uint8_t *k, size_t len,
+		     uint8_t *blob, size_t max, size_t *ret_len);
+/* Loads a key blob with the local policy set. */
+int mcimd_tpm_key(struct mcimd *d, const uint8_t *blob, size_t len, struct tre_key **ret);
+int mcimd_attest(struct mcimd *d, const uint8_t *nonce, size_t nonce_len,
+		 struct json_object **ret, char *why, size_t why_size);
+
+/* ---- slot.c ---- */
+int mcimd_slots_open(struct mcimd *d);
+void mcimd_slots_close(struct mcimd *d);
+struct json_object *mcimd_slots_json(struct mcimd *d);
+/* Loads the enabled profile's card and inserts it (none: 0, slot empty). */
+int mcimd_card_start(struct mcimd *d);
+/* Removes the card from its slot, frees the engine, flushes K. */
+void mcimd_card_stop(struct mcimd *d, const char *why);
+int mcimd_card_restart(struct mcimd *d, const char *why);
+/*
+ * After the store enabled another profile: a proactive REFRESH (UICC
+ * reset) when the terminal supports it (TERMINAL PROFILE byte 3 b8, TS
+ * 102 223 5.2), the new card taking over at the terminal's next reset (or
+ * after MCIMD_REFRESH_TIMEOUT_S: removal); else removal and insertion.
+ */
+#define MCIMD_REFRESH_TIMEOUT_S 15
+int mcimd_card_switch(struct mcimd *d);
+const char *mcimd_card_iccid(const struct mcimd *d);
+/* The profile id of the card served (-1: none, or a switch is pending). */
+int64_t mcimd_card_profile(const struct mcimd *d);
+/* Whether the card, or the one a pending switch brings, is profile id's. */
+bool mcimd_card_uses(const struct mcimd *d, int64_t id);
+/* One command APDU; the change records are durable when it returns 0. */
+int mcimd_card_process(struct mcimd *d, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
+		       size_t rsp_size, size_t *rsp_len);
+
+/* ---- provision.c ---- */
+struct mcimd_install {
+	const char *text;   /* the profile description (docs/profile-format.md) */
+	size_t len;
+	enum store_class cls;
+	const char *nickname, *operator_name;
+	bool enable;
+};
+int mcimd_profile_install(struct mcimd *d, const struct mcimd_install *in,
+			  struct store_profile_info *ret, char *why, size_t why_size);
+enum mcimd_lifecycle { MCIMD_ENABLE, MCIMD_DISABLE, MCIMD_DELETE };
+int mcimd_profile_lifecycle(struct mcimd *d, int64_t id, enum mcimd_lifecycle op,
+			    char *why, size_t why_size);
 
 /* Opens or closes the GSMTAP trace for host:port (handlers.c). */
 int mcimd_trace_set(struct mcimd *d, bool on, const char *host, uint16_t port,

@@ -8,8 +8,14 @@ $(eval $(call unit_test,test-tamper,tests/unit/test-tamper.c,mcimdctl))
 $(eval $(call lib,mcimdtrace,daemon/mcimd/gsmtap.c))
 $(eval $(call unit_test,test-gsmtap,tests/unit/test-gsmtap.c,mcimdtrace mcimutil))
 MCIMD_SRCS := daemon/mcimd/mcimd.c daemon/mcimd/handlers.c daemon/mcimd/log.c \
-	daemon/mcimd/notify.c
-$(eval $(call prog,mcimd,$(MCIMD_SRCS),mcimdctl mcimdconf mcimdtrace store usim aka mcimutil,$(LDLIBS_jsonc)))
+	daemon/mcimd/notify.c daemon/mcimd/tpm.c daemon/mcimd/slot.c \
+	daemon/mcimd/provision.c
+MCIMD_LIBS := mcimdctl mcimdconf mcimdtrace store usim usimprofile tre tpm2util aka vusim-nl mcimutil
+MCIMD_LDLIBS := $(LDLIBS_jsonc) $(LDLIBS_tss) $(call pkglibs,tss2-sys) $(LDLIBS_crypto) $(LDLIBS_nl)
+$(eval $(call prog,mcimd,$(MCIMD_SRCS),$(MCIMD_LIBS),$(MCIMD_LDLIBS)))
+# The sanitizer twin, for the integration tests (MCIMD=build/san/bin/mcimd).
+$(eval $(call link,$(BUILD)/san/bin/mcimd,san/,$(MCIMD_SRCS),$(MCIMD_LIBS),$(MCIMD_LDLIBS),))
+$(BUILD)/san/bin/mcimd: LINKER := $(CC) -g $(SAN)
 
 # install-mcimd: the daemon, mcimctl, units, sysusers/tmpfiles entries, man
 # pages and the example configuration, under $(DESTDIR)$(PREFIX).  The

@@ -106,7 +106,7 @@ void tre_stats_reset(struct tre *t);
 enum tre_mode {
 	TRE_MODE_SEALED = 0, /* no usable AES: K sealed, unsealed per use */
 	TRE_MODE_AES_ECB,    /* EncryptDecrypt2 with ECB */
-	TRE_MODE_AES_CFB,    /* EncryptDecrypt2 with CFB only: E_K(X) = CFB(IV=X, 0) */
+	TRE_MODE_AES_CFB,    /* EncryptDecrypt2 with CFB only, masked (docs/tre.md 3) */
 };
 enum tre_mode tre_mode(const struct tre *t);
 const char *tre_mode_name(enum tre_mode m);

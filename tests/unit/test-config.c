@@ -135,7 +135,7 @@ static void test_errors(void **state)
 		  "t.conf:2: [store] generation_window: 0 is out of range 1..1024" },
 		{ "[store]\npath = store.db\n",
 		  "t.conf:2: [store] path: 'store.db' is not an absolute path" },
-		{ "[slots]\ncount = 9\n", "t.conf:2: [slots] count: 9 is out of range 1..8" },
+		{ "[slots]\ncount = 9\n", "t.conf:2: [slots] count: 9 is out of range 0..8" },
 		{ "[slots]\ncount = two\n", "t.conf:2: [slots] count: 'two' is not a number" },
 		{ "[slots]\natr = 3b9\n", "t.conf:2: [slots] atr: not 2..33 bytes of hex" },
 		{ "[slots]\natr = 3a00\n", "t.conf:2: [slots] atr: TS byte is 3A, must be 3B or 3F" },
@@ -193,13 +193,13 @@ static void test_load_file(void **state)
 	(void)state;
 
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "[log]\nlevel = warning\n[slots]\ncount = 0\n", 39), 39);
+	assert_int_equal(write(fd, "[log]\nlevel = warning\n[slots]\ncount = 9\n", 39), 39);
 	close(fd);
 	assert_int_equal(config_load(&c, path, why, sizeof(why)), -EINVAL);
 	{
 		char want[CONFIG_WHY_SIZE];
 
-		snprintf(want, sizeof(want), "%s:4: [slots] count: 0 is out of range 1..8",
+		snprintf(want, sizeof(want), "%s:4: [slots] count: 9 is out of range 0..8",
 			 path);
 		assert_string_equal(why, want);
 	}

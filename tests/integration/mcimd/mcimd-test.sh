@@ -58,7 +58,7 @@ t "... and so are all its defaults uncommented" "$B/bin/mcimd -c $dir/all.conf -
 printf '[slots]\ncount = 99\n' >"$dir/bad.conf"
 msg=$($B/bin/mcimd -c "$dir/bad.conf" --check-config 2>&1); rc=$?
 t "--check-config refuses a bad file, naming file:line [section] key" \
-	"[ $rc = 1 ] && [[ \"\$msg\" == *'bad.conf:2: [slots] count: 99 is out of range 1..8'* ]]"
+	"[ $rc = 1 ] && [[ \"\$msg\" == *'bad.conf:2: [slots] count: 99 is out of range 0..8'* ]]"
 
 # A store with profiles in it (the crash driver's, killed after 0.4 s).
 { $B/tests/store-crash run "$dir/store.db" "$dir/log" 1 >/dev/null & p=$!; sleep 0.4; kill -9 $p; wait $p; } 2>/dev/null
@@ -81,7 +81,7 @@ t "profile disable" "$CTL profile disable $iccid >/dev/null && $CTL status | gre
 $CTL profile show 1234 >/dev/null 2>&1; rc=$?
 t "unknown profile: exit 5" "[ $rc = 5 ]"
 $CTL apdu 00a40004023f00 >/dev/null 2>"$dir/err"; rc=$?
-t "apdu is not available yet: exit 1, unsupported" "[ $rc = 1 ] && grep -q 'not available' '$dir/err'"
+t "apdu without a TPM: no card, exit 1" "[ $rc = 1 ] && grep -q 'has no card' '$dir/err'"
 t "trace on / off" "$CTL trace on 127.0.0.1:4729 | grep -qx 'tracing to 127.0.0.1:4729' && $CTL trace off >/dev/null"
 $CTL trace on 192.0.2.1 >/dev/null 2>&1; rc=$?
 t "trace to a remote address refused" "[ $rc != 0 ]"

@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * mcimd and the TRE (daemon/tre/tre.h, docs/tre.md): opening the TPM, the
+ * device-local platform policy of locally installed profiles, the store's
+ * sealer (TRE sealed data objects, docs/store.md "Secrets"), the store's
+ * anti-rollback counter (a second NV counter, tre-counter.h), wrapping and
+ * importing clear keys of the local install path, and attestation.
+ *
+ * The local policy (docs/tre.md "Local installs"): every MCIM object needs
+ * PolicyAuthorize(policy key, policyRef).  For profiles installed from a
+ * description file there is no operator yet, so at its first start with a
+ * TPM the daemon makes a P-256 key in software, signs with it one policy,
+ * PolicyPCR(the configured PCRs, their values now), keeps the public key
+ * and the signed policy (device blob "local-policy") and frees the private
+ * key: no further policy can ever be approved for these objects, so they
+ * only work while the platform's PCRs have these values (a tamper event
+ * extending the tamper PCR disables them until the next boot).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <tss2/tss2_mu.h>
+
+#include "daemon/mcimd/log.h"
+#include "daemon/mcimd/mcimd.h"
+#include "daemon/tre/tre-counter.h"
+#include "hex.h"
+#include "tpm2-crypto.h"
+#include "tpm2-dup.h"
+#include "tpm2-policy.h"
+#include "tpm2-quote.h"
+
+#define POLICY_BLOB "local-policy"
+#define AK_BLOB "ak"
+#define POLICY_MAGIC "MCLP"
+static const char policy_ref[16] = "mcim-local-pol01";
+
+/* ---- the local policy: marshalled as "MCLP" 1 0 0 0 | TPM2B_PUBLIC |
+ * TPM2B_NONCE | TPML_PCR_SELECTION | TPM2B_DIGEST pcr | TPM2B_DIGEST
+ * approved | TPMT_SIGNATURE (TPM 2.0 Part 2 marshalling) ---- */
+
+static int policy_marshal(const struct tre_policy *p, uint8_t *buf, size_t max, size_t *ret)
+{
+	size_t off = 8;
+
+	if (max < 8)
+		return -ENOBUFS;
+	memcpy(buf, POLICY_MAGIC "\1\0\0\0", 8);
+	if (Tss2_MU_TPM2B_PUBLIC_Marshal(&p->op_key, buf, max, &off) ||
+	    Tss2_MU_TPM2B_NONCE_Marshal(&p->policy_ref, buf, max, &off) ||
+	    Tss2_MU_TPML_PCR_SELECTION_Marshal(&p->pcrs, buf, max, &off) ||
+	    Tss2_MU_TPM2B_DIGEST_Marshal(&p->pcr_digest, buf, max, &off) ||
+	    Tss2_MU_TPM2B_DIGEST_Marshal(&p->approved, buf, max, &off) ||
+	    Tss2_MU_TPMT_SIGNATURE_Marshal(&p->signature, buf, max, &off))
+		return -ENOBUFS;
+	*ret = off;
+	return 0;
+}
+
+static int policy_unmarshal(const uint8_t *buf, size_t len, struct tre_policy *p)
+{
+	size_t off = 8;
+
+	memset(p, 0, sizeof(*p));
+	if (len < 8 || memcmp(buf, POLICY_MAGIC "\1\0\0\0", 8))
+		return -EBADMSG;
+	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, &p->op_key) ||
+	    Tss2_MU_TPM2B_NONCE_Unmarshal(buf, len, &off, &p->policy_ref) ||
+	    Tss2_MU_TPML_PCR_SELECTION_Unmarshal(buf, len, &off, &p->pcrs) ||
+	    Tss2_MU_TPM2B_DIGEST_Unmarshal(buf, len, &off, &p->pcr_digest) ||
+	    Tss2_MU_TPM2B_DIGEST_Unmarshal(buf, len, &off, &p->approved) ||
+	    Tss2_MU_TPMT_SIGNATURE_Unmarshal(buf, len, &off, &p->signature) || off != len)
+		return -EBADMSG;
+	return 0;
+}
+
+/* PolicyAuthorize(name(op_key), policyRef): the authPolicy of local objects. */
+static int auth_digest(const struct tre_policy *p, TPM2B_DIGEST *ret)
+{
+	struct tpm2_policy pol;
+	TPM2B_NAME name;
+	int r = tpm2_public_name(&p->op_key.publicArea, &name);
+
+	if (r == 0)
+		r = tpm2_policy_init(&pol, TPM2_ALG_SHA256);
+	if (r == 0)
+		r = tpm2_policy_authorize(&pol, &name, p->policy_ref.buffer, p->policy_ref.size);
+	if (r == 0)
+		*ret = pol.digest;
+	return r;
+}
+
+/* Makes the one local policy and forgets its signing key. */
+static int policy_create(struct mcimd *d, struct tre_policy *ret)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	TPM2B_DIGEST pcr_digest, trial, ahash;
+	struct tpm2_policy pol;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!key)
+		return -ENOMEM;
+	tre_pcr_selection(d->tre, &ret->pcrs);
+	r = tre_policy_pcr_now(d->tre, &ret->pcrs, &pcr_digest, &trial);
+	if (r == 0)
+		r = tpm2_public_from_evp(key, TPM2_ALG_SHA256,
+					 TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_USERWITHAUTH,
+					 &ret->op_key.publicArea);
+	ret->policy_ref.size = sizeof(policy_ref);
+	memcpy(ret->policy_ref.buffer, policy_ref, sizeof(policy_ref));
+	if (r == 0)
+		r = tpm2_policy_init(&pol, TPM2_ALG_SHA256);
+	if (r == 0)
+		r = tpm2_policy_pcr(&pol, &ret->pcrs, &pcr_digest);
+	/* The TPM's trial digest and ours must agree (Part 3 23.7). */
+	if (r == 0 && (pol.digest.size != trial.size ||
+		       memcmp(pol.digest.buffer, trial.buffer, trial.size)))
+		r = -EPROTO;
+	if (r == 0)
+		r = tpm2_policy_authorize_ahash(TPM2_ALG_SHA256, &pol.digest,
+						ret->policy_ref.buffer, ret->policy_ref.size,
+						&ahash);
+	if (r == 0)
+		r = tpm2_signature_make(key, TPM2_ALG_ECDSA, TPM2_ALG_SHA256, ahash.buffer,
+					ahash.size, &ret->signature);
+	EVP_PKEY_free(key); /* the private key is never kept */
+	if (r < 0)
+		return r;
+	ret->pcr_digest = pcr_digest;
+	ret->approved = pol.digest;
+	return 0;
+}
+
+static int local_policy(struct mcimd *d)
+{
+	_cleanup_free_ uint8_t *blob = NULL;
+	uint8_t buf[4096];
+	size_t len = 0;
+	TPM2B_DIGEST now, trial;
+	int r;
+
+	r = store_device_blob_get(d->store, POLICY_BLOB, &blob, &len);
+	if (r == 0) {
+		r = policy_unmarshal(blob, len, &d->local_policy);
+		if (r < 0) {
+			log_error("store: device blob %s is malformed", POLICY_BLOB);
+			return r;
+		}
+	} else if (r == -ENOENT) {
+		r = policy_create(d, &d->local_policy);
+		if (r == 0)
+			r = policy_marshal(&d->local_policy, buf, sizeof(buf), &len);
+		if (r == 0)
+			r = store_device_blob_put(d->store, POLICY_BLOB, buf, len);
+		if (r < 0) {
+			log_error("creating the local platform policy: %s", strerror(-r));
+			return r;
+		}
+		store_audit(d->store, "local-policy", NULL,
+			    "platform policy of locally installed profiles created");
+		log_notice("local platform policy created (PCR values of now)");
+	} else {
+		log_error("store: %s", store_errmsg(d->store));
+		return r;
+	}
+	r = auth_digest(&d->local_policy, &d->local_auth);
+	if (r < 0)
+		return r;
+	d->have_policy = true;
+	/* Does the platform still match?  Not after a tamper event (PCR). */
+	r = tre_policy_pcr_now(d->tre, &d->local_policy.pcrs, &now, &trial);
+	if (r < 0) {
+		log_error("TPM: reading the PCRs: %s", tre_errmsg(d->tre));
+		return r;
+	}
+	d->platform_ok = now.size == d->local_policy.pcr_digest.size &&
+			 !memcmp(now.buffer, d->local_policy.pcr_digest.buffer, now.size);
+	if (!d->platform_ok)
+		log_error("the platform state (PCRs) differs from the approved one: a "
+			  "tamper event or a platform change; no card is served");
+	return 0;
+}
+
+/* ---- the store's sealer ---- */
+
+static int seal(void *ctx, const uint8_t *secret, size_t len, uint8_t *blob, size_t max,
+		size_t *ret_len)
+{
+	struct mcimd *d = ctx;
+	struct tre_blob b;
+	TPM2B_PUBLIC tmpl;
+	int r;
+
+	if (!d->tre || !d->have_policy)
+		return -ENODEV;
+	r = tre_template(TRE_KIND_SEALED, &d->local_auth, &tmpl);
+	if (r == 0)
+		r = tre_create_known(d->tre, &tmpl, secret, len, &b);
+	if (r == 0)
+		r = tre_blob_marshal(&b, blob, max, ret_len);
+	if (r < 0)
+		log_error("sealing: %s", tre_errmsg(d->tre));
+	return r;
+}
+
+struct copy {
+	uint8_t *out;
+	size_t max, len;
+};
+
+static int copy_secret(const uint8_t *secret, size_t len, void *user_data)
+{
+	struct copy *c = user_data;
+
+	if (len > c->max)
+		return -EMSGSIZE;
+	memcpy(c->out, secret, len);
+	c->len = len;
+	return 0;
+}
+
+static int unseal(void *ctx, const uint8_t *blob, size_t len, uint8_t *secret, size_t max,
+		  size_t *ret_len)
+{
+	struct mcimd *d = ctx;
+	_cleanup_tre_key_ struct tre_key *k = NULL;
+	struct copy c = { .out = secret, .max = max };
+	struct tre_blob b;
+	int r;
+
+	if (!d->tre || !d->have_policy)
+		return -ENODEV;
+	r = tre_blob_unmarshal(blob, len, &b);
+	if (r == 0)
+		r = tre_key_load(d->tre, &b, &k);
+	if (r == 0)
+		r = tre_key_set_policy(k, &d->local_policy);
+	if (r == 0)
+		r = tre_key_with_secret(k, copy_secret, &c);
+	if (r < 0) {
+		log_error("unsealing: %s", tre_errmsg(d->tre));
+		return r;
+	}
+	*ret_len = c.len;
+	return 0;
+}
+
+const struct store_sealer *mcimd_sealer(struct mcimd *d)
+{
+	static struct store_sealer s = { .seal = seal, .unseal = unseal };
+
+	s.ctx = d;
+	return &s;
+}
+
+/* ---- the generation counter ---- */
+
+static int counter_read(void *ctx, uint64_t *ret)
+{
+	struct mcimd *d = ctx;
+
+	return d->tre ? tre_nv_counter_read(d->tre, d->cfg.generation_nv_index, ret) : -ENODEV;
+}
+
+static int counter_increment(void *ctx)
+{
+	struct mcimd *d = ctx;
+
+	return d->tre ? tre_nv_counter_increment(d->tre, d->cfg.generation_nv_index, NULL)
+		      : -ENODEV;
+}
+
+static struct store_counter counter(struct mcimd *d)
+{
+	return (struct store_counter){ .read = counter_read, .increment = counter_increment,
+				       .ctx = d };
+}
+
+void mcimd_rollback_sync(struct mcimd *d)
+{
+	struct store_counter c = counter(d);
+
+	if (!d->tre)
+		return;
+	if (store_rollback_sync(d->store, &c, d->cfg.generation_window) < 0)
+		log_warning("generation counter: %s (repaired at the next start)",
+			    store_errmsg(d->store));
+}
+
+/* ---- opening ---- */
+
+static void on_tre_tamper(const char *reason, void *user_data)
+{
+	struct mcimd *d = user_data;
+
+	mcimd_card_stop(d, "tamper");
+	d->platform_ok = false;
+	log_error("TAMPER: %s: PCR %u extended, card removed", reason, d->cfg.tamper_pcr);
+}
+
+int mcimd_tpm_open(struct mcimd *d)
+{
+	struct store_counter c = counter(d);
+	struct tre_config tc;
+	uint64_t base, gen, nv;
+	int r;
+
+	tre_config_init(&tc);
+	tc.tcti = d->cfg.tcti;
+	tc.pcr_mask = d->cfg.pcr_mask;
+	tc.app_pcr = d->cfg.tamper_pcr;
+	tc.epoch_index = d->cfg.epoch_nv_index;
+	r = tre_open(&tc, &d->tre);
+	if (r < 0) {
+		snprintf(d->tre_why, sizeof(d->tre_why), "%s", tre_open_error());
+		log_error("TPM: %s: no card, no install, no attestation", d->tre_why);
+		d->tre = NULL;
+		return r;
+	}
+	log_info("TPM: %s mode", tre_mode_name(tre_mode(d->tre)));
+	tre_set_tamper_handler(d->tre, on_tre_tamper, d);
+	/* Anti-rollback (docs/store.md "Rollback"): before anything is served. */
+	if (store_nv_base(d->store, &base) == 0 && store_generation(d->store, &gen) == 0 &&
+	    counter_read(d, &nv) == 0 &&
+	    store_generation_check(gen, nv, base, d->cfg.generation_window) == STORE_GEN_NV_BEHIND)
+		log_notice("generation counter one step behind the store (a stop between a "
+			   "commit and its increment): repaired");
+	r = store_rollback_check(d->store, &c, d->cfg.generation_window);
+	if (r < 0) {
+		log_error("store %s refused: %s", d->cfg.store_path, store_errmsg(d->store));
+		return r == -ESTALE || r == -EBADMSG ? r : -EIO;
+	}
+	r = local_policy(d);
+	if (r < 0)
+		return r;
+	return 0;
+}
+
+void mcimd_tpm_close(struct mcimd *d)
+{
+	tre_close(d->tre);
+	d->tre = NULL;
+}
+
+/* ---- local install: wrap clear K to our SRK, import ---- */
+
+int mcimd_tpm_import(struct mcimd *d, bool sealed, const uint8_t *k, size_t len,
+		     uint8_t *blob, size_t max, size_t *ret_len)
+{
+	TPMT_SENSITIVE sens;
+	TPM2B_PUBLIC srk, pub = { 0 };
+	TPM2B_PRIVATE dup;
+	TPM2B_ENCRYPTED_SECRET seed;
+	struct tre_blob b;
+	int r;
+
+	if (!d->tre || !d->have_policy)
+		return -ENODEV;
+	r = tre_srk_public(d->tre, &srk);
+	if (r < 0)
+		return r;
+	if (!sealed) {
+		r = tpm2_sensitive_symcipher(k, len, NULL, 0, TPM2_ALG_SHA256, &sens);
+		if (r == 0)
+			r = tpm2_template_aes128_sign(&d->local_auth, TPM2_ALG_NULL, &sens,
+						      &pub.publicArea);
+	} else {
+		r = tpm2_sensitive_keyedhash(k, len, NULL, 0, TPM2_ALG_SHA256, &sens);
+		if (r == 0)
+			r = tpm2_template_sealed(&d->local_auth, &sens, &pub.publicArea);
+	}
+	if (r == 0)
+		r = tpm2_duplicate(&srk.publicArea, &pub.publicArea, &sens, &dup, &seed);
+	explicit_bzero(&sens, sizeof(sens));
+	if (r < 0)
+		return r;
+	r = tre_import(d->tre, &pub, &dup, &seed, NULL, NULL, &b);
+	explicit_bzero(&dup, sizeof(dup));
+	if (r == 0)
+		r = tre_blob_marshal(&b, blob, max, ret_len);
+	return r;
+}
+
+int mcimd_tpm_key(struct mcimd *d, const uint8_t *blob, size_t len, struct tre_key **ret)
+{
+	struct tre_blob b;
+	int r;
+
+	if (!d->tre || !d->have_policy)
+		return -ENODEV;
+	r = tre_blob_unmarshal(blob, len, &b);
+	if (r == 0)
+		r = tre_key_load(d->tre, &b, ret);
+	if (r == 0) {
+		r = tre_key_set_policy(*ret, &d->local_policy);
+		if (r < 0) {
+			tre_key_free(*ret);
+			*ret = NULL;
+		}
+	}
+	return r;
+}
+
+/* ---- attestation ---- */
+
+static int ak_ready(struct mcimd *d)
+{
+	_cleanup_free_ uint8_t *blob = NULL;
+	uint8_t buf[TRE_BLOB_MAX];
+	struct tre_blob b;
+	size_t len = 0;
+	int r;
+
+	if (d->have_ak)
+		return 0;
+	r = store_device_blob_get(d->store, AK_BLOB, &blob, &len);
+	if (r == 0) {
+		r = tre_blob_unmarshal(blob, len, &b);
+		if (r == 0)
+			r = tre_ak_load(d->tre, TRE_EK_ECC, &b);
+	} else if (r == -ENOENT) {
+		r = tre_ak_create(d->tre, TRE_EK_ECC, &b);
+		if (r == 0)
+			r = tre_blob_marshal(&b, buf, sizeof(buf), &len);
+		if (r == 0)
+			r = store_device_blob_put(d->store, AK_BLOB, buf, len);
+		if (r == 0)
+			log_notice("attestation key created");
+	}
+	if (r == 0)
+		d->have_ak = true;
+	return r;
+}
+
+static struct json_object *hex_json(const uint8_t *p, size_t n)
+{
+	char *s = malloc(2 * n + 1);
+	struct json_object *o;
+
+	if (!s)
+		return NULL;
+	hex_encode(p, n, s);
+	o = json_object_new_string(s);
+	free(s);
+	return o;
+}
+
+int mcimd_attest(struct mcimd *d, const uint8_t *nonce, size_t nonce_len,
+		 struct json_object **ret, char *why, size_t why_size)
+{
+	struct tre_quote q = { 0 };
+	struct tpm2_pcr_values v = { 0 };
+	TPML_PCR_SELECTION sel;
+	TPM2B_PUBLIC ak;
+	_cleanup_free_ uint8_t *pcrs = NULL;
+	uint8_t sig[sizeof(TPMT_SIGNATURE)], pub[sizeof(TPM2B_PUBLIC)];
+	size_t pcrs_len = 0, sig_len = 0, pub_len = 0;
+	struct json_object *o;
+	int r;
+
+	if (!d->tre) {
+		snprintf(why, why_size, "no TPM: %s", d->tre_why);
+		return -ENODEV;
+	}
+	r = ak_ready(d);
+	if (r < 0) {
+		snprintf(why, why_size, "attestation key: %s", tre_errmsg(d->tre));
+		return r;
+	}
+	tre_pcr_selection(d->tre, &sel);
+	r = tre_quote(d->tre, &sel, nonce, nonce_len, &q);
+	if (r < 0) {
+		snprintf(why, why_size, "quote: %s", tre_errmsg(d->tre));
+		return r;
+	}
+	v.selection = q.sel;
+	v.count = q.npcrs;
+	if (q.npcrs <= ARRAY_SIZE(v.digests))
+		memcpy(v.digests, q.pcrs, q.npcrs * sizeof(q.pcrs[0]));
+	else
+		r = -E2BIG;
+	if (r == 0)
+		r = tpm2_pcrs_encode(&v, &pcrs, &pcrs_len);
+	if (r == 0)
+		r = tre_ak_public(d->tre, &ak, NULL);
+	if (r == 0 && (Tss2_MU_TPMT_SIGNATURE_Marshal(&q.signature, sig, sizeof(sig), &sig_len) ||
+		       Tss2_MU_TPM2B_PUBLIC_Marshal(&ak, pub, sizeof(pub), &pub_len)))
+		r = -EIO;
+	if (r < 0) {
+		tre_quote_clear(&q);
+		snprintf(why, why_size, "quote: %s", strerror(-r));
+		return r;
+	}
+	o = json_object_new_object();
+	/* The files of tpm2_checkquote: -m, -s, -f, -u (tss format). */
+	json_object_object_add(o, "attest", hex_json(q.attest.attestationData, q.attest.size));
+	json_object_object_add(o, "signature", hex_json(sig, sig_len));
+	json_object_object_add(o, "pcrs", hex_json(pcrs, pcrs_len));
+	json_object_object_add(o, "ak_public", hex_json(pub, pub_len));
+	json_object_object_add(o, "pcr_bank", json_object_new_string("sha256"));
+	tre_quote_clear(&q);
+	*ret = o;
+	return 0;
+}
