@@ -303,6 +303,60 @@ static void on_tre_tamper(const char *reason, void *user_data)
 	log_error("TAMPER: %s: PCR %u extended, card removed", reason, d->cfg.tamper_pcr);
 }
 
+/*
+ * Pins the SRK (docs/security.md): the name of the current epoch's SRK is
+ * recorded in the store at the first start with that epoch (at the factory
+ * for the first one: trust on first use) and pinned at every later start, so
+ * that a salt key substituted on the bus, or another TPM, is refused before
+ * any session is salted to it.  A different name is treated like a
+ * rolled-back store: nothing is served.
+ */
+static int srk_pin(struct mcimd *d)
+{
+	_cleanup_free_ uint8_t *blob = NULL;
+	char kind[40];
+	TPM2B_PUBLIC srk;
+	TPM2B_NAME name = { 0 };
+	uint64_t epoch;
+	size_t len = 0;
+	int r;
+
+	r = tre_epoch(d->tre, &epoch);
+	if (r < 0)
+		return r;
+	snprintf(kind, sizeof(kind), "srk-name-epoch-%llu", (unsigned long long)epoch);
+	r = store_device_blob_get(d->store, kind, &blob, &len);
+	if (r == 0) {
+		if (len > sizeof(name.name)) {
+			log_error("store: device blob %s is malformed", kind);
+			return -EBADMSG;
+		}
+		name.size = (UINT16)len;
+		memcpy(name.name, blob, len);
+		r = tre_srk_pin(d->tre, &name);
+		if (r < 0)
+			log_error("TPM: the storage key is not the one recorded for epoch %llu: "
+				  "%s; refusing to use this TPM",
+				  (unsigned long long)epoch, tre_errmsg(d->tre));
+		return r < 0 ? -EBADMSG : 0;
+	}
+	if (r != -ENOENT)
+		return r;
+	r = tre_srk_public(d->tre, &srk);
+	if (r == 0)
+		r = tpm2_public_name(&srk.publicArea, &name);
+	if (r == 0)
+		r = store_device_blob_put(d->store, kind, name.name, name.size);
+	if (r == 0)
+		r = tre_srk_pin(d->tre, &name);
+	if (r < 0) {
+		log_error("TPM: recording the storage key's name: %s", strerror(-r));
+		return r;
+	}
+	store_audit(d->store, "srk-pinned", NULL, "storage key name recorded and pinned");
+	return 0;
+}
+
 int mcimd_tpm_open(struct mcimd *d)
 {
 	struct store_counter c = counter(d);
@@ -324,6 +378,9 @@ int mcimd_tpm_open(struct mcimd *d)
 	}
 	log_info("TPM: %s mode", tre_mode_name(tre_mode(d->tre)));
 	tre_set_tamper_handler(d->tre, on_tre_tamper, d);
+	r = srk_pin(d);
+	if (r < 0)
+		return r;
 	/* Anti-rollback (docs/store.md "Rollback"): before anything is served. */
 	if (store_nv_base(d->store, &base) == 0 && store_generation(d->store, &gen) == 0 &&
 	    counter_read(d, &nv) == 0 &&

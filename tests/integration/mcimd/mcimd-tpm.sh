@@ -3,7 +3,7 @@
 # ([slots] count = 0; the card answers the `apdu` control method):
 # install, enable, switch, delete, AUTHENTICATE (TS 35.208 set 1 RES, SQN
 # replay refused), attestation checked by tpm2_checkquote, restart with SQN
-# state intact, the store rollback refused, tamper.
+# state intact, the store rollback refused, tamper, the SRK pinned.
 set -u
 cd "$(dirname "$0")/../../.."
 B=${BUILD:-build}
@@ -128,6 +128,20 @@ stop_mcimd
 start_mcimd $dir/mcimd.conf
 t "after a restart the PCR still says tamper: no card" \
 	"[ \"\$(CTL --json status | jget '[\"tpm\"][\"platform_ok\"]')\" = False ] && [ \"\$(CTL --json status | jget '[\"card\"]')\" = None ]"
+stop_mcimd
+t "the SRK's name was recorded and pinned" \
+	"[ \$(sqlite3 $dir/store.db \"select count(*) from audit where event = 'srk-pinned'\") = 1 ]"
+
+# The TPM presents a storage key other than the one recorded for its epoch
+# (substituted on the bus, or another TPM): the recorded name is changed.
+cp $dir/store.db $dir/pinned.db
+sqlite3 $dir/store.db "update device_blobs set data = zeroblob(length(data)) where kind like 'srk-name-epoch-%'"
+timeout -s KILL 30 "${MCIMD:-$B/bin/mcimd}" -c $dir/mcimd.conf >$dir/srk.log 2>&1; rc=$?
+t "a storage key other than the pinned one is refused (exit $rc)" \
+	"[ $rc = 3 ] && grep -q 'not the one recorded' $dir/srk.log"
+grep 'not the one recorded' $dir/srk.log | head -n 1 | sed 's/^/# /'
+cp $dir/pinned.db $dir/store.db; rm -f $dir/store.db-wal $dir/store.db-shm
+t "with the recorded name back, the TPM is used again" "start_mcimd $dir/mcimd.conf"
 stop_mcimd
 mcimd_pid=
 echo "1..$n"
