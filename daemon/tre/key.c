@@ -14,6 +14,7 @@
 #include <tss2/tss2_mu.h>
 #include <tss2/tss2_sys.h>
 
+#include "lib/tpm2-crypto.h"
 #include "tre-internal.h"
 
 #define BLOB_MAGIC "MCTB"
@@ -328,20 +329,6 @@ enum tre_kind tre_key_kind(const struct tre_key *k)
 
 /* ---- Policies ---- */
 
-static const EVP_MD *md_of(TPMI_ALG_HASH alg)
-{
-	switch (alg) {
-	case TPM2_ALG_SHA256:
-		return EVP_sha256();
-	case TPM2_ALG_SHA384:
-		return EVP_sha384();
-	case TPM2_ALG_SHA512:
-		return EVP_sha512();
-	default:
-		return NULL;
-	}
-}
-
 static int load_op_key(struct tre *t, const TPM2B_PUBLIC *op_key, ESYS_TR *ret, TPM2B_NAME *name)
 {
 	_cleanup_esys_ TPM2B_NAME *n = NULL;
@@ -366,7 +353,10 @@ static int set_policy(struct tre_key *k, const struct tre_policy *p)
 	struct tre *t = k->tre;
 	_cleanup_esys_ TPMT_TK_VERIFIED *ticket = NULL;
 	TPM2B_DIGEST ahash = { 0 };
-	const EVP_MD *md = md_of(p->op_key.publicArea.nameAlg);
+	/* The operator key's name algorithm hashes what it signs (aHash):
+	 * SHA-1 is refused. */
+	const EVP_MD *md = p->op_key.publicArea.nameAlg == TPM2_ALG_SHA1 ?
+				   NULL : tpm2_hash_md(p->op_key.publicArea.nameAlg);
 	unsigned int len = 0;
 	TPM2B_NAME name;
 	EVP_MD_CTX *ctx;
