@@ -179,10 +179,12 @@ int aka_tuak_topc(const struct aka_secret *k, const uint8_t top[32],
 	return 0;
 }
 
-int aka_tuak_f1(const struct aka_secret *k, const struct aka_tuak_params *p,
-		const uint8_t rand[AKA_RAND_LEN],
-		const uint8_t sqn[AKA_SQN_LEN],
-		const uint8_t amf[AKA_AMF_LEN], uint8_t *ret_mac_a)
+/* f1 (MAC-A) or, with star, f1* (MAC-S) on K fetched from the secret. */
+static int f1_on_secret(const struct aka_secret *k,
+			const struct aka_tuak_params *p,
+			const uint8_t rand[AKA_RAND_LEN],
+			const uint8_t sqn[AKA_SQN_LEN],
+			const uint8_t amf[AKA_AMF_LEN], bool star, uint8_t *ret_mac)
 {
 	uint8_t key[AKA_K_MAX];
 	size_t klen;
@@ -191,9 +193,17 @@ int aka_tuak_f1(const struct aka_secret *k, const struct aka_tuak_params *p,
 	r = secret_fetch(k, key, &klen);
 	if (r < 0)
 		return r;
-	r = tuak_f1_raw(key, klen, p, rand, sqn, amf, false, ret_mac_a);
+	r = tuak_f1_raw(key, klen, p, rand, sqn, amf, star, ret_mac);
 	wipe(key, sizeof(key));
 	return r;
+}
+
+int aka_tuak_f1(const struct aka_secret *k, const struct aka_tuak_params *p,
+		const uint8_t rand[AKA_RAND_LEN],
+		const uint8_t sqn[AKA_SQN_LEN],
+		const uint8_t amf[AKA_AMF_LEN], uint8_t *ret_mac_a)
+{
+	return f1_on_secret(k, p, rand, sqn, amf, false, ret_mac_a);
 }
 
 int aka_tuak_f1star(const struct aka_secret *k,
@@ -202,16 +212,7 @@ int aka_tuak_f1star(const struct aka_secret *k,
 		    const uint8_t sqn[AKA_SQN_LEN],
 		    const uint8_t amf[AKA_AMF_LEN], uint8_t *ret_mac_s)
 {
-	uint8_t key[AKA_K_MAX];
-	size_t klen;
-	int r;
-
-	r = secret_fetch(k, key, &klen);
-	if (r < 0)
-		return r;
-	r = tuak_f1_raw(key, klen, p, rand, sqn, amf, true, ret_mac_s);
-	wipe(key, sizeof(key));
-	return r;
+	return f1_on_secret(k, p, rand, sqn, amf, true, ret_mac_s);
 }
 
 int aka_tuak_f2345(const struct aka_secret *k, const struct aka_tuak_params *p,
