@@ -429,6 +429,23 @@ static long vusim_ioctl_get_atr(struct vusim_file *vf, void __user *argp)
 	return copy_to_user(argp, &atr, sizeof(atr)) ? -EFAULT : 0;
 }
 
+/* A VUSIM_CMD_POWER_REQUEST for op, built before the slot lock is taken. */
+static struct sk_buff *vusim_power_request_new(struct vusim_slot *slot, u8 op,
+					       u32 **seq)
+{
+	struct sk_buff *skb;
+
+	skb = vusim_nl_request_new(slot, VUSIM_CMD_POWER_REQUEST,
+				   nla_total_size(sizeof(u8)), seq);
+	if (!skb)
+		return ERR_PTR(-ENOMEM);
+	if (nla_put_u8(skb, VUSIM_ATTR_POWER_OP, op)) {
+		kfree_skb(skb);
+		return ERR_PTR(-EMSGSIZE);
+	}
+	return skb;
+}
+
 static long vusim_ioctl_power_off(struct vusim_file *vf)
 {
 	struct vusim_slot *slot = vf->slot;
@@ -436,14 +453,9 @@ static long vusim_ioctl_power_off(struct vusim_file *vf)
 	u32 *seq;
 	int ret;
 
-	skb = vusim_nl_request_new(slot, VUSIM_CMD_POWER_REQUEST,
-				   nla_total_size(sizeof(u8)), &seq);
-	if (!skb)
-		return -ENOMEM;
-	if (nla_put_u8(skb, VUSIM_ATTR_POWER_OP, VUSIM_POWER_OFF)) {
-		kfree_skb(skb);
-		return -EMSGSIZE;
-	}
+	skb = vusim_power_request_new(slot, VUSIM_POWER_OFF, &seq);
+	if (IS_ERR(skb))
+		return PTR_ERR(skb);
 
 	mutex_lock(&slot->lock);
 	ret = vusim_check_ready(slot, false);
@@ -475,14 +487,9 @@ static long vusim_ioctl_power(struct vusim_file *vf, u8 op, void __user *argp)
 	u32 *seq;
 	int ret;
 
-	skb = vusim_nl_request_new(slot, VUSIM_CMD_POWER_REQUEST,
-				   nla_total_size(sizeof(u8)), &seq);
-	if (!skb)
-		return -ENOMEM;
-	if (nla_put_u8(skb, VUSIM_ATTR_POWER_OP, op)) {
-		kfree_skb(skb);
-		return -EMSGSIZE;
-	}
+	skb = vusim_power_request_new(slot, op, &seq);
+	if (IS_ERR(skb))
+		return PTR_ERR(skb);
 
 	mutex_lock(&slot->lock);
 	ret = vusim_check_ready(slot, op == VUSIM_POWER_WARM_RESET);
