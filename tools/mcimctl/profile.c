@@ -4,15 +4,13 @@
  * disable ICCID | delete ICCID: methods "profile.*".
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "daemon/mcimd/control.h"
+#include "fileio.h"
 #include "macro.h"
 #include "tools/mcimctl/mcimctl.h"
 
@@ -95,42 +93,21 @@ static int p_delete(const struct ctl *c, int argc, char **argv)
 
 static int read_file(const struct ctl *c, const char *path, char **ret)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
-	struct stat st;
+	int r;
 
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		fprintf(stderr, "%s: %s: %m\n", c->prog, path);
-		return EXIT_USAGE;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > (off_t)PROFILE_FILE_MAX) {
+	r = read_file_max(path, PROFILE_FILE_MAX, &buf, &len);
+	if (r == -EINVAL || r == -EFBIG) {
 		fprintf(stderr, "%s: %s: not a regular file of at most %u bytes\n", c->prog,
 			path, PROFILE_FILE_MAX);
 		return EXIT_USAGE;
 	}
-	buf = malloc(PROFILE_FILE_MAX + 1);
-	if (!buf)
-		return EXIT_FAILED;
-	for (;;) {
-		ssize_t n = read(fd, buf + len, PROFILE_FILE_MAX + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			fprintf(stderr, "%s: %s: %m\n", c->prog, path);
-			return EXIT_USAGE;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > PROFILE_FILE_MAX) {
-			fprintf(stderr, "%s: %s: longer than %u bytes\n", c->prog, path,
-				PROFILE_FILE_MAX);
-			return EXIT_USAGE;
-		}
+	if (r < 0) {
+		fprintf(stderr, "%s: %s: %s\n", c->prog, path,
+			r == -EIO ? "file shrank while reading" : strerror(-r));
+		return EXIT_USAGE;
 	}
-	buf[len] = 0;
 	if (strlen(buf) != len) {
 		fprintf(stderr, "%s: %s: not a text file\n", c->prog, path);
 		return EXIT_USAGE;

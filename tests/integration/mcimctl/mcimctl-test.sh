@@ -47,6 +47,9 @@ check "profile install (real profile file)" 0 '^installed 89001010000000000018$'
 check "profile install --json" 0 '"imsi":"001010123456789"' -- --json profile install --enable daemon/usim/profiles/test-usim.json
 check "profile install of a non-profile: exit 1" 1 '^$' -- profile install Makefile
 check "profile install of a missing file: exit 2" 2 '^$' -- profile install /nonexistent.json
+check "profile install of a directory: exit 2" 2 '^$' -- profile install daemon
+head -c 200000 /dev/zero | tr '\0' ' ' >"$dir/big.json"
+check "profile install of a file over 96 KiB: exit 2" 2 '^$' -- profile install "$dir/big.json"
 check "profile delete" 0 '^deleted 89001010000000000026$' -- profile delete 89001010000000000026
 check "tamper" 0 '^tamper event recorded$' -- tamper --revoke gpio
 check "attest" 0 '^nonce: 0011223344556677$' -- attest 00:11:22:33:44:55:66:77
