@@ -159,6 +159,7 @@ static int lifecycle(void *user, const struct control_call *call, char *why,
 	if (r < 0)
 		return r;
 	r = mcimd_profile_lifecycle(d, i.id, op, why, why_size);
+	mcimd_release_heap(d);
 	if (r < 0)
 		return r;
 	log_notice("profile %s %s (uid %u)", i.iccid, what, (unsigned)call->peer->uid);
@@ -271,6 +272,7 @@ static int h_profile_install(void *user, const struct control_call *call,
 	r = mcimd_profile_install(d, &in, &i, why, why_size);
 	/* The description holds K in clear: wipe the parsed copy. */
 	explicit_bzero((char *)in.text, in.len);
+	mcimd_release_heap(d);
 	if (r < 0)
 		return r;
 	log_notice("profile %s installed (uid %u)", i.iccid, (unsigned)call->peer->uid);

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,8 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "daemon/mcimd/log.h"
 #include "daemon/mcimd/mcimd.h"
@@ -142,6 +145,20 @@ void mcimd_tamper(const char *reason, void *user_data)
 	mcimd_tamper_event(user_data, reason, false);
 }
 
+static void release_heap(void *data)
+{
+	struct mcimd *d = data;
+
+	d->trim_pending = false;
+	malloc_trim(0);
+}
+
+void mcimd_release_heap(struct mcimd *d)
+{
+	if (!d->trim_pending && loop_defer(d->loop, release_heap, d) == 0)
+		d->trim_pending = true;
+}
+
 static int group_id(const char *name, gid_t *ret)
 {
 	struct group *g = getgrnam(name);
@@ -230,6 +247,7 @@ static int run(struct mcimd *d)
 		}
 	}
 	d->started = time(NULL);
+	malloc_trim(0); /* start-up's temporaries (mcimd_release_heap) */
 	notify_send(d->card ? "READY=1\nSTATUS=serving the card"
 			    : "READY=1\nSTATUS=serving the control socket, no card");
 	log_notice("mcimd %s ready (control socket %s)", MCIM_VERSION,
@@ -324,6 +342,15 @@ int main(int argc, char **argv)
 	}
 	umask(0077);
 	log_set_level(d.cfg.log_level);
+	/* The algorithms are those of TPM 2.0 and TS 35.206, not the host's
+	 * choice: openssl.cnf (or $OPENSSL_CONF) is not read, so it can neither
+	 * change them nor load engines or providers into the daemon; and no
+	 * OpenSSL error string is ever shown (docs/security.md). */
+	if (!OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG |
+				 OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL)) {
+		log_error("OpenSSL initialisation failed");
+		return 1;
+	}
 	d.signals.fd = d.tick.fd = d.switch_timer.fd = -1;
 	r = run(&d);
 	teardown(&d);

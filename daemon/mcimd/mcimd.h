@@ -67,9 +67,17 @@ struct mcimd {
 	struct mcimd_card *next_card; /* after a pending REFRESH, or NULL */
 	struct loop_source switch_timer; /* REFRESH not acted upon in time */
 	time_t started;
+	bool trim_pending;        /* mcimd_release_heap() queued */
 	bool stop;
 	int exit_code;
 };
+
+/*
+ * After a request that built and dropped a lot (an install, a switch, a
+ * delete): once the loop's batch is done, give the freed heap back to the
+ * kernel (malloc_trim) instead of keeping its high-water mark.
+ */
+void mcimd_release_heap(struct mcimd *d);
 
 /* The handler table of the control methods (handlers.c). */
 extern const control_handler mcimd_handlers[CONTROL_METHOD_COUNT];

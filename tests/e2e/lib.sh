@@ -49,6 +49,7 @@ target = 127.0.0.1:4729
 [control]
 socket = $E2E_SOCK
 group = root
+admin_group = root
 
 [log]
 level = info

@@ -35,8 +35,20 @@ sed -e 's/"98000101000000000081"/"98000101000000000002"/' \
     -e 's/"080910101032547698"/"080910101032547600"/' \
     daemon/usim/profiles/test-usim-tuak.json >$P3
 
+# An OpenSSL configuration that leaves no algorithm to fetch (no FIPS
+# provider here): mcimd must not read it (docs/security.md).
+cat >"$dir/fips-only.cnf" <<EOF
+openssl_conf = init
+[init]
+alg_section = evp
+[evp]
+default_properties = fips=yes
+EOF
+t "that OpenSSL configuration stops a program that reads it" \
+	"! OPENSSL_CONF=$dir/fips-only.cnf openssl dgst -sha256 </dev/null >/dev/null 2>&1"
 write_conf "$dir/mcimd.conf" 0
-t "mcimd starts on the TPM without slots" "start_mcimd $dir/mcimd.conf"
+t "mcimd starts on the TPM without slots (OPENSSL_CONF ignored)" \
+	"OPENSSL_CONF=$dir/fips-only.cnf start_mcimd $dir/mcimd.conf"
 st=$(CTL --json status)
 t "status: TPM connected, platform state approved" \
 	"[ \"\$(echo '$st' | jget '[\"tpm\"][\"connected\"]')\" = True ] && [ \"\$(echo '$st' | jget '[\"tpm\"][\"platform_ok\"]')\" = True ]"
