@@ -147,10 +147,21 @@ static int h_profile_show(void *user, const struct control_call *call,
 	return 0;
 }
 
+/* An enabled profile's card: "card" true when it is served (or a switch
+ * brings it), else false with "card_error" saying why not. */
+static void add_card_state(struct mcimd *d, int64_t id, struct json_object *o)
+{
+	const char *absent = mcimd_card_absent_why(d, id);
+
+	json_object_object_add(o, "card", json_object_new_boolean(!absent));
+	if (absent)
+		json_object_object_add(o, "card_error", json_object_new_string(absent));
+}
+
 /* enable / disable / delete: the store change, then the card follows
  * (provision.c). */
-static int lifecycle(void *user, const struct control_call *call, char *why,
-		     size_t why_size, enum mcimd_lifecycle op, const char *what)
+static int lifecycle(void *user, const struct control_call *call, struct json_object **ret,
+		     char *why, size_t why_size, enum mcimd_lifecycle op, const char *what)
 {
 	struct mcimd *d = user;
 	struct store_profile_info i;
@@ -163,28 +174,29 @@ static int lifecycle(void *user, const struct control_call *call, char *why,
 	if (r < 0)
 		return r;
 	log_notice("profile %s %s (uid %u)", i.iccid, what, (unsigned)call->peer->uid);
+	if (op == MCIMD_ENABLE) {
+		*ret = json_object_new_object();
+		add_card_state(d, i.id, *ret);
+	}
 	return 0;
 }
 
 static int h_profile_enable(void *user, const struct control_call *call,
 			    struct json_object **ret, char *why, size_t why_size)
 {
-	(void)ret;
-	return lifecycle(user, call, why, why_size, MCIMD_ENABLE, "enabled");
+	return lifecycle(user, call, ret, why, why_size, MCIMD_ENABLE, "enabled");
 }
 
 static int h_profile_disable(void *user, const struct control_call *call,
 			     struct json_object **ret, char *why, size_t why_size)
 {
-	(void)ret;
-	return lifecycle(user, call, why, why_size, MCIMD_DISABLE, "disabled");
+	return lifecycle(user, call, ret, why, why_size, MCIMD_DISABLE, "disabled");
 }
 
 static int h_profile_delete(void *user, const struct control_call *call,
 			    struct json_object **ret, char *why, size_t why_size)
 {
-	(void)ret;
-	return lifecycle(user, call, why, why_size, MCIMD_DELETE, "deleted");
+	return lifecycle(user, call, ret, why, why_size, MCIMD_DELETE, "deleted");
 }
 
 /* params.NAME as a string, or NULL when absent; -EINVAL for another type. */
@@ -280,6 +292,8 @@ static int h_profile_install(void *user, const struct control_call *call,
 	json_object_object_add(o, "iccid", json_object_new_string(i.iccid));
 	json_object_object_add(o, "imsi", json_object_new_string(i.imsi));
 	json_object_object_add(o, "state", json_object_new_string(store_state_name(i.state)));
+	if (i.state == STORE_STATE_ENABLED)
+		add_card_state(d, i.id, o);
 	*ret = o;
 	return 0;
 }

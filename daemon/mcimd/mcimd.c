@@ -337,6 +337,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		gid_t gid;
+
+		/* What setup_control() will look up. */
+		if (group_id(d.cfg.control_group, &gid) < 0) {
+			fprintf(stderr, "mcimd: %s: [control] group: no group '%s'\n",
+				d.config_path, d.cfg.control_group);
+			return 1;
+		}
+		if (group_id(d.cfg.admin_group, &gid) < 0)
+			fprintf(stderr, "mcimd: %s: [control] admin_group: no group '%s': admin "
+				"methods will be for root only\n", d.config_path,
+				d.cfg.admin_group);
 		printf("%s: ok\n", d.config_path);
 		return 0;
 	}

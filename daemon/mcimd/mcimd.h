@@ -131,6 +131,8 @@ const char *mcimd_card_iccid(const struct mcimd *d);
 int64_t mcimd_card_profile(const struct mcimd *d);
 /* Whether the card, or the one a pending switch brings, is profile id's. */
 bool mcimd_card_uses(const struct mcimd *d, int64_t id);
+/* Why profile id's card is not served (NULL: it is, or a switch brings it). */
+const char *mcimd_card_absent_why(const struct mcimd *d, int64_t id);
 /* One command APDU; the change records are durable when it returns 0. */
 int mcimd_card_process(struct mcimd *d, const uint8_t *cmd, size_t cmd_len, uint8_t *rsp,
 		       size_t rsp_size, size_t *rsp_len);

@@ -252,6 +252,20 @@ bool mcimd_card_uses(const struct mcimd *d, int64_t id)
 	return (d->card && d->card->id == id) || (d->next_card && d->next_card->id == id);
 }
 
+const char *mcimd_card_absent_why(const struct mcimd *d, int64_t id)
+{
+	if (mcimd_card_uses(d, id))
+		return NULL;
+	/* The order of mcimd_card_start()'s checks. */
+	if (!d->tre)
+		return "no TPM";
+	if (d->tampered)
+		return "a tamper event since mcimd started";
+	if (!d->platform_ok)
+		return "the platform state (PCRs) is not the approved one";
+	return "the card did not start (see mcimd's log)";
+}
+
 /*
  * One command through the engine; its change records are durable before
  * this returns 0 (usim.h, store_apply()).  On a failed commit the response

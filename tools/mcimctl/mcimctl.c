@@ -40,7 +40,8 @@ static void usage(FILE *f, const char *prog)
 	for (size_t i = 0; i < ARRAY_SIZE(subcommands); i++)
 		fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
 	fprintf(f, "\nExit status: 0 ok, 1 request failed, 2 usage, 3 cannot connect,\n"
-		   "4 permission denied, 5 not found, 6 no or bad answer.\n");
+		   "4 permission denied, 5 not found, 6 no or bad answer,\n"
+		   "7 profile enabled but its card not served.\n");
 }
 
 int main(int argc, char **argv)

@@ -19,6 +19,7 @@ enum {
 	EXIT_DENIED = 4,   /* permission denied (socket or admin-only method) */
 	EXIT_NOTFOUND = 5, /* no such profile / slot */
 	EXIT_PROTOCOL = 6, /* no answer in time, or an answer that is not one */
+	EXIT_NOCARD = 7,   /* done, but the enabled profile's card is not served */
 };
 
 struct ctl {

@@ -18,6 +18,20 @@
  * CONTROL_REQUEST_MAX bytes, with JSON escaping on top. */
 #define PROFILE_FILE_MAX (96u << 10)
 
+/* After an enable: EXIT_NOCARD, with the reason, when mcimd says the
+ * profile's card is not served ("card": false). */
+static int card_state(const struct ctl *c, struct json_object *res, const char *iccid)
+{
+	struct json_object *x;
+
+	if (!json_object_object_get_ex(res, "card", &x) || json_object_get_boolean(x))
+		return EXIT_OK;
+	fflush(stdout); /* the result first, then why */
+	fprintf(stderr, "%s: profile %s is enabled, but its card is not served: %s\n", c->prog,
+		iccid, json_str(res, "card_error"));
+	return EXIT_NOCARD;
+}
+
 static int simple(const struct ctl *c, int argc, char **argv, const char *method,
 		  const char *usage, const char *done)
 {
@@ -39,8 +53,9 @@ static int simple(const struct ctl *c, int argc, char **argv, const char *method
 		printf("%s %s\n", done, argv[optind]);
 	else
 		print_result(c, res);
+	r = card_state(c, res, argv[optind]);
 	json_object_put(res);
-	return EXIT_OK;
+	return r;
 }
 
 static int p_list(const struct ctl *c, int argc, char **argv)
@@ -183,8 +198,9 @@ static int p_install(const struct ctl *c, int argc, char **argv)
 		print_result(c, res);
 	else
 		printf("installed %s%s\n", json_str(res, "iccid"), enable ? " (enabled)" : "");
+	r = card_state(c, res, json_str(res, "iccid"));
 	json_object_put(res);
-	return EXIT_OK;
+	return r;
 }
 
 static const struct subcommand profile_cmds[] = {

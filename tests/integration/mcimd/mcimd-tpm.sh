@@ -136,6 +136,11 @@ CTL tamper "test tamper" >/dev/null; rc=$?
 t "tamper: recorded ($rc), the card is gone" "[ $rc = 0 ] && [ \"\$(CTL --json status | jget '[\"card\"]')\" = None ]"
 t "tamper: no authentication possible" "! auth 448 >/dev/null 2>&1"
 t "tamper: audited and a report queued" "[ \$(sqlite3 $dir/store.db \"select count(*) from audit where event in ('tamper','tamper-report')\") = 2 ]"
+CTL profile enable $P1_ICCID >/dev/null 2>$dir/enable.err; rc=$?
+t "tamper: profile enable says the card is not served (exit $rc)" \
+	"[ $rc = 7 ] && grep -q 'not served: a tamper event since mcimd started' $dir/enable.err"
+t "tamper: ... and --json carries card false with the reason" \
+	"CTL --json profile enable $P1_ICCID 2>/dev/null | jget '[\"card_error\"]' | grep -q tamper"
 stop_mcimd
 start_mcimd $dir/mcimd.conf
 t "after a restart the PCR still says tamper: no card" \
