@@ -128,13 +128,25 @@ static int card_insert(struct mcimd *d)
 	return 0;
 }
 
+/* Why no card can be served now (NULL: one can). */
+static const char *card_blocked_why(const struct mcimd *d)
+{
+	if (!d->tre)
+		return "no TPM";
+	if (d->tampered)
+		return "a tamper event since mcimd started";
+	if (!d->platform_ok)
+		return "the platform state (PCRs) is not the approved one";
+	return NULL;
+}
+
 int mcimd_card_start(struct mcimd *d)
 {
 	int r;
 
 	if (d->card)
 		return 0;
-	if (!d->tre || !d->platform_ok || d->tampered)
+	if (card_blocked_why(d))
 		return -ENODEV;
 	r = card_load(d, &d->card);
 	if (r == -ENOENT) {
@@ -254,16 +266,12 @@ bool mcimd_card_uses(const struct mcimd *d, int64_t id)
 
 const char *mcimd_card_absent_why(const struct mcimd *d, int64_t id)
 {
+	const char *why;
+
 	if (mcimd_card_uses(d, id))
 		return NULL;
-	/* The order of mcimd_card_start()'s checks. */
-	if (!d->tre)
-		return "no TPM";
-	if (d->tampered)
-		return "a tamper event since mcimd started";
-	if (!d->platform_ok)
-		return "the platform state (PCRs) is not the approved one";
-	return "the card did not start (see mcimd's log)";
+	why = card_blocked_why(d);
+	return why ? why : "the card did not start (see mcimd's log)";
 }
 
 /*

@@ -139,6 +139,7 @@ int main(int argc, char **argv)
 	struct nl_sock *sk;
 	json_object *j;
 	int keys = 0;
+	long rss;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: rss-floor TCTI DIR\n");
@@ -162,10 +163,11 @@ int main(int argc, char **argv)
 	if (ini_parse_string("[tpm]\ntcti = device:/dev/tpmrm0\n", ini_key, &keys) != 0 ||
 	    keys != 1)
 		return fail("libinih");
-	printf("bench mcimd.rss_libraries_kib %ld KiB\n", status_kib("VmRSS"));
+	rss = status_kib("VmRSS");
+	printf("bench mcimd.rss_libraries_kib %ld KiB\n", rss);
 	printf("# mcimd's libraries alone (tests/bench/rss-floor.c): VmRSS %ld KiB, anonymous "
 	       "%ld, file-backed %ld\n",
-	       status_kib("VmRSS"), status_kib("RssAnon"), status_kib("RssFile"));
+	       rss, status_kib("RssAnon"), status_kib("RssFile"));
 	nl_socket_free(sk);
 	sqlite3_close(db);
 	if (Esys_GetTcti(esys, &tcti) != TSS2_RC_SUCCESS)
