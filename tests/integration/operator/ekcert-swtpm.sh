@@ -3,8 +3,9 @@
 # --create-ek-cert signs them with its local CA (/var/lib/swtpm-localca); that
 # CA copied into a trusted directory verifies the RSA EK certificate read from
 # the TPM's NV index, and the EK public area rebuilt from the TCG template has
-# the name of the EK the TPM makes (tpm2_createek).  openssl gives the
-# expected device_id, TPM attributes and CA fingerprint.  TAP.
+# the name of the EK the TPM makes (tpm2_createek); the same for an ECC P-256
+# EK that swtpm_localca certifies.  openssl gives the expected device_id, TPM
+# attributes and CA fingerprint.  TAP.
 set -u
 cd "$(dirname "$0")/../../.." || exit 1
 if [ -z "${MCIM_TEST_TCTI:-}" ]; then
@@ -78,7 +79,23 @@ refused "a CA that did not issue it is refused" "not issued by a trusted TPM man
 refused "the root without the intermediate is not enough" "not issued by a trusted TPM manufacturer" "$t/root-only" "$t/ek-rsa.der"
 refused "the intermediate without its root is not a trust anchor" "not issued by a trusted TPM manufacturer" "$t/inter-only" "$t/ek-rsa.der"
 refused "before its notBefore (2001) the certificate is not yet valid" "certificate not yet valid" "$t/trusted" "$t/ek-rsa.der" 1000000000
-# 13: swtpm's ECC EK is NIST P-384 (0x01c00016, not a default low-range template)
+# 13-14: an ECC NIST P-256 EK (template L-2) certified by swtpm_localca, the
+# tool swtpm_setup uses (swtpm_setup itself certifies a P-384 ECC EK)
+tpm2_createek -c "$t/ek-ecc.ctx" -G ecc -u "$t/ek-ecc.pub" >/dev/null &&
+	tpm2_readpublic -c "$t/ek-ecc.ctx" -n "$t/ek-ecc.name" >"$t/ek-ecc.yaml" || { echo "Bail out! tpm2_createek -G ecc"; exit 1; }
+tpm2_flushcontext -t >/dev/null 2>&1
+mkdir "$t/p256"
+swtpm_localca --type ek --tpm2 --dir "$t/p256" \
+	--ek "x=$(sed -n 's/^x: //p' "$t/ek-ecc.yaml"),y=$(sed -n 's/^y: //p' "$t/ek-ecc.yaml"),id=secp256r1" \
+	--tpm-spec-family 2.0 --tpm-spec-level 0 --tpm-spec-revision 164 --tpm-manufacturer id:00001014 \
+	--tpm-model swtpm --tpm-version id:20191023 --configfile /etc/swtpm-localca.conf \
+	--optsfile /etc/swtpm-localca.options >"$t/p256/log" 2>&1 || { echo "Bail out! swtpm_localca"; cat "$t/p256/log"; exit 1; }
+"$tool" ekcert "$t/trusted" "$t/p256/ek.cert" >"$t/info-ecc" 2>&1
+check "an ECC P-256 EK certificate (keyAgreement) verifies as type ecc" "$(field type "$t/info-ecc")" ecc
+check "its rebuilt EK public area has the name of tpm2_createek -G ecc's EK" \
+	"$(field name "$t/info-ecc")" "$(od -An -v -tx1 "$t/ek-ecc.name" | tr -d ' \n')"
+
+# 15: swtpm's ECC EK is NIST P-384 (0x01c00016, not a default low-range template)
 refused "swtpm's ECC P-384 EK certificate is an unsupported EK key" "unsupported EK key" "$t/trusted" "$t/ek-ecc.der"
 
 echo "1..$n"
