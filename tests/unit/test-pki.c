@@ -92,7 +92,7 @@ static void serial_check(X509 *x, BIGNUM **seen, size_t n_seen)
 {
 	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
 
-	/* RFC 5280 4.1.2.2: positive; random 128-bit (16 octets) here */
+	/* RFC 5280 4.1.2.2: positive; 16 octets, 126 random bits, here */
 	assert_false(BN_is_negative(bn));
 	assert_int_equal(BN_num_bytes(bn), 16);
 	for (size_t i = 0; i < n_seen; i++)
