@@ -8,7 +8,8 @@
  *   server.pem  / server.key   TLS server (serverAuth, subjectAltName)
  *   ticket.pem  / ticket.key   the PVA's validation tickets (digitalSignature)
  *   dpf.pem     / dpf.key      the DPF's MCIM packages (digitalSignature)
- * Every certificate has a random 128-bit serial and the validity of opts.
+ * Every certificate has a random 16-byte serial (126 random bits, positive,
+ * of fixed length) and the validity of opts.
  * Private keys are PKCS#8 PEM, mode 0600; every file is written to an O_EXCL
  * temporary and renamed, so a crash leaves the old file or the new one.
  *

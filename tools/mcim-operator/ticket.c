@@ -396,12 +396,28 @@ static bool get_hex(json_object *o, const char *key, uint8_t *out, size_t max, u
 	return true;
 }
 
+/* Copies the string member key into out (size bytes with the NUL). */
+static bool copy_string(json_object *o, const char *key, char *out, size_t size)
+{
+	const char *s = get_string(o, key);
+
+	if (!s || strlen(s) >= size)
+		return false;
+	memcpy(out, s, strlen(s) + 1);
+	return true;
+}
+
+static int bad_claim(char *why, size_t why_size, const char *name)
+{
+	return opcrypto_why(why, why_size, -TICKET_E_CLAIMS, "claim \"%s\" is missing or malformed", name);
+}
+
 static int parse_claims(const uint8_t *data, size_t len, struct ticket *t, char *why,
 			size_t why_size)
 {
 	_cleanup_(json_object_putp) json_object *o = parse_object(data, len);
-	const char *s, *bad = NULL;
-	int64_t v = 0;
+	const char *s;
+	int64_t v;
 
 	memset(t, 0, sizeof(*t));
 	if (!o)
@@ -411,36 +427,33 @@ static int parse_claims(const uint8_t *data, size_t len, struct ticket *t, char 
 				    "payload members are not exactly the ticket claims");
 	s = get_string(o, "iss");
 	if (!s || strcmp(s, TICKET_ISSUER))
-		bad = "iss";
-	else if (!(s = get_string(o, "jti")) || strlen(s) > TICKET_JTI_MAX)
-		bad = "jti";
-	else if (snprintf(t->jti, sizeof(t->jti), "%s", s), !(s = get_string(o, "sub")) ||
-		 strlen(s) >= sizeof(t->sub))
-		bad = "sub";
-	else if (snprintf(t->sub, sizeof(t->sub), "%s", s),
-		 !get_hex(o, "ak_name", t->ak_name.name, sizeof(t->ak_name.name), &t->ak_name.size))
-		bad = "ak_name";
-	else if (!get_hex(o, "srk_name", t->srk_name.name, sizeof(t->srk_name.name), &t->srk_name.size))
-		bad = "srk_name";
-	else if (!get_hex(o, "pcr_digest", t->pcr_digest.buffer, sizeof(t->pcr_digest.buffer),
-			  &t->pcr_digest.size))
-		bad = "pcr_digest";
-	else if (!(s = get_string(o, "model")) || strlen(s) > TICKET_MODEL_MAX)
-		bad = "model";
-	else if (snprintf(t->model, sizeof(t->model), "%s", s),
-		 !get_int(o, "policy_version", 0, UINT32_MAX, &v))
-		bad = "policy_version";
-	else if (t->policy_version = (uint32_t)v, !(s = get_string(o, "mode")))
-		bad = "mode";
-	else if (!get_int(o, "iat", 1, TICKET_TIME_MAX, &t->iat))
-		bad = "iat";
-	else if (!get_int(o, "exp", 1, TICKET_TIME_MAX, &t->exp))
-		bad = "exp";
-	if (bad)
-		return opcrypto_why(why, why_size, -TICKET_E_CLAIMS, "claim \"%s\" is missing or malformed", bad);
-	for (enum ticket_mode m = TICKET_MODE_REMOTE; m <= TICKET_MODE_SEMI_AUTONOMOUS; m++)
+		return bad_claim(why, why_size, "iss");
+	if (!copy_string(o, "jti", t->jti, sizeof(t->jti)))
+		return bad_claim(why, why_size, "jti");
+	if (!copy_string(o, "sub", t->sub, sizeof(t->sub)))
+		return bad_claim(why, why_size, "sub");
+	if (!get_hex(o, "ak_name", t->ak_name.name, sizeof(t->ak_name.name), &t->ak_name.size))
+		return bad_claim(why, why_size, "ak_name");
+	if (!get_hex(o, "srk_name", t->srk_name.name, sizeof(t->srk_name.name), &t->srk_name.size))
+		return bad_claim(why, why_size, "srk_name");
+	if (!get_hex(o, "pcr_digest", t->pcr_digest.buffer, sizeof(t->pcr_digest.buffer),
+		     &t->pcr_digest.size))
+		return bad_claim(why, why_size, "pcr_digest");
+	if (!copy_string(o, "model", t->model, sizeof(t->model)))
+		return bad_claim(why, why_size, "model");
+	if (!get_int(o, "policy_version", 0, UINT32_MAX, &v))
+		return bad_claim(why, why_size, "policy_version");
+	t->policy_version = (uint32_t)v;
+	s = get_string(o, "mode");
+	for (enum ticket_mode m = TICKET_MODE_REMOTE; s && m <= TICKET_MODE_SEMI_AUTONOMOUS; m++)
 		if (!strcmp(s, ticket_mode_name(m)))
 			t->mode = m;
+	if (!t->mode)
+		return bad_claim(why, why_size, "mode");
+	if (!get_int(o, "iat", 1, TICKET_TIME_MAX, &t->iat))
+		return bad_claim(why, why_size, "iat");
+	if (!get_int(o, "exp", 1, TICKET_TIME_MAX, &t->exp))
+		return bad_claim(why, why_size, "exp");
 	return claims_check(t, why, why_size);
 }
 
