@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * op-device: a device for the operator's tests and benchmark.  It speaks the
+ * operator protocol (docs/operator-protocol.md) with the TRE of daemon/tre
+ * on a TPM (swtpm), like mcimd does, and can misbehave on request so that
+ * every refusal of the PVA can be shown.
+ *
+ *   op-device --tcti T --ca ROOT.pem --url URL COMMAND [OPTIONS]
+ *   COMMAND: register         POST /v1/register with the EK certificate
+ *            validate         register, then the validation (2.1, 2.2)
+ *   OPTIONS (validate):
+ *     --tcg-log F / --ima-log F   event logs to send
+ *     --summary F                 semi-autonomous summary (JSON file)
+ *     --flip-quote | --flip-srk-certify   a bit flipped in what is sent
+ *     --stale-nonce               quote over another nonce
+ *     --pcrs LIST                 quote these sha256 PCRs (e.g. 0,1,23)
+ *     --second-ak                 quote with another AK than the one started
+ *     --ak-no-restricted | --ak-decrypt   start with a malformed AK
+ *     --foreign-tcti T2           use an AK of another TPM
+ *     --wrong-secret              answer the credential wrongly
+ *     --replay                    send the evidence a second time
+ *     --wait S                    sleep S seconds before the evidence
+ *     --save DIR                  write quote.msg/.sig/.pcrs, ak.pub, nonce
+ * Prints the last answer's JSON on stdout; exit 0 when validated (or
+ * registered), 1 when refused with 403, 2 on any other HTTP answer, 3 setup.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_mu.h>
+#include <unistd.h>
+
+#include "daemon/tre/tre-internal.h"
+#include "daemon/tre/tre.h"
+#include "fileio.h"
+#include "hex.h"
+#include "tpm2-quote.h"
+
+static struct {
+	const char *tcti, *ca, *url, *tcg_log, *ima_log, *summary, *pcrs, *foreign, *save;
+	bool flip_quote, flip_srk, stale, second_ak, ak_norestrict, ak_decrypt, wrong_secret,
+		replay;
+	unsigned wait;
+} opt;
+
+static char *b64(const void *p, size_t n)
+{
+	char *s = malloc(4 * ((n + 2) / 3) + 1);
+
+	if (s)
+		EVP_EncodeBlock((unsigned char *)s, p, (int)n);
+	return s;
+}
+
+static int unb64(const char *s, uint8_t *out, size_t max, size_t *ret_len)
+{
+	size_t n = strlen(s);
+	int got;
+	uint8_t *tmp = malloc(n / 4 * 3 + 3);
+
+	if (!tmp || n % 4)
+		return free(tmp), -EINVAL;
+	got = EVP_DecodeBlock(tmp, (const unsigned char *)s, (int)n);
+	if (got < 0)
+		return free(tmp), -EINVAL;
+	while (n && s[n - 1] == '=')
+		n--, got--;
+	if ((size_t)got > max)
+		return free(tmp), -EMSGSIZE;
+	memcpy(out, tmp, (size_t)got);
+	*ret_len = (size_t)got;
+	free(tmp);
+	return 0;
+}
+
+struct buf {
+	char *p;
+	size_t n;
+};
+
+static size_t collect(char *p, size_t sz, size_t nm, void *user)
+{
+	struct buf *b = user;
+	char *q = realloc(b->p, b->n + sz * nm + 1);
+
+	if (!q)
+		return 0;
+	memcpy(q + b->n, p, sz * nm);
+	b->p = q;
+	b->n += sz * nm;
+	b->p[b->n] = 0;
+	return sz * nm;
+}
+
+/* POSTs body to url+path; *ret_status and *ret_json (the answer) set. */
+static int post(const char *path, const char *body, long *ret_status, struct json_object **ret_json)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	struct buf b = { 0 };
+	char url[1024];
+	CURLcode rc;
+
+	snprintf(url, sizeof(url), "%s%s", opt.url, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CAINFO, opt.ca);
+	curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, ret_status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	if (rc != CURLE_OK) {
+		fprintf(stderr, "op-device: %s: %s\n", url, curl_easy_strerror(rc));
+		free(b.p);
+		return -EIO;
+	}
+	*ret_json = json_tokener_parse(b.p ? b.p : "");
+	if (*ret_json)
+		printf("%s\n", json_object_to_json_string_ext(*ret_json, JSON_C_TO_STRING_PLAIN));
+	free(b.p);
+	return *ret_json ? 0 : -EBADMSG;
+}
+
+static int exit_for(long status)
+{
+	return status / 100 == 2 ? 0 : status == 403 ? 1 : 2;
+}
+
+static void add_b64(struct json_object *o, const char *k, const void *p, size_t n)
+{
+	char *s = b64(p, n);
+
+	json_object_object_add(o, k, json_object_new_string(s));
+	free(s);
+}
+
+static int do_register(struct tre *t, char *ret_device_id)
+{
+	_cleanup_free_ uint8_t *der = NULL;
+	struct json_object *o = json_object_new_object(), *a = NULL, *v;
+	size_t len;
+	long st = 0;
+	int r;
+
+	r = tre_ek_cert(t, TRE_EK_RSA, &der, &len);
+	if (r < 0) {
+		fprintf(stderr, "op-device: no RSA EK certificate in NV: %s\n", tre_errmsg(t));
+		return 3;
+	}
+	add_b64(o, "ek_cert", der, len);
+	r = post("/v1/register", json_object_to_json_string(o), &st, &a);
+	json_object_put(o);
+	if (r < 0)
+		return 3;
+	if (st == 200 && json_object_object_get_ex(a, "device_id", &v))
+		snprintf(ret_device_id, 65, "%s", json_object_get_string(v));
+	json_object_put(a);
+	return exit_for(st);
+}
+
+/* An AK with chosen attributes under the ECC EK (the malformed-AK cases). */
+static int bad_ak(struct tre *t, TPM2B_PUBLIC *ret)
+{
+	TPM2B_SENSITIVE_CREATE sens = { 0 };
+	TPM2B_DATA outside = { 0 };
+	TPML_PCR_SELECTION none = { 0 };
+	TPM2B_PUBLIC tmpl = { .publicArea = {
+		.type = TPM2_ALG_ECC, .nameAlg = TPM2_ALG_SHA256,
+		.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+				    TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
+				    TPMA_OBJECT_SIGN_ENCRYPT,
+		.parameters.eccDetail = { .symmetric.algorithm = TPM2_ALG_NULL,
+					  .scheme = { .scheme = TPM2_ALG_ECDSA,
+						      .details.ecdsa.hashAlg = TPM2_ALG_SHA256 },
+					  .curveID = TPM2_ECC_NIST_P256,
+					  .kdf.scheme = TPM2_ALG_NULL } } };
+	ESYS_TR h;
+	TPM2B_PUBLIC *out = NULL;
+	TSS2_RC rc;
+
+	if (opt.ak_decrypt) {
+		tmpl.publicArea.objectAttributes |= TPMA_OBJECT_DECRYPT;
+		tmpl.publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
+	}
+	rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+				ESYS_TR_NONE, &sens, &tmpl, &outside, &none, &h, &out, NULL, NULL,
+				NULL);
+	if (rc)
+		return -EIO;
+	*ret = *out;
+	Esys_Free(out);
+	Esys_FlushContext(t->esys, h);
+	return 0;
+}
+
+static int save(const char *name, const void *p, size_t n)
+{
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", opt.save, name);
+	f = fopen(path, "we");
+	if (!f || fwrite(p, 1, n, f) != n)
+		return -EIO;
+	return fclose(f) ? -EIO : 0;
+}
+
+static int parse_pcrs(const char *s, TPML_PCR_SELECTION *sel)
+{
+	char *copy = strdup(s), *tok, *save_ptr;
+
+	memset(sel, 0, sizeof(*sel));
+	sel->count = 1;
+	sel->pcrSelections[0].hash = TPM2_ALG_SHA256;
+	sel->pcrSelections[0].sizeofSelect = 3;
+	for (tok = strtok_r(copy, ",", &save_ptr); tok; tok = strtok_r(NULL, ",", &save_ptr)) {
+		int p = atoi(tok);
+
+		if (p < 0 || p > 23)
+			return free(copy), -EINVAL;
+		sel->pcrSelections[0].pcrSelect[p / 8] |= (uint8_t)(1u << (p % 8));
+	}
+	free(copy);
+	return 0;
+}
+
+static int do_validate(struct tre *t, struct tre *foreign)
+{
+	struct json_object *o, *a = NULL, *v, *cred, *sel;
+	struct tre *akt = foreign ? foreign : t;
+	TPM2B_PUBLIC ak, srk;
+	TPM2B_NAME ak_name;
+	TPM2B_ID_OBJECT blob = { 0 };
+	TPM2B_ENCRYPTED_SECRET secret = { 0 };
+	TPM2B_DIGEST out;
+	TPM2B_ATTEST cattest;
+	TPMT_SIGNATURE csig;
+	TPML_PCR_SELECTION pcrsel;
+	struct tre_quote q = { 0 };
+	uint8_t nonce[64], buf[sizeof(TPM2B_PUBLIC) + sizeof(TPMT_SIGNATURE)];
+	size_t nonce_len = 0, n = 0, len;
+	char device_id[65] = "", path[128], session[64];
+	long st = 0;
+	int r;
+
+	r = do_register(t, device_id);
+	if (r)
+		return r;
+	if (opt.ak_norestrict || opt.ak_decrypt) {
+		if (bad_ak(t, &ak) < 0)
+			return 3;
+	} else {
+		if (tre_ak_create(akt, TRE_EK_ECC, NULL) < 0 || tre_ak_public(akt, &ak, &ak_name) < 0) {
+			fprintf(stderr, "op-device: AK: %s\n", tre_errmsg(akt));
+			return 3;
+		}
+	}
+	/* 2.1 */
+	o = json_object_new_object();
+	json_object_object_add(o, "device_id", json_object_new_string(device_id));
+	Tss2_MU_TPM2B_PUBLIC_Marshal(&ak, buf, sizeof(buf), &n);
+	add_b64(o, "ak_public", buf, n);
+	r = post("/v1/validations", json_object_to_json_string(o), &st, &a);
+	json_object_put(o);
+	if (r < 0)
+		return 3;
+	if (st != 201) {
+		json_object_put(a);
+		return exit_for(st);
+	}
+	if (!json_object_object_get_ex(a, "session", &v) ||
+	    snprintf(session, sizeof(session), "%s", json_object_get_string(v)) >= 64 ||
+	    !json_object_object_get_ex(a, "nonce", &v) ||
+	    unb64(json_object_get_string(v), nonce, sizeof(nonce), &nonce_len) ||
+	    !json_object_object_get_ex(a, "credential", &cred) ||
+	    !json_object_object_get_ex(cred, "blob", &v) ||
+	    unb64(json_object_get_string(v), buf, sizeof(buf), &len) ||
+	    Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(buf, len, NULL, &blob) ||
+	    !json_object_object_get_ex(cred, "secret", &v) ||
+	    unb64(json_object_get_string(v), buf, sizeof(buf), &len) ||
+	    Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(buf, len, NULL, &secret) ||
+	    !json_object_object_get_ex(a, "pcr_selection", &sel)) {
+		fprintf(stderr, "op-device: malformed 2.1 answer\n");
+		json_object_put(a);
+		return 3;
+	}
+	/* The selection asked for, unless told to quote another. */
+	{
+		struct json_object *s0 = json_object_array_get_idx(sel, 0), *list;
+		char pcrs[128] = "";
+		size_t off = 0;
+
+		if (!s0 || !json_object_object_get_ex(s0, "pcrs", &list))
+			return 3;
+		for (size_t i = 0; i < json_object_array_length(list); i++)
+			off += (size_t)snprintf(pcrs + off, sizeof(pcrs) - off, "%s%d", i ? "," : "",
+						json_object_get_int(json_object_array_get_idx(list, i)));
+		if (parse_pcrs(opt.pcrs ? opt.pcrs : pcrs, &pcrsel) < 0)
+			return 3;
+	}
+	json_object_put(a);
+	a = NULL;
+	/* 2.2 */
+	r = tre_activate_credential(akt, TRE_EK_RSA, &blob, &secret, &out);
+	if (r < 0) {
+		/* Another TPM's AK cannot activate our EK's credential: answer
+		 * something, as a forger would. */
+		memset(&out, 0, sizeof(out));
+		out.size = 32;
+	}
+	if (opt.wrong_secret)
+		out.buffer[0] ^= 1;
+	if (opt.second_ak && tre_ak_create(t, TRE_EK_ECC, NULL) < 0)
+		return 3;
+	{
+		uint8_t qual[32];
+		_cleanup_free_ char *summary = NULL;
+		size_t slen = 0;
+
+		memcpy(qual, nonce, 32);
+		if (opt.stale)
+			qual[0] ^= 0x80;
+		if (opt.summary) {
+			EVP_MD_CTX *md = EVP_MD_CTX_new();
+			unsigned dl;
+
+			if (read_file_max(opt.summary, 65536, &summary, &slen) < 0)
+				return 3;
+			EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+			EVP_DigestUpdate(md, nonce, 32);
+			EVP_DigestUpdate(md, summary, slen);
+			EVP_DigestFinal_ex(md, qual, &dl);
+			EVP_MD_CTX_free(md);
+		}
+		tre_bios_log_path = opt.tcg_log ? opt.tcg_log : "/nonexistent";
+		tre_ima_log_path = opt.ima_log ? opt.ima_log : "/nonexistent";
+		r = tre_quote(akt, &pcrsel, qual, 32, &q);
+		if (r < 0) {
+			fprintf(stderr, "op-device: quote: %s\n", tre_errmsg(t));
+			return 3;
+		}
+		r = tre_certify_srk(akt, nonce, 32, &cattest, &csig);
+		if (r == 0)
+			r = tre_srk_public(akt, &srk);
+		if (r < 0) {
+			fprintf(stderr, "op-device: SRK: %s\n", tre_errmsg(t));
+			return 3;
+		}
+		if (opt.flip_quote)
+			q.attest.attestationData[q.attest.size / 2] ^= 1;
+		if (opt.flip_srk)
+			cattest.attestationData[cattest.size / 2] ^= 1;
+
+		struct json_object *qo = json_object_new_object(), *so = json_object_new_object();
+		struct json_object *pv = json_object_new_array(), *logs = json_object_new_object();
+		unsigned idx = 0;
+
+		o = json_object_new_object();
+		add_b64(o, "credential_secret", out.buffer, out.size);
+		add_b64(qo, "attest", q.attest.attestationData, q.attest.size);
+		Tss2_MU_TPMT_SIGNATURE_Marshal(&q.signature, buf, sizeof(buf), (n = 0, &n));
+		add_b64(qo, "signature", buf, n);
+		json_object_object_add(o, "quote", qo);
+		for (unsigned p = 0; p < 24; p++) {
+			struct json_object *e;
+			char hex[65];
+
+			if (!(q.sel.pcrSelections[0].pcrSelect[p / 8] & (1u << (p % 8))))
+				continue;
+			e = json_object_new_object();
+			hex_encode(q.pcrs[idx].buffer, q.pcrs[idx].size, hex);
+			idx++;
+			json_object_object_add(e, "bank", json_object_new_string("sha256"));
+			json_object_object_add(e, "pcr", json_object_new_int((int)p));
+			json_object_object_add(e, "digest", json_object_new_string(hex));
+			json_object_array_add(pv, e);
+		}
+		json_object_object_add(o, "pcr_values", pv);
+		n = 0;
+		Tss2_MU_TPM2B_PUBLIC_Marshal(&srk, buf, sizeof(buf), &n);
+		add_b64(so, "public", buf, n);
+		add_b64(so, "attest", cattest.attestationData, cattest.size);
+		n = 0;
+		Tss2_MU_TPMT_SIGNATURE_Marshal(&csig, buf, sizeof(buf), &n);
+		add_b64(so, "signature", buf, n);
+		json_object_object_add(o, "srk", so);
+		if (q.bios_log)
+			add_b64(logs, "tcg", q.bios_log, q.bios_log_len);
+		if (q.ima_log)
+			add_b64(logs, "ima", q.ima_log, q.ima_log_len);
+		if (q.bios_log || q.ima_log)
+			json_object_object_add(o, "event_logs", logs);
+		else
+			json_object_put(logs);
+		if (summary)
+			add_b64(o, "summary", summary, slen);
+		if (opt.save) {
+			struct tpm2_pcr_values pvs = { .selection = q.sel, .count = q.npcrs };
+			char sdir[1100];
+
+			memcpy(pvs.digests, q.pcrs, q.npcrs * sizeof(q.pcrs[0]));
+			snprintf(sdir, sizeof(sdir), "%s/quote.msg", opt.save);
+			char ssig[1100], spcr[1100], sak[1100];
+			snprintf(ssig, sizeof(ssig), "%s/quote.sig", opt.save);
+			snprintf(spcr, sizeof(spcr), "%s/quote.pcrs", opt.save);
+			snprintf(sak, sizeof(sak), "%s/ak.pub", opt.save);
+			if (tpm2_quote_export(sdir, ssig, spcr, q.attest.attestationData, q.attest.size,
+					      &q.signature, &pvs) < 0 ||
+			    tpm2_public_export(sak, &ak, false) < 0 || save("nonce", nonce, 32) < 0)
+				return 3;
+		}
+		tre_quote_clear(&q);
+	}
+	if (opt.wait)
+		sleep(opt.wait);
+	snprintf(path, sizeof(path), "/v1/validations/%s/evidence", session);
+	r = post(path, json_object_to_json_string(o), &st, &a);
+	if (r == 0 && opt.replay) {
+		json_object_put(a);
+		a = NULL;
+		r = post(path, json_object_to_json_string(o), &st, &a);
+	}
+	json_object_put(o);
+	json_object_put(a);
+	return r < 0 ? 3 : exit_for(st);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "tcti", required_argument, NULL, 't' },
+		{ "ca", required_argument, NULL, 'c' },
+		{ "url", required_argument, NULL, 'u' },
+		{ "tcg-log", required_argument, NULL, 'T' },
+		{ "ima-log", required_argument, NULL, 'I' },
+		{ "summary", required_argument, NULL, 'S' },
+		{ "pcrs", required_argument, NULL, 'p' },
+		{ "foreign-tcti", required_argument, NULL, 'F' },
+		{ "save", required_argument, NULL, 's' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "flip-quote", no_argument, NULL, 1 },
+		{ "flip-srk-certify", no_argument, NULL, 2 },
+		{ "stale-nonce", no_argument, NULL, 3 },
+		{ "second-ak", no_argument, NULL, 4 },
+		{ "ak-no-restricted", no_argument, NULL, 5 },
+		{ "ak-decrypt", no_argument, NULL, 6 },
+		{ "wrong-secret", no_argument, NULL, 7 },
+		{ "replay", no_argument, NULL, 8 },
+		{},
+	};
+	_cleanup_tre_ struct tre *t = NULL, *f = NULL;
+	struct tre_config cfg;
+	int o, r;
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 't': opt.tcti = optarg; break;
+		case 'c': opt.ca = optarg; break;
+		case 'u': opt.url = optarg; break;
+		case 'T': opt.tcg_log = optarg; break;
+		case 'I': opt.ima_log = optarg; break;
+		case 'S': opt.summary = optarg; break;
+		case 'p': opt.pcrs = optarg; break;
+		case 'F': opt.foreign = optarg; break;
+		case 's': opt.save = optarg; break;
+		case 'w': opt.wait = (unsigned)atoi(optarg); break;
+		case 1: opt.flip_quote = true; break;
+		case 2: opt.flip_srk = true; break;
+		case 3: opt.stale = true; break;
+		case 4: opt.second_ak = true; break;
+		case 5: opt.ak_norestrict = true; break;
+		case 6: opt.ak_decrypt = true; break;
+		case 7: opt.wrong_secret = true; break;
+		case 8: opt.replay = true; break;
+		default: return 3;
+		}
+	}
+	if (optind + 1 != argc || !opt.tcti) {
+		fprintf(stderr, "usage: op-device --tcti T --ca F --url U register|validate [OPTIONS]\n");
+		return 3;
+	}
+	tre_config_init(&cfg);
+	cfg.tcti = opt.tcti;
+	if (tre_open(&cfg, &t) < 0) {
+		fprintf(stderr, "op-device: TPM: %s\n", tre_open_error());
+		return 3;
+	}
+	if (opt.foreign) {
+		cfg.tcti = opt.foreign;
+		if (tre_open(&cfg, &f) < 0) {
+			fprintf(stderr, "op-device: foreign TPM: %s\n", tre_open_error());
+			return 3;
+		}
+	}
+	if (!strcmp(argv[optind], "register")) {
+		char id[65];
+
+		r = do_register(t, id);
+	} else if (!strcmp(argv[optind], "validate")) {
+		r = do_validate(t, f);
+	} else {
+		fprintf(stderr, "op-device: unknown command %s\n", argv[optind]);
+		r = 3;
+	}
+	return r;
+}

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* `mcim-operator pki init`: the operator's root CA and keys (pki.h). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/mcim-operator/mcim-operator.h"
+#include "tools/mcim-operator/pki.h"
+
+int cmd_pki(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dns", required_argument, NULL, 'd' },
+		{ "ip", required_argument, NULL, 'i' },
+		{ "days", required_argument, NULL, 'D' },
+		{ "organization", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *dns[PKI_MAX_NAMES], *ips[PKI_MAX_NAMES];
+	struct pki_init_opts po = { .dns_names = dns, .ip_addresses = ips };
+	char why[512], *end;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'd':
+		case 'i':
+			if (po.n_dns_names + po.n_ip_addresses >= PKI_MAX_NAMES)
+				return cli_error(EXIT_USAGE, "at most %d names", PKI_MAX_NAMES);
+			if (o == 'd')
+				dns[po.n_dns_names++] = optarg;
+			else
+				ips[po.n_ip_addresses++] = optarg;
+			break;
+		case 'D':
+			po.days = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !*optarg || po.days < 1 || po.days > PKI_MAX_DAYS)
+				return cli_error(EXIT_USAGE, "--days: 1 to %d", PKI_MAX_DAYS);
+			break;
+		case 'o':
+			po.organization = optarg;
+			break;
+		case 'f':
+			po.force = true;
+			break;
+		case 'h':
+			printf("Usage: mcim-operator pki init [--dns NAME]... [--ip ADDRESS]... "
+			       "[--days N] [--organization O] [--force]\n"
+			       "Makes in [pki] dir (%s): the root CA devices pin (%s), the TLS server\n"
+			       "certificate (%s, subjectAltName from --dns/--ip, default localhost and\n"
+			       "127.0.0.1), the PVA's ticket key (%s) and the DPF's signing key (%s).\n"
+			       "Private keys are mode 0600. An existing PKI is kept unless --force.\n",
+			       c->cfg.pki_dir, PKI_ROOT_CERT, PKI_SERVER_CERT, PKI_TICKET_CERT,
+			       PKI_DPF_CERT);
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc || strcmp(argv[optind], "init"))
+		return cli_error(EXIT_USAGE, "usage: pki init [OPTIONS] (see pki --help)");
+	if (pki_init(c->cfg.pki_dir, &po, why, sizeof(why)) < 0)
+		return cli_error(EXIT_FAILED, "pki init: %s", why);
+	printf("operator PKI made in %s; devices pin %s/%s\n", c->cfg.pki_dir, c->cfg.pki_dir,
+	       PKI_ROOT_CERT);
+	return EXIT_OK;
+}

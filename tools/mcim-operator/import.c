@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tss2/tss2_mu.h>
+
+#include "hex.h"
+#include "tools/mcim-operator/import.h"
+#include "tools/mcim-operator/json-util.h"
+
+enum col { C_EK_CERT, C_EK_PUBLIC, C_MODEL, C_SUBSCRIBER, C_SHO, C_BATCH, C_COUNT };
+static const char *const col_names[C_COUNT] = { "ek_cert", "ek_public", "model",
+						"subscriber", "sho", "batch" };
+#define FIELDS_MAX 16
+
+/* Splits one CSV record in place (RFC 4180 quoting); false on a syntax error. */
+static bool split(char *line, char **fields, unsigned *ret_n)
+{
+	unsigned n = 0;
+	char *p = line, *w;
+
+	for (;;) {
+		if (n == FIELDS_MAX)
+			return false;
+		if (*p == '"') {
+			fields[n++] = w = ++p;
+			for (;;) {
+				if (!*p)
+					return false;
+				if (*p == '"' && p[1] == '"') {
+					*w++ = '"';
+					p += 2;
+				} else if (*p == '"') {
+					p++;
+					break;
+				} else {
+					*w++ = *p++;
+				}
+			}
+			*w = 0;
+			if (*p && *p != ',')
+				return false;
+		} else {
+			fields[n++] = p;
+			p += strcspn(p, ",\"");
+			if (*p == '"')
+				return false;
+		}
+		if (!*p)
+			break;
+		*p++ = 0;
+	}
+	*ret_n = n;
+	return true;
+}
+
+static bool name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n && n <= OP_ID_MAX &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+static int row(struct store *s, const struct ekcert_store *trust, char **f, const int *idx,
+	       const struct import_opts *o, char *why, size_t why_size)
+{
+	const char *cert = idx[C_EK_CERT] >= 0 ? f[idx[C_EK_CERT]] : "";
+	const char *pub = idx[C_EK_PUBLIC] >= 0 ? f[idx[C_EK_PUBLIC]] : "";
+	const char *sho = idx[C_SHO] >= 0 && *f[idx[C_SHO]] ? f[idx[C_SHO]] : o->sho;
+	const char *batch = idx[C_BATCH] >= 0 && *f[idx[C_BATCH]] ? f[idx[C_BATCH]] : o->batch;
+	_cleanup_free_ uint8_t *bytes = NULL;
+	uint8_t tp[sizeof(TPMT_PUBLIC)];
+	struct ekcert_info info;
+	struct op_device d = { 0 };
+	size_t n, tp_len = 0;
+	int r;
+
+	if (!*cert == !*pub) {
+		snprintf(why, why_size, "give exactly one of ek_cert and ek_public");
+		return -EINVAL;
+	}
+	r = b64_decode(*cert ? cert : pub, strlen(*cert ? cert : pub),
+		       *cert ? EKCERT_MAX_SIZE : 4096, &bytes, &n);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		snprintf(why, why_size, "%s is not padded base64 (or too long)",
+			 *cert ? "ek_cert" : "ek_public");
+		return -EINVAL;
+	}
+	r = *cert ? ekcert_verify(trust, bytes, n, o->now, &info, why, why_size)
+		  : ekcert_from_public(bytes, n, &info, why, why_size);
+	if (r < 0)
+		return -EINVAL;
+	if (!name_ok(f[idx[C_MODEL]]) || !name_ok(f[idx[C_SUBSCRIBER]]) ||
+	    (sho && *sho && !name_ok(sho)) || (batch && !name_ok(batch))) {
+		snprintf(why, why_size,
+			 "model, subscriber, sho and batch must be 1-%d characters of "
+			 "[A-Za-z0-9._-]", OP_ID_MAX);
+		return -EINVAL;
+	}
+	if (Tss2_MU_TPMT_PUBLIC_Marshal(&info.ek_public, tp, sizeof(tp), &tp_len) ||
+	    2 * tp_len > OP_EK_PUBLIC_HEX_MAX)
+		return -EIO;
+	memcpy(d.id, info.device_id, sizeof(d.id));
+	snprintf(d.ek_type, sizeof(d.ek_type), "%s", ekcert_type_name(info.type));
+	hex_encode(tp, tp_len, d.ek_public);
+	snprintf(d.ek_ca, sizeof(d.ek_ca), "%s", info.ca_sha256);
+	snprintf(d.model, sizeof(d.model), "%s", f[idx[C_MODEL]]);
+	snprintf(d.subscriber, sizeof(d.subscriber), "%s", f[idx[C_SUBSCRIBER]]);
+	snprintf(d.sho, sizeof(d.sho), "%s", sho ? sho : "");
+	snprintf(d.batch, sizeof(d.batch), "%s", batch ? batch : "");
+	d.created = o->now;
+	r = store_device_add(s, &d);
+	if (r < 0)
+		snprintf(why, why_size, "%s", store_errmsg(s));
+	return r;
+}
+
+static int header(char *line, int *idx, unsigned *ret_ncols, char *why, size_t why_size)
+{
+	char *f[FIELDS_MAX];
+	unsigned n;
+
+	for (unsigned c = 0; c < C_COUNT; c++)
+		idx[c] = -1;
+	if (!split(line, f, &n)) {
+		snprintf(why, why_size, "line 1: not a CSV header");
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		unsigned c;
+
+		for (c = 0; c < C_COUNT && strcmp(f[i], col_names[c]); c++)
+			;
+		if (c == C_COUNT || idx[c] >= 0) {
+			snprintf(why, why_size, "line 1: column \"%.32s\" is %s", f[i],
+				 c == C_COUNT ? "unknown (ek_cert, ek_public, model, subscriber, sho, batch)"
+					      : "given twice");
+			return -EINVAL;
+		}
+		idx[c] = (int)i;
+	}
+	if (idx[C_MODEL] < 0 || idx[C_SUBSCRIBER] < 0 ||
+	    (idx[C_EK_CERT] < 0 && idx[C_EK_PUBLIC] < 0)) {
+		snprintf(why, why_size,
+			 "line 1: the header needs model, subscriber and ek_cert or ek_public");
+		return -EINVAL;
+	}
+	*ret_ncols = n;
+	return 0;
+}
+
+int import_csv(struct store *s, const struct ekcert_store *trust, FILE *in,
+	       const struct import_opts *o, unsigned long *ret_count, char *why, size_t why_size)
+{
+	_cleanup_free_ char *line = malloc(IMPORT_LINE_MAX + 2);
+	char rwhy[256];
+	unsigned long lineno = 0, count = 0;
+	unsigned ncols = 0;
+	int idx[C_COUNT];
+	int r;
+
+	if (!line)
+		return -ENOMEM;
+	if (o->sho && *o->sho) {
+		struct op_sho sho;
+
+		r = store_sho_get(s, o->sho, &sho);
+		if (r < 0) {
+			snprintf(why, why_size, "--sho %s: %s", o->sho,
+				 r == -ENOENT ? "no such SHO (add it with `sho add`)" : store_errmsg(s));
+			return r;
+		}
+	}
+	r = store_import_begin(s);
+	if (r < 0) {
+		snprintf(why, why_size, "%s", store_errmsg(s));
+		return r;
+	}
+	while (fgets(line, IMPORT_LINE_MAX + 2, in)) {
+		size_t len = strlen(line);
+		char *f[FIELDS_MAX];
+		unsigned n;
+
+		lineno++;
+		if (len > IMPORT_LINE_MAX) {
+			snprintf(why, why_size, "line %lu: longer than %u bytes", lineno, IMPORT_LINE_MAX);
+			r = -EINVAL;
+			break;
+		}
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = 0;
+		if (lineno == 1) {
+			r = header(line, idx, &ncols, why, why_size);
+			if (r < 0)
+				break;
+			continue;
+		}
+		if (!len)
+			continue;
+		if (!split(line, f, &n) || n != ncols) {
+			snprintf(why, why_size, "line %lu: %u columns expected", lineno, ncols);
+			r = -EINVAL;
+			break;
+		}
+		r = row(s, trust, f, idx, o, rwhy, sizeof(rwhy));
+		if (r < 0) {
+			snprintf(why, why_size, "line %lu: %s", lineno, rwhy);
+			break;
+		}
+		if (++count > IMPORT_ROWS_MAX) {
+			snprintf(why, why_size, "line %lu: more than %u devices in one batch", lineno,
+				 IMPORT_ROWS_MAX);
+			r = -E2BIG;
+			break;
+		}
+	}
+	if (r == 0 && ferror(in)) {
+		snprintf(why, why_size, "reading the CSV failed");
+		r = -EIO;
+	}
+	if (r == 0 && lineno == 0) {
+		snprintf(why, why_size, "the CSV is empty (no header)");
+		r = -EINVAL;
+	}
+	if (r < 0) {
+		store_import_abort(s);
+		return r;
+	}
+	r = store_import_commit(s);
+	if (r < 0) {
+		snprintf(why, why_size, "commit: %s", store_errmsg(s));
+		return r;
+	}
+	*ret_count = count;
+	return 0;
+}

@@ -1,0 +1,23 @@
+# tools/mcim-operator/: the operator side (DRF, PVA); see
+# tools/mcim-operator/README.md.  Library opcore: the store, the decision
+# cores, the request parsers and the HTTP server; the program adds the
+# command line.  Its X.509 pieces are library opcrypto (pki.mk).
+OPCORE_SRCS := tools/mcim-operator/db-sqlite.c tools/mcim-operator/store.c \
+	tools/mcim-operator/store-schema.c tools/mcim-operator/json-util.c \
+	tools/mcim-operator/config.c tools/mcim-operator/model.c \
+	tools/mcim-operator/pva.c tools/mcim-operator/evidence.c \
+	tools/mcim-operator/import.c tools/mcim-operator/ratelimit.c \
+	tools/mcim-operator/http.c tools/mcim-operator/api.c \
+	tools/mcim-operator/api-drf.c tools/mcim-operator/api-pva.c
+OPCORE_LDLIBS := $(LDLIBS_sqlite) $(LDLIBS_jsonc) $(LDLIBS_mhd) $(LDLIBS_inih) \
+	$(LDLIBS_crypto) $(LDLIBS_tss) -lpthread
+$(eval $(call lib,opcore,$(OPCORE_SRCS),$(OPCORE_LDLIBS)))
+OPERATOR_LIBS := opcore opcrypto eventlog tpm2util mcimutil
+OPERATOR_SRCS := tools/mcim-operator/mcim-operator.c tools/mcim-operator/cmd-serve.c \
+	tools/mcim-operator/cmd-pki.c tools/mcim-operator/cmd-device.c \
+	tools/mcim-operator/cmd-model.c tools/mcim-operator/cmd-sho.c \
+	tools/mcim-operator/cmd-audit.c
+$(eval $(call prog,mcim-operator,$(OPERATOR_SRCS),$(OPERATOR_LIBS)))
+
+# Tests: tests/integration/operator/ (group "operator").
+$(eval $(call test_prog,op-device,tests/integration/operator/op-device.c,tre tpm2util mcimutil,$(LDLIBS_curl) $(LDLIBS_jsonc) $(LDLIBS_tss) $(LDLIBS_crypto)))

@@ -1,0 +1,690 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The operator store (store.h) over db.h.  Each public call is one
+ * transaction, under the store's mutex.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hex.h"
+#include "tools/mcim-operator/db.h"
+#include "tools/mcim-operator/store-internal.h"
+
+struct store {
+	struct db *db;
+	pthread_mutex_t lock;
+	bool importing;
+	char err[320];
+};
+
+#define LOCKED(s, expr)                                                        \
+	({                                                                     \
+		int _r;                                                        \
+		pthread_mutex_lock(&(s)->lock);                                \
+		_r = (expr);                                                   \
+		pthread_mutex_unlock(&(s)->lock);                              \
+		_r;                                                            \
+	})
+
+const char *store_errmsg(const struct store *s)
+{
+	return s->err;
+}
+
+static int dbfail(struct store *s, int r)
+{
+	snprintf(s->err, sizeof(s->err), "%s", db_errmsg(s->db));
+	return r;
+}
+
+static int exec(struct store *s, const char *sql, const struct db_val *p, unsigned n,
+		db_row_fn fn, void *user)
+{
+	int r = db_exec(s->db, sql, p, n, fn, user);
+
+	return r < 0 && r != -ENOENT && r != -EALREADY ? dbfail(s, r) : r;
+}
+
+/* Runs body(s, arg) in a transaction; commits on 0, rolls back otherwise. */
+static int in_tx(struct store *s, int (*body)(struct store *s, void *arg), void *arg)
+{
+	int r = db_begin(s->db);
+
+	if (r < 0)
+		return dbfail(s, r);
+	r = body(s, arg);
+	if (r == 0) {
+		r = db_commit(s->db);
+		if (r < 0)
+			dbfail(s, r);
+	}
+	if (r < 0)
+		db_rollback(s->db);
+	return r;
+}
+
+static void copy(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src ? src : "");
+}
+#define COPY(dst, src) copy((dst), sizeof(dst), (src))
+
+static int row_int(const struct db_row *row, void *user)
+{
+	*(int64_t *)user = db_row_int(row, 0);
+	return 0;
+}
+
+/* ---- open and migrations ---- */
+
+static int migrate(struct store *s, char *why, size_t why_size)
+{
+	int64_t version = 0;
+	int r;
+
+	r = db_exec_script(s->db, "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)");
+	if (r == 0)
+		r = db_exec(s->db, "SELECT MAX(version) FROM schema_version", NULL, 0, row_int, &version);
+	while (r == 0 && version < (int64_t)store_migrations_count) {
+		struct db_val v = DBI(version + 1);
+
+		r = db_begin(s->db);
+		if (r == 0)
+			r = db_exec_script(s->db, store_migrations[version]);
+		if (r == 0)
+			r = db_exec(s->db, "INSERT INTO schema_version (version) VALUES ($1)", &v, 1,
+				    NULL, NULL);
+		if (r == 0)
+			r = db_commit(s->db);
+		if (r < 0) {
+			db_rollback(s->db);
+			snprintf(why, why_size, "migration %" PRId64 ": %s", version + 1,
+				 db_errmsg(s->db));
+			return r;
+		}
+		version++;
+	}
+	if (r < 0) {
+		snprintf(why, why_size, "schema version: %s", db_errmsg(s->db));
+		return r;
+	}
+	if (version > (int64_t)store_migrations_count) {
+		snprintf(why, why_size,
+			 "the database has schema version %" PRId64 ", newer than this "
+			 "mcim-operator (%u): refusing to use it",
+			 version, store_migrations_count);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int store_open(const char *url, struct store **ret, char *why, size_t why_size)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	r = db_open(url, &s->db, why, why_size);
+	if (r == 0)
+		r = migrate(s, why, why_size);
+	if (r < 0) {
+		store_close(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	db_close(s->db);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+int store_schema_version(struct store *s, int64_t *ret)
+{
+	*ret = 0;
+	return LOCKED(s, exec(s, "SELECT MAX(version) FROM schema_version", NULL, 0, row_int, ret));
+}
+
+/* ---- SHOs ---- */
+
+static void sho_from_row(const struct db_row *row, struct op_sho *o)
+{
+	COPY(o->id, db_row_text(row, 0));
+	COPY(o->name, db_row_text(row, 1));
+	COPY(o->pva_url, db_row_text(row, 2));
+	COPY(o->dpf_url, db_row_text(row, 3));
+}
+
+int store_sho_put(struct store *s, const struct op_sho *o)
+{
+	const struct db_val p[] = { DBT(o->id), DBT(o->name), DBT(o->pva_url), DBT(o->dpf_url) };
+
+	return LOCKED(s, exec(s,
+			      "INSERT INTO shos (id, name, pva_url, dpf_url) VALUES ($1, $2, $3, $4) "
+			      "ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+			      "pva_url = excluded.pva_url, dpf_url = excluded.dpf_url",
+			      p, ARRAY_SIZE(p), NULL, NULL));
+}
+
+struct one_sho {
+	struct op_sho *o;
+	bool found;
+};
+
+static int one_sho_row(const struct db_row *row, void *user)
+{
+	struct one_sho *x = user;
+
+	sho_from_row(row, x->o);
+	x->found = true;
+	return 0;
+}
+
+int store_sho_get(struct store *s, const char *id, struct op_sho *ret)
+{
+	struct one_sho x = { .o = ret };
+	struct db_val p = DBT(id);
+	int r;
+
+	r = LOCKED(s, exec(s, "SELECT id, name, pva_url, dpf_url FROM shos WHERE id = $1", &p, 1,
+			   one_sho_row, &x));
+	return r < 0 ? r : x.found ? 0 : -ENOENT;
+}
+
+struct sho_iter {
+	store_sho_fn fn;
+	void *user;
+};
+
+static int sho_iter_row(const struct db_row *row, void *user)
+{
+	struct sho_iter *it = user;
+	struct op_sho o;
+
+	sho_from_row(row, &o);
+	return it->fn(&o, it->user);
+}
+
+int store_sho_list(struct store *s, store_sho_fn fn, void *user)
+{
+	struct sho_iter it = { fn, user };
+
+	return LOCKED(s, exec(s, "SELECT id, name, pva_url, dpf_url FROM shos ORDER BY id", NULL,
+			      0, sho_iter_row, &it));
+}
+
+/* ---- models ---- */
+
+struct model_put {
+	const char *name, *body;
+	int64_t version;
+};
+
+static int model_put_tx(struct store *s, void *arg)
+{
+	struct model_put *m = arg;
+	struct db_val q = DBT(m->name);
+	int64_t latest = 0;
+	int r;
+
+	r = exec(s, "SELECT MAX(version) FROM models WHERE name = $1", &q, 1, row_int, &latest);
+	if (r < 0)
+		return r;
+	if (m->version <= latest) {
+		snprintf(s->err, sizeof(s->err),
+			 "model %s: version %" PRId64 " is not above the latest (%" PRId64 ")",
+			 m->name, m->version, latest);
+		return -EEXIST;
+	}
+	const struct db_val p[] = { DBT(m->name), DBI(m->version), DBT(m->body),
+				    DBI(time(NULL)) };
+	return exec(s, "INSERT INTO models (name, version, body, created) VALUES ($1, $2, $3, $4)",
+		    p, ARRAY_SIZE(p), NULL, NULL);
+}
+
+int store_model_put(struct store *s, const char *name, int64_t version, const char *body)
+{
+	struct model_put m = { name, body, version };
+
+	return LOCKED(s, in_tx(s, model_put_tx, &m));
+}
+
+struct model_get {
+	int64_t version;
+	char *body;
+};
+
+static int model_get_row(const struct db_row *row, void *user)
+{
+	struct model_get *g = user;
+
+	g->version = db_row_int(row, 0);
+	free(g->body);
+	g->body = strdup(db_row_text(row, 1));
+	return g->body ? 0 : -ENOMEM;
+}
+
+int store_model_get(struct store *s, const char *name, int64_t version, int64_t *ret_version,
+		    char **ret_body)
+{
+	struct model_get g = { 0 };
+	int r;
+
+	if (version < 0) {
+		struct db_val p = DBT(name);
+
+		r = LOCKED(s, exec(s,
+				   "SELECT version, body FROM models WHERE name = $1 "
+				   "ORDER BY version DESC LIMIT 1",
+				   &p, 1, model_get_row, &g));
+	} else {
+		const struct db_val p[] = { DBT(name), DBI(version) };
+
+		r = LOCKED(s, exec(s, "SELECT version, body FROM models WHERE name = $1 AND version = $2",
+				   p, 2, model_get_row, &g));
+	}
+	if (r == 0 && !g.body)
+		r = -ENOENT;
+	if (r < 0) {
+		free(g.body);
+		return r;
+	}
+	if (ret_version)
+		*ret_version = g.version;
+	*ret_body = g.body;
+	return 0;
+}
+
+struct model_iter {
+	store_model_fn fn;
+	void *user;
+};
+
+static int model_iter_row(const struct db_row *row, void *user)
+{
+	struct model_iter *it = user;
+
+	return it->fn(db_row_text(row, 0), db_row_int(row, 1), db_row_int(row, 2), it->user);
+}
+
+int store_model_list(struct store *s, store_model_fn fn, void *user)
+{
+	struct model_iter it = { fn, user };
+
+	return LOCKED(s, exec(s, "SELECT name, version, created FROM models ORDER BY name, version",
+			      NULL, 0, model_iter_row, &it));
+}
+
+/* ---- devices ---- */
+
+#define DEVICE_COLS                                                            \
+	"id, ek_type, ek_public, ek_ca, model, subscriber, sho, batch, created, "    \
+	"reset_count, restart_count, clock, validated"
+
+static void device_from_row(const struct db_row *row, struct op_device *d)
+{
+	COPY(d->id, db_row_text(row, 0));
+	COPY(d->ek_type, db_row_text(row, 1));
+	COPY(d->ek_public, db_row_text(row, 2));
+	COPY(d->ek_ca, db_row_text(row, 3));
+	COPY(d->model, db_row_text(row, 4));
+	COPY(d->subscriber, db_row_text(row, 5));
+	COPY(d->sho, db_row_text(row, 6));
+	COPY(d->batch, db_row_text(row, 7));
+	d->created = db_row_int(row, 8);
+	d->clock_known = row->ncols > 9 && row->cols[9] != NULL;
+	d->reset_count = db_row_int(row, 9);
+	d->restart_count = db_row_int(row, 10);
+	d->clock = db_row_int(row, 11);
+	d->validated = db_row_int(row, 12);
+}
+
+int store_import_begin(struct store *s)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = db_begin(s->db);
+	if (r < 0) {
+		dbfail(s, r);
+		pthread_mutex_unlock(&s->lock);
+		return r;
+	}
+	s->importing = true;
+	return 0; /* the lock is held until commit or abort */
+}
+
+int store_device_add(struct store *s, const struct op_device *d)
+{
+	const struct db_val p[] = { DBT(d->id),	       DBT(d->ek_type), DBT(d->ek_public),
+				    DBT(d->ek_ca),     DBT(d->model),	DBT(d->subscriber),
+				    DBT(d->sho),       DBT(d->batch),	DBI(d->created) };
+	int r;
+
+	if (!s->importing)
+		return -EINVAL;
+	r = exec(s,
+		 "INSERT INTO devices (id, ek_type, ek_public, ek_ca, model, subscriber, sho, "
+		 "batch, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		 p, ARRAY_SIZE(p), NULL, NULL);
+	if (r == -EEXIST)
+		snprintf(s->err, sizeof(s->err), "device %s is already registered", d->id);
+	return r;
+}
+
+int store_import_commit(struct store *s)
+{
+	int r;
+
+	if (!s->importing)
+		return -EINVAL;
+	r = db_commit(s->db);
+	if (r < 0) {
+		dbfail(s, r);
+		db_rollback(s->db);
+	}
+	s->importing = false;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void store_import_abort(struct store *s)
+{
+	if (!s->importing)
+		return;
+	db_rollback(s->db);
+	s->importing = false;
+	pthread_mutex_unlock(&s->lock);
+}
+
+struct one_device {
+	struct op_device *d;
+	bool found;
+};
+
+static int one_device_row(const struct db_row *row, void *user)
+{
+	struct one_device *x = user;
+
+	device_from_row(row, x->d);
+	x->found = true;
+	return 0;
+}
+
+int store_device_get(struct store *s, const char *id, struct op_device *ret)
+{
+	struct one_device x = { .d = ret };
+	struct db_val p = DBT(id);
+	int r;
+
+	r = LOCKED(s, exec(s, "SELECT " DEVICE_COLS " FROM devices WHERE id = $1", &p, 1,
+			   one_device_row, &x));
+	return r < 0 ? r : x.found ? 0 : -ENOENT;
+}
+
+struct device_iter {
+	store_device_fn fn;
+	void *user;
+};
+
+static int device_iter_row(const struct db_row *row, void *user)
+{
+	struct device_iter *it = user;
+	struct op_device d;
+
+	device_from_row(row, &d);
+	return it->fn(&d, it->user);
+}
+
+int store_device_list(struct store *s, const struct store_device_filter *f, store_device_fn fn,
+		      void *user)
+{
+	/* One statement with optional filters: a NULL parameter matches all. */
+	const struct db_val p[] = {
+		f->model ? DBT(f->model) : DBN,	  f->model ? DBT(f->model) : DBN,
+		f->subscriber ? DBT(f->subscriber) : DBN, f->subscriber ? DBT(f->subscriber) : DBN,
+		f->sho ? DBT(f->sho) : DBN,	  f->sho ? DBT(f->sho) : DBN,
+		f->batch ? DBT(f->batch) : DBN,	  f->batch ? DBT(f->batch) : DBN,
+		DBI(f->unassigned),		  DBI(f->limit ? f->limit : INT64_MAX),
+	};
+	struct device_iter it = { fn, user };
+
+	return LOCKED(s, exec(s,
+			      "SELECT " DEVICE_COLS " FROM devices WHERE "
+			      "($1 IS NULL OR model = $2) AND ($3 IS NULL OR subscriber = $4) AND "
+			      "($5 IS NULL OR sho = $6) AND ($7 IS NULL OR batch = $8) AND "
+			      "($9 = 0 OR sho = '') ORDER BY id LIMIT $10",
+			      p, ARRAY_SIZE(p), device_iter_row, &it));
+}
+
+struct assign {
+	const char *id, *batch, *sho;
+	int64_t count;
+};
+
+static int assign_tx(struct store *s, void *arg)
+{
+	struct assign *a = arg;
+	struct db_val q = DBT(a->sho);
+	int64_t n = 0;
+	int r;
+
+	if (*a->sho) {
+		r = exec(s, "SELECT COUNT(*) FROM shos WHERE id = $1", &q, 1, row_int, &n);
+		if (r < 0)
+			return r;
+		if (!n) {
+			snprintf(s->err, sizeof(s->err), "no SHO %s (add it with `sho add`)", a->sho);
+			return -ENOENT;
+		}
+	}
+	if (a->id) {
+		const struct db_val p[] = { DBT(a->sho), DBT(a->id) };
+
+		r = exec(s, "UPDATE devices SET sho = $1 WHERE id = $2", p, 2, NULL, NULL);
+	} else {
+		const struct db_val p[] = { DBT(a->sho), DBT(a->batch) };
+
+		r = exec(s, "UPDATE devices SET sho = $1 WHERE batch = $2", p, 2, NULL, NULL);
+	}
+	if (r == 0)
+		a->count = db_changes(s->db);
+	if (r == 0 && a->count == 0) {
+		snprintf(s->err, sizeof(s->err), "no device %s %s", a->id ? "with id" : "in batch",
+			 a->id ? a->id : a->batch);
+		r = -ENOENT;
+	}
+	return r;
+}
+
+int store_device_assign(struct store *s, const char *id, const char *batch, const char *sho,
+			int64_t *ret_count)
+{
+	struct assign a = { id, batch, sho, 0 };
+	int r;
+
+	if (!id == !batch)
+		return -EINVAL;
+	r = LOCKED(s, in_tx(s, assign_tx, &a));
+	if (r == 0 && ret_count)
+		*ret_count = a.count;
+	return r;
+}
+
+/* ---- sessions ---- */
+
+int store_session_create(struct store *s, const struct op_session *x)
+{
+	char nonce[65], secret[65];
+
+	hex_encode(x->nonce, sizeof(x->nonce), nonce);
+	hex_encode(x->secret, sizeof(x->secret), secret);
+	const struct db_val p[] = { DBT(x->id),	 DBT(x->device_id),    DBT(nonce),
+				    DBT(secret), DBT(x->ak_public),    DBT(x->model),
+				    DBI(x->model_version), DBT(x->mode), DBI(x->created),
+				    DBI(x->expires) };
+	int r = LOCKED(s, exec(s,
+			       "INSERT INTO sessions (id, device_id, nonce, secret, ak_public, model, "
+			       "model_version, mode, created, expires) "
+			       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+			       p, ARRAY_SIZE(p), NULL, NULL));
+	explicit_bzero(secret, sizeof(secret));
+	return r;
+}
+
+struct consume {
+	struct op_session *x;
+	bool found;
+	int bad;
+};
+
+static int consume_row(const struct db_row *row, void *user)
+{
+	struct consume *c = user;
+	struct op_session *x = c->x;
+
+	COPY(x->id, db_row_text(row, 0));
+	COPY(x->device_id, db_row_text(row, 1));
+	if (hex_decode(db_row_text(row, 2), x->nonce, sizeof(x->nonce)) != sizeof(x->nonce) ||
+	    hex_decode(db_row_text(row, 3), x->secret, sizeof(x->secret)) != sizeof(x->secret))
+		c->bad = -EIO;
+	COPY(x->ak_public, db_row_text(row, 4));
+	COPY(x->model, db_row_text(row, 5));
+	x->model_version = db_row_int(row, 6);
+	COPY(x->mode, db_row_text(row, 7));
+	x->created = db_row_int(row, 8);
+	x->expires = db_row_int(row, 9);
+	c->found = true;
+	return 0;
+}
+
+static int count_row(const struct db_row *row, void *user)
+{
+	*(int64_t *)user = db_row_int(row, 0);
+	return 0;
+}
+
+static int consume_locked(struct store *s, const char *id, struct op_session *ret)
+{
+	struct consume c = { .x = ret };
+	struct db_val p = DBT(id);
+	int64_t n = 0;
+	int r;
+
+	/* The single-use rule in one statement: of two concurrent requests
+	 * for one session, exactly one gets the row back. */
+	r = exec(s,
+		 "UPDATE sessions SET used = 1 WHERE id = $1 AND used = 0 RETURNING id, device_id, "
+		 "nonce, secret, ak_public, model, model_version, mode, created, expires",
+		 &p, 1, consume_row, &c);
+	if (r < 0)
+		return r;
+	if (c.bad) {
+		snprintf(s->err, sizeof(s->err), "session %s: corrupt nonce or secret", id);
+		return c.bad;
+	}
+	if (c.found)
+		return 0;
+	r = exec(s, "SELECT COUNT(*) FROM sessions WHERE id = $1", &p, 1, count_row, &n);
+	return r < 0 ? r : n ? -EALREADY : -ENOENT;
+}
+
+int store_session_consume(struct store *s, const char *id, struct op_session *ret)
+{
+	return LOCKED(s, consume_locked(s, id, ret));
+}
+
+struct success {
+	const char *device_id, *jti, *detail;
+	int64_t now, reset, restart, clock, expires;
+};
+
+static int success_tx(struct store *s, void *arg)
+{
+	struct success *x = arg;
+	int r;
+
+	const struct db_val d[] = { DBI(x->reset), DBI(x->restart), DBI(x->clock), DBI(x->now),
+				    DBT(x->device_id) };
+	r = exec(s,
+		 "UPDATE devices SET reset_count = $1, restart_count = $2, clock = $3, "
+		 "validated = $4 WHERE id = $5",
+		 d, ARRAY_SIZE(d), NULL, NULL);
+	if (r == 0) {
+		const struct db_val t[] = { DBT(x->jti), DBT(x->device_id), DBI(x->now),
+					    DBI(x->expires) };
+		r = exec(s, "INSERT INTO tickets (jti, device_id, issued, expires) VALUES ($1, $2, $3, $4)",
+			 t, ARRAY_SIZE(t), NULL, NULL);
+	}
+	if (r == 0) {
+		const struct db_val a[] = { DBI(x->now), DBT(x->device_id), DBT("validation"),
+					    DBT("valid"), DBT(x->detail) };
+		r = exec(s,
+			 "INSERT INTO audit (at, device_id, event, result, detail) "
+			 "VALUES ($1, $2, $3, $4, $5)",
+			 a, ARRAY_SIZE(a), NULL, NULL);
+	}
+	return r;
+}
+
+int store_validation_success(struct store *s, const char *device_id, int64_t now,
+			     int64_t reset_count, int64_t restart_count, int64_t clock,
+			     const char *jti, int64_t ticket_expires, const char *detail)
+{
+	struct success x = { device_id, jti, detail, now, reset_count, restart_count, clock,
+			     ticket_expires };
+
+	return LOCKED(s, in_tx(s, success_tx, &x));
+}
+
+/* ---- audit ---- */
+
+int store_audit(struct store *s, int64_t now, const char *device_id, const char *event,
+		const char *result, const char *detail)
+{
+	const struct db_val p[] = { DBI(now), DBT(device_id ? device_id : ""), DBT(event),
+				    DBT(result), DBT(detail ? detail : "") };
+
+	return LOCKED(s, exec(s,
+			      "INSERT INTO audit (at, device_id, event, result, detail) "
+			      "VALUES ($1, $2, $3, $4, $5)",
+			      p, ARRAY_SIZE(p), NULL, NULL));
+}
+
+struct audit_iter {
+	store_audit_fn fn;
+	void *user;
+};
+
+static int audit_iter_row(const struct db_row *row, void *user)
+{
+	struct audit_iter *it = user;
+
+	return it->fn(db_row_int(row, 0), db_row_text(row, 1), db_row_text(row, 2),
+		      db_row_text(row, 3), db_row_text(row, 4), it->user);
+}
+
+int store_audit_list(struct store *s, const char *device_id, unsigned limit, store_audit_fn fn,
+		     void *user)
+{
+	const struct db_val p[] = { device_id ? DBT(device_id) : DBN,
+				    device_id ? DBT(device_id) : DBN,
+				    DBI(limit ? limit : INT64_MAX) };
+	struct audit_iter it = { fn, user };
+
+	return LOCKED(s, exec(s,
+			      "SELECT at, device_id, event, result, detail FROM audit "
+			      "WHERE ($1 IS NULL OR device_id = $2) ORDER BY at LIMIT $3",
+			      p, ARRAY_SIZE(p), audit_iter_row, &it));
+}
