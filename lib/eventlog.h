@@ -97,7 +97,9 @@ const char *evlog_tcg_type_name(uint32_t type);
  * template); violation is set for an all-zero template digest (an open-writers
  * or ToMToU violation: the file digest is zero too, the PCR gets 0xff...).
  * The path is the n-ng (or n) field as the kernel logged it: an absolute path
- * as seen from the initial root, or a name such as "boot_aggregate".
+ * as seen from the initial root, or a name such as "boot_aggregate".  For a
+ * violation the PCR commits to nothing but the violation itself: its path
+ * and file digest are unauthenticated.
  */
 struct evlog_ima_entry {
 	uint32_t index, pcr;

@@ -105,7 +105,7 @@ static int match_prefix(const uint8_t *log, size_t len, TPMI_ALG_HASH bank, cons
 		fprintf(stderr, "evlog-replay: %s\n", why);
 		return 1;
 	}
-	printf("# %zu entries (of %zu bytes) replay PCR 10\n", entries, len);
+	printf("# the first %zu entries (of a %zu-byte list) replay PCR 10\n", entries, len);
 	print_pcrs(&p);
 	return 0;
 }
