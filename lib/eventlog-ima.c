@@ -159,8 +159,11 @@ static int parse_ng(struct cursor *c, size_t end, enum ima_template t, struct ev
 	return 0;
 }
 
-int evlog_ima_replay(const uint8_t *log, size_t len, TPMI_ALG_HASH bank, evlog_ima_fn fn,
-		     void *user, struct evlog_pcrs *ret, char *why, size_t why_size)
+/* The replay; with want, it stops after the first entry that makes PCR
+ * want_pcr equal want and fails with -ENOENT when none does. */
+static int replay(const uint8_t *log, size_t len, TPMI_ALG_HASH bank, uint32_t want_pcr,
+		  const uint8_t *want, evlog_ima_fn fn, void *user, struct evlog_pcrs *ret,
+		  size_t *ret_entries, char *why, size_t why_size)
 {
 	static const uint8_t zero[20];
 	struct evlog_hash sha1 = {}, hb = {};
@@ -172,7 +175,7 @@ int evlog_ima_replay(const uint8_t *log, size_t len, TPMI_ALG_HASH bank, evlog_i
 
 	if (why && why_size)
 		why[0] = '\0';
-	if (!ret || (!log && len))
+	if (!ret || (!log && len) || (want && want_pcr >= EVLOG_PCRS))
 		return -EINVAL;
 	if (len > EVLOG_MAX_LOG)
 		return evlog_fail(why, why_size, -E2BIG, "log of %zu bytes, the limit is %u",
@@ -291,11 +294,39 @@ int evlog_ima_replay(const uint8_t *log, size_t len, TPMI_ALG_HASH bank, evlog_i
 		r = evlog_extend(&hb, &pcrs, e.pcr, ext);
 		if (r < 0)
 			goto out;
+		if (want && memcmp(pcrs.value[want_pcr], want, size) == 0) {
+			c.idx++;
+			goto done;
+		}
 	}
+	if (want) {
+		r = evlog_fail(why, why_size, -ENOENT,
+			       "no prefix of the %u entries replays PCR %u to the value given",
+			       c.idx, want_pcr);
+		goto out;
+	}
+done:
 	r = 0;
 	*ret = pcrs;
+	if (ret_entries)
+		*ret_entries = c.idx;
 out:
 	evlog_hash_done(&hb);
 	evlog_hash_done(&sha1);
 	return r;
+}
+
+int evlog_ima_replay(const uint8_t *log, size_t len, TPMI_ALG_HASH bank, evlog_ima_fn fn,
+		     void *user, struct evlog_pcrs *ret, char *why, size_t why_size)
+{
+	return replay(log, len, bank, 0, NULL, fn, user, ret, NULL, why, why_size);
+}
+
+int evlog_ima_replay_to(const uint8_t *log, size_t len, TPMI_ALG_HASH bank, uint32_t pcr,
+			const uint8_t *want, evlog_ima_fn fn, void *user, struct evlog_pcrs *ret,
+			size_t *ret_entries, char *why, size_t why_size)
+{
+	if (!want)
+		return -EINVAL;
+	return replay(log, len, bank, pcr, want, fn, user, ret, ret_entries, why, why_size);
 }

@@ -144,8 +144,10 @@ static int startup_locality(const struct evlog_tcg_event *ev, struct evlog_pcrs 
 		return FAIL(-EBADMSG, ev->index, ev->offset,
 			    "StartupLocality event after PCR 0 was %s",
 			    *seen ? "initialized" : "extended");
-	if (ev->data[16] > 4)
-		return FAIL(-EBADMSG, ev->index, ev->offset + 16, "locality %u", ev->data[16]);
+	/* TPM2_Startup runs at locality 0 or 3; 4 is an H-CRTM's */
+	if (ev->data[16] != 0 && ev->data[16] != 3 && ev->data[16] != 4)
+		return FAIL(-EBADMSG, ev->index, ev->offset, "StartupLocality %u (0, 3 or 4)",
+			    ev->data[16]);
 	*seen = true;
 	p->value[0][p->size - 1] = ev->data[16];
 	p->touched |= 1;

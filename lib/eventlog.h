@@ -25,6 +25,7 @@
  *   -ENOTSUP  bank is not in the log (TCG) or cannot be computed from it (IMA)
  *   -EINVAL   bad argument (NULL log with len > 0, NULL ret)
  *   -ENOMEM   OpenSSL could not allocate a digest context
+ *   -ENOENT   (evlog_ima_replay_to() only) no prefix replays to the value
  *   or the callback's nonzero return value, which stops the replay.
  * why (when not NULL and why_size > 0) is always NUL-terminated; it is empty
  * on success.  *ret is written only on success.
@@ -96,7 +97,9 @@ const char *evlog_tcg_type_name(uint32_t type);
  * template); violation is set for an all-zero template digest (an open-writers
  * or ToMToU violation: the file digest is zero too, the PCR gets 0xff...).
  * The path is the n-ng (or n) field as the kernel logged it: an absolute path
- * as seen from the initial root, or a name such as "boot_aggregate".
+ * as seen from the initial root, or a name such as "boot_aggregate".  For a
+ * violation the PCR commits to nothing but the violation itself: its path
+ * and file digest are unauthenticated.
  */
 struct evlog_ima_entry {
 	uint32_t index, pcr;
@@ -115,6 +118,19 @@ typedef int (*evlog_ima_fn)(const struct evlog_ima_entry *e, void *user);
 
 int evlog_ima_replay(const uint8_t *log, size_t len, TPMI_ALG_HASH bank, evlog_ima_fn fn,
 		     void *user, struct evlog_pcrs *ret, char *why, size_t why_size);
+
+/*
+ * For a list read after the PCR value it must match (the list grows while
+ * it is read: the kernel adds an entry before it extends the PCR): replays
+ * the shortest prefix of the log after which PCR pcr equals want (bank's
+ * size), and sets *ret_entries (when not NULL) to its number of entries.
+ * Entries after that prefix are neither parsed nor handed to fn.  Errors as
+ * evlog_ima_replay(), and -ENOENT when no prefix matches (0 entries never
+ * do: an empty list is no evidence).
+ */
+int evlog_ima_replay_to(const uint8_t *log, size_t len, TPMI_ALG_HASH bank, uint32_t pcr,
+			const uint8_t *want, evlog_ima_fn fn, void *user, struct evlog_pcrs *ret,
+			size_t *ret_entries, char *why, size_t why_size);
 
 /* Digest size of a hash algorithm we can compute (sha1, sha256, sha384,
  * sha512, sm3_256, sha3_*), or 0. */

@@ -554,7 +554,11 @@ static void test_tcg_locality(void **state)
 	b = (struct buf){};
 	tcg_header(&b, two, 2);
 	locality_event(&b, 0, 5, 17);
-	assert_int_equal(tcg_err(&b, "locality 5"), -EBADMSG);
+	assert_int_equal(tcg_err(&b, "StartupLocality 5 (0, 3 or 4)"), -EBADMSG);
+	b = (struct buf){};
+	tcg_header(&b, two, 2);
+	locality_event(&b, 0, 2, 17);
+	assert_int_equal(tcg_err(&b, "StartupLocality 2"), -EBADMSG);
 }
 
 /* ---- IMA logs ---- */
@@ -710,6 +714,55 @@ static void test_ima_truncated(void **state)
 	(void)state;
 	ima_expect(TPM2_ALG_SHA256, want, &b, ends);
 	truncate_everywhere(&b, true, ends, ARRAY_SIZE(ends));
+	free(b.d);
+}
+
+static int count_entries(const struct evlog_ima_entry *e, void *user)
+{
+	unsigned *n = user;
+
+	(void)e;
+	(*n)++;
+	return 0;
+}
+
+/* A list read after PCR 10: the prefix that replays to the value read. */
+static void test_ima_replay_to(void **state)
+{
+	uint8_t want[EVLOG_PCRS][64], bad[32] = { 1 };
+	size_t ends[ARRAY_SIZE(sample)], entries;
+	struct evlog_pcrs p, q;
+	struct buf b = {};
+	char why[200];
+
+	(void)state;
+	ima_expect(TPM2_ALG_SHA256, want, &b, ends);
+	for (size_t k = 1; k < ARRAY_SIZE(sample) - 1; k++) {	/* the last is PCR 11 */
+		unsigned n = 0;
+
+		assert_int_equal(evlog_ima_replay(b.d, ends[k - 1], TPM2_ALG_SHA256, NULL, NULL, &p,
+						  NULL, 0), 0);
+		assert_int_equal(evlog_ima_replay_to(b.d, b.n, TPM2_ALG_SHA256, 10, p.value[10],
+						     count_entries, &n, &q, &entries, why,
+						     sizeof(why)), 0);
+		assert_int_equal(entries, k);
+		assert_int_equal(n, k);
+		assert_memory_equal(q.value[10], p.value[10], 32);
+	}
+	assert_int_equal(evlog_ima_replay_to(b.d, b.n, TPM2_ALG_SHA256, 10, want[10], NULL, NULL,
+					     &q, &entries, NULL, 0), 0);
+	assert_int_equal(entries, ARRAY_SIZE(sample) - 1);
+	assert_int_equal(evlog_ima_replay_to(b.d, b.n, TPM2_ALG_SHA256, 10, bad, NULL, NULL, &q,
+					     &entries, why, sizeof(why)), -ENOENT);
+	assert_non_null(strstr(why, "no prefix of the 7 entries replays PCR 10"));
+	assert_int_equal(evlog_ima_replay_to(b.d, b.n, TPM2_ALG_SHA256, 24, bad, NULL, NULL, &q,
+					     NULL, NULL, 0), -EINVAL);
+	assert_int_equal(evlog_ima_replay_to(b.d, b.n, TPM2_ALG_SHA256, 10, NULL, NULL, NULL, &q,
+					     NULL, NULL, 0), -EINVAL);
+	/* a malformed entry before the match is still refused */
+	b.d[ends[0] + 4] ^= 1;
+	assert_int_equal(evlog_ima_replay_to(b.d, b.n, TPM2_ALG_SHA256, 10, want[10], NULL, NULL,
+					     &q, NULL, NULL, 0), -EBADMSG);
 	free(b.d);
 }
 
@@ -974,6 +1027,7 @@ int main(void)
 		cmocka_unit_test(test_tcg_locality),
 		cmocka_unit_test(test_ima_replay),
 		cmocka_unit_test(test_ima_truncated),
+		cmocka_unit_test(test_ima_replay_to),
 		cmocka_unit_test(test_ima_bad),
 		cmocka_unit_test(test_fixture_seabios),
 		cmocka_unit_test(test_fixture_ima),
