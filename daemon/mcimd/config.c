@@ -37,6 +37,7 @@ void config_defaults(struct mcimd_config *c)
 	c->generation_window = DEFAULT_WINDOW;
 	snprintf(c->store_path, sizeof(c->store_path), "%s", MCIMD_STORE_PATH);
 	c->slot_count = 1;
+	c->slot_transport = 1; /* apdu: what a modem on /dev/vusimN expects */
 	c->tamper_key = -1;
 	snprintf(c->trace_host, sizeof(c->trace_host), "127.0.0.1");
 	c->trace_port = MCIMD_GSMTAP_PORT;
@@ -344,6 +345,20 @@ static int s_slots(struct parser *p, const char *sec, const char *key, const cha
 	return 1;
 }
 
+/* The card's transport (daemon/usim/usim.h enum usim_transport,
+ * docs/transport.md): t0 = 0, apdu = 1. */
+static int s_transport(struct parser *p, const char *sec, const char *key,
+		       const char *v)
+{
+	if (!strcmp(v, "t0"))
+		p->cfg->slot_transport = 0;
+	else if (!strcmp(v, "apdu"))
+		p->cfg->slot_transport = 1;
+	else
+		return perr(p, sec, key, "'%s' is neither t0 nor apdu", v);
+	return 1;
+}
+
 static int s_atr(struct parser *p, const char *sec, const char *key, const char *v)
 {
 	int n;
@@ -504,6 +519,7 @@ static const struct {
 	{ "store", "generation_window", s_window },
 	{ "slots", "count", s_slots },
 	{ "slots", "atr", s_atr },
+	{ "slots", "transport", s_transport },
 	{ "tamper", "input", s_tamper_input },
 	{ "tamper", "key", s_tamper_key },
 	{ "trace", "enabled", s_trace },

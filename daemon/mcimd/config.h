@@ -50,6 +50,7 @@ struct mcimd_config {
 	unsigned slot_count;
 	uint8_t atr[CONFIG_ATR_MAX];     /* override of the profile's ATR */
 	size_t atr_len;                  /* 0: the profile's (or default) */
+	int slot_transport;              /* enum usim_transport: 0 t0, 1 apdu */
 	/* [tamper] */
 	char tamper_input[CONFIG_TEXT_MAX + 1]; /* evdev path, "" = none */
 	int tamper_key;                  /* EV_KEY/EV_SW code; -1 = any */

@@ -85,6 +85,9 @@ static int card_load(struct mcimd *d, struct mcimd_card **ret)
 	}
 	if (r == 0)
 		r = usim_engine_new(c->profile, &c->aka, &c->engine);
+	if (r == 0)
+		r = usim_engine_set_transport(c->engine,
+					      (enum usim_transport)d->cfg.slot_transport);
 	if (r < 0) {
 		log_error("profile %s: the card engine: %s", info.iccid, strerror(-r));
 		goto fail;

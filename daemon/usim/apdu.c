@@ -8,13 +8,15 @@
  * Both parse the same way; what differs is whether an Le field came with
  * command data:
  *  - command data without Le (a case 3 TPDU, which is how T=0 carries a
- *    case 4 command, TS 102 221 7.3.1.1.4): response data is announced with
- *    '61XX' and fetched with GET RESPONSE (12.1.1);
+ *    case 4 command, TS 102 221 7.3.1.1.4): on the t0 transport response
+ *    data is announced with '61XX' and fetched with GET RESPONSE (12.1.1);
+ *    on the apdu transport the engine takes it as Le = '00' (engine.c);
  *  - Le present: the data comes back at once, up to Le bytes; data beyond
  *    Le is announced with '61XX'.
- * '6CXX' is used only where the exact length is fixed by the command and
- * the terminal asked for another (READ RECORD, FETCH, GET RESPONSE), never
- * for Le = '00', which asks for everything available (TS 102 221 Annex C).
+ * '6CXX' is used only on the t0 transport, where P3 fixes the length and
+ * the card has another (READ RECORD, READ BINARY past the end, FETCH, GET
+ * RESPONSE), never for Le = '00', which asks for everything available
+ * (TS 102 221 Annex C).  See docs/transport.md.
  */
 #include <string.h>
 

@@ -123,6 +123,26 @@ static uint16_t auth_gsm(struct usim_engine *e, const struct apdu *a,
 	return SW_OK;
 }
 
+/* Application code of an AID (TS 101 220 Annex E): bytes 6-7 after the
+ * 3GPP RID A000000087; 1004 is the ISIM. */
+static bool is_isim(const struct usim_profile *p, int app)
+{
+	static const uint8_t isim[] = { 0xa0, 0x00, 0x00, 0x00, 0x87,
+					0x10, 0x04 };
+	const struct usim_file *f = &p->files[app];
+
+	return f->aid_len >= sizeof(isim) &&
+	       !memcmp(f->aid, isim, sizeof(isim));
+}
+
+/*
+ * USIM (TS 31.102 7.1.2): P2 '81' 3G/EPS/5G context, '80' GSM context.
+ * ISIM (TS 31.103 7.1.2): P2 '81' IMS AKA context, the same computation
+ * and answer as the 3G context (TS 33.203 6.1) without Kc (the ISIM has no
+ * EF.UST, so service 27 never applies); the HTTP Digest and GBA contexts
+ * are not supported.  Both applications share K and the SQN array: the
+ * HSS/AuC keeps one SQN per subscription.
+ */
 uint16_t cmd_authenticate(struct usim_engine *e, const struct apdu *a,
 			  struct usim_channel *ch)
 {
@@ -134,6 +154,8 @@ uint16_t cmd_authenticate(struct usim_engine *e, const struct apdu *a,
 		return SW_INCORRECT_P1P2;
 	if ((sw = app_ready(e, ch)) != SW_OK)
 		return sw;
+	if (a->p2 == 0x80 && is_isim(e->p, ch->app))
+		return SW_INCORRECT_P1P2;
 	return a->p2 == 0x81 ? auth_3g(e, a, ch) : auth_gsm(e, a, ch);
 }
 

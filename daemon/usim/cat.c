@@ -93,7 +93,9 @@ uint16_t cmd_fetch(struct usim_engine *e, const struct apdu *a,
 		return SW_WRONG_LENGTH;
 	if (!e->pro.queued)
 		return SW_CONDITIONS_NOT_SATISFIED;
-	if (!a->le_wildcard && a->ne != e->pro.len)
+	/* T=0: Le must be the command's length ('6CXX'); on the apdu
+	 * transport a short Le gets the first bytes and '61XX'. */
+	if (a->ne != e->pro.len && apdu_wants_6c(e, a))
 		return (uint16_t)(SW_WRONG_LE | e->pro.len);
 	memcpy(e->out, e->pro.cmd, e->pro.len);
 	e->out_len = e->pro.len;

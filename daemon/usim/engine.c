@@ -165,6 +165,40 @@ int usim_engine_reset(struct usim_engine *e, enum usim_reset_kind kind,
 	return 0;
 }
 
+int usim_engine_set_transport(struct usim_engine *e, enum usim_transport t)
+{
+	if (!e || (t != USIM_TRANSPORT_T0 && t != USIM_TRANSPORT_APDU))
+		return -EINVAL;
+	e->transport = t;
+	return 0;
+}
+
+int usim_transport_from_string(const char *s, enum usim_transport *ret)
+{
+	if (!s || !ret)
+		return -EINVAL;
+	if (!strcmp(s, "t0"))
+		*ret = USIM_TRANSPORT_T0;
+	else if (!strcmp(s, "apdu"))
+		*ret = USIM_TRANSPORT_APDU;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *usim_transport_to_string(enum usim_transport t)
+{
+	return t == USIM_TRANSPORT_APDU ? "apdu" : "t0";
+}
+
+/* '6CXX' is a T=0 procedure (ISO/IEC 7816-3 12.2.3, TS 102 221 7.3.1.1):
+ * only for a short Le on the t0 transport, never for Le = '00'. */
+bool apdu_wants_6c(const struct usim_engine *e, const struct apdu *a)
+{
+	return e->transport == USIM_TRANSPORT_T0 && !a->extended &&
+	       !a->le_wildcard;
+}
+
 bool usim_engine_proactive_pending(const struct usim_engine *e)
 {
 	return e && e->pro.queued;
@@ -348,9 +382,9 @@ static size_t get_response(struct usim_engine *e, const struct apdu *a,
 		return put_sw(rsp, 0, SW_WRONG_LENGTH);
 	}
 	rem = e->gr_len - e->gr_off;
-	if (!a->le_wildcard && a->ne > rem)
+	if (apdu_wants_6c(e, a) && a->ne > rem)
 		return put_sw(rsp, 0, (uint16_t)(SW_WRONG_LE | (rem & 0xff)));
-	take = a->le_wildcard ? MIN(rem, a->ne) : a->ne;
+	take = MIN(rem, a->ne);
 	take = MIN(take, rsp_size - 2);
 	memcpy(rsp, e->gr + e->gr_off, take);
 	e->gr_off += take;
@@ -396,6 +430,14 @@ int usim_engine_process(struct usim_engine *e, const uint8_t *cmd,
 		e->gr_valid = false;
 		n = put_sw(rsp, 0, sw);
 		goto out;
+	}
+	/* The apdu transport: no Le field is taken as "all there is", so a
+	 * case 4 command sent without Le, or a 4-byte case 1 form, gets its
+	 * data at once instead of '61XX' (see usim.h). */
+	if (e->transport == USIM_TRANSPORT_APDU && !a.has_le) {
+		a.has_le = true;
+		a.le_wildcard = true;
+		a.ne = a.extended ? 65536 : 256;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		if (commands[i].ins != a.ins)

@@ -58,6 +58,10 @@ struct apdu {
 	unsigned channel;
 };
 
+/* Whether a case 2 length mismatch is answered '6CXX' (a short Le on the
+ * T=0 transport) rather than with the data (engine.c). */
+bool apdu_wants_6c(const struct usim_engine *e, const struct apdu *a);
+
 /* Parses cmd.  Returns 0 or a status word for a malformed APDU. */
 uint16_t apdu_parse(const uint8_t *cmd, size_t len, struct apdu *ret);
 /* Decodes the class byte (TS 102 221 10.1.1). Returns 0 or a status word. */
@@ -87,6 +91,7 @@ struct usim_engine {
 	struct usim_profile *p;
 	const struct aka_key *key;
 	struct usim_runtime rt;
+	enum usim_transport transport;
 
 	/* Response data of the last command waiting for GET RESPONSE. */
 	uint8_t gr[USIM_GETRESP_MAX];

@@ -102,10 +102,17 @@ uint16_t cmd_read_binary(struct usim_engine *e, const struct apdu *a,
 	n = MIN(n, e->out_max);
 	memcpy(e->out, f->data + off, n);
 	e->out_len = n;
-	/* Le = 00 asks for what there is; an explicit Le beyond the end of
-	 * the file gets the available bytes and '6282'. */
-	if (!a->le_wildcard && a->ne > avail)
+	/* Le = 00 asks for what there is.  An explicit Le beyond the end of
+	 * the file: on T=0 the length is fixed by P3, so '6CXX' with what
+	 * there is (ISO/IEC 7816-3 12.2.3); on the apdu transport the bytes
+	 * there are with '6282' (TS 102 221 10.2.1.2, ISO/IEC 7816-4 5.6). */
+	if (!a->le_wildcard && a->ne > avail) {
+		if (apdu_wants_6c(e, a)) {
+			e->out_len = 0;
+			return (uint16_t)(SW_WRONG_LE | (avail & 0xff));
+		}
 		return SW_EOF_REACHED;
+	}
 	return SW_OK;
 }
 
@@ -203,6 +210,7 @@ uint16_t cmd_read_record(struct usim_engine *e, const struct apdu *a,
 	const struct usim_file *f;
 	unsigned r;
 	uint16_t sw;
+	size_t n;
 	int idx;
 
 	if (a->lc || !a->has_le)
@@ -212,14 +220,20 @@ uint16_t cmd_read_record(struct usim_engine *e, const struct apdu *a,
 	if ((sw = record_target(e, a, ch, AM_READ, &idx)) != SW_OK)
 		return sw;
 	f = &e->p->files[idx];
-	/* The whole record is read: a different explicit Le is answered
-	 * with the record length (T=0, TS 102 221 7.3.1.1.5). */
-	if (!a->le_wildcard && a->ne != f->rec_len)
+	/* The whole record is read.  T=0: a different explicit Le is
+	 * answered with the record length, '6CXX' (ISO/IEC 7816-3 12.2.3).
+	 * apdu transport: a shorter Le gets the record cut to Le, a longer
+	 * one the record and '6282' (ISO/IEC 7816-4 5.6, TS 102 221
+	 * 10.2.1.2). */
+	if (a->ne != f->rec_len && apdu_wants_6c(e, a))
 		return (uint16_t)(SW_WRONG_LE | (f->rec_len & 0xff));
 	if ((sw = record_number(f, ch, a->p1, a->p2 & 0x07, &r)) != SW_OK)
 		return sw;
-	memcpy(e->out, f->data + (size_t)(r - 1) * f->rec_len, f->rec_len);
-	e->out_len = f->rec_len;
+	n = MIN((size_t)f->rec_len, a->ne);
+	memcpy(e->out, f->data + (size_t)(r - 1) * f->rec_len, n);
+	e->out_len = n;
+	if (!a->le_wildcard && a->ne > f->rec_len)
+		return SW_EOF_REACHED;
 	return SW_OK;
 }
 

@@ -393,6 +393,36 @@ bool usim_engine_proactive_pending(const struct usim_engine *e);
 const uint8_t *usim_engine_terminal_profile(const struct usim_engine *e,
 					    size_t *ret_len);
 
+/*
+ * How the terminal hands commands to the card (per slot; see README.md and
+ * docs/transport.md):
+ *
+ *  USIM_TRANSPORT_T0: T=0 TPDUs (TS 102 221 7.3.1, ISO/IEC 7816-3 12.2).
+ *    Command data without Le is a case 3 TPDU, which is how T=0 carries
+ *    case 4: the response data is announced with '61XX' and fetched with
+ *    GET RESPONSE.  A case 2 command whose P3 is not the length the card
+ *    has is answered '6CXX' (READ RECORD with another length, READ BINARY
+ *    past the end of the file, FETCH).  The engine's default.
+ *  USIM_TRANSPORT_APDU: whole APDUs as a modem that is not T=0 hands them
+ *    over (ISO/IEC 7816-3 12.1, ISO/IEC 7816-4 5.1; TS 102 221 7.3.2): a
+ *    command without Le gets its response data at once as if Le were '00'
+ *    (short) or '0000' (extended); a Le that does not fit is answered with
+ *    the data, cut to Le or shorter with '6282' (ISO/IEC 7816-4 5.6,
+ *    TS 102 221 10.2.1.2), never '6CXX'.
+ */
+enum usim_transport {
+	USIM_TRANSPORT_T0 = 0,
+	USIM_TRANSPORT_APDU = 1,
+};
+
+/* Sets the transport mode; -EINVAL for an unknown mode.  Takes effect from
+ * the next command. */
+int usim_engine_set_transport(struct usim_engine *e, enum usim_transport t);
+
+/* "t0" / "apdu" to the mode; -EINVAL for anything else. */
+int usim_transport_from_string(const char *s, enum usim_transport *ret);
+const char *usim_transport_to_string(enum usim_transport t);
+
 /* The default ATR (T=0, TS 102 221 6.4) used when profile->atr_len is 0. */
 extern const uint8_t usim_default_atr[];
 extern const size_t usim_default_atr_len;

@@ -2,11 +2,13 @@
 /*
  * libFuzzer target: a sequence of command APDUs (format of
  * tools/usimsh/raw.h: 2-byte big-endian length + APDU, length 0 = cold
- * reset) fed to a USIM engine over the default test profile.  Every input
- * starts from the profile's pristine state.  Besides the sanitizers, it
+ * reset) fed to a USIM engine over the default test profile (USIM and
+ * ISIM), once on the t0 and once on the apdu transport.  Every run starts
+ * from the profile's pristine state.  Besides the sanitizers, it
  * checks what the API promises: a response of 2..rsp_size bytes and change
  * records that name existing files, PINs and SQN slots.  Reproduce a
  * finding with: usimsh --raw CRASH-FILE daemon/usim/profiles/test-usim.json
+ * (and --transport apdu).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -109,7 +111,7 @@ static void check_changes(const struct usim_change *c, size_t n)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void run(const uint8_t *data, size_t size, enum usim_transport t)
 {
 	struct raw_reader rd = { .p = data, .left = size };
 	struct usim_engine *e = NULL;
@@ -118,7 +120,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool reset;
 
 	restore();
-	if (usim_engine_new(profile, &key, &e) < 0)
+	if (usim_engine_new(profile, &key, &e) < 0 ||
+	    usim_engine_set_transport(e, t) < 0)
 		abort();
 	while (raw_next(&rd, &apdu, &len, &reset)) {
 		const struct usim_change *changes = NULL;
@@ -142,5 +145,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_changes(changes, n_changes);
 	}
 	usim_engine_free(e);
+}
+
+/* Every input on both transports (docs/transport.md). */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	run(data, size, USIM_TRANSPORT_T0);
+	run(data, size, USIM_TRANSPORT_APDU);
 	return 0;
 }

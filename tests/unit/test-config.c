@@ -36,6 +36,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c.store_path, "/var/lib/mcimd/store.db");
 	assert_int_equal(c.slot_count, 1);
 	assert_int_equal(c.atr_len, 0);
+	assert_int_equal(c.slot_transport, 1); /* apdu */
 	assert_string_equal(c.tamper_input, "");
 	assert_int_equal(c.tamper_key, -1);
 	assert_false(c.trace_enabled);
@@ -65,6 +66,7 @@ static void test_full_file(void **state)
 		"[slots]\n"
 		"count = 02\n"
 		"atr = 3B 9F 96 80 1F C7 80 31 A0 73 BE 21 13 67 43 20 07 18 00 00 01 A5\n"
+		"transport = t0\n"
 		"[tamper]\n"
 		"input = /dev/input/by-path/platform-gpio-keys-event\n"
 		"key = 0x1f0 ; inline comment\n"
@@ -98,6 +100,7 @@ static void test_full_file(void **state)
 	assert_int_equal(c.slot_count, 2);
 	assert_int_equal(c.atr_len, 22);
 	assert_int_equal(c.atr[21], 0xa5);
+	assert_int_equal(c.slot_transport, 0); /* t0 */
 	assert_string_equal(c.tamper_input, "/dev/input/by-path/platform-gpio-keys-event");
 	assert_int_equal(c.tamper_key, 0x1f0);
 	assert_true(c.trace_enabled);
@@ -139,6 +142,7 @@ static void test_errors(void **state)
 		{ "[slots]\ncount = two\n", "t.conf:2: [slots] count: 'two' is not a number" },
 		{ "[slots]\natr = 3b9\n", "t.conf:2: [slots] atr: not 2..33 bytes of hex" },
 		{ "[slots]\natr = 3a00\n", "t.conf:2: [slots] atr: TS byte is 3A, must be 3B or 3F" },
+		{ "[slots]\ntransport = t1\n", "t.conf:2: [slots] transport: 't1' is neither t0 nor apdu" },
 		{ "[trace]\nenabled = maybe\n",
 		  "t.conf:2: [trace] enabled: 'maybe' is not a boolean (yes/no)" },
 		{ "[trace]\ntarget = localhost:4729\n",

@@ -88,8 +88,10 @@ static void test_default_profile(void **state)
 	assert_int_equal(p->files[dir].sfi, 0x1e);
 	assert_int_equal(p->files[dir].rec_len, 32);
 	assert_int_equal(p->files[dir].rec_count, 2);
-	/* Record 2 was not given: all FF. */
-	assert_int_equal(p->files[dir].data[32], 0xff);
+	/* Record 2 names the ISIM (TS 31.103 4.1), the rest is FF. */
+	assert_int_equal(p->files[dir].data[32], 0x61);
+	assert_int_equal(p->files[dir].data[32 + 2 + 2 + 5], 0x10);
+	assert_int_equal(p->files[dir].data[32 + 2 + 2 + 6], 0x04);
 	assert_int_equal(p->files[dir].data[63], 0xff);
 
 	adf = find(p, 0, 0x7fff);
@@ -113,7 +115,8 @@ static void test_default_profile(void **state)
 	assert_true(ust > 0);
 	/* TS 31.102 4.2.8: service n is bit (n-1)%8 of byte (n-1)/8. */
 	assert_true(p->files[ust].data[(124 - 1) / 8] & (1 << ((124 - 1) % 8)));
-	assert_false(p->files[ust].data[(125 - 1) / 8] & (1 << ((125 - 1) % 8)));
+	/* 125 too: the USIM computes the SUCI (GET IDENTITY, issue 18). */
+	assert_true(p->files[ust].data[(125 - 1) / 8] & (1 << ((125 - 1) % 8)));
 
 	gs = find(p, adf, 0x5fc0);
 	assert_true(gs > 0);

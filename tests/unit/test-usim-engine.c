@@ -231,7 +231,11 @@ static void read_update_binary(void **state)
 	struct tc *t = *state;
 
 	tc_expect(t, "00a4000c022fe2", "9000");
-	tc_expect(t, "00b0000803", "0031 6282");  /* past the end */
+	/* Past the end: on T=0 P3 fixes the length, so '6CXX' with what
+	 * there is (ISO/IEC 7816-3 12.2.3); the apdu transport answers the
+	 * bytes with '6282' (see transport_apdu). */
+	tc_expect(t, "00b0000803", "6c02");
+	tc_expect(t, "00b0000802", "0031 9000");
 	tc_expect(t, "00b0000800", "0031 9000");  /* Le 00: what there is */
 	tc_expect(t, "00b0000a01", "6b00");       /* offset outside */
 	tc_expect(t, "00b00100 01", "6b00");
@@ -296,7 +300,8 @@ static void sfi_records(void **state)
 	tc_expect(t, SEL_ADF_NODATA, "9000");
 	tc_expect(t, VERIFY_PIN1, "9000");
 	tc_expect(t, "00b0870009", "080910101032547698 9000"); /* 6F07 */
-	tc_expect(t, "00b0830104", "000002 6282");
+	tc_expect(t, "00b0830104", "6c03");  /* T=0: past the end */
+	tc_expect(t, "00b0830103", "000002 9000");
 	/* UPDATE BINARY by SFI: LOCI (SFI 0B) with PIN1. */
 	tc_expect(t, "00d68b0402 1234", "9000");
 	assert_int_equal(tc_changes(t, USIM_CHANGE_EF, t->ef_loci), 1);
@@ -1147,6 +1152,88 @@ static void deactivate_activate(void **state)
 	tc_expect(t, "00b0000001", "01 9000");
 }
 
+/* STATUS with P3 = 00 and every P2 (TS 102 221 11.1.2): never '6700', on
+ * either transport; P2 '01' outside an application has no DF name. */
+static void status_p3_zero(void **state)
+{
+	struct tc *t = *state;
+	uint8_t atr[USIM_ATR_MAX];
+	size_t n;
+
+	for (int tr = USIM_TRANSPORT_T0; tr <= USIM_TRANSPORT_APDU; tr++) {
+		assert_int_equal(usim_engine_reset(t->e, USIM_RESET_COLD, atr,
+						   sizeof(atr), &n), 0);
+		assert_int_equal(usim_engine_set_transport(t->e, tr), 0);
+		for (unsigned p1 = 0; p1 <= 2; p1++) {
+			char apdu[16];
+
+			snprintf(apdu, sizeof(apdu), "80f2%02x0000", p1);
+			assert_int_equal(tc_tx(t, apdu), 0x9000);
+			tc_expect_do(t, 0x83, "3f00");
+			snprintf(apdu, sizeof(apdu), "80f2%02x0c00", p1);
+			tc_expect(t, apdu, "9000");
+			snprintf(apdu, sizeof(apdu), "80f2%02x0100", p1);
+			tc_expect(t, apdu, "6a88");
+		}
+		tc_expect(t, SEL_ADF_NODATA, "9000");
+		assert_int_equal(tc_tx(t, "80f2000100"), 0x9000);
+		assert_string_equal(tc_data_hex(t), "8410" TC_AID_USIM);
+		tc_expect(t, "80f2000c", "9000");
+	}
+}
+
+/*
+ * The apdu transport (usim.h, docs/transport.md): a case 4 command without
+ * Le gets its data at once, a 4-byte case 1 form is "all there is", a Le
+ * that does not fit gets the data cut to Le or shorter with '6282', never
+ * '6CXX' (ISO/IEC 7816-4 5.1, 5.6; TS 102 221 10.2.1.2).
+ */
+static void transport_apdu(void **state)
+{
+	struct tc *t = *state;
+	uint8_t atr[USIM_ATR_MAX];
+	size_t n;
+
+	assert_int_equal(usim_engine_set_transport(t->e, 7), -EINVAL);
+	assert_int_equal(usim_engine_set_transport(t->e, USIM_TRANSPORT_APDU),
+			 0);
+	/* SELECT with the FCP, no Le: the FCP at once instead of '6119'. */
+	tc_expect(t, "00a40004022fe2", FCP_ICCID "9000");
+	tc_expect(t, "00a4000402 2fe2 00", FCP_ICCID "9000");
+	/* READ BINARY: case 1 form, past the end, Le 00, extended. */
+	tc_expect(t, "00b00008", "0031 9000");
+	tc_expect(t, "00b0000803", "0031 6282");
+	tc_expect(t, "00b0000800", "0031 9000");
+	tc_expect(t, "00b00008 000003", "0031 6282");
+	tc_expect(t, "00b0000a01", "6b00");
+	/* READ RECORD with a short and a long Le: the record cut to Le, or
+	 * the record and '6282'. */
+	tc_expect(t, "00a4000c022f00", "9000");
+	assert_int_equal(tc_tx(t, "00b2010410"), 0x9000);
+	assert_int_equal(t->rsp_len, 16 + 2);
+	assert_int_equal(tc_tx(t, "00b2010440"), 0x6282);
+	assert_int_equal(t->rsp_len, 32 + 2);
+	assert_int_equal(tc_tx(t, "00b20104"), 0x9000);
+	assert_int_equal(t->rsp_len, 32 + 2);
+	/* GET RESPONSE after a '61XX' (a reply beyond Le) asking for more
+	 * than there is: the rest, no '6CXX'. */
+	assert_int_equal(tc_tx(t, "00a40004022fe2 05"), 0x6114);
+	tc_expect(t, "00c0000040", "2183022fe28a01058b032f06018002000a880110 9000");
+	/* FETCH with a short Le: the first bytes and '61XX' for the rest. */
+	assert_int_equal(usim_engine_refresh(t->e, USIM_REFRESH_UICC_RESET),
+			 0);
+	tc_expect(t, "8010000003 ff7f80", "910b");
+	tc_expect(t, "8012000005", "d009810301 6106");
+	tc_expect(t, "00c0000000", "0104 82028182 9000");
+	assert_int_equal(usim_engine_reset(t->e, USIM_RESET_COLD, atr,
+					   sizeof(atr), &n), 0);
+	/* The T=0 transport again: '61XX' and '6CXX' are back. */
+	assert_int_equal(usim_engine_set_transport(t->e, USIM_TRANSPORT_T0), 0);
+	tc_expect(t, "00a40004022fe2", "6119");
+	tc_expect(t, "00a4000c022f00", "9000");
+	tc_expect(t, "00b2010410", "6c20");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1179,6 +1266,8 @@ int main(void)
 		T(envelope_and_terminal),
 		T(suspend_resume),
 		T(deactivate_activate),
+		T(status_p3_zero),
+		T(transport_apdu),
 #undef T
 	};
 

@@ -56,6 +56,9 @@ static void usage(FILE *out)
 		"  -f, --script FILE  read the APDU lines from FILE instead of stdin\n"
 		"  -r, --raw FILE     replay a fuzz-apdu input (binary: 2-byte big-endian\n"
 		"                     length + APDU, repeated; length 0 = cold reset)\n"
+		"  -t, --transport MODE  t0 (default): T=0 TPDUs, 61XX/GET RESPONSE\n"
+		"                     and 6CXX; apdu: whole APDUs as a modem hands\n"
+		"                     them over, data at once, never 6CXX\n"
 		"  -h, --help         show this help\n"
 		"  -V, --version      show the version\n"
 		"\n"
@@ -181,6 +184,9 @@ static int reset(struct shell *sh, enum usim_reset_kind kind)
 	}
 	hex_encode(atr, n, hex);
 	printf("ATR %s\n", hex);
+	/* A program driving usimsh waits for the ATR before it sends the
+	 * first command: do not keep it in the stdio buffer. */
+	fflush(stdout);
 	return EXIT_OK;
 }
 
@@ -305,11 +311,13 @@ int main(int argc, char **argv)
 		{ "state", required_argument, NULL, 's' },
 		{ "script", required_argument, NULL, 'f' },
 		{ "raw", required_argument, NULL, 'r' },
+		{ "transport", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	const char *state_path = NULL, *script = NULL, *raw = NULL;
+	enum usim_transport transport = USIM_TRANSPORT_T0;
 	struct shell sh = { 0 };
 	struct aka_plain_secret k = { 0 };
 	struct aka_key key = { 0 };
@@ -319,7 +327,7 @@ int main(int argc, char **argv)
 	size_t len;
 	int c, r, rc = EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, "s:f:r:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:f:r:t:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			state_path = optarg;
@@ -329,6 +337,13 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			raw = optarg;
+			break;
+		case 't':
+			if (usim_transport_from_string(optarg, &transport) < 0) {
+				fprintf(stderr, "usimsh: --transport %s: give t0 or apdu\n",
+					optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -391,6 +406,7 @@ int main(int argc, char **argv)
 		rc = EXIT_ENGINE;
 		goto out;
 	}
+	(void)usim_engine_set_transport(sh.e, transport);
 	sh.rsp = malloc(RSP_SIZE);
 	sh.hex = malloc(2 * RSP_SIZE + 1);
 	if (!sh.rsp || !sh.hex) {

@@ -42,11 +42,13 @@ struct card {
 };
 
 /*
- * The USIM engine over the JSON profile at path (docs/profile-format.md).
- * -errno on failure, with a one-line reason in why.
+ * The USIM engine over the JSON profile at path (docs/profile-format.md),
+ * answering on transport (enum usim_transport of daemon/usim/usim.h: 0 t0,
+ * 1 apdu; docs/transport.md).  -errno on failure, with a one-line reason
+ * in why.
  */
-int usim_card_new(const char *path, struct card **ret, char *why,
-		  size_t why_size);
+int usim_card_new(const char *path, int transport, struct card **ret,
+		  char *why, size_t why_size);
 
 static inline void card_free(struct card *c)
 {

@@ -92,8 +92,8 @@ static const struct card_ops usim_card_ops = {
 	.free = usim_free,
 };
 
-int usim_card_new(const char *path, struct card **ret, char *why,
-		  size_t why_size)
+int usim_card_new(const char *path, int transport, struct card **ret,
+		  char *why, size_t why_size)
 {
 	struct usim_card *u = calloc(1, sizeof(*u));
 	int r;
@@ -122,15 +122,19 @@ int usim_card_new(const char *path, struct card **ret, char *why,
 	}
 	u->have_key = true;
 	r = usim_engine_new(u->profile, &u->key, &u->engine);
+	if (r == 0)
+		r = usim_engine_set_transport(u->engine,
+					      (enum usim_transport)transport);
 	if (r < 0) {
 		snprintf(why, why_size, "%s: the engine refused the profile (%s)",
 			 path, strerror(-r));
 		goto err;
 	}
 	snprintf(u->desc, sizeof(u->desc),
-		 "USIM engine on profile %s (%zu files, %s)", path,
-		 u->profile->n_files,
-		 u->profile->aka.algo == AKA_ALGO_TUAK ? "TUAK" : "MILENAGE");
+		 "USIM engine on profile %s (%zu files, %s, transport %s)",
+		 path, u->profile->n_files,
+		 u->profile->aka.algo == AKA_ALGO_TUAK ? "TUAK" : "MILENAGE",
+		 usim_transport_to_string((enum usim_transport)transport));
 	*ret = &u->card;
 	return 0;
 err:

@@ -26,6 +26,7 @@
 #include "vusim-nl.h"
 
 #include "card.h"
+#include "daemon/usim/usim.h"
 
 /* Exit codes, documented in --help and README.md. */
 enum {
@@ -63,6 +64,10 @@ static void usage(FILE *out)
 		"                         default: the module's)\n"
 		"  -d, --delete-on-exit   delete the slot when this backend exits\n"
 		"  -w, --slot-file FILE   write the slot number to FILE once the card is in\n"
+		"  -T, --transport MODE   apdu (default): answer whole APDUs as a modem\n"
+		"                         hands them over, data at once, never 6CXX;\n"
+		"                         t0: T=0 TPDUs, 61XX/GET RESPONSE and 6CXX\n"
+		"                         (docs/transport.md)\n"
 		"  -v, --verbose          print every request and answer\n"
 		"  -h, --help             show this help\n"
 		"  -V, --version          show the version\n"
@@ -195,6 +200,7 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "delete-on-exit", no_argument, NULL, 'd' },
 		{ "slot-file", required_argument, NULL, 'w' },
+		{ "transport", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -206,6 +212,7 @@ int main(int argc, char **argv)
 	};
 	struct backend b = { .powered = true };
 	const char *profile = NULL, *slot_file = NULL;
+	enum usim_transport transport = USIM_TRANSPORT_APDU;
 	long claim = -1, timeout_ms = 0;
 	uint32_t flags = 0;
 	uint8_t atr[VUSIM_ATR_MAX];
@@ -216,7 +223,7 @@ int main(int argc, char **argv)
 	int c, r, ret = EXIT_RUNTIME;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "p:s:t:dw:vhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:s:t:dw:T:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			profile = optarg;
@@ -246,6 +253,13 @@ int main(int argc, char **argv)
 		case 'w':
 			slot_file = optarg;
 			break;
+		case 'T':
+			if (usim_transport_from_string(optarg, &transport) < 0) {
+				fprintf(stderr, "vusim-backend: --transport: %s is neither t0 nor apdu\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'v':
 			b.verbose = true;
 			break;
@@ -272,7 +286,7 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	r = usim_card_new(profile, &b.card, why, sizeof(why));
+	r = usim_card_new(profile, (int)transport, &b.card, why, sizeof(why));
 	if (r < 0) {
 		fprintf(stderr, "vusim-backend: %s\n", why);
 		return EXIT_CARD;
