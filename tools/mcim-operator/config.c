@@ -89,7 +89,7 @@ static const struct {
 	{ "store", "url", "sqlite:PATH or PATH" },
 	{ "pki", "dir", "a directory path" },
 	{ "drf", "manufacturers", "a directory path" },
-	{ "pva", "session_ttl", "10 to 3600 seconds" },
+	{ "pva", "session_ttl", "1 to 3600 seconds" },
 	{ "pva", "ticket_ttl", "10 to 86400 seconds" },
 	{ "limits", "device_rate", "1 to 100000 requests per minute" },
 	{ "limits", "address_rate", "1 to 10000000 requests per minute" },
@@ -104,7 +104,7 @@ static int set(struct op_config *c, unsigned k, const char *v)
 	case 3: return set_path(v, c->store_url, sizeof(c->store_url));
 	case 4: return set_path(v, c->pki_dir, sizeof(c->pki_dir));
 	case 5: return set_path(v, c->manufacturers, sizeof(c->manufacturers));
-	case 6: return set_uint(v, 10, 3600, &c->session_ttl);
+	case 6: return set_uint(v, 1, 3600, &c->session_ttl);
 	case 7: return set_uint(v, 10, 86400, &c->ticket_ttl);
 	case 8: return set_uint(v, 1, 100000, &c->device_rate);
 	case 9: return set_uint(v, 1, 10000000, &c->address_rate);

@@ -14,7 +14,8 @@
  * value, or a log and an allowlist (PCRs 0-7: the firmware log with
  * firmware_allow; PCR 10: the IMA log with ima_allow).  In autonomous mode
  * every selected PCR needs a reference value (the PVA compares the quoted
- * digest with the policy the keys are bound to).
+ * digest with the policy the keys are bound to); in semi-autonomous mode the
+ * device checks its PCRs itself and reference values are optional.
  *
  * model_parse() is the one parser of this format; it is pure.
  */

@@ -280,23 +280,28 @@ static const TPM2B_DIGEST *pcr_value(const struct tpm2_pcr_values *pv, uint32_t 
 static void clock_check(const struct pva_context *ctx, const TPMS_CLOCK_INFO *c,
 			struct pva_verdict *v)
 {
-	if (c->safe != TPM2_YES) {
-		FAIL(v, "clock", "the TPM clock is not safe (it may have gone backwards)");
-		return;
-	}
-	if (!ctx->clock_known) {
-		PASS(v, "clock");
-		return;
-	}
-	if (c->resetCount < ctx->reset_count)
-		FAIL(v, "clock", "resetCount went backwards (%" PRIu32 " after %" PRIu32 ")",
-		     c->resetCount, ctx->reset_count);
-	else if (c->resetCount == ctx->reset_count && c->restartCount < ctx->restart_count)
-		FAIL(v, "clock", "restartCount went backwards (%" PRIu32 " after %" PRIu32 ")",
-		     c->restartCount, ctx->restart_count);
-	else if (c->clock < ctx->clock)
-		FAIL(v, "clock", "the TPM clock went backwards (%" PRIu64 " ms after %" PRIu64 " ms)",
-		     (uint64_t)c->clock, ctx->clock);
+	char why[PVA_REASON_MAX];
+	size_t off = 0;
+
+#define CLOCK_WHY(...) \
+	(off += (size_t)snprintf(why + off, off < sizeof(why) ? sizeof(why) - off : 0, \
+				 "%s", off ? "; " : ""), \
+	 off += (size_t)snprintf(why + off, off < sizeof(why) ? sizeof(why) - off : 0, __VA_ARGS__))
+	if (c->safe != TPM2_YES)
+		CLOCK_WHY("the TPM clock is not safe (it may have gone backwards)");
+	if (ctx->clock_known && c->resetCount < ctx->reset_count)
+		CLOCK_WHY("resetCount went backwards (%" PRIu32 " after %" PRIu32 ")", c->resetCount,
+			  ctx->reset_count);
+	else if (ctx->clock_known && c->resetCount == ctx->reset_count &&
+		 c->restartCount < ctx->restart_count)
+		CLOCK_WHY("restartCount went backwards (%" PRIu32 " after %" PRIu32 ")",
+			  c->restartCount, ctx->restart_count);
+	if (ctx->clock_known && c->clock < ctx->clock)
+		CLOCK_WHY("the TPM clock went backwards (%" PRIu64 " ms after %" PRIu64 " ms)",
+			  (uint64_t)c->clock, ctx->clock);
+#undef CLOCK_WHY
+	if (off)
+		FAIL(v, "clock", "%s", why);
 	else
 		PASS(v, "clock");
 }
