@@ -50,8 +50,8 @@ static int cmp_ima(const void *a, const void *b)
 	return memcmp(x->digest, y->digest, x->digest_len);
 }
 
-/* "sha256:<hex>" or bare hex (SHA-256). */
-static int parse_digest(const char *s, uint16_t *ret_alg, uint8_t *out, uint16_t *ret_len)
+/* "sha256:<hex>" or bare hex (SHA-256); out holds 64 bytes. */
+static int parse_digest(const char *s, uint16_t *ret_alg, uint8_t out[64], uint16_t *ret_len)
 {
 	static const struct {
 		const char *prefix;
@@ -149,15 +149,17 @@ static int parse_fw(struct json_object *a, struct op_model *m, char *why, size_t
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *v = json_object_array_get_idx(a, i);
+		uint8_t d[64];
 		uint16_t alg, len;
 
 		if (!json_object_is_type(v, json_type_string) ||
-		    parse_digest(json_object_get_string(v), &alg, m->fw[i], &len) < 0 ||
+		    parse_digest(json_object_get_string(v), &alg, d, &len) < 0 ||
 		    alg != TPM2_ALG_SHA256) {
 			snprintf(why, why_size, "\"firmware_allow\"[%zu]: not a SHA-256 digest in hex",
 				 i);
 			return -EINVAL;
 		}
+		memcpy(m->fw[i], d, 32);
 	}
 	m->nfw = n;
 	qsort(m->fw, n, 32, cmp32);

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * mcim-operator's pure pieces: the model parser (coverage rules, allowlist
+ * lookups), the request parsers, the rate limiter, the store's single-use and
+ * versioning rules, the CSV import's all-or-nothing, and the AK checks of
+ * the PVA's challenge.  The whole flow against a TPM is
+ * tests/integration/operator/pva.sh.
+ */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "tools/mcim-operator/evidence.h"
+#include "tools/mcim-operator/import.h"
+#include "tools/mcim-operator/json-util.h"
+#include "tools/mcim-operator/model.h"
+#include "tools/mcim-operator/pva.h"
+#include "tools/mcim-operator/ratelimit.h"
+#include "tools/mcim-operator/store.h"
+
+#define ZERO64 "0000000000000000000000000000000000000000000000000000000000000000"
+#define ONE64 "1111111111111111111111111111111111111111111111111111111111111111"
+
+static int parse(const char *json, struct op_model *m, char *why)
+{
+	return model_parse(json, strlen(json), m, why, 256);
+}
+
+static void model_rules(void **state _unused_)
+{
+	struct op_model m;
+	char why[256];
+	uint8_t d[32];
+
+	/* remote: PCR 0 by the firmware allowlist, 10 by IMA, 23 by a reference */
+	assert_int_equal(parse("{\"model\":\"gw\",\"version\":2,\"pcrs\":[0,10,23],"
+			       "\"reference\":{\"23\":\"" ZERO64 "\"},"
+			       "\"firmware_allow\":[\"" ONE64 "\"],"
+			       "\"ima_allow\":[{\"path\":\"/b\",\"digest\":\"sha256:" ONE64 "\"},"
+			       "{\"path\":\"/a\",\"digest\":\"" ZERO64 "\"}]}", &m, why), 0);
+	assert_int_equal(m.mode, PVA_MODE_REMOTE);
+	assert_int_equal(m.pcr_mask, (1u << 0) | (1u << 10) | (1u << 23));
+	memset(d, 0x11, 32);
+	assert_true(model_fw_allowed(&m, d));
+	assert_true(model_ima_allowed(&m, "/b", TPM2_ALG_SHA256, d, 32));
+	assert_false(model_ima_allowed(&m, "/a", TPM2_ALG_SHA256, d, 32));
+	assert_false(model_ima_allowed(&m, "/b", TPM2_ALG_SHA1, d, 20));
+	memset(d, 0, 32);
+	assert_false(model_fw_allowed(&m, d));
+	assert_true(model_ima_allowed(&m, "/a", TPM2_ALG_SHA256, d, 32));
+	model_free(&m);
+
+	/* a selected PCR nothing checks */
+	assert_int_equal(parse("{\"model\":\"gw\",\"version\":1,\"pcrs\":[0,23],"
+			       "\"reference\":{\"23\":\"" ZERO64 "\"}}", &m, why), -EINVAL);
+	assert_non_null(strstr(why, "PCR 0 is selected but nothing checks it"));
+	/* autonomous needs a reference per PCR, allowlists do not count */
+	assert_int_equal(parse("{\"model\":\"gw\",\"version\":1,\"mode\":\"autonomous\",\"pcrs\":[0],"
+			       "\"firmware_allow\":[]}", &m, why), -EINVAL);
+	assert_non_null(strstr(why, "autonomous"));
+	/* semi-autonomous: the device's summary covers the PCRs */
+	assert_int_equal(parse("{\"model\":\"gw\",\"version\":1,\"mode\":\"semi-autonomous\","
+			       "\"pcrs\":[0,10]}", &m, why), 0);
+	model_free(&m);
+	/* strictness */
+	assert_int_equal(parse("{\"model\":\"gw\",\"version\":1,\"pcrs\":[23],\"extra\":1,"
+			       "\"reference\":{\"23\":\"" ZERO64 "\"}}", &m, why), -EINVAL);
+	assert_non_null(strstr(why, "unknown member \"extra\""));
+	assert_int_equal(parse("{\"model\":\"gw\",\"version\":1,\"pcrs\":[23,23]}", &m, why), -EINVAL);
+	assert_int_equal(parse("{\"model\":\"gw\",\"version\":1,\"pcrs\":[23],"
+			       "\"reference\":{\"23\":\"00\"}}", &m, why), -EINVAL);
+	assert_int_equal(parse("{\"model\":\"gw\",\"version\":1,\"pcrs\":[23],"
+			       "\"reference\":{\"22\":\"" ZERO64 "\",\"23\":\"" ZERO64 "\"}}", &m, why),
+			 -EINVAL);
+	assert_int_equal(parse("{\"model\":\"gw\",\"version\":0,\"pcrs\":[23],"
+			       "\"reference\":{\"23\":\"" ZERO64 "\"}}", &m, why), -EINVAL);
+	assert_int_equal(parse("{\"model\":\"gw\",\"version\":1,\"mode\":\"local\",\"pcrs\":[23],"
+			       "\"reference\":{\"23\":\"" ZERO64 "\"}}", &m, why), -EINVAL);
+	assert_int_equal(parse("{\"model\":\"gw\",\"version\":1,\"pcrs\":[24]}", &m, why), -EINVAL);
+	/* a SHA-512 digest where SHA-256 ones go (was a heap overflow, found by
+	 * fuzz-operator-requests) */
+	assert_int_equal(parse("{\"model\":\"gw\",\"version\":1,\"pcrs\":[0],"
+			       "\"firmware_allow\":[\"sha512:" ONE64 ONE64 "\"]}", &m, why), -EINVAL);
+	assert_non_null(strstr(why, "not a SHA-256 digest"));
+	assert_int_equal(parse("{\"model\":\"gw\"} x", &m, why), -EINVAL);
+}
+
+static void requests(void **state _unused_)
+{
+	struct pva_start_request st;
+	struct pva_evidence ev;
+	char why[256];
+	const char *id = "\"device_id\":\"" ZERO64 "\"";
+	char body[512];
+
+	snprintf(body, sizeof(body), "{%s,\"ak_public\":\"AAAA\"}", id);
+	assert_int_equal(evidence_parse_start(body, strlen(body), &st, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "not a marshalled TPM2B_PUBLIC"));
+	snprintf(body, sizeof(body), "{\"device_id\":\"%.63s\",\"ak_public\":\"AAAA\"}", ZERO64);
+	assert_int_equal(evidence_parse_start(body, strlen(body), &st, why, sizeof(why)), -EINVAL);
+	snprintf(body, sizeof(body), "{%s,\"ak_public\":\"AAAA\",\"x\":1}", id);
+	assert_int_equal(evidence_parse_start(body, strlen(body), &st, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "unknown member"));
+	assert_int_equal(evidence_parse_start("[]", 2, &st, why, sizeof(why)), -EINVAL);
+
+	static const char *const bad[] = {
+		"{}",
+		"{\"credential_secret\":\"AAAA\"}",
+		"{\"credential_secret\":\"AAA\",\"quote\":{}}",
+		/* PCR values out of order, and another bank */
+		"{\"credential_secret\":\"AAAA\",\"quote\":{\"attest\":\"AAAA\",\"signature\":\"AAAA\"}}",
+		"{\"credential_secret\":\"AAAA\",\"quote\":{\"attest\":\"AAAA\",\"signature\":\"AAAA\",\"x\":1}}",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(evidence_parse(bad[i], strlen(bad[i]), &ev, why, sizeof(why)), -EINVAL);
+		assert_true(why[0] != '\0');
+	}
+	/* a TPMT_SIGNATURE of ECDSA SHA-256 with empty r and s, base64 */
+	static const char *const sig = "ABgACwAAAAA=";
+	char big[2048];
+
+	snprintf(big, sizeof(big),
+		 "{\"credential_secret\":\"AAAA\",\"quote\":{\"attest\":\"AAAA\",\"signature\":\"%s\"},"
+		 "\"pcr_values\":[{\"bank\":\"sha256\",\"pcr\":1,\"digest\":\"" ZERO64 "\"},"
+		 "{\"bank\":\"sha256\",\"pcr\":0,\"digest\":\"" ZERO64 "\"}]}", sig);
+	assert_int_equal(evidence_parse(big, strlen(big), &ev, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "ascending"));
+	snprintf(big, sizeof(big),
+		 "{\"credential_secret\":\"AAAA\",\"quote\":{\"attest\":\"AAAA\",\"signature\":\"%s\"},"
+		 "\"pcr_values\":[{\"bank\":\"sha1\",\"pcr\":0,\"digest\":\"" ZERO64 "\"}]}", sig);
+	assert_int_equal(evidence_parse(big, strlen(big), &ev, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "sha256"));
+}
+
+static void rate_limits(void **state _unused_)
+{
+	struct ratelimit *rl;
+	unsigned retry = 0;
+
+	assert_int_equal(ratelimit_new(3, &rl), 0);
+	for (int i = 0; i < 3; i++)
+		assert_true(ratelimit_allow(rl, "dev", 1000, &retry));
+	assert_false(ratelimit_allow(rl, "dev", 1010, &retry));
+	assert_int_equal(retry, 50);
+	assert_true(ratelimit_allow(rl, "other", 1010, &retry));
+	assert_true(ratelimit_allow(rl, "dev", 1060, &retry)); /* a new window */
+	ratelimit_free(rl);
+}
+
+static char *tmpdir(void)
+{
+	char *d = strdup("/tmp/mcim-optest.XXXXXX");
+
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+static void rmtree(const char *d)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void store_rules(void **state _unused_)
+{
+	_cleanup_free_ char *d = tmpdir();
+	char url[256], why[256];
+	struct store *s;
+	struct op_session sess = { .id = "0123456789abcdef0123456789abcdef", .device_id = ZERO64,
+				   .model = "gw", .model_version = 1, .mode = "remote",
+				   .expires = 100 };
+	struct op_session got;
+	struct op_device dev = { .id = ZERO64, .ek_type = "rsa", .ek_public = "00", .model = "gw",
+				 .subscriber = "acme" };
+	int64_t v;
+
+	snprintf(url, sizeof(url), "sqlite:%s/op.db", d);
+	assert_int_equal(store_open(url, &s, why, sizeof(why)), 0);
+	assert_int_equal(store_schema_version(s, &v), 0);
+	assert_true(v >= 1);
+	/* models: versions only grow */
+	assert_int_equal(store_model_put(s, "gw", 2, "{}"), 0);
+	assert_int_equal(store_model_put(s, "gw", 2, "{}"), -EEXIST);
+	assert_int_equal(store_model_put(s, "gw", 1, "{}"), -EEXIST);
+	/* a batch is all or nothing */
+	assert_int_equal(store_import_begin(s), 0);
+	assert_int_equal(store_device_add(s, &dev), 0);
+	assert_int_equal(store_device_add(s, &dev), -EEXIST);
+	store_import_abort(s);
+	assert_int_equal(store_device_get(s, ZERO64, &dev), -ENOENT);
+	assert_int_equal(store_import_begin(s), 0);
+	assert_int_equal(store_device_add(s, &dev), 0);
+	assert_int_equal(store_import_commit(s), 0);
+	/* a session is consumed once */
+	memset(sess.nonce, 7, sizeof(sess.nonce));
+	memset(sess.secret, 9, sizeof(sess.secret));
+	assert_int_equal(store_session_create(s, &sess), 0);
+	assert_int_equal(store_session_create(s, &sess), -EEXIST);
+	assert_int_equal(store_session_consume(s, sess.id, &got), 0);
+	assert_memory_equal(got.nonce, sess.nonce, 32);
+	assert_memory_equal(got.secret, sess.secret, 32);
+	assert_int_equal(store_session_consume(s, sess.id, &got), -EALREADY);
+	assert_int_equal(store_session_consume(s, "ffffffffffffffffffffffffffffffff", &got), -ENOENT);
+	store_close(s);
+	/* a database from a newer mcim-operator is refused */
+	snprintf(url, sizeof(url), "sqlite3 %s/op.db 'INSERT INTO schema_version VALUES (99)'", d);
+	if (system(url) == 0) {
+		snprintf(url, sizeof(url), "sqlite:%s/op.db", d);
+		assert_int_equal(store_open(url, &s, why, sizeof(why)), -EPROTO);
+		assert_non_null(strstr(why, "newer"));
+	}
+	rmtree(d);
+}
+
+/* base64 DER SubjectPublicKeyInfo of a fresh P-256 key: a bare EK public key. */
+static char *spki_b64(void)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(k, &der);
+	char *b;
+
+	assert_true(n > 0);
+	b = b64_encode(der, (size_t)n);
+	OPENSSL_free(der);
+	EVP_PKEY_free(k);
+	return b;
+}
+
+static int counter(const struct op_device *x _unused_, void *user)
+{
+	(*(int *)user)++;
+	return 0;
+}
+
+static void csv_import(void **state _unused_)
+{
+	_cleanup_free_ char *d = tmpdir(), *k1 = spki_b64(), *k2 = spki_b64();
+	char url[256], why[256], csv[2048];
+	struct import_opts o = { .batch = "b1", .now = 1000 };
+	struct op_device dev = { .id = ZERO64 };
+	unsigned long n = 0;
+	struct store *s;
+	FILE *f;
+
+	snprintf(url, sizeof(url), "sqlite:%s/op.db", d);
+	assert_int_equal(store_open(url, &s, why, sizeof(why)), 0);
+	/* row 3 is bad: nothing of the file is imported */
+	snprintf(csv, sizeof(csv), "model,ek_public,subscriber\ngw,%s,acme\ngw,%s,\n", k1, k2);
+	f = fmemopen(csv, strlen(csv), "r");
+	assert_int_equal(import_csv(s, NULL, f, &o, &n, why, sizeof(why)), -EINVAL);
+	fclose(f);
+	assert_non_null(strstr(why, "line 3:"));
+	struct store_device_filter all = { 0 };
+	int count = 0;
+	assert_int_equal(store_device_list(s, &all, counter, &count), 0);
+	assert_int_equal(count, 0);
+	/* quoted fields, CRLF, a blank line */
+	snprintf(csv, sizeof(csv), "model,ek_public,subscriber\r\n\"gw\",%s,\"acme\"\r\n\ngw,%s,acme\n",
+		 k1, k2);
+	f = fmemopen(csv, strlen(csv), "r");
+	assert_int_equal(import_csv(s, NULL, f, &o, &n, why, sizeof(why)), 0);
+	fclose(f);
+	assert_int_equal(n, 2);
+	count = 0;
+	assert_int_equal(store_device_list(s, &all, counter, &count), 0);
+	assert_int_equal(count, 2);
+	/* again: the first row is a duplicate, named by its line */
+	f = fmemopen(csv, strlen(csv), "r");
+	assert_int_equal(import_csv(s, NULL, f, &o, &n, why, sizeof(why)), -EEXIST);
+	fclose(f);
+	assert_non_null(strstr(why, "line 2: device"));
+	/* an unknown column */
+	snprintf(csv, sizeof(csv), "model,ek_public,subscriber,colour\n");
+	f = fmemopen(csv, strlen(csv), "r");
+	assert_int_equal(import_csv(s, NULL, f, &o, &n, why, sizeof(why)), -EINVAL);
+	fclose(f);
+	assert_non_null(strstr(why, "colour"));
+	assert_int_equal(store_device_get(s, dev.id, &dev), -ENOENT);
+	store_close(s);
+	rmtree(d);
+}
+
+static void ak_checks(void **state _unused_)
+{
+	TPM2B_PUBLIC ak = { .publicArea = {
+		.type = TPM2_ALG_ECC, .nameAlg = TPM2_ALG_SHA256,
+		.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+				    TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_SIGN_ENCRYPT |
+				    TPMA_OBJECT_DECRYPT,
+		.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256 } };
+	TPMT_PUBLIC ek = { 0 };
+	struct pva_challenge ch;
+	struct pva_verdict v;
+
+	/* not restricted and decrypt: both named, in one check */
+	assert_int_equal(pva_challenge_make(&ek, &ak, &ch, &v), -EPERM);
+	assert_int_equal(v.failed, 1);
+	assert_string_equal(v.checks[0].check, "ak_attributes");
+	assert_non_null(strstr(v.checks[0].reason, "not restricted"));
+	assert_non_null(strstr(v.checks[0].reason, "has decrypt"));
+	ak.publicArea.nameAlg = TPM2_ALG_SHA1;
+	ak.publicArea.parameters.eccDetail.curveID = TPM2_ECC_NIST_P384;
+	assert_int_equal(pva_challenge_make(&ek, &ak, &ch, &v), -EPERM);
+	assert_non_null(strstr(v.checks[0].reason, "nameAlg"));
+	assert_non_null(strstr(v.checks[0].reason, "P-256"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(model_rules), cmocka_unit_test(requests),
+		cmocka_unit_test(rate_limits), cmocka_unit_test(store_rules),
+		cmocka_unit_test(csv_import),  cmocka_unit_test(ak_checks),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
