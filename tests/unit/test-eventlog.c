@@ -975,10 +975,13 @@ static void test_fixture_seabios(void **state)
 	check_fixture("tests/data/seabios-tpm.bin", "tests/data/seabios-tpm.pcrs", false);
 }
 
+/* the same kernel with the ima-ng, ima-sig and (with ima_hash=sha1) ima templates */
 static void test_fixture_ima(void **state)
 {
 	(void)state;
 	check_fixture("tests/data/ima-ng-vm.bin", "tests/data/ima-ng-vm.pcrs", true);
+	check_fixture("tests/data/ima-sig-vm.bin", "tests/data/ima-sig-vm.pcrs", true);
+	check_fixture("tests/data/ima-vm.bin", "tests/data/ima-vm.pcrs", true);
 }
 
 struct offsets {
