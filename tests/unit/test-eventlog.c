@@ -598,7 +598,7 @@ static void ima_entry(struct buf *b, const struct ima_spec *s, struct buf *data)
 		put(data, fd, fdlen);
 		put32(data, (uint32_t)strlen(s->path) + 1);
 		put(data, s->path, strlen(s->path) + 1);
-		if (strcmp(s->template, "ima-sig") == 0) {
+		if (strcmp(s->template, "ima-sig") == 0 || strcmp(s->template, "ima-buf") == 0) {
 			put32(data, 3);
 			put(data, "\x03\x02\x01", 3);
 		}
@@ -626,6 +626,7 @@ static const struct ima_spec sample[] = {
 	{ "ima-sig", "/usr/bin/signed", "signed", "sha512", TPM2_ALG_SHA512, false, 0 },
 	{ "ima-ng", "/usr/bin/old", "old", "sha1", TPM2_ALG_SHA1, false, 0 },
 	{ "ima", "/sbin/init", "init", NULL, TPM2_ALG_SHA1, false, 0 },
+	{ "ima-buf", "kexec-cmdline", "console=ttyS0", "sha256", TPM2_ALG_SHA256, false, 0 },
 	{ "ima-ng", "/other/pcr", "x", "sha384", TPM2_ALG_SHA384, false, 11 },
 };
 
@@ -754,7 +755,7 @@ static void test_ima_replay_to(void **state)
 	assert_int_equal(entries, ARRAY_SIZE(sample) - 1);
 	assert_int_equal(evlog_ima_replay_to(b.d, b.n, TPM2_ALG_SHA256, 10, bad, NULL, NULL, &q,
 					     &entries, why, sizeof(why)), -ENOENT);
-	assert_non_null(strstr(why, "no prefix of the 7 entries replays PCR 10"));
+	assert_non_null(strstr(why, "no prefix of the 8 entries replays PCR 10"));
 	assert_int_equal(evlog_ima_replay_to(b.d, b.n, TPM2_ALG_SHA256, 24, bad, NULL, NULL, &q,
 					     NULL, NULL, 0), -EINVAL);
 	assert_int_equal(evlog_ima_replay_to(b.d, b.n, TPM2_ALG_SHA256, 10, NULL, NULL, NULL, &q,
@@ -975,10 +976,13 @@ static void test_fixture_seabios(void **state)
 	check_fixture("tests/data/seabios-tpm.bin", "tests/data/seabios-tpm.pcrs", false);
 }
 
+/* the same kernel with the ima-ng, ima-sig and (with ima_hash=sha1) ima templates */
 static void test_fixture_ima(void **state)
 {
 	(void)state;
 	check_fixture("tests/data/ima-ng-vm.bin", "tests/data/ima-ng-vm.pcrs", true);
+	check_fixture("tests/data/ima-sig-vm.bin", "tests/data/ima-sig-vm.pcrs", true);
+	check_fixture("tests/data/ima-vm.bin", "tests/data/ima-vm.pcrs", true);
 }
 
 struct offsets {
