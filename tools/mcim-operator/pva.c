@@ -416,9 +416,13 @@ static int ima_entry(const struct evlog_ima_entry *e, void *user)
 {
 	struct ima_walk *w = user;
 
-	if (!model_ima_allowed(w->m, e->path, e->file_alg, e->file_digest, e->file_digest_len) &&
+	/* A violation's entry commits to nothing but the violation: its
+	 * path and digest are unauthenticated, so it is never allowed. */
+	if ((e->violation ||
+	     !model_ima_allowed(w->m, e->path, e->file_alg, e->file_digest, e->file_digest_len)) &&
 	    !w->bad++)
-		snprintf(w->first, sizeof(w->first), "%.100s", e->path);
+		snprintf(w->first, sizeof(w->first), "%.100s%s", e->path,
+			 e->violation ? " (a violation)" : "");
 	return 0;
 }
 
@@ -493,14 +497,24 @@ static void log_checks(const struct pva_context *ctx, const struct pva_evidence 
 	}
 	if (need_ima || ev->ima_log) {
 		struct ima_walk w = { .m = m };
+		const TPM2B_DIGEST *q10 = pcr_value(&ev->pcrs, mask, 10);
 
 		if (!ev->ima_log) {
 			FAIL(v, "ima_log", "the model checks PCR 10 from the IMA log, and none was sent");
+		} else if (!q10) {
+			FAIL(v, "ima_log", "an IMA log was sent but PCR 10 is not quoted");
 		} else {
-			r = evlog_ima_replay(ev->ima_log, ev->ima_log_len, TPM2_ALG_SHA256,
-					     m->has_ima_allow ? ima_entry : NULL, &w, &pcrs, why,
-					     sizeof(why));
-			log_replay("ima_log", ctx, &pcrs, r, why, &ev->pcrs, 1u << 10, v);
+			/* The device reads the list after the quote, and the
+			 * list grows meanwhile: the shortest prefix that gives
+			 * the quoted PCR 10 is the evidence; what follows it was
+			 * measured after the quote. */
+			r = evlog_ima_replay_to(ev->ima_log, ev->ima_log_len, TPM2_ALG_SHA256, 10,
+						q10->buffer, m->has_ima_allow ? ima_entry : NULL, &w,
+						&pcrs, NULL, why, sizeof(why));
+			if (r == -ENOENT)
+				FAIL(v, "ima_log", "no prefix of the IMA log replays to the quoted PCR 10");
+			else
+				log_replay("ima_log", ctx, &pcrs, r, why, &ev->pcrs, 1u << 10, v);
 			if (r == 0 && m->has_ima_allow) {
 				if (w.bad)
 					FAIL(v, "ima_allowlist",
