@@ -31,9 +31,19 @@
 #define OID_TPM_VERSION "2.23.133.2.3"
 #define OID_KP_EK_CERTIFICATE "2.23.133.8.1"
 
+/* What a device's registration records of the CA that issued its EK
+ * certificate, computed once per trusted certificate at load. */
+struct ca_id {
+	const X509 *x;
+	char sha256[65];
+	char subject[256];
+};
+
 struct ekcert_store {
 	X509_STORE *store;
 	size_t count;
+	struct ca_id *ids;
+	size_t nids;
 };
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(X509_STORE_CTX *, X509_STORE_CTX_free)
@@ -86,6 +96,7 @@ void ekcert_store_free(struct ekcert_store *s)
 	if (!s)
 		return;
 	X509_STORE_free(s->store);
+	free(s->ids);
 	free(s);
 }
 
@@ -169,6 +180,41 @@ static int store_load_file(struct ekcert_store *s, const char *path, char *why,
 	return store_add(s, x, path, why, why_size);
 }
 
+static int ca_subject(X509 *x, char *out, size_t size)
+{
+	_cleanup_(BIO_freep) BIO *bio = BIO_new(BIO_s_mem());
+	int n;
+
+	if (!bio || X509_NAME_print_ex(bio, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) < 0)
+		return -ENOMEM;
+	n = BIO_read(bio, out, (int)size - 1);
+	out[MAX(n, 0)] = 0;
+	return 0;
+}
+
+static int store_ids(struct ekcert_store *s)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(s->store);
+	int n = objs ? sk_X509_OBJECT_num(objs) : 0;
+
+	s->ids = calloc((size_t)(n ? n : 1), sizeof(*s->ids));
+	if (!s->ids)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+		struct ca_id *id = &s->ids[s->nids];
+
+		if (!x)
+			continue;
+		id->x = x;
+		if (opcrypto_cert_sha256_hex(x, id->sha256) < 0 ||
+		    ca_subject(x, id->subject, sizeof(id->subject)) < 0)
+			return -ENOMEM;
+		s->nids++;
+	}
+	return 0;
+}
+
 int ekcert_store_load(const char *dir, struct ekcert_store **ret, char *why,
 		      size_t why_size)
 {
@@ -208,6 +254,9 @@ int ekcert_store_load(const char *dir, struct ekcert_store **ret, char *why,
 	if (!s->count)
 		return opcrypto_why(why, why_size, -ENOENT,
 				    "%s: no CA certificates (*.pem, *.crt, *.cer, *.der)", dir);
+	r = store_ids(s);
+	if (r < 0)
+		return r;
 	*ret = TAKE_PTR(s);
 	return 0;
 }
@@ -488,7 +537,6 @@ int ekcert_verify(const struct ekcert_store *s, const uint8_t *cert, size_t len,
 {
 	_cleanup_(X509_freep) X509 *x = NULL;
 	_cleanup_(X509_STORE_CTX_freep) X509_STORE_CTX *ctx = NULL;
-	_cleanup_(BIO_freep) BIO *bio = NULL;
 	struct ekcert_info info;
 	STACK_OF(X509) *chain;
 	X509 *issuer;
@@ -518,14 +566,20 @@ int ekcert_verify(const struct ekcert_store *s, const uint8_t *cert, size_t len,
 	if (r < 0)
 		return r;
 	issuer = sk_X509_value(chain, 1);
-	r = opcrypto_cert_sha256_hex(issuer, info.ca_sha256);
-	if (r < 0)
-		return r;
-	bio = BIO_new(BIO_s_mem());
-	if (!bio || X509_NAME_print_ex(bio, X509_get_subject_name(issuer), 0, XN_FLAG_RFC2253) < 0)
-		return -ENOMEM;
-	n = BIO_read(bio, info.ca_subject, sizeof(info.ca_subject) - 1);
-	info.ca_subject[MAX(n, 0)] = 0;
+	for (size_t i = 0; i < s->nids; i++)
+		if (s->ids[i].x == issuer) {
+			memcpy(info.ca_sha256, s->ids[i].sha256, sizeof(info.ca_sha256));
+			memcpy(info.ca_subject, s->ids[i].subject, sizeof(info.ca_subject));
+			issuer = NULL;
+			break;
+		}
+	if (issuer) { /* not one of the store's objects: compute it */
+		r = opcrypto_cert_sha256_hex(issuer, info.ca_sha256);
+		if (r == 0)
+			r = ca_subject(issuer, info.ca_subject, sizeof(info.ca_subject));
+		if (r < 0)
+			return r;
+	}
 	if (ret)
 		*ret = info;
 	return 0;
