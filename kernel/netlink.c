@@ -187,20 +187,33 @@ void vusim_nl_request_free(struct sk_buff *skb)
  * port id reaches this socket and no other.  Without it, the port id is
  * freed when the socket closes (netlink_release() unhashes it first) and
  * another socket, unprivileged, may bind it before NETLINK_URELEASE lets
- * vusim_backend_released() forget it.  sk_socket is cleared by
- * sock_orphan() under sk_callback_lock, in the release, before the file is
- * freed; so under that lock a non-NULL sk_socket has a valid file.
- * NULL: the socket is being released.
+ * vusim_backend_released() forget it.
+ *
+ * sk is held (sock_hold()).  sock_orphan() clears sk->sk_socket and
+ * __sock_release() sock->file in the release, before the socket's inode
+ * and the file are freed, both after an RCU grace period: so under
+ * rcu_read_lock() the pointers read are valid memory, and a file whose
+ * count was already zero is not taken.  The pointers are read again once
+ * the reference is held, in case the memory is a new file (kernels that
+ * reuse files within a grace period).  NULL: the socket is being released.
  */
 static struct file *vusim_backend_pin(struct sock *sk)
 {
+	struct socket *sock;
 	struct file *file = NULL;
 
-	read_lock_bh(&sk->sk_callback_lock);
-	if (sk->sk_socket && sk->sk_socket->file &&
-	    vusim_get_file_live(sk->sk_socket->file))
-		file = sk->sk_socket->file;
-	read_unlock_bh(&sk->sk_callback_lock);
+	rcu_read_lock();
+	sock = READ_ONCE(sk->sk_socket);
+	if (sock)
+		file = READ_ONCE(sock->file);
+	if (file && !vusim_get_file_live(file))
+		file = NULL;
+	rcu_read_unlock();
+	if (file && (READ_ONCE(sk->sk_socket) != sock ||
+		     READ_ONCE(sock->file) != file)) {
+		fput(file);
+		file = NULL;
+	}
 	return file;
 }
 

@@ -268,14 +268,17 @@ static ssize_t vusim_write(struct file *file, const char __user *buf,
 		return -EMSGSIZE;
 
 	/*
-	 * Refuse now what the check under the lock below would refuse, before
-	 * allocating up to 64 KiB for the request.
+	 * Before allocating up to 64 KiB for a large command, refuse it now if
+	 * the check under the lock below would (a short APDU, ISO/IEC 7816-4
+	 * 5.1, needs no more than one page and no extra locking).
 	 */
-	mutex_lock(&slot->lock);
-	ret = vusim_check_ready(slot, true);
-	mutex_unlock(&slot->lock);
-	if (ret)
-		return ret;
+	if (len > VUSIM_APDU_SHORT_MAX) {
+		mutex_lock(&slot->lock);
+		ret = vusim_check_ready(slot, true);
+		mutex_unlock(&slot->lock);
+		if (ret)
+			return ret;
+	}
 
 	/* Build the request before taking the lock: the copy may fault. */
 	skb = vusim_nl_request_new(slot, VUSIM_CMD_APDU_REQUEST,

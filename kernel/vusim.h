@@ -31,6 +31,9 @@
 
 #define VUSIM_MINORS 256
 
+/* Largest short command APDU: CLA INS P1 P2 Lc, 255 data bytes, Le. */
+#define VUSIM_APDU_SHORT_MAX	261
+
 /* Every slot flag this module knows (VUSIM_ATTR_FLAGS policy). */
 #define VUSIM_SLOT_F_KNOWN	VUSIM_SLOT_F_DELETE_ON_CLOSE
 
