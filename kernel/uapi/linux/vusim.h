@@ -351,7 +351,7 @@ enum vusim_stats_attr {
 	VUSIM_STATS_LATE,		/* answers dropped: late or unknown seq */
 	VUSIM_STATS_FAILED,		/* answers with VUSIM_ATTR_FAILED */
 	VUSIM_STATS_RESETS,		/* power-on and reset requests sent */
-	VUSIM_STATS_ABANDONED,		/* commands abandoned by close/signal */
+	VUSIM_STATS_ABANDONED,		/* requests abandoned by close() */
 	VUSIM_STATS_BACKEND_LOST,	/* backend sockets closed on the slot */
 	VUSIM_STATS_PAD,
 
