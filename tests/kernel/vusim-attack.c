@@ -20,7 +20,8 @@
  * NETLINK_URELEASE lets the module forget it, the attacker binds the freed
  * id while the module still sends to it, and receives VERIFY PIN: the
  * "attacker receives nothing" point fails (and "no backend_portid in sysfs"
- * too).  Seen in the VM: received in 19 of 40 rounds (see docs/vusim-abi.md).
+ * too).  Seen in the VM with 30 rounds each: requests received in 4 orphan
+ * and 19 delete-on-close rounds, 48 of the 56 with the PIN still in them.
  *
  * Usage: vusim-attack PATH/TO/vusim.ko [ROUNDS]
  */
