@@ -8,6 +8,7 @@
 #define VUSIM_COMPAT_H
 
 #include <linux/device.h>
+#include <linux/fs.h>
 
 /*
  * 6.4 dropped the struct module argument of class_create(), which until
@@ -17,6 +18,20 @@
 #define vusim_class_create(name) class_create(THIS_MODULE, name)
 #else
 #define vusim_class_create(name) class_create(name)
+#endif
+
+/*
+ * A reference on a file that is not being released, or none (false).
+ * Until 6.7 get_file_rcu(f) was a macro doing exactly that; 6.7 made it a
+ * function on a struct file __rcu ** and added get_file_active().
+ */
+#ifdef get_file_rcu
+#define vusim_get_file_live(file) get_file_rcu(file)
+#else
+static inline bool vusim_get_file_live(struct file *file)
+{
+	return get_file_active(&file);
+}
 #endif
 
 #endif /* VUSIM_COMPAT_H */

@@ -8,6 +8,9 @@
  * finds its slot with a reference and works under the slot's lock.
  */
 
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/net.h>
 #include <linux/netlink.h>
 #include <linux/notifier.h>
 #include <linux/slab.h>
@@ -15,6 +18,7 @@
 #include <net/net_namespace.h>
 #include <net/netlink.h>
 
+#include "compat.h"
 #include "vusim.h"
 
 static struct netlink_range_validation vusim_timeout_range = {
@@ -30,7 +34,7 @@ static struct netlink_range_validation vusim_apdu_range = {
 /* Attributes only the kernel sends are rejected in requests. */
 static const struct nla_policy vusim_policy[VUSIM_ATTR_MAX + 1] = {
 	[VUSIM_ATTR_SLOT]		= { .type = NLA_U32 },
-	[VUSIM_ATTR_FLAGS]		= NLA_POLICY_MASK(NLA_U32, VUSIM_SLOT_F_ALL),
+	[VUSIM_ATTR_FLAGS]		= NLA_POLICY_MASK(NLA_U32, VUSIM_SLOT_F_KNOWN),
 	[VUSIM_ATTR_TIMEOUT_MS]		= NLA_POLICY_FULL_RANGE(NLA_U32, &vusim_timeout_range),
 	[VUSIM_ATTR_ATR]		= NLA_POLICY_RANGE(NLA_BINARY, VUSIM_ATR_MIN,
 						   VUSIM_ATR_MAX),
@@ -38,12 +42,11 @@ static const struct nla_policy vusim_policy[VUSIM_ATTR_MAX + 1] = {
 	[VUSIM_ATTR_APDU]		= NLA_POLICY_FULL_RANGE(NLA_BINARY, &vusim_apdu_range),
 	[VUSIM_ATTR_POWER_OP]		= { .type = NLA_REJECT },
 	[VUSIM_ATTR_FAILED]		= { .type = NLA_FLAG },
-	[VUSIM_ATTR_BACKEND_PORTID]	= { .type = NLA_REJECT },
+	[VUSIM_ATTR_BACKEND]		= { .type = NLA_REJECT },
 	[VUSIM_ATTR_CARD_PRESENT]	= { .type = NLA_REJECT },
 	[VUSIM_ATTR_POWERED]		= { .type = NLA_REJECT },
 	[VUSIM_ATTR_EVENT]		= { .type = NLA_REJECT },
 	[VUSIM_ATTR_STATS]		= { .type = NLA_REJECT },
-	[VUSIM_ATTR_PAD]		= { .type = NLA_REJECT },
 };
 
 enum vusim_mcgrp {
@@ -94,7 +97,7 @@ static int vusim_nl_put_slot(struct sk_buff *skb, struct vusim_slot *slot,
 	    nla_put_u32(skb, VUSIM_ATTR_SLOT, slot->index) ||
 	    nla_put_u32(skb, VUSIM_ATTR_FLAGS, slot->flags) ||
 	    nla_put_u32(skb, VUSIM_ATTR_TIMEOUT_MS, slot->timeout_ms) ||
-	    nla_put_u32(skb, VUSIM_ATTR_BACKEND_PORTID, slot->backend_portid) ||
+	    nla_put_u8(skb, VUSIM_ATTR_BACKEND, !!slot->backend_sk) ||
 	    nla_put_u8(skb, VUSIM_ATTR_CARD_PRESENT, slot->card_present) ||
 	    nla_put_u8(skb, VUSIM_ATTR_POWERED, slot->powered) ||
 	    (slot->atr_len &&
@@ -178,40 +181,84 @@ void vusim_nl_request_free(struct sk_buff *skb)
 }
 
 /*
- * Sends a request built by vusim_nl_request_new(); consumes skb.
+ * Holds the backend's socket open for one unicast: a reference on its file,
+ * taken only while the file is live.  While it is held the socket cannot be
+ * released, so its port id stays bound to it and genlmsg_unicast() to that
+ * port id reaches this socket and no other.  Without it, the port id is
+ * freed when the socket closes (netlink_release() unhashes it first) and
+ * another socket, unprivileged, may bind it before NETLINK_URELEASE lets
+ * vusim_backend_released() forget it.
+ *
+ * sk is held (sock_hold()).  sock_orphan() clears sk->sk_socket and
+ * __sock_release() sock->file in the release, before the socket's inode
+ * and the file are freed, both after an RCU grace period: so under
+ * rcu_read_lock() the pointers read are valid memory, and a file whose
+ * count was already zero is not taken.  The pointers are read again once
+ * the reference is held, in case the memory is a new file (kernels that
+ * reuse files within a grace period).  NULL: the socket is being released.
+ */
+static struct file *vusim_backend_pin(struct sock *sk)
+{
+	struct socket *sock;
+	struct file *file = NULL;
+
+	rcu_read_lock();
+	sock = READ_ONCE(sk->sk_socket);
+	if (sock)
+		file = READ_ONCE(sock->file);
+	if (file && !vusim_get_file_live(file))
+		file = NULL;
+	rcu_read_unlock();
+	if (file && (READ_ONCE(sk->sk_socket) != sock ||
+		     READ_ONCE(sock->file) != file)) {
+		fput(file);
+		file = NULL;
+	}
+	return file;
+}
+
+/*
+ * Sends a request built by vusim_nl_request_new() to the slot's backend
+ * socket (vusim_backend_pin()); consumes skb.
  *
  * sensitive: the request carries a command APDU, which may hold a PIN.
- * Netlink frees an skb it cannot deliver (backend socket closing, receive
- * buffer full), and the backend's socket one it delivered, without wiping
- * it.  So the backend gets a clone, which shares the data, and the original
- * stays in slot->req_skb until the request ends: the data lives until then
- * and is wiped by vusim_nl_request_free().  netlink_trim() never copies it:
- * a fresh skb's buffer is never less than half used.
+ * Netlink frees an skb it cannot deliver (receive buffer full), and the
+ * backend's socket one it delivered, without wiping it.  So the backend
+ * gets a clone, which shares the data, and the original stays in
+ * slot->req_skb until the request ends: the data lives until then and is
+ * wiped by vusim_nl_request_free().  netlink_trim() never copies it: a
+ * fresh skb's buffer is never less than half used.
  */
 int vusim_nl_request_send(struct vusim_slot *slot, struct sk_buff *skb,
 			  bool sensitive)
 {
-	struct sk_buff *clone = skb;
+	struct sk_buff *clone;
+	struct file *pin;
 	int ret;
 
 	lockdep_assert_held(&slot->lock);
 	nlmsg_end(skb, nlmsg_hdr(skb));
-	if (sensitive) {
-		clone = skb_clone(skb, GFP_KERNEL);
-		if (!clone) {
-			vusim_nl_request_free(skb);
-			return -ENOMEM;
-		}
+	pin = vusim_backend_pin(slot->backend_sk);
+	if (!pin) {
+		ret = -ECONNREFUSED;
+		goto out_free;
 	}
-	ret = genlmsg_unicast(&init_net, clone, slot->backend_portid);
-	if (sensitive) {
-		if (ret) {
-			vusim_nl_request_free(skb);
-		} else {
-			vusim_nl_request_free(slot->req_skb);
-			slot->req_skb = skb;
-		}
+	clone = sensitive ? skb_clone(skb, GFP_KERNEL) : skb;
+	if (!clone) {
+		ret = -ENOMEM;
+	} else {
+		ret = genlmsg_unicast(&init_net, clone, slot->backend_portid);
+		if (!sensitive)
+			skb = NULL;	/* consumed */
 	}
+	fput(pin);
+	if (sensitive && !ret) {
+		vusim_nl_request_free(slot->req_skb);
+		slot->req_skb = skb;
+		skb = NULL;
+	}
+out_free:
+	vusim_nl_request_free(skb);
 	/*
 	 * The backend socket is closing: its release notifier follows and
 	 * orphans (or deletes) the slot.  Take the card out now, so that the
@@ -241,8 +288,17 @@ static struct vusim_slot *vusim_nl_slot(struct genl_info *info)
 	return slot;
 }
 
+/*
+ * The socket that sent skb.  The identity of a backend: unlike its port id,
+ * no other socket can have it while the slot holds it (sock_hold()).
+ */
+static struct sock *vusim_nl_sender(struct sk_buff *skb)
+{
+	return NETLINK_CB(skb).sk;
+}
+
 /* Only the slot's backend socket may change the card or answer. */
-static int vusim_nl_check_backend(struct vusim_slot *slot,
+static int vusim_nl_check_backend(struct vusim_slot *slot, struct sk_buff *skb,
 				  struct genl_info *info)
 {
 	lockdep_assert_held(&slot->lock);
@@ -250,7 +306,7 @@ static int vusim_nl_check_backend(struct vusim_slot *slot,
 		NL_SET_ERR_MSG(info->extack, "slot deleted");
 		return -ENOENT;
 	}
-	if (slot->backend_portid != info->snd_portid) {
+	if (slot->backend_sk != vusim_nl_sender(skb)) {
 		NL_SET_ERR_MSG(info->extack, "not the slot's backend");
 		return -EPERM;
 	}
@@ -320,7 +376,8 @@ static int vusim_nl_slot_add(struct sk_buff *skb, struct genl_info *info)
 	if (info->attrs[VUSIM_ATTR_TIMEOUT_MS])
 		timeout = nla_get_u32(info->attrs[VUSIM_ATTR_TIMEOUT_MS]);
 
-	slot = vusim_slot_create(info->snd_portid, flags, timeout);
+	slot = vusim_slot_create(vusim_nl_sender(skb), info->snd_portid, flags,
+				 timeout);
 	if (IS_ERR(slot)) {
 		if (PTR_ERR(slot) == -ENOSPC)
 			NL_SET_ERR_MSG(info->extack,
@@ -343,11 +400,11 @@ static int vusim_nl_slot_claim(struct sk_buff *skb, struct genl_info *info)
 	if (slot->dead) {
 		NL_SET_ERR_MSG(info->extack, "slot deleted");
 		ret = -ENOENT;
-	} else if (slot->backend_portid) {
+	} else if (slot->backend_sk) {
 		NL_SET_ERR_MSG(info->extack, "slot has a backend");
 		ret = -EBUSY;
 	} else {
-		slot->backend_portid = info->snd_portid;
+		vusim_backend_set(slot, vusim_nl_sender(skb), info->snd_portid);
 		if (info->attrs[VUSIM_ATTR_FLAGS])
 			slot->flags = nla_get_u32(info->attrs[VUSIM_ATTR_FLAGS]);
 		vusim_nl_event(slot, VUSIM_EVENT_SLOT_CLAIMED);
@@ -369,8 +426,8 @@ static int vusim_nl_slot_del(struct sk_buff *skb, struct genl_info *info)
 	if (slot->dead) {
 		NL_SET_ERR_MSG(info->extack, "slot deleted");
 		ret = -ENOENT;
-	} else if (slot->backend_portid &&
-		   slot->backend_portid != info->snd_portid) {
+	} else if (slot->backend_sk &&
+		   slot->backend_sk != vusim_nl_sender(skb)) {
 		NL_SET_ERR_MSG(info->extack, "slot belongs to another backend");
 		ret = -EBUSY;
 	}
@@ -390,7 +447,7 @@ static int vusim_nl_slot_set(struct sk_buff *skb, struct genl_info *info)
 	if (IS_ERR(slot))
 		return PTR_ERR(slot);
 	mutex_lock(&slot->lock);
-	ret = vusim_nl_check_backend(slot, info);
+	ret = vusim_nl_check_backend(slot, skb, info);
 	if (!ret && info->attrs[VUSIM_ATTR_TIMEOUT_MS])
 		slot->timeout_ms = nla_get_u32(info->attrs[VUSIM_ATTR_TIMEOUT_MS]);
 	if (!ret && info->attrs[VUSIM_ATTR_FLAGS])
@@ -452,7 +509,7 @@ static int vusim_nl_card_insert(struct sk_buff *skb, struct genl_info *info)
 	atr = info->attrs[VUSIM_ATTR_ATR];
 
 	mutex_lock(&slot->lock);
-	ret = vusim_nl_check_backend(slot, info);
+	ret = vusim_nl_check_backend(slot, skb, info);
 	if (ret)
 		goto out_unlock;
 	if (slot->card_present) {
@@ -481,7 +538,7 @@ static int vusim_nl_card_remove(struct sk_buff *skb, struct genl_info *info)
 	if (IS_ERR(slot))
 		return PTR_ERR(slot);
 	mutex_lock(&slot->lock);
-	ret = vusim_nl_check_backend(slot, info);
+	ret = vusim_nl_check_backend(slot, skb, info);
 	if (!ret && !slot->card_present) {
 		NL_SET_ERR_MSG(info->extack, "no card in the slot");
 		ret = -ENOMEDIUM;
@@ -493,7 +550,7 @@ static int vusim_nl_card_remove(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
-static int vusim_nl_apdu_answer(struct genl_info *info)
+static int vusim_nl_apdu_answer(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *apdu = info->attrs[VUSIM_ATTR_APDU];
 	struct vusim_slot *slot;
@@ -522,7 +579,7 @@ static int vusim_nl_apdu_answer(struct genl_info *info)
 	}
 
 	mutex_lock(&slot->lock);
-	ret = vusim_nl_check_backend(slot, info);
+	ret = vusim_nl_check_backend(slot, skb, info);
 	if (ret)
 		goto out_unlock;
 	if (!vusim_req_match(slot, seq)) {
@@ -563,7 +620,7 @@ static int vusim_nl_apdu_response(struct sk_buff *skb, struct genl_info *info)
 	struct nlattr *apdu = info->attrs[VUSIM_ATTR_APDU];
 	int ret;
 
-	ret = vusim_nl_apdu_answer(info);
+	ret = vusim_nl_apdu_answer(skb, info);
 	if (apdu)
 		memzero_explicit(nla_data(apdu), nla_len(apdu));
 	return ret;
@@ -590,7 +647,7 @@ static int vusim_nl_power_response(struct sk_buff *skb, struct genl_info *info)
 		return PTR_ERR(slot);
 
 	mutex_lock(&slot->lock);
-	ret = vusim_nl_check_backend(slot, info);
+	ret = vusim_nl_check_backend(slot, skb, info);
 	if (ret)
 		goto out_unlock;
 	if (!vusim_req_match(slot, seq)) {
@@ -689,26 +746,30 @@ static struct notifier_block vusim_netlink_notifier = {
 	.notifier_call = vusim_netlink_notify,
 };
 
+/*
+ * The notifier first: from the moment the family exists a socket can become
+ * a backend, and its release must not be missed.
+ */
 int vusim_genl_init(void)
 {
 	int ret;
 
-	ret = genl_register_family(&vusim_genl_family);
-	if (ret)
-		return ret;
 	ret = netlink_register_notifier(&vusim_netlink_notifier);
 	if (ret)
-		goto err_unregister_family;
+		return ret;
+	ret = genl_register_family(&vusim_genl_family);
+	if (ret)
+		goto err_unregister_notifier;
 	return 0;
 
-err_unregister_family:
-	genl_unregister_family(&vusim_genl_family);
+err_unregister_notifier:
+	netlink_unregister_notifier(&vusim_netlink_notifier);
 	return ret;
 }
 
-/* Mirror of vusim_genl_init(): no release events, then no requests. */
+/* Mirror of vusim_genl_init(): no new backends, then no release events. */
 void vusim_genl_exit(void)
 {
-	netlink_unregister_notifier(&vusim_netlink_notifier);
 	genl_unregister_family(&vusim_genl_family);
+	netlink_unregister_notifier(&vusim_netlink_notifier);
 }

@@ -92,10 +92,23 @@ static void vusim_req_reset(struct vusim_slot *slot)
 	vusim_nl_request_free(slot->req_skb);
 	slot->req_skb = NULL;
 	slot->req_err = 0;
+	slot->req_interrupted = false;
 	WRITE_ONCE(slot->req_owner, NULL);
 	WRITE_ONCE(slot->req_state, VUSIM_REQ_IDLE);
 	cancel_delayed_work(&slot->timeout_work);
 	wake_up_interruptible_all(&slot->wq);
+}
+
+/*
+ * No request holds the slot.  A power request whose ioctl a signal
+ * interrupted and that then finished holds it no longer: its answer has
+ * updated the card already, only the ioctl's result is left to collect.
+ */
+static bool vusim_req_idle(struct vusim_slot *slot)
+{
+	lockdep_assert_held(&slot->lock);
+	return slot->req_state == VUSIM_REQ_IDLE ||
+	       (slot->req_interrupted && slot->req_state == VUSIM_REQ_DONE);
 }
 
 /* True when an answer with this sequence number is the one awaited. */
@@ -113,6 +126,7 @@ static void vusim_req_start(struct vusim_slot *slot, struct vusim_file *vf,
 	lockdep_assert_held(&slot->lock);
 	slot->req_kind = kind;
 	slot->req_err = 0;
+	slot->req_interrupted = false;
 	slot->req_deadline = jiffies + timeout;
 	WRITE_ONCE(slot->req_owner, vf);
 	WRITE_ONCE(slot->req_state, VUSIM_REQ_WAITING);
@@ -216,7 +230,10 @@ static int vusim_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* Why the slot cannot take a request now, or 0. */
+/*
+ * Why the slot cannot take a request now, or 0.  Clears a finished power
+ * request that its interrupted ioctl did not come back for.
+ */
 static int vusim_check_ready(struct vusim_slot *slot, bool need_power)
 {
 	lockdep_assert_held(&slot->lock);
@@ -224,11 +241,13 @@ static int vusim_check_ready(struct vusim_slot *slot, bool need_power)
 		return -ENODEV;
 	if (!slot->card_present)
 		return -ENOMEDIUM;
-	if (slot->req_state != VUSIM_REQ_IDLE)
+	if (!vusim_req_idle(slot))
 		return -EBUSY;
+	if (slot->req_state != VUSIM_REQ_IDLE)
+		vusim_req_reset(slot);
 	if (need_power && !slot->powered)
 		return -ENOTCONN;
-	if (!slot->backend_portid)
+	if (!slot->backend_sk)
 		return -ENOLINK;
 	return 0;
 }
@@ -247,6 +266,19 @@ static ssize_t vusim_write(struct file *file, const char __user *buf,
 		return -EINVAL;
 	if (len > VUSIM_APDU_MAX)
 		return -EMSGSIZE;
+
+	/*
+	 * Before allocating up to 64 KiB for a large command, refuse it now if
+	 * the check under the lock below would (a short APDU, ISO/IEC 7816-4
+	 * 5.1, needs no more than one page and no extra locking).
+	 */
+	if (len > VUSIM_APDU_SHORT_MAX) {
+		mutex_lock(&slot->lock);
+		ret = vusim_check_ready(slot, true);
+		mutex_unlock(&slot->lock);
+		if (ret)
+			return ret;
+	}
 
 	/* Build the request before taking the lock: the copy may fault. */
 	skb = vusim_nl_request_new(slot, VUSIM_CMD_APDU_REQUEST,
@@ -361,15 +393,16 @@ static __poll_t vusim_poll(struct file *file, poll_table *wait)
 	poll_wait(file, &slot->wq, wait);
 
 	mutex_lock(&slot->lock);
-	if (slot->dead) {
-		mask = EPOLLHUP | EPOLLERR;
-		goto out_unlock;
-	}
+	/* As read(): a finished command is read even after deletion. */
 	if (slot->req_owner == vf && slot->req_kind == VUSIM_REQ_APDU &&
 	    slot->req_state == VUSIM_REQ_DONE)
 		mask |= EPOLLIN | EPOLLRDNORM;
-	if (slot->req_state == VUSIM_REQ_IDLE && slot->card_present &&
-	    slot->powered && slot->backend_portid)
+	if (slot->dead) {
+		mask |= EPOLLHUP | EPOLLERR;
+		goto out_unlock;
+	}
+	if (vusim_req_idle(slot) && slot->card_present && slot->powered &&
+	    slot->backend_sk)
 		mask |= EPOLLOUT | EPOLLWRNORM;
 	if (vf->seen_changes != slot->changes)
 		mask |= EPOLLPRI;
@@ -392,9 +425,9 @@ static long vusim_ioctl_status(struct vusim_file *vf, void __user *argp)
 		st.flags |= VUSIM_STATUS_PRESENT;
 	if (slot->powered)
 		st.flags |= VUSIM_STATUS_POWERED;
-	if (slot->backend_portid)
+	if (slot->backend_sk)
 		st.flags |= VUSIM_STATUS_BACKEND;
-	if (slot->req_state != VUSIM_REQ_IDLE)
+	if (!vusim_req_idle(slot))
 		st.flags |= VUSIM_STATUS_BUSY;
 	st.protocol = vusim_atr_protocol(slot->atr, slot->atr_len);
 	st.atr_len = slot->atr_len;
@@ -468,17 +501,31 @@ static long vusim_ioctl_power_off(struct vusim_file *vf)
 	slot->powered = false;
 	*seq = vusim_next_seq(slot);
 	/* A notification: a backend that cannot be told is no reason to fail. */
-	if (slot->backend_portid)
+	if (slot->backend_sk)
 		vusim_nl_request_send(slot, skb, false);
 	else
 		kfree_skb(skb);
-	vusim_state_changed(slot, VUSIM_EVENT_CARD_POWERED_OFF);
+	/*
+	 * The send finds a closing backend socket: it removes the card, and
+	 * CARD_REMOVED is then the one event of this power off.
+	 */
+	if (slot->card_present)
+		vusim_state_changed(slot, VUSIM_EVENT_CARD_POWERED_OFF);
 out_unlock:
 	mutex_unlock(&slot->lock);
 	return ret;
 }
 
-/* Power on, warm or cold reset: a request answered with the new ATR. */
+/*
+ * Power on, warm or cold reset: a request answered with the new ATR.
+ *
+ * A signal does not abandon the request: the backend acts on it and its
+ * answer changes the card all the same, so forgetting it would lose the
+ * reset (the card's ATR would no longer be the one the modem was given).
+ * The request stays this file's and the ioctl returns -ERESTARTSYS; the
+ * restarted ioctl (or the same one called again after EINTR) waits for that
+ * request instead of sending a new one.
+ */
 static long vusim_ioctl_power(struct vusim_file *vf, u8 op, void __user *argp)
 {
 	struct vusim_slot *slot = vf->slot;
@@ -492,17 +539,24 @@ static long vusim_ioctl_power(struct vusim_file *vf, u8 op, void __user *argp)
 		return PTR_ERR(skb);
 
 	mutex_lock(&slot->lock);
-	ret = vusim_check_ready(slot, op == VUSIM_POWER_WARM_RESET);
-	if (ret) {
+	if (!slot->dead && slot->req_owner == vf && slot->req_interrupted &&
+	    slot->req_kind == VUSIM_REQ_POWER && slot->req_op == op) {
+		slot->req_interrupted = false;
 		kfree_skb(skb);
-		goto out_unlock;
+	} else {
+		ret = vusim_check_ready(slot, op == VUSIM_POWER_WARM_RESET);
+		if (ret) {
+			kfree_skb(skb);
+			goto out_unlock;
+		}
+		*seq = vusim_next_seq(slot);
+		ret = vusim_nl_request_send(slot, skb, false);
+		if (ret)
+			goto out_unlock;
+		slot->stats.resets++;
+		vusim_req_start(slot, vf, VUSIM_REQ_POWER);
+		slot->req_op = op;
 	}
-	*seq = vusim_next_seq(slot);
-	ret = vusim_nl_request_send(slot, skb, false);
-	if (ret)
-		goto out_unlock;
-	slot->stats.resets++;
-	vusim_req_start(slot, vf, VUSIM_REQ_POWER);
 	mutex_unlock(&slot->lock);
 
 	ret = wait_event_interruptible(slot->wq, vusim_req_settled(slot, vf));
@@ -513,16 +567,13 @@ static long vusim_ioctl_power(struct vusim_file *vf, u8 op, void __user *argp)
 		goto out_unlock;
 	}
 	if (slot->req_owner != vf) {
-		/* Cannot happen: only this call or close() resets it. */
+		/* Another thread of this file collected it. */
 		ret = -EIO;
 		goto out_unlock;
 	}
-	if (ret) {
-		/* Interrupted: abandon, the answer will come late. */
-		if (slot->req_state == VUSIM_REQ_WAITING)
-			slot->stats.abandoned++;
-		vusim_req_reset(slot);
-		ret = -EINTR;
+	if (ret && slot->req_state == VUSIM_REQ_WAITING) {
+		slot->req_interrupted = true;
+		ret = -ERESTARTSYS;
 		goto out_unlock;
 	}
 	ret = slot->req_err;
@@ -581,15 +632,19 @@ static void vusim_slot_release(struct device *dev)
 
 	kvfree_sensitive(slot->rsp, slot->rsp_len);
 	vusim_nl_request_free(slot->req_skb);
+	if (slot->backend_sk)
+		sock_put(slot->backend_sk);
 	mutex_destroy(&slot->lock);
 	kfree(slot);
 }
 
 /*
- * Creates slot with the given backend.  Returns it with a reference for the
- * caller (vusim_slot_put()), or an ERR_PTR.
+ * Creates slot whose backend is the socket backend_sk, bound to
+ * backend_portid.  Returns it with a reference for the caller
+ * (vusim_slot_put()), or an ERR_PTR.
  */
-struct vusim_slot *vusim_slot_create(u32 backend_portid, u32 flags,
+struct vusim_slot *vusim_slot_create(struct sock *backend_sk,
+				     u32 backend_portid, u32 flags,
 				     u32 timeout_ms)
 {
 	struct vusim_slot *slot;
@@ -604,6 +659,8 @@ struct vusim_slot *vusim_slot_create(u32 backend_portid, u32 flags,
 	INIT_DELAYED_WORK(&slot->timeout_work, vusim_timeout_work);
 	slot->flags = flags;
 	slot->timeout_ms = timeout_ms;
+	sock_hold(backend_sk);
+	slot->backend_sk = backend_sk;
 	slot->backend_portid = backend_portid;
 
 	device_initialize(&slot->dev);
@@ -713,7 +770,7 @@ void vusim_slot_delete(struct vusim_slot *slot, bool notify)
 	slot->card_present = false;
 	slot->powered = false;
 	slot->atr_len = 0;
-	slot->backend_portid = 0;
+	vusim_backend_set(slot, NULL, 0);
 	wake_up_interruptible_all(&slot->wq);
 	if (notify)
 		vusim_nl_event(slot, VUSIM_EVENT_SLOT_DELETED);
@@ -737,10 +794,26 @@ void vusim_slot_delete_all(void)
 	idr_destroy(&vusim_idr);
 }
 
+/* Makes sk (NULL: none) the slot's backend socket, bound to portid. */
+void vusim_backend_set(struct vusim_slot *slot, struct sock *sk, u32 portid)
+{
+	lockdep_assert_held(&slot->lock);
+	if (sk)
+		sock_hold(sk);
+	if (slot->backend_sk)
+		sock_put(slot->backend_sk);
+	slot->backend_sk = sk;
+	slot->backend_portid = portid;
+}
+
 /*
  * A netlink socket of init_net closed (NETLINK_URELEASE): the slots it was
  * backend of lose their card and become orphans, or are deleted when they
- * have VUSIM_SLOT_F_DELETE_ON_CLOSE.
+ * have VUSIM_SLOT_F_DELETE_ON_CLOSE.  The port id alone does not say which
+ * socket closed: another one may have had it before the backend, or may
+ * have bound it since the backend's release freed it.  The backend's own
+ * release has set SOCK_DEAD on it (sock_orphan() in netlink_release(),
+ * before the notifier), a live backend never has it.
  */
 void vusim_backend_released(u32 portid)
 {
@@ -751,11 +824,12 @@ void vusim_backend_released(u32 portid)
 	mutex_lock(&vusim_slots_lock);
 	idr_for_each_entry(&vusim_idr, slot, id) {
 		mutex_lock(&slot->lock);
-		if (slot->backend_portid != portid) {
+		if (!slot->backend_sk || slot->backend_portid != portid ||
+		    !sock_flag(slot->backend_sk, SOCK_DEAD)) {
 			mutex_unlock(&slot->lock);
 			continue;
 		}
-		slot->backend_portid = 0;
+		vusim_backend_set(slot, NULL, 0);
 		slot->stats.backend_lost++;
 		vusim_card_remove(slot);
 		/* A request to a card-less slot cannot be left waiting. */

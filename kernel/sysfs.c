@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Per-slot sysfs attributes, /sys/class/vusim/vusim<N>/: card_present,
- * powered, atr (hex), backend_portid, timeout_ms (writable) and the counters
- * in stats/ (docs/vusim-abi.md).
+ * powered, atr (hex), backend, timeout_ms (writable) and the counters in
+ * stats/ (docs/vusim-abi.md, Documentation/ABI/testing/sysfs-class-vusim).
  */
 
 #include <linux/device.h>
@@ -33,8 +33,9 @@ VUSIM_SHOW(card_present, "%d", slot->card_present)
 static DEVICE_ATTR_RO(card_present);
 VUSIM_SHOW(powered, "%d", slot->powered)
 static DEVICE_ATTR_RO(powered);
-VUSIM_SHOW(backend_portid, "%u", slot->backend_portid)
-static DEVICE_ATTR_RO(backend_portid);
+/* Whether a backend serves the slot; its port id is nobody's business. */
+VUSIM_SHOW(backend, "%d", !!slot->backend_sk)
+static DEVICE_ATTR_RO(backend);
 VUSIM_SHOW(timeout_ms, "%u", slot->timeout_ms)
 
 static ssize_t atr_show(struct device *dev, struct device_attribute *attr,
@@ -74,7 +75,7 @@ static struct attribute *vusim_slot_attrs[] = {
 	&dev_attr_card_present.attr,
 	&dev_attr_powered.attr,
 	&dev_attr_atr.attr,
-	&dev_attr_backend_portid.attr,
+	&dev_attr_backend.attr,
 	&dev_attr_timeout_ms.attr,
 	NULL
 };

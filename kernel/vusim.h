@@ -26,9 +26,16 @@
 #include <linux/types.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <net/sock.h>
 #include <linux/vusim.h>
 
 #define VUSIM_MINORS 256
+
+/* Largest short command APDU: CLA INS P1 P2 Lc, 255 data bytes, Le. */
+#define VUSIM_APDU_SHORT_MAX	261
+
+/* Every slot flag this module knows (VUSIM_ATTR_FLAGS policy). */
+#define VUSIM_SLOT_F_KNOWN	VUSIM_SLOT_F_DELETE_ON_CLOSE
 
 enum vusim_req_state {
 	VUSIM_REQ_IDLE,		/* nothing outstanding */
@@ -63,7 +70,14 @@ struct vusim_slot {
 	bool dead;			/* deleted: every call fails, ENODEV */
 	u32 flags;			/* VUSIM_SLOT_F_* */
 	u32 timeout_ms;
-	u32 backend_portid;		/* 0: orphaned */
+	/*
+	 * The backend is a socket, not a port id: backend_sk (held with
+	 * sock_hold()) is what handlers compare the sender with, and what a
+	 * request is delivered to (vusim_nl_request_send()).  NULL: orphaned.
+	 * backend_portid is only the address genlmsg_unicast() needs.
+	 */
+	struct sock *backend_sk;
+	u32 backend_portid;
 	bool card_present;
 	bool powered;
 	u8 atr_len;
@@ -73,6 +87,13 @@ struct vusim_slot {
 	/* The one outstanding request (ISO/IEC 7816-3 is half duplex). */
 	enum vusim_req_state req_state;
 	enum vusim_req_kind req_kind;
+	u8 req_op;			/* VUSIM_POWER_* of a power request */
+	/*
+	 * A signal interrupted the power ioctl waiting for this request: the
+	 * request goes on and the restarted ioctl collects it; if nobody
+	 * does, the next caller that needs the slot clears it once done.
+	 */
+	bool req_interrupted;
 	struct vusim_file *req_owner;
 	u32 seq;			/* of the current or last request */
 	int req_err;
@@ -99,12 +120,14 @@ extern unsigned int vusim_default_timeout_ms;
 extern struct mutex vusim_slots_lock;
 int vusim_chrdev_init(void);
 void vusim_chrdev_exit(void);
-struct vusim_slot *vusim_slot_create(u32 backend_portid, u32 flags,
+struct vusim_slot *vusim_slot_create(struct sock *backend_sk,
+				     u32 backend_portid, u32 flags,
 				     u32 timeout_ms);
 struct vusim_slot *vusim_slot_lookup(u32 index);
 void vusim_slot_put(struct vusim_slot *slot);
 void vusim_slot_delete(struct vusim_slot *slot, bool notify);
 void vusim_slot_delete_all(void);
+void vusim_backend_set(struct vusim_slot *slot, struct sock *sk, u32 portid);
 void vusim_backend_released(u32 portid);
 void vusim_card_remove(struct vusim_slot *slot);
 void vusim_req_finish(struct vusim_slot *slot, int err);

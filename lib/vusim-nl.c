@@ -337,7 +337,8 @@ static int parse_slot(struct nlmsghdr *nlh, struct vusim_slot_info *info)
 		return -EBADMSG;
 	get_u32(tb[VUSIM_ATTR_FLAGS], &info->flags);
 	get_u32(tb[VUSIM_ATTR_TIMEOUT_MS], &info->timeout_ms);
-	get_u32(tb[VUSIM_ATTR_BACKEND_PORTID], &info->backend_portid);
+	info->backend = tb[VUSIM_ATTR_BACKEND] &&
+			nla_get_u8(tb[VUSIM_ATTR_BACKEND]);
 	get_u32(tb[VUSIM_ATTR_EVENT], &info->event);
 	info->card_present = tb[VUSIM_ATTR_CARD_PRESENT] &&
 			     nla_get_u8(tb[VUSIM_ATTR_CARD_PRESENT]);

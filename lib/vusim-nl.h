@@ -36,7 +36,7 @@ struct vusim_slot_info {
 	uint32_t slot;
 	uint32_t flags;		/* VUSIM_SLOT_F_* */
 	uint32_t timeout_ms;
-	uint32_t backend_portid; /* 0: orphaned */
+	bool backend;		/* a backend serves it; false: orphaned */
 	bool card_present;
 	bool powered;
 	size_t atr_len;		/* 0 without a card */
@@ -75,7 +75,7 @@ void vusim_nl_close(struct vusim_nl *nl);
 /* The socket's descriptor, for poll() in an event loop (POLLIN: call
  * vusim_nl_serve() or vusim_nl_recv_request() with timeout 0). */
 int vusim_nl_fd(const struct vusim_nl *nl);
-/* The socket's netlink port id (what VUSIM_ATTR_BACKEND_PORTID shows). */
+/* The socket's netlink port id (the kernel publishes no backend's). */
 uint32_t vusim_nl_portid(const struct vusim_nl *nl);
 /* The kernel's extack message of the last failed call ("" if none). */
 const char *vusim_nl_error(const struct vusim_nl *nl);

@@ -382,7 +382,7 @@ static int collect_orphan(const struct vusim_slot_info *info, void *userdata)
 {
 	struct orphans *o = userdata;
 
-	if (info->backend_portid == 0 && o->n < CONFIG_MAX_SLOTS)
+	if (!info->backend && o->n < CONFIG_MAX_SLOTS)
 		o->slot[o->n++] = info->slot;
 	return 0;
 }

@@ -169,7 +169,12 @@ static int serve_raw(struct vusim_nl *nl)
 		size_t apdu_len = 0;
 		int rem;
 
-		if (n < 0 && errno == EINTR)
+		/*
+		 * EAGAIN: the SO_RCVTIMEO that lib/vusim-nl's management calls
+		 * leave on the socket ran out while the other rigs had their
+		 * turn (more than a second on a busy host).
+		 */
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
 			return -errno;

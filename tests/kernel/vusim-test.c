@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -185,6 +186,20 @@ static bool sysfs_is(uint32_t slot, const char *attr, const char *want)
 	return true;
 }
 
+/*
+ * VUSIM_APDU_MAX bytes the kernel cannot read (PROT_NONE): a write from
+ * them is refused before the copy or fails with EFAULT.
+ */
+static const void *unreadable(void)
+{
+	static void *p;
+
+	if (!p)
+		p = mmap(NULL, VUSIM_APDU_MAX, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p;
+}
+
 static bool dev_exists(uint32_t slot)
 {
 	char path[32];
@@ -346,13 +361,16 @@ static void test_basic(struct vusim_nl *nl, struct vusim_nl *ev,
 	ok(wait_event(ev, VUSIM_EVENT_SLOT_ADDED, slot), "event SLOT_ADDED");
 	ok(dev_exists(slot), "/dev/vusim0 exists");
 	r = get_info(nl, slot, &info);
-	ok(r == 0 && info.backend_portid == vusim_nl_portid(nl) &&
+	ok(r == 0 && info.backend &&
 	   info.timeout_ms == 5000 && !info.card_present && !info.powered &&
 	   info.atr_len == 0 && info.flags == 0,
 	   "SLOT_GET: our backend, default timeout, no card");
 	ok(sysfs_is(slot, "card_present", "0") && sysfs_is(slot, "atr", "") &&
 	   sysfs_is(slot, "timeout_ms", "5000"),
 	   "sysfs: card_present 0, empty atr, timeout_ms 5000");
+	ok(sysfs_is(slot, "backend", "1") &&
+	   access("/sys/class/vusim/vusim0/backend_portid", F_OK) < 0,
+	   "sysfs: backend 1, no backend_portid (the port id is not published)");
 
 	fd = vusim_modem_open(slot, 0);
 	is_ok(fd, "open /dev/vusim0");
@@ -478,6 +496,18 @@ static void test_basic(struct vusim_nl *nl, struct vusim_nl *ev,
 		r = sys(read(fd, back, n));
 		ok(r == (long)n && !memcmp(back, cmd, n),
 		   "modem reads the %zu-byte response intact", n);
+
+		/*
+		 * A large write to a busy slot is refused before the kernel
+		 * allocates and fills its 64 KiB request: with an unreadable
+		 * buffer, a kernel that copied first would say EFAULT.
+		 */
+		send_cmd(fd);
+		get_request(nl, &req, VUSIM_REQUEST_APDU);
+		is_err(sys(write(fd, unreadable(), VUSIM_APDU_MAX)), EBUSY,
+		       "65531-byte write to a busy slot: EBUSY before the copy");
+		vusim_nl_apdu_response(nl, slot, req.seq, sw_ok, 2);
+		sys(read(fd, rsp, sizeof(rsp)));
 	}
 	ok(vusim_nl_async_errors(nl) == 0, "no answer was refused so far");
 	close(fd);
@@ -754,18 +784,68 @@ static void test_power(struct vusim_nl *nl, struct vusim_nl *ev, uint32_t slot)
 	get_request(nl, &req, VUSIM_REQUEST_POWER);
 	vusim_nl_power_response(nl, slot, req.seq, atr_t1, sizeof(atr_t1));
 	vusim_nl_slot_set_timeout(nl, slot, 5000);
+	ok(vusim_modem_atr(fd, VUSIM_IOC_GET_ATR, atr, &atr_len) == 0 &&
+	   atr_len == sizeof(atr1), "a late reset answer changes nothing");
+
+	/*
+	 * A signal does not lose a reset: without SA_RESTART the ioctl says
+	 * EINTR, the request goes on, and the same ioctl called again
+	 * collects its ATR without a second request.
+	 */
 	call_start(&c, fd, VUSIM_IOC_WARM_RESET, NULL, 0);
 	get_request(nl, &req, VUSIM_REQUEST_POWER);
 	sleep_ms(50);
 	pthread_kill(c.thread, SIGUSR1);
-	is_err(call_end(&c), EINTR, "signal during a reset: EINTR");
-	vusim_nl_power_response(nl, slot, req.seq, atr_t1, sizeof(atr_t1));
-	get_info(nl, slot, &info);
-	ok(info.resets == before.resets + 6 && info.failed == before.failed + 1 &&
-	   info.late == before.late + 2 && info.abandoned == before.abandoned + 1,
-	   "counters: 6 resets, 1 failed, 2 late, 1 abandoned");
+	is_err(call_end(&c), EINTR, "signal during a reset (no SA_RESTART): EINTR");
+	ok(vusim_modem_status(fd, &st) == 0 && (st.flags & VUSIM_STATUS_BUSY),
+	   "the reset is still outstanding");
+	vusim_nl_power_response(nl, slot, req.seq, atr_warm, sizeof(atr_warm));
+	ok(vusim_modem_atr(fd, VUSIM_IOC_WARM_RESET, atr, &atr_len) == 0 &&
+	   atr_len == sizeof(atr_warm) && !memcmp(atr, atr_warm, atr_len),
+	   "WARM_RESET again returns the interrupted reset's ATR");
+	ok(no_request(nl, 50), "without sending a second reset");
+
+	/* With SA_RESTART the ioctl restarts by itself and waits on. */
+	{
+		struct sigaction sa = { .sa_handler = on_sigusr1,
+					.sa_flags = SA_RESTART };
+
+		sigaction(SIGUSR1, &sa, NULL);
+		call_start(&c, fd, VUSIM_IOC_COLD_RESET, NULL, 0);
+		get_request(nl, &req, VUSIM_REQUEST_POWER);
+		sleep_ms(50);
+		pthread_kill(c.thread, SIGUSR1);
+		sleep_ms(50);
+		vusim_nl_power_response(nl, slot, req.seq, atr1, sizeof(atr1));
+		ok(call_end(&c) == 0 && c.atr.len == sizeof(atr1) &&
+		   !memcmp(c.atr.atr, atr1, sizeof(atr1)),
+		   "signal during a reset (SA_RESTART): the ioctl returns the ATR");
+		ok(no_request(nl, 50), "one reset request only");
+		sa.sa_flags = 0;
+		sigaction(SIGUSR1, &sa, NULL);
+	}
+
+	/* An interrupted reset that nobody collects does not hold the slot. */
+	call_start(&c, fd, VUSIM_IOC_WARM_RESET, NULL, 0);
+	get_request(nl, &req, VUSIM_REQUEST_POWER);
+	sleep_ms(50);
+	pthread_kill(c.thread, SIGUSR1);
+	is_err(call_end(&c), EINTR, "another reset interrupted: EINTR");
+	is_err(sys(write(fd, select_mf, sizeof(select_mf))), EBUSY,
+	       "while it is outstanding a write gets EBUSY");
+	vusim_nl_power_response(nl, slot, req.seq, atr1, sizeof(atr1));
 	ok(vusim_modem_atr(fd, VUSIM_IOC_GET_ATR, atr, &atr_len) == 0 &&
-	   atr_len == sizeof(atr1), "late reset answers change nothing");
+	   atr_len == sizeof(atr1), "its answer became the card's ATR");
+	ok(poll_events(fd) & POLLOUT, "once answered the slot polls writable");
+	send_cmd(fd);
+	ok(get_request(nl, &req, VUSIM_REQUEST_APDU), "and takes a command");
+	vusim_nl_apdu_response(nl, slot, req.seq, sw_ok, 2);
+	sys(read(fd, rsp, sizeof(rsp)));
+
+	get_info(nl, slot, &info);
+	ok(info.resets == before.resets + 8 && info.failed == before.failed + 1 &&
+	   info.late == before.late + 1 && info.abandoned == before.abandoned,
+	   "counters: 8 resets, 1 failed, 1 late, none abandoned");
 	close(fd);
 }
 
@@ -853,8 +933,8 @@ static void test_bad_input(struct vusim_nl *nl, uint32_t slot)
 	bad(nl, m, EINVAL, NULL, 0, "unknown attribute type 100");
 	m = raw(nl, VUSIM_CMD_SLOT_GET);
 	nla_put_u32(m, VUSIM_ATTR_SLOT, slot);
-	nla_put_u32(m, VUSIM_ATTR_BACKEND_PORTID, 1);
-	bad(nl, m, EINVAL, NULL, 0, "reply-only attribute BACKEND_PORTID in a request");
+	nla_put_u8(m, VUSIM_ATTR_BACKEND, 1);
+	bad(nl, m, EINVAL, NULL, 0, "reply-only attribute BACKEND in a request");
 	m = raw(nl, VUSIM_CMD_SLOT_ADD);
 	nla_put_u32(m, VUSIM_ATTR_FLAGS, 0x2);
 	bad(nl, m, EINVAL, NULL, 0, "SLOT_ADD with unknown flag bit 0x2");
@@ -1279,18 +1359,21 @@ static void test_backend_loss(struct vusim_nl *nl, struct vusim_nl *ev)
 	ok(c.ms < 1000, "at once (%lld ms)", (long long)c.ms);
 	ok(wait_event(ev, VUSIM_EVENT_SLOT_ORPHANED, slot), "event SLOT_ORPHANED");
 	ok(poll_events(fd) & POLLPRI, "poll: EPOLLPRI after the card left");
-	ok(get_info(nl, slot, &info) == 0 && info.backend_portid == 0 &&
+	ok(get_info(nl, slot, &info) == 0 && !info.backend &&
 	   !info.card_present && info.backend_lost == 1,
 	   "the slot stays as an orphan without card, backend_lost 1");
 	ok(vusim_modem_status(fd, &st) == 0 && st.flags == 0,
 	   "STATUS: no card, no backend");
 	is_err(sys(write(fd, select_mf, sizeof(select_mf))), ENOMEDIUM,
 	       "write to the orphan: ENOMEDIUM");
+	is_err(sys(write(fd, unreadable(), VUSIM_APDU_MAX)), ENOMEDIUM,
+	       "65531-byte write to the card-less slot: ENOMEDIUM before the copy");
 
 	is_ok(vusim_nl_slot_claim(nl, slot, 0), "SLOT_CLAIM of the orphan");
 	ok(wait_event(ev, VUSIM_EVENT_SLOT_CLAIMED, slot), "event SLOT_CLAIMED");
-	ok(get_info(nl, slot, &info) == 0 &&
-	   info.backend_portid == vusim_nl_portid(nl), "we are its backend now");
+	ok(get_info(nl, slot, &info) == 0 && info.backend &&
+	   vusim_nl_slot_set_timeout(nl, slot, 5000) == 0,
+	   "we are its backend now");
 	vusim_nl_card_insert(nl, slot, atr1, sizeof(atr1));
 	send_cmd(fd);
 	ok(get_request(nl, &req, VUSIM_REQUEST_APDU) && req.slot == slot,
@@ -1336,6 +1419,26 @@ static void test_backend_loss(struct vusim_nl *nl, struct vusim_nl *ev)
 		       "an answer for the deleted slot: ENOENT");
 	}
 	is_ok(sys(close(fd)), "close after deletion");
+
+	/*
+	 * A command answered before the deletion is still read after it, and
+	 * poll says so (as a pipe: EPOLLIN with EPOLLHUP).
+	 */
+	is_ok(vusim_nl_slot_add(nl, 0, 0, &slot), "a new slot");
+	vusim_nl_card_insert(nl, slot, atr1, sizeof(atr1));
+	fd = vusim_modem_open(slot, 0);
+	send_cmd(fd);
+	get_request(nl, &req, VUSIM_REQUEST_APDU);
+	vusim_nl_apdu_response(nl, slot, req.seq, sw_ok, 2);
+	is_ok(vusim_nl_slot_del(nl, slot), "SLOT_DEL with an answered command");
+	ok((poll_events(fd) & (POLLIN | POLLHUP)) == (POLLIN | POLLHUP),
+	   "poll after deletion: EPOLLIN | EPOLLHUP");
+	ok(sys(read(fd, rsp, sizeof(rsp))) == 2 && !memcmp(rsp, sw_ok, 2),
+	   "read after deletion gets the response");
+	ok((poll_events(fd) & (POLLIN | POLLHUP)) == POLLHUP,
+	   "then poll: EPOLLHUP only");
+	is_err(sys(read(fd, rsp, sizeof(rsp))), ENODEV, "and read: ENODEV");
+	close(fd);
 
 	/* DELETE_ON_CLOSE: the slot goes with its backend. */
 	pid = spawn_backend(VUSIM_SLOT_F_DELETE_ON_CLOSE, 1, &slot);

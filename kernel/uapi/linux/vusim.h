@@ -46,7 +46,8 @@
  *	EPOLLPRI: the card state changed (inserted, removed, powered on or off,
  *	reset, backend lost) since this file last called VUSIM_IOC_STATUS;
  *	EPOLLHUP | EPOLLERR: the slot was deleted (every call then fails with
- *	ENODEV).
+ *	ENODEV, except that a finished command's result is still read: then
+ *	EPOLLIN | EPOLLRDNORM come with EPOLLHUP, as on a pipe).
  * close()  with a command outstanding abandons it: the backend's answer
  *	arrives late and is dropped.
  *
@@ -89,10 +90,10 @@
 #define VUSIM_TIMEOUT_DEFAULT_MS 5000
 
 /* ------------------------------------------------------------------ */
-/* ioctls on /dev/vusim<N> (magic 0xB8, free in ioctl-number.rst)      */
+/* ioctls on /dev/vusim<N> (magic 0xB9, free in ioctl-number.rst)      */
 /* ------------------------------------------------------------------ */
 
-#define VUSIM_IOC_MAGIC		0xB8
+#define VUSIM_IOC_MAGIC		0xB9
 
 /* vusim_status.flags */
 #define VUSIM_STATUS_PRESENT	0x1U	/* a card is in the slot */
@@ -148,7 +149,10 @@ struct vusim_atr {
  * VUSIM_IOC_POWER_ON, VUSIM_IOC_WARM_RESET, VUSIM_IOC_COLD_RESET: ask the
  * backend to power on / reset the card (ISO/IEC 7816-3 6.2.2, 6.2.3) and
  * return the ATR it answers with.  They block until the backend answers (the
- * slot's timeout applies; a signal abandons the request: EINTR).  A cold
+ * slot's timeout applies), also with O_NONBLOCK.  A signal does not abandon
+ * the request: the ioctl is restarted (SA_RESTART) or fails with EINTR, and
+ * the same ioctl on the same file then waits for that request's answer
+ * instead of sending a new one.  A cold
  * reset or power on of a powered card is a cold reset; a warm reset of a
  * powered-off card fails with ENOTCONN.  Errors: ENOMEDIUM, ENOTCONN, EBUSY
  * (a command is outstanding), ETIMEDOUT, EIO (backend answered
@@ -198,7 +202,7 @@ struct vusim_atr {
  * VUSIM_CMD_SLOT_GET: one slot (with VUSIM_ATTR_SLOT) or, as a dump
  *	(NLM_F_DUMP), every slot.  No privilege needed.  Reply attributes:
  *	VUSIM_ATTR_SLOT, VUSIM_ATTR_FLAGS, VUSIM_ATTR_TIMEOUT_MS,
- *	VUSIM_ATTR_BACKEND_PORTID (0: orphaned), VUSIM_ATTR_CARD_PRESENT,
+ *	VUSIM_ATTR_BACKEND (0: orphaned), VUSIM_ATTR_CARD_PRESENT,
  *	VUSIM_ATTR_POWERED, VUSIM_ATTR_ATR (with a card), VUSIM_ATTR_STATS.
  * VUSIM_CMD_CARD_INSERT (admin, backend): insert a card.  Requires
  *	VUSIM_ATTR_SLOT and VUSIM_ATTR_ATR (TS must be 0x3B or 0x3F, ISO/IEC
@@ -208,7 +212,10 @@ struct vusim_atr {
  *	VUSIM_ATTR_SLOT.  A waiting modem call fails with ENOMEDIUM.  Errors:
  *	ENOMEDIUM (no card).
  * VUSIM_CMD_APDU_REQUEST (kernel -> backend, unicast to the backend's
- *	port id, not sent by user space: EOPNOTSUPP): a command APDU.
+ *	socket, not sent by user space: EOPNOTSUPP): a command APDU.  It is
+ *	only ever delivered to the socket that is the slot's backend: while
+ *	it is sent the kernel holds that socket open, so its port id cannot
+ *	be freed and bound by another socket.
  *	Attributes: VUSIM_ATTR_SLOT, VUSIM_ATTR_SEQ, VUSIM_ATTR_APDU.  The
  *	kernel wipes its copy of the command (it may hold a PIN) when the
  *	request ends: a request read only after that (timed out, abandoned,
@@ -267,13 +274,13 @@ enum vusim_cmd {
  *	bytes, in answers VUSIM_APDU_RSP_MIN..VUSIM_APDU_MAX (ERANGE outside).
  * VUSIM_ATTR_POWER_OP: u8, enum vusim_power_op.
  * VUSIM_ATTR_FAILED: flag, the backend could not serve the request.
- * VUSIM_ATTR_BACKEND_PORTID: u32 (replies/events only), the backend's
- *	netlink port id, 0 when the slot is orphaned.
+ * VUSIM_ATTR_BACKEND: u8 (replies/events only), 1 when a backend socket
+ *	serves the slot, 0 when it is orphaned.  (The backend's port id is not
+ *	published.)
  * VUSIM_ATTR_CARD_PRESENT: u8 (replies/events only), 1 with a card.
  * VUSIM_ATTR_POWERED: u8 (replies/events only), 1 when the card is powered.
  * VUSIM_ATTR_EVENT: u32 (events only), enum vusim_event.
  * VUSIM_ATTR_STATS: nested (replies only), VUSIM_STATS_* u64 counters.
- * VUSIM_ATTR_PAD: padding for 64-bit attributes.
  */
 enum vusim_attr {
 	VUSIM_ATTR_UNSPEC,
@@ -285,12 +292,11 @@ enum vusim_attr {
 	VUSIM_ATTR_APDU,
 	VUSIM_ATTR_POWER_OP,
 	VUSIM_ATTR_FAILED,
-	VUSIM_ATTR_BACKEND_PORTID,
+	VUSIM_ATTR_BACKEND,
 	VUSIM_ATTR_CARD_PRESENT,
 	VUSIM_ATTR_POWERED,
 	VUSIM_ATTR_EVENT,
 	VUSIM_ATTR_STATS,
-	VUSIM_ATTR_PAD,
 
 	__VUSIM_ATTR_MAX
 };
@@ -303,7 +309,6 @@ enum vusim_attr {
  *	closes, instead of leaving it orphaned for VUSIM_CMD_SLOT_CLAIM.
  */
 #define VUSIM_SLOT_F_DELETE_ON_CLOSE	0x1U
-#define VUSIM_SLOT_F_ALL		VUSIM_SLOT_F_DELETE_ON_CLOSE
 
 /* VUSIM_ATTR_POWER_OP values (ISO/IEC 7816-3 6.2 activation, 6.4 deactivation). */
 enum vusim_power_op {
@@ -346,7 +351,7 @@ enum vusim_stats_attr {
 	VUSIM_STATS_LATE,		/* answers dropped: late or unknown seq */
 	VUSIM_STATS_FAILED,		/* answers with VUSIM_ATTR_FAILED */
 	VUSIM_STATS_RESETS,		/* power-on and reset requests sent */
-	VUSIM_STATS_ABANDONED,		/* commands abandoned by close/signal */
+	VUSIM_STATS_ABANDONED,		/* requests abandoned by close() */
 	VUSIM_STATS_BACKEND_LOST,	/* backend sockets closed on the slot */
 	VUSIM_STATS_PAD,
 
