@@ -24,3 +24,12 @@ $(eval $(call test_prog,op-device,tests/integration/operator/op-device.c,tre tpm
 $(call add_test,operator,tests/integration/operator/pva.sh,$(BUILD)/bin/mcim-operator $(BUILD)/tests/op-device)
 $(eval $(call unit_test,test-operator-core,tests/unit/test-operator-core.c,$(OPERATOR_LIBS)))
 $(eval $(call fuzzer,fuzz-operator-requests,tests/fuzz/fuzz-operator-requests.c,$(OPERATOR_LIBS)))
+$(call add_test,operator,tests/integration/operator/docs.sh,$(BUILD)/bin/mcim-operator)
+
+# install-operator: the program, its man page and an example configuration.
+install-operator: $(BUILD)/bin/mcim-operator
+	install -D -m 0755 $(BUILD)/bin/mcim-operator $(DESTDIR)$(PREFIX)/bin/mcim-operator
+	install -D -m 0644 docs/man/mcim-operator.8 $(DESTDIR)$(PREFIX)/share/man/man8/mcim-operator.8
+	install -D -m 0644 tools/mcim-operator/operator.conf.example \
+		$(DESTDIR)$(PREFIX)/share/doc/mcim/operator.conf.example
+.PHONY: install-operator
