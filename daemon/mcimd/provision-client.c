@@ -429,12 +429,26 @@ static void on_evidence(void *user, const struct http_response *rsp)
 	finish(p, result);
 }
 
-static int marshal_json(struct json_object *o, const char *key, TSS2_RC rc, const uint8_t *b,
-			size_t n)
+/* o.key = base64 of the marshalled TPMT_SIGNATURE or TPM2B_PUBLIC. */
+static int sig_json(struct json_object *o, const char *key, const TPMT_SIGNATURE *sig)
 {
-	if (rc)
+	uint8_t buf[sizeof(*sig)];
+	size_t n = 0;
+
+	if (Tss2_MU_TPMT_SIGNATURE_Marshal(sig, buf, sizeof(buf), &n))
 		return -EIO;
-	json_object_object_add(o, key, b64_json(b, n));
+	json_object_object_add(o, key, b64_json(buf, n));
+	return 0;
+}
+
+static int public_json(struct json_object *o, const char *key, const TPM2B_PUBLIC *pub)
+{
+	uint8_t buf[sizeof(*pub)];
+	size_t n = 0;
+
+	if (Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, sizeof(buf), &n))
+		return -EIO;
+	json_object_object_add(o, key, b64_json(buf, n));
 	return 0;
 }
 
@@ -477,8 +491,6 @@ static int evidence(struct mcimd_prov *p, struct json_object **ret)
 	TPM2B_ATTEST attest;
 	TPMT_SIGNATURE sig;
 	TPM2B_PUBLIC srk_pub;
-	uint8_t buf[sizeof(TPM2B_PUBLIC) + sizeof(TPMT_SIGNATURE)];
-	size_t n = 0;
 	bool logs_wanted = s->mode == OP_MODE_REMOTE;
 	int r;
 
@@ -495,18 +507,23 @@ static int evidence(struct mcimd_prov *p, struct json_object **ret)
 	step_ok(p, "credential of the %s EK activated", op_ek_name(s->ek));
 
 	step_begin(p, "quote");
-	tre_bios_log_path = logs_wanted && d->cfg.tcg_log[0] ? d->cfg.tcg_log : NULL;
-	tre_ima_log_path = logs_wanted && d->cfg.ima_log[0] ? d->cfg.ima_log : NULL;
-	r = tre_quote(d->tre, &s->sel, s->nonce, s->nonce_len, &q);
+	{
+		/* tre_quote() reads the logs at these paths (NULL: none). */
+		const char *bios = tre_bios_log_path, *ima = tre_ima_log_path;
+
+		tre_bios_log_path = logs_wanted && d->cfg.tcg_log[0] ? d->cfg.tcg_log : NULL;
+		tre_ima_log_path = logs_wanted && d->cfg.ima_log[0] ? d->cfg.ima_log : NULL;
+		r = tre_quote(d->tre, &s->sel, s->nonce, s->nonce_len, &q);
+		tre_bios_log_path = bios;
+		tre_ima_log_path = ima;
+	}
 	if (r < 0) {
 		fail(p, r, "tpm", NULL, "TPM2_Quote: %s", tre_errmsg(d->tre));
 		return r;
 	}
 	quote = json_object_new_object();
 	json_object_object_add(quote, "attest", b64_json(q.attest.attestationData, q.attest.size));
-	r = marshal_json(quote, "signature",
-			 Tss2_MU_TPMT_SIGNATURE_Marshal(&q.signature, buf, sizeof(buf), &n), buf,
-			 n);
+	r = sig_json(quote, "signature", &q.signature);
 	json_object_object_add(o, "quote", quote);
 	json_object_object_add(o, "pcr_values", pcr_values_json(&q));
 	logs = json_object_new_object();
@@ -538,14 +555,10 @@ static int evidence(struct mcimd_prov *p, struct json_object **ret)
 	}
 	srk = json_object_new_object();
 	json_object_object_add(o, "srk", srk);
-	n = 0;
-	r = marshal_json(srk, "public", Tss2_MU_TPM2B_PUBLIC_Marshal(&srk_pub, buf, sizeof(buf), &n),
-			 buf, n);
+	r = public_json(srk, "public", &srk_pub);
 	json_object_object_add(srk, "attest", b64_json(attest.attestationData, attest.size));
-	n = 0;
 	if (r == 0)
-		r = marshal_json(srk, "signature",
-				 Tss2_MU_TPMT_SIGNATURE_Marshal(&sig, buf, sizeof(buf), &n), buf, n);
+		r = sig_json(srk, "signature", &sig);
 	if (r < 0) {
 		fail(p, r, "tpm", NULL, "the SRK certification cannot be marshalled");
 		return r;
@@ -624,10 +637,8 @@ static void start_validate(struct mcimd_prov *p)
 	struct mcimd *d = p->d;
 	_cleanup_json_ struct json_object *body = NULL;
 	char url[CONFIG_URL_MAX + 32], name_hex[2 * sizeof(TPMU_NAME) + 1];
-	uint8_t buf[sizeof(TPM2B_PUBLIC)];
 	TPM2B_PUBLIC ak;
 	TPM2B_NAME name;
-	size_t n = 0;
 	int r;
 
 	step_begin(p, "attestation_key");
@@ -638,16 +649,15 @@ static void start_validate(struct mcimd_prov *p)
 		fail(p, r, "tpm", NULL, "attestation key: %s", tre_errmsg(d->tre));
 		return;
 	}
-	if (Tss2_MU_TPM2B_PUBLIC_Marshal(&ak, buf, sizeof(buf), &n)) {
+	body = json_object_new_object();
+	json_object_object_add(body, "device_id", json_object_new_string(p->reg.device_id));
+	if (public_json(body, "ak_public", &ak) < 0) {
 		fail(p, -EIO, "tpm", NULL, "the AK's public area cannot be marshalled");
 		return;
 	}
 	hex_encode(name.name, name.size, name_hex);
 	step_ok(p, "AK name %.20s...", name_hex);
 	step_begin(p, "session");
-	body = json_object_new_object();
-	json_object_object_add(body, "device_id", json_object_new_string(p->reg.device_id));
-	json_object_object_add(body, "ak_public", b64_json(buf, n));
 	r = url_join(p->reg.pva_url, "/v1/validations", NULL, url, sizeof(url));
 	if (r == 0)
 		r = post(p, url, body, true, on_session);

@@ -56,6 +56,12 @@ static int exit_for(int code)
 int ctl_call(const struct ctl *c, const char *method, struct json_object *params,
 	     struct json_object **ret_result)
 {
+	return ctl_call_err(c, method, params, ret_result, NULL);
+}
+
+int ctl_call_err(const struct ctl *c, const char *method, struct json_object *params,
+		 struct json_object **ret_result, struct json_object **ret_error)
+{
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	struct json_object *req, *rsp, *x, *err;
@@ -112,6 +118,11 @@ int ctl_call(const struct ctl *c, const char *method, struct json_object *params
 	if (json_object_object_get_ex(rsp, "error", &err)) {
 		int code = json_object_object_get_ex(err, "code", &x) ? json_object_get_int(x) : 0;
 
+		if (ret_error && json_object_is_type(err, json_type_object)) {
+			*ret_error = json_object_get(err);
+			json_object_put(rsp);
+			return exit_for(code);
+		}
 		if (c->json)
 			printf("%s\n", json_object_to_json_string_ext(
 					       err, JSON_C_TO_STRING_PRETTY |
