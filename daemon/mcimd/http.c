@@ -342,6 +342,8 @@ static void on_backoff(struct loop_source *src, uint32_t events)
 	(void)events;
 	if (read(src->fd, &n, sizeof(n)) != sizeof(n))
 		return;
+	/* x may be freed here, inside its own backoff dispatch: loop_run_once()
+	 * does not touch a source after its dispatch returned (loop.c). */
 	if (start_attempt(x) < 0) {
 		struct http_response rsp = { .fail = HTTP_LOCAL, .retry_after = -1,
 					     .body = (char *)"", .attempts = x->attempts };

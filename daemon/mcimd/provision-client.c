@@ -172,8 +172,9 @@ static int post(struct mcimd_prov *p, const char *url, struct json_object *body,
 }
 
 /*
- * An answer that is not the one the step wants: the transport's failure,
- * or the operator's error object (protocol "Errors"), or something else.
+ * Ends the flow on an answer that is not the one the step wants (status
+ * want): the transport's failure, the operator's error object (protocol
+ * "Errors"), or something else.
  */
 static void fail_answer(struct mcimd_prov *p, const struct http_response *rsp, long want)
 {
@@ -205,8 +206,6 @@ static void fail_answer(struct mcimd_prov *p, const struct http_response *rsp, l
 		return;
 	}
 	json_object_object_add(x, "http_status", json_object_new_int((int)rsp->status));
-	if (rsp->status == want) /* the status we want, a body that is not the protocol's */
-		return; /* the caller says what */
 	if (rsp->status >= 200 && rsp->status < 300) {
 		fail(p, -EBADMSG, "bad-answer", x, "the operator answered HTTP %ld, not %ld",
 		     rsp->status, want);
