@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * http.h on libcurl's multi socket API (curl_multi_socket_action(3)):
+ * http.h on libcurl's multi socket API (cu.multi_socket_action(3)):
  * CURLMOPT_SOCKETFUNCTION puts curl's sockets into the epoll loop (one
  * struct sock each), CURLMOPT_TIMERFUNCTION arms one timerfd; the
- * transfers that ended are collected with curl_multi_info_read() after
+ * transfers that ended are collected with cu.multi_info_read() after
  * every action.  A retry's backoff is a timerfd of its own.
  */
 #include <errno.h>
@@ -16,9 +16,80 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include "daemon/mcimd/http.h"
 #include "macro.h"
+
+/*
+ * libcurl is loaded at the first request, not linked: with its dependencies
+ * (GnuTLS, Kerberos, LDAP, ...) it would add about 4 MiB to the resident
+ * set of every mcimd, also of those that never talk to an operator
+ * (tests/bench/README.md, mcimd.rss_8_profiles_kib).  Once loaded it stays.
+ */
+#define CURL_SONAME "libcurl.so.4"
+
+static struct {
+	CURLcode (*global_init)(long flags);
+	CURLM *(*multi_init)(void);
+	CURLMcode (*multi_cleanup)(CURLM *m);
+	CURLMcode (*multi_setopt)(CURLM *m, CURLMoption option, ...);
+	CURLMcode (*multi_add_handle)(CURLM *m, CURL *e);
+	CURLMcode (*multi_remove_handle)(CURLM *m, CURL *e);
+	CURLMcode (*multi_socket_action)(CURLM *m, curl_socket_t s, int ev_bitmask,
+					 int *running_handles);
+	CURLMsg *(*multi_info_read)(CURLM *m, int *msgs_in_queue);
+	CURLMcode (*multi_assign)(CURLM *m, curl_socket_t s, void *sockp);
+	CURL *(*easy_init)(void);
+	void (*easy_cleanup)(CURL *e);
+	CURLcode (*easy_setopt)(CURL *e, CURLoption option, ...);
+	CURLcode (*easy_getinfo)(CURL *e, CURLINFO info, ...);
+	const char *(*easy_strerror)(CURLcode code);
+	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+	void (*slist_free_all)(struct curl_slist *l);
+} cu;
+
+static int curl_load(char *why, size_t why_size)
+{
+	static bool loaded;
+	void *h;
+
+	if (loaded)
+		return 0;
+	h = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(why, why_size, "cannot load %s: %s", CURL_SONAME, dlerror());
+		return -ELIBACC;
+	}
+#define SYM(n)                                                                       \
+	do {                                                                         \
+		*(void **)&cu.n = dlsym(h, "curl_" #n);                              \
+		if (!cu.n) {                                                         \
+			snprintf(why, why_size, "%s lacks curl_" #n, CURL_SONAME);   \
+			dlclose(h);                                                  \
+			return -ELIBBAD;                                             \
+		}                                                                    \
+	} while (0)
+	SYM(global_init);
+	SYM(multi_init);
+	SYM(multi_cleanup);
+	SYM(multi_setopt);
+	SYM(multi_add_handle);
+	SYM(multi_remove_handle);
+	SYM(multi_socket_action);
+	SYM(multi_info_read);
+	SYM(multi_assign);
+	SYM(easy_init);
+	SYM(easy_cleanup);
+	SYM(easy_setopt);
+	SYM(easy_getinfo);
+	SYM(easy_strerror);
+	SYM(slist_append);
+	SYM(slist_free_all);
+#undef SYM
+	loaded = true;
+	return 0;
+}
 
 struct sock {
 	struct loop_source src; /* first: dispatch gets this pointer */
@@ -97,10 +168,10 @@ static void xfer_free(struct http_xfer *x)
 	if (!x)
 		return;
 	if (x->easy) {
-		curl_multi_remove_handle(x->h->multi, x->easy);
-		curl_easy_cleanup(x->easy);
+		cu.multi_remove_handle(x->h->multi, x->easy);
+		cu.easy_cleanup(x->easy);
 	}
-	curl_slist_free_all(x->headers);
+	cu.slist_free_all(x->headers);
 	if (x->backoff.fd >= 0) {
 		loop_del(x->h->loop, &x->backoff);
 		close(x->backoff.fd);
@@ -145,11 +216,11 @@ static size_t on_write(char *data, size_t size, size_t n, void *user)
 	return len;
 }
 
-#define SET(opt, val) (r = r ? r : curl_easy_setopt(e, opt, val))
+#define SET(opt, val) (r = r ? r : cu.easy_setopt(e, opt, val))
 
 static int start_attempt(struct http_xfer *x)
 {
-	CURL *e = curl_easy_init();
+	CURL *e = cu.easy_init();
 	CURLcode r = CURLE_OK;
 
 	if (!e)
@@ -179,11 +250,11 @@ static int start_attempt(struct http_xfer *x)
 	SET(CURLOPT_ERRORBUFFER, x->errbuf);
 	SET(CURLOPT_PRIVATE, x);
 	if (r != CURLE_OK) {
-		curl_easy_cleanup(e);
+		cu.easy_cleanup(e);
 		return r == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
 	}
-	if (curl_multi_add_handle(x->h->multi, e) != CURLM_OK) {
-		curl_easy_cleanup(e);
+	if (cu.multi_add_handle(x->h->multi, e) != CURLM_OK) {
+		cu.easy_cleanup(e);
 		return -ENOMEM;
 	}
 	x->easy = e;
@@ -202,7 +273,7 @@ _printf_(2, 3) static void say(struct http_response *rsp, const char *fmt, ...)
 
 static void classify(struct http_xfer *x, CURLcode rc, struct http_response *rsp)
 {
-	const char *what = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+	const char *what = x->errbuf[0] ? x->errbuf : cu.easy_strerror(rc);
 
 	switch (rc) {
 	case CURLE_OK:
@@ -298,13 +369,13 @@ static void finish(struct http_xfer *x, CURLcode rc)
 
 	classify(x, rc, &rsp);
 	if (rsp.fail == HTTP_OK) {
-		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &rsp.status);
+		cu.easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &rsp.status);
 		/* Delta-seconds or an HTTP date; 0 when absent (or 0). */
-		if (curl_easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+		if (cu.easy_getinfo(x->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
 			rsp.retry_after = ra > 86400 * 365 ? 86400 * 365 : (long)ra;
 	}
-	curl_multi_remove_handle(x->h->multi, x->easy);
-	curl_easy_cleanup(x->easy);
+	cu.multi_remove_handle(x->h->multi, x->easy);
+	cu.easy_cleanup(x->easy);
 	x->easy = NULL;
 	delay = retry_delay(x, &rsp);
 	if (delay >= 0 && arm(x->backoff.fd, delay * 1000) == 0)
@@ -322,12 +393,12 @@ static void check_done(struct http *h)
 	CURLMsg *m;
 	int left;
 
-	while ((m = curl_multi_info_read(h->multi, &left))) {
+	while ((m = cu.multi_info_read(h->multi, &left))) {
 		struct http_xfer *x = NULL;
 
 		if (m->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		cu.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 		if (x)
 			finish(x, m->data.result);
 	}
@@ -368,7 +439,7 @@ static void on_sock(struct loop_source *src, uint32_t events)
 		flags |= CURL_CSELECT_OUT;
 	if (events & (EPOLLERR | EPOLLHUP))
 		flags |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(h->multi, src->fd, flags, &running);
+	cu.multi_socket_action(h->multi, src->fd, flags, &running);
 	check_done(h);
 	reap(h);
 }
@@ -382,7 +453,7 @@ static void on_timer(struct loop_source *src, uint32_t events)
 	(void)events;
 	if (read(src->fd, &n, sizeof(n)) != sizeof(n))
 		return;
-	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	cu.multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	check_done(h);
 	reap(h);
 }
@@ -399,7 +470,7 @@ static int socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *sock
 			loop_del(h->loop, &k->src);
 			k->next_dead = h->dead;
 			h->dead = k;
-			curl_multi_assign(h->multi, s, NULL);
+			cu.multi_assign(h->multi, s, NULL);
 		}
 		return 0;
 	}
@@ -414,7 +485,7 @@ static int socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *sock
 		free(k);
 		return -1;
 	}
-	curl_multi_assign(h->multi, s, k);
+	cu.multi_assign(h->multi, s, k);
 	return 0;
 }
 
@@ -426,19 +497,27 @@ static int timer_cb(CURLM *m, long timeout_ms, void *userp)
 	return arm(h->timer.fd, timeout_ms) < 0 ? -1 : 0;
 }
 
-int http_new(struct loop *l, struct http **ret)
+int http_new(struct loop *l, struct http **ret, char *why, size_t why_size)
 {
+	static bool initialised;
 	struct http *h;
 	int r;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	r = curl_load(why, why_size);
+	if (r < 0)
+		return r;
+	/* Once: curl_global_init() is not for every client (curl_global_init(3)). */
+	if (!initialised && cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(why, why_size, "libcurl failed to initialise");
 		return -ENOMEM;
+	}
+	initialised = true;
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 	h->loop = l;
 	h->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	h->multi = curl_multi_init();
+	h->multi = cu.multi_init();
 	if (h->timer.fd < 0 || !h->multi) {
 		r = h->timer.fd < 0 ? -errno : -ENOMEM;
 		goto fail;
@@ -447,19 +526,19 @@ int http_new(struct loop *l, struct http **ret)
 	r = loop_add(l, &h->timer, EPOLLIN);
 	if (r < 0)
 		goto fail;
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	cu.multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	cu.multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	cu.multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	cu.multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	*ret = h;
 	return 0;
 fail:
 	if (h->multi)
-		curl_multi_cleanup(h->multi);
+		cu.multi_cleanup(h->multi);
 	if (h->timer.fd >= 0)
 		close(h->timer.fd);
 	free(h);
-	curl_global_cleanup();
+	snprintf(why, why_size, "HTTP client: %s", strerror(-r));
 	return r;
 }
 
@@ -473,12 +552,11 @@ void http_free(struct http *h)
 		h->xfers = x->next;
 		xfer_free(x);
 	}
-	curl_multi_cleanup(h->multi); /* removes the remaining sockets (socket_cb) */
+	cu.multi_cleanup(h->multi); /* removes the remaining sockets (socket_cb) */
 	reap(h);
 	loop_del(h->loop, &h->timer);
 	close(h->timer.fd);
 	free(h);
-	curl_global_cleanup();
 }
 
 int http_post(struct http *h, const struct http_request *req, http_done_fn done, void *user,
@@ -504,11 +582,11 @@ int http_post(struct http *h, const struct http_request *req, http_done_fn done,
 	x->body_max = req->body_max;
 	x->done = done;
 	x->user = user;
-	x->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	x->headers = cu.slist_append(NULL, "Content-Type: application/json");
 	if (x->headers)
-		x->headers = curl_slist_append(x->headers, "Accept: application/json");
+		x->headers = cu.slist_append(x->headers, "Accept: application/json");
 	if (x->headers) /* no 100-continue round trip for the large evidence */
-		x->headers = curl_slist_append(x->headers, "Expect:");
+		x->headers = cu.slist_append(x->headers, "Expect:");
 	if (!x->url || !x->ca || !x->body || !x->headers) {
 		r = -ENOMEM;
 		goto fail;

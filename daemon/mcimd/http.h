@@ -67,7 +67,8 @@ struct http_response {
 
 typedef void (*http_done_fn)(void *user, const struct http_response *rsp);
 
-int http_new(struct loop *l, struct http **ret);
+/* Loads libcurl at the first call (not linked: http.c); why says what failed. */
+int http_new(struct loop *l, struct http **ret, char *why, size_t why_size);
 void http_free(struct http *h);
 
 /*

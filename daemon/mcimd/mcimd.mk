@@ -15,8 +15,8 @@ MCIMD_SRCS := daemon/mcimd/mcimd.c daemon/mcimd/handlers.c daemon/mcimd/log.c \
 	daemon/mcimd/notify.c daemon/mcimd/tpm.c daemon/mcimd/slot.c \
 	daemon/mcimd/provision.c daemon/mcimd/provision-client.c daemon/mcimd/http.c
 MCIMD_LIBS := mcimdctl mcimdconf mcimdtrace mcimdop store usim usimprofile tre tpm2util aka vusim-nl mcimutil
-MCIMD_LDLIBS := $(LDLIBS_jsonc) $(LDLIBS_tss) $(call pkglibs,tss2-sys) $(LDLIBS_crypto) $(LDLIBS_nl) \
-	$(LDLIBS_curl)
+# libcurl is not linked: http.c loads it when provisioning starts.
+MCIMD_LDLIBS := $(LDLIBS_jsonc) $(LDLIBS_tss) $(call pkglibs,tss2-sys) $(LDLIBS_crypto) $(LDLIBS_nl)
 $(eval $(call prog,mcimd,$(MCIMD_SRCS),$(MCIMD_LIBS),$(MCIMD_LDLIBS)))
 # The sanitizer twin, for the integration tests (MCIMD=build/san/bin/mcimd).
 $(eval $(call link,$(BUILD)/san/bin/mcimd,san/,$(MCIMD_SRCS),$(MCIMD_LIBS),$(MCIMD_LDLIBS),))

@@ -148,6 +148,7 @@ static int url_join(const char *base, const char *path, const char *arg, char *o
 	return w < 0 || (size_t)w >= size ? -ENAMETOOLONG : 0;
 }
 
+/* Starts the step's request; on failure the flow ends (fail). */
 static int post(struct mcimd_prov *p, const char *url, struct json_object *body,
 		bool idempotent, http_done_fn fn)
 {
@@ -159,16 +160,16 @@ static int post(struct mcimd_prov *p, const char *url, struct json_object *body,
 		.retries = p->d->cfg.prov_retries, .idempotent = idempotent,
 		.body_max = OP_BODY_MAX,
 	};
-	int r;
+	char why[256] = "";
+	int r = text ? 0 : -ENOMEM;
 
-	if (!text)
-		return -ENOMEM;
-	if (!p->d->http) {
-		r = http_new(p->d->loop, &p->d->http);
-		if (r < 0)
-			return r;
-	}
-	return http_post(p->d->http, &req, fn, p, &p->xfer);
+	if (r == 0 && !p->d->http)
+		r = http_new(p->d->loop, &p->d->http, why, sizeof(why));
+	if (r == 0)
+		r = http_post(p->d->http, &req, fn, p, &p->xfer);
+	if (r < 0)
+		fail(p, r, "config", NULL, "request to %s: %s", url, why[0] ? why : strerror(-r));
+	return r;
 }
 
 /*
@@ -361,11 +362,11 @@ static void start_register(struct mcimd_prov *p)
 	step_begin(p, "register");
 	body = json_object_new_object();
 	json_object_object_add(body, "ek_cert", b64_json(der, len));
-	r = url_join(d->cfg.drf_url, "/v1/register", NULL, url, sizeof(url));
-	if (r == 0)
-		r = post(p, url, body, true, on_register);
-	if (r < 0)
-		fail(p, r, "config", NULL, "request to %s: %s", url, strerror(-r));
+	if (url_join(d->cfg.drf_url, "/v1/register", NULL, url, sizeof(url)) < 0) {
+		fail(p, -ENAMETOOLONG, "config", NULL, "drf_url is too long");
+		return;
+	}
+	post(p, url, body, true, on_register);
 }
 
 /* ---- validation ---- */
@@ -573,7 +574,6 @@ static void on_session(void *user, const struct http_response *rsp)
 	_cleanup_json_ struct json_object *body = NULL;
 	char why[256], url[CONFIG_URL_MAX + OP_NAME_MAX + 64];
 	const char *text;
-	int r;
 
 	p->xfer = NULL;
 	if (rsp->fail != HTTP_OK || rsp->status != 201) {
@@ -600,12 +600,12 @@ static void on_session(void *user, const struct http_response *rsp)
 		fail(p, -E2BIG, "config", NULL, "the evidence is over %u bytes", EVIDENCE_MAX);
 		return;
 	}
-	r = url_join(p->reg.pva_url, "/v1/validations/", p->sess.session, url, sizeof(url));
+	if (url_join(p->reg.pva_url, "/v1/validations/", p->sess.session, url, sizeof(url)) < 0) {
+		fail(p, -ENAMETOOLONG, "bad-answer", NULL, "pva_url and session are too long");
+		return;
+	}
 	/* Not idempotent: a second copy would find the session used (409). */
-	if (r == 0)
-		r = post(p, url, body, false, on_evidence);
-	if (r < 0)
-		fail(p, r, "config", NULL, "request to the PVA: %s", strerror(-r));
+	post(p, url, body, false, on_evidence);
 }
 
 static int load_registration(struct mcimd_prov *p, char *why, size_t why_size)
@@ -657,11 +657,11 @@ static void start_validate(struct mcimd_prov *p)
 	hex_encode(name.name, name.size, name_hex);
 	step_ok(p, "AK name %.20s...", name_hex);
 	step_begin(p, "session");
-	r = url_join(p->reg.pva_url, "/v1/validations", NULL, url, sizeof(url));
-	if (r == 0)
-		r = post(p, url, body, true, on_session);
-	if (r < 0)
-		fail(p, r, "config", NULL, "request to %s: %s", url, strerror(-r));
+	if (url_join(p->reg.pva_url, "/v1/validations", NULL, url, sizeof(url)) < 0) {
+		fail(p, -ENAMETOOLONG, "bad-answer", NULL, "pva_url is too long");
+		return;
+	}
+	post(p, url, body, true, on_session);
 }
 
 /* ---- the flows ---- */

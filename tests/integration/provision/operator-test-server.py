@@ -388,8 +388,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if failures:
             return self.error(403, "validation_failed", "%d checks failed" % len(failures),
                               failures)
+        claims = base64.urlsafe_b64encode(json.dumps({"jti": sid}).encode()).rstrip(b"=")
         self.send(200, {"result": "valid",
-                        "ticket": "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2ln",
+                        "ticket": "eyJhbGciOiJFUzI1NiJ9.%s.c2ln" % claims.decode(),
                         "expires": int(time.time()) + 600, "checks": checks})
 
 
