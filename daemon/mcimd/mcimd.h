@@ -175,6 +175,8 @@ typedef void (*mcimd_prov_done)(void *user, int r, struct json_object *result,
 /* One flow at a time (-EBUSY).  An error now: why set, done never called. */
 int mcimd_provision_start(struct mcimd *d, enum mcimd_prov_flow flow, mcimd_prov_done done,
 			  void *user, char *why, size_t why_size);
+/* The flow under way for `status`: {flow, step, steps}, or NULL: none. */
+struct json_object *mcimd_provision_json(struct mcimd *d);
 /* At start: [provisioning] auto = yes and no operational profile. */
 void mcimd_provision_auto(struct mcimd *d);
 /* Shutdown: the flow under way ends with -ECANCELED; the HTTP client goes. */

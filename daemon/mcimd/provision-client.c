@@ -720,6 +720,24 @@ int mcimd_provision_start(struct mcimd *d, enum mcimd_prov_flow flow, mcimd_prov
 	return 0;
 }
 
+struct json_object *mcimd_provision_json(struct mcimd *d)
+{
+	static const char *const names[] = {
+		[MCIMD_PROV_REGISTER] = "register",
+		[MCIMD_PROV_VALIDATE] = "validate",
+		[MCIMD_PROV_AUTO] = "auto",
+	};
+	struct json_object *o;
+
+	if (!d->prov)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "flow", json_object_new_string(names[d->prov->flow]));
+	json_object_object_add(o, "step", json_object_new_string(d->prov->step));
+	json_object_object_add(o, "steps", json_object_get(d->prov->steps));
+	return o;
+}
+
 static void auto_done(void *user, int r, struct json_object *result, const char *why,
 		      struct json_object *data)
 {

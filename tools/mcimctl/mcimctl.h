@@ -45,9 +45,11 @@ int ctl_call(const struct ctl *c, const char *method, struct json_object *params
 	     struct json_object **ret_result);
 
 /* Same; with ret_error an error answer is not printed: *ret_error gets
- * the error object (put it) and the exit code of its code is returned. */
+ * the error object (put it) and the exit code of its code is returned.
+ * tick (may be NULL) runs every 250 ms while the answer is awaited. */
 int ctl_call_err(const struct ctl *c, const char *method, struct json_object *params,
-		 struct json_object **ret_result, struct json_object **ret_error);
+		 struct json_object **ret_result, struct json_object **ret_error,
+		 void (*tick)(void *arg), void *arg);
 
 /* Prints result as JSON (--json) or as "key: value" lines. */
 void print_result(const struct ctl *c, struct json_object *result);

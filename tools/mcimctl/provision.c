@@ -2,9 +2,11 @@
 /*
  * What `mcimctl register` and `mcimctl validate` share: the method call
  * (answered by mcimd when the flow with the operator ended), the steps
- * and the PVA's checks printed one per line, and the exit code of the
- * failure's kind (error.data.kind, docs/control-api.md).
+ * printed one per line as they pass (on a terminal, from `status` polled
+ * while waiting; else at the end), the PVA's checks, and the exit code of
+ * the failure's kind (error.data.kind, docs/control-api.md).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,37 +40,78 @@ static void print_checks(const char *title, struct json_object *a, const char *k
 	}
 }
 
-/* The steps done, the PVA's checks after the evidence step. */
-static void print_steps(struct json_object *steps, struct json_object *checks)
-{
-	for (size_t i = 0; steps && i < json_object_array_length(steps); i++) {
-		struct json_object *s = json_object_array_get_idx(steps, i);
+struct progress {
+	const struct ctl *c;
+	size_t printed; /* steps printed already */
+	bool live;      /* poll mcimd's status for the steps as they pass */
+};
 
-		printf("  [ok] %-20s %s (%s ms)\n", json_str(s, "step"), json_str(s, "detail"),
-		       json_str(s, "ms"));
+static void print_step(struct json_object *s)
+{
+	printf("  [ok] %-20s %s (%s ms)\n", json_str(s, "step"), json_str(s, "detail"),
+	       json_str(s, "ms"));
+}
+
+/* The steps not printed yet; the PVA's checks after the evidence step. */
+static void print_steps(struct progress *g, struct json_object *steps, struct json_object *checks)
+{
+	for (; steps && g->printed < json_object_array_length(steps); g->printed++) {
+		struct json_object *s = json_object_array_get_idx(steps, g->printed);
+
+		print_step(s);
 		if (!strcmp(json_str(s, "step"), "evidence"))
 			print_checks("passed", checks, "result");
 	}
+	fflush(stdout);
+}
+
+/* While waiting (on a terminal): the steps passed so far, from `status`. */
+static void tick(void *arg)
+{
+	struct progress *g = arg;
+	struct ctl quick = *g->c;
+	struct json_object *st = NULL, *err = NULL;
+
+	if (!g->live)
+		return;
+	quick.timeout_ms = 2000;
+	if (ctl_call_err(&quick, "status", NULL, &st, &err, NULL, NULL) != EXIT_OK) {
+		g->live = false; /* the final answer will say what happened */
+		json_object_put(err);
+		return;
+	}
+	print_steps(g, member(member(st, "provisioning"), "steps"), NULL);
+	json_object_put(st);
 }
 
 int run_provision(const struct ctl *c, const char *method, const char *doing)
 {
 	struct ctl wait = *c;
+	struct progress g = { .c = c, .live = !c->json && isatty(STDOUT_FILENO) };
 	struct json_object *res = NULL, *err = NULL, *data, *kind;
 	int r;
 
 	if (!wait.timeout_set)
 		wait.timeout_ms = WAIT_MS;
-	if (!c->json && isatty(STDOUT_FILENO)) {
-		printf("%s (mcimd talks to the operator)...\n", doing);
+	if (g.live) {
+		printf("%s...\n", doing);
 		fflush(stdout);
 	}
-	r = ctl_call_err(&wait, method, NULL, &res, &err);
+	r = ctl_call_err(&wait, method, NULL, &res, &err, tick, &g);
 	if (r == EXIT_OK) {
 		if (c->json) {
 			print_result(c, res);
 		} else {
-			print_steps(member(res, "steps"), member(res, "checks"));
+			struct json_object *steps = member(res, "steps");
+			bool checks_shown = false;
+
+			for (size_t i = 0; steps && i < g.printed; i++)
+				if (!strcmp(json_str(json_object_array_get_idx(steps, i), "step"),
+					    "evidence"))
+					checks_shown = true; /* passed before its checks came */
+			print_steps(&g, steps, member(res, "checks"));
+			if (checks_shown)
+				print_checks("passed", member(res, "checks"), "result");
 			if (member(res, "ticket_expires"))
 				printf("valid: device %s, %s mode, ticket until %s\n",
 				       json_str(res, "device_id"), json_str(res, "mode"),
@@ -94,7 +137,7 @@ int run_provision(const struct ctl *c, const char *method, const char *doing)
 		printf("%s\n", json_object_to_json_string_ext(err, JSON_C_TO_STRING_PRETTY |
 								   JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else if (data) {
-		print_steps(member(data, "steps"), NULL);
+		print_steps(&g, member(data, "steps"), NULL);
 		printf("  [FAILED] %-16s %s\n", json_str(data, "step"), json_str(err, "message"));
 		print_checks("failed", member(data, "failures"), "reason");
 	}

@@ -19,8 +19,10 @@ Listens on 127.0.0.1 (a free port, written to --port-file) with the
 certificate given.  Every request is appended to --log as "METHOD PATH"; the
 evidence it accepted is written to --evidence.  --behaviour names a JSON file
 read at every request: {"register"|"session"|"evidence": BEHAVIOUR} with
-BEHAVIOUR one of ok, malformed, oversize, 403, 409, 410, 429, 503, hang,
-mode-semi (session only), ecc (register: answer ek "ecc").
+BEHAVIOUR one of ok, malformed, oversize, 403, 409, 410, 429 (Retry-After:
+3600), 429-short (Retry-After: 1), 503, hang (no answer for --hang s), slow
+(answers after 1.5 s), mode-semi (session only), ecc (register: answer ek
+"ecc").
 """
 import argparse
 import base64
@@ -220,6 +222,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif b == "hang":
             time.sleep(args.hang)
             self.close_connection = True
+        elif b == "slow":
+            time.sleep(1.5)
+            return False
         else:
             return False
         return True

@@ -18,7 +18,7 @@ B=${BUILD:-build}
 for x in $B/bin/mcimd $B/bin/mcimctl; do
 	[ -x "$x" ] || { echo "1..0 # SKIP not built: $x"; exit 77; }
 done
-for x in tpm2_makecredential tpm2_checkquote tpm2_nvread openssl sqlite3 swtpm_setup; do
+for x in tpm2_makecredential tpm2_checkquote tpm2_nvread openssl sqlite3 swtpm_setup script; do
 	command -v $x >/dev/null || { echo "1..0 # SKIP $x is not installed"; exit 77; }
 done
 /usr/bin/python3 -c 'import cryptography' 2>/dev/null || { echo "1..0 # SKIP python3-cryptography is not installed"; exit 77; }
@@ -205,6 +205,21 @@ t "  the configured firmware log sent, the absent IMA log not sent" \
 t "  no summary sent" "ev 'sys.exit(\"summary\" in d[\"request\"])'"
 t "  the ticket and its expiry kept for the download" \
 	"blob provision.ticket | grep -q '\"ticket\":\"eyJhbGciOiJFUzI1NiJ9\\.[A-Za-z0-9_-]*\\.c2ln\",\"expires\":[0-9]*'"
+# On a terminal the steps appear as they pass (mcimctl polls `status`).
+behave '{"evidence": "slow"}'
+script -qec "$MCIMCTL -s $dir/control validate" /dev/null >"$dir/val-tty.out" 2>&1 &
+vpid=$!
+for _ in $(seq 100); do
+	CTL --json status >"$dir/st.json" 2>/dev/null
+	grep -q '"step":"evidence"' "$dir/st.json" && break
+	sleep 0.05
+done
+t "status shows the flow under way: validate, step evidence, 6 steps passed" \
+	"python3 -c 'import json,sys; p=json.load(open(\"$dir/st.json\"))[\"provisioning\"]; sys.exit(not (p[\"flow\"] == \"validate\" and p[\"step\"] == \"evidence\" and len(p[\"steps\"]) == 6))'"
+wait $vpid; rc=$?
+t "validate on a terminal: exit 0, each step printed once, the checks after the evidence (exit $rc)" \
+	"[ $rc = 0 ] && [ \$(grep -c '\[ok\]' $dir/val-tty.out) = 8 ] && grep -A1 '\[ok\] evidence' $dir/val-tty.out | grep -q 'passed credential'"
+behave '{}'
 run val-json --json validate
 t "validate --json: result valid with the checks" \
 	"python3 -c 'import json,sys; d=json.load(open(\"$dir/val-json.out\")); sys.exit(not (d[\"result\"] == \"valid\" and len(d[\"checks\"]) == 6))'"
