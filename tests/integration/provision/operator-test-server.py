@@ -21,8 +21,8 @@ evidence it accepted is written to --evidence.  --behaviour names a JSON file
 read at every request: {"register"|"session"|"evidence": BEHAVIOUR} with
 BEHAVIOUR one of ok, malformed, oversize, 403, 409, 410, 429 (Retry-After:
 3600), 429-short (Retry-After: 1), 503, hang (no answer for --hang s), slow
-(answers after 1.5 s), mode-semi (session only), ecc (register: answer ek
-"ecc").
+(answers after 1.5 s), mode-semi (session only).  The credential is made
+to the EK type of the registered certificate (RSA 2048 or ECC P-256).
 """
 import argparse
 import base64
@@ -275,11 +275,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             known = f.read().split()
         if device_id not in known:
             return self.error(403, "not_registered", "the EK is not registered")
-        ek = "ecc" if behaviour("register") == "ecc" else (
-            "rsa" if isinstance(cert.public_key(), rsa.RSAPublicKey) else "ecc")
+        ek = "rsa" if isinstance(cert.public_key(), rsa.RSAPublicKey) else "ecc"
         with lock:
             sessions["ek_pem:" + device_id] = cert.public_key().public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            sessions["ek_type:" + device_id] = ek
         self.send(200, {"device_id": device_id, "model": "gw-1000", "subscriber": "acme-meters",
                         "sho": {"id": "op-a", "name": "Operator A"},
                         "pva_url": args.url + "/", "dpf_url": args.url, "ek": ek})
@@ -291,6 +291,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         with lock:
             ek_pem = sessions.get("ek_pem:" + req["device_id"])
+            ek_type = sessions.get("ek_type:" + req["device_id"])
         if not ek_pem:
             return self.error(403, "not_registered", "the EK is not registered")
         ak_pub = unb64(req["ak_public"])
@@ -306,7 +307,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             for name, data in (("ek.pem", ek_pem), ("secret", secret)):
                 with open(os.path.join(d, name), "wb") as f:
                     f.write(data)
-            subprocess.run(["tpm2_makecredential", "-T", "none", "-u", d + "/ek.pem", "-G", "rsa",
+            subprocess.run(["tpm2_makecredential", "-T", "none", "-u", d + "/ek.pem", "-G", ek_type,
                             "-s", d + "/secret", "-n", name_of(tpmt).hex(), "-o", d + "/cred"],
                            check=True, capture_output=True)
             with open(d + "/cred", "rb") as f:
@@ -324,7 +325,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send(201, {"session": sid, "nonce": b64(nonce),
                         "credential": {"blob": b64(struct.pack(">H", len(blob)) + blob),
                                        "secret": b64(struct.pack(">H", len(enc)) + enc),
-                                       "ek": "rsa"},
+                                       "ek": ek_type},
                         "pcr_selection": [{"bank": "sha256", "pcrs": PCRS}],
                         "mode": mode, "expires": int(time.time()) + 120})
 

@@ -18,7 +18,7 @@ B=${BUILD:-build}
 for x in $B/bin/mcimd $B/bin/mcimctl; do
 	[ -x "$x" ] || { echo "1..0 # SKIP not built: $x"; exit 77; }
 done
-for x in tpm2_makecredential tpm2_checkquote tpm2_nvread openssl sqlite3 swtpm_setup script; do
+for x in tpm2_makecredential tpm2_checkquote tpm2_nvread tpm2_createek openssl sqlite3 swtpm_setup script; do
 	command -v $x >/dev/null || { echo "1..0 # SKIP $x is not installed"; exit 77; }
 done
 /usr/bin/python3 -c 'import cryptography' 2>/dev/null || { echo "1..0 # SKIP python3-cryptography is not installed"; exit 77; }
@@ -235,6 +235,36 @@ start_mcimd "$dir/auto.conf"
 for _ in $(seq 250); do grep -q 'automatic provisioning' "$dir/mcimd.log" && break; sleep 0.02; done
 t "auto = yes without an operational profile: validated at start, no new registration" \
 	"grep -q 'automatic provisioning: registered and validated' $dir/mcimd.log && ! grep -q register $dir/requests && [ \"\$(blob provision.ticket)\" != \"\$before\" ]"
+stop_mcimd
+
+# A TPM that certifies only its ECC EK (TCG L-2 template, NV 0x01c0000a):
+# the RSA certificate removed, an ECC one made by the manufacturer's CA.
+T=$MCIM_TEST_TCTI
+ecc_tpm() {
+	tpm2_nvundefine -T $T -C p 0x01c00002 &&
+	tpm2_createek -T $T -G ecc -c $dir/eccek.ctx -u $dir/eccek.pem -f pem &&
+	tpm2_flushcontext -T $T -t &&
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=test ECC EK" \
+		-keyout $dir/dummy.key -out $dir/ecc.csr &&
+	openssl x509 -req -in $dir/ecc.csr -force_pubkey $dir/eccek.pem -set_serial 7 -days 2 \
+		-CA /var/lib/swtpm-localca/issuercert.pem -CAkey /var/lib/swtpm-localca/signkey.pem \
+		-outform der -out $dir/ecc-ek.der &&
+	tpm2_nvdefine -T $T -C o -s "$(stat -c %s $dir/ecc-ek.der)" \
+		-a "ownerread|ownerwrite|authread|authwrite" 0x01c0000a &&
+	tpm2_nvwrite -T $T -C o -i $dir/ecc-ek.der 0x01c0000a
+}
+t "an ECC-only TPM: RSA EK certificate removed, an ECC one written (tpm2-tools, openssl)" \
+	"ecc_tpm >$dir/ecc.log 2>&1"
+ecc_id=$(openssl x509 -inform der -in "$dir/ecc-ek.der" -noout -pubkey 2>/dev/null |
+	openssl pkey -pubin -outform der 2>/dev/null | sha256sum | cut -d' ' -f1)
+echo "$ecc_id" >>"$dir/known"
+start_mcimd "$dir/main.conf"
+run reg-ecc register
+t "register with the ECC EK certificate: exit 0, the ECC device id (exit $rc)" \
+	"[ $rc = 0 ] && says reg-ecc 'ECC EK certificate' && says reg-ecc \"device $ecc_id\""
+run val-ecc validate
+t "validate: the credential made to the ECC EK (tpm2_makecredential -G ecc) is activated, valid (exit $rc)" \
+	"[ $rc = 0 ] && says val-ecc 'credential of the ecc EK activated' && says val-ecc 'passed quote_signature'"
 stop_mcimd; rc=$?
 t "mcimd stops cleanly (exit $rc)" "[ $rc = 0 ]"
 t "no error under the sanitizers or leak reported" "! grep -q -e 'ERROR: AddressSanitizer' -e 'runtime error' $dir/mcimd.log"
