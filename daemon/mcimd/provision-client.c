@@ -8,7 +8,7 @@
  * arrive (the local install); this file never touches profiles.
  *
  * Register: the EK certificate from the TPM's NV (RSA 2048 first, else ECC
- * P-256) -> POST {drf_url}/v1/register -> the answer kept in the store
+ * P-256; with neither, the RSA EK's public area) -> POST {drf_url}/v1/register -> the answer kept in the store
  * (device blob "provision.registration", in the answer's own form, read
  * back with the same parser).
  *
@@ -261,6 +261,8 @@ static void fail_answer(struct mcimd_prov *p, const struct http_response *rsp, l
 	}
 }
 
+static int public_json(struct json_object *o, const char *key, const TPM2B_PUBLIC *pub);
+
 static struct json_object *b64_json(const uint8_t *b, size_t n)
 {
 	char *s = op_base64_encode(b, n);
@@ -348,20 +350,31 @@ static void start_register(struct mcimd_prov *p)
 		type = TRE_EK_ECC;
 		r = tre_ek_cert(d->tre, TRE_EK_ECC, &der, &len);
 	}
+	body = json_object_new_object();
 	if (r == -ENOENT) {
-		fail(p, r, "tpm", NULL,
-		     "the TPM holds no EK certificate (NV 0x%08x RSA, 0x%08x ECC)",
-		     TRE_EK_CERT_NV_RSA, TRE_EK_CERT_NV_ECC);
-		return;
-	}
-	if (r < 0) {
+		/* No certificate: the device was imported by its EK public key
+		 * (protocol 1, "ek_public"); the RSA EK, the TCG default. */
+		TPM2B_PUBLIC ek;
+
+		r = tre_ek_public(d->tre, TRE_EK_RSA, &ek);
+		if (r == 0)
+			r = public_json(body, "ek_public", &ek);
+		if (r < 0) {
+			fail(p, r, "tpm", NULL, "no EK certificate (NV 0x%08x, 0x%08x), and the "
+			     "RSA EK's public area: %s", TRE_EK_CERT_NV_RSA, TRE_EK_CERT_NV_ECC,
+			     tre_errmsg(d->tre));
+			return;
+		}
+		step_ok(p, "no EK certificate in NV: the RSA EK's public area sent");
+	} else if (r < 0) {
 		fail(p, r, "tpm", NULL, "EK certificate: %s", tre_errmsg(d->tre));
 		return;
+	} else {
+		json_object_object_add(body, "ek_cert", b64_json(der, len));
+		step_ok(p, "%s EK certificate, %zu bytes", type == TRE_EK_RSA ? "RSA" : "ECC",
+			len);
 	}
-	step_ok(p, "%s EK certificate, %zu bytes", type == TRE_EK_RSA ? "RSA" : "ECC", len);
 	step_begin(p, "register");
-	body = json_object_new_object();
-	json_object_object_add(body, "ek_cert", b64_json(der, len));
 	if (url_join(d->cfg.drf_url, "/v1/register", NULL, url, sizeof(url)) < 0) {
 		fail(p, -ENAMETOOLONG, "config", NULL, "drf_url is too long");
 		return;

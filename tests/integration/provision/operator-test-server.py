@@ -5,9 +5,10 @@
 Plays the operator's side with independent tools, so that the exchange is an
 interop test and not a mock:
   - registration: the EK certificate's chain is checked against the TPM
-    manufacturer's CA (swtpm's local CA) with python3-cryptography; the
-    device_id is SHA-256 of the EK's SubjectPublicKeyInfo; only the device_ids
-    listed in --known are registered;
+    manufacturer's CA (swtpm's local CA) with python3-cryptography, or the
+    bare EK public area (ek_public) is taken; the device_id is SHA-256 of the
+    EK's SubjectPublicKeyInfo; only the device_ids listed in --known are
+    registered;
   - validation: the credential is made by tpm2_makecredential (-T none, -u of
     the EK public key from the certificate, the TCG default EK template) to the
     AK's name computed here from its TPMT_PUBLIC; the quote and the PCR values
@@ -113,6 +114,24 @@ def ecc_public(tpm2b_public):
     key = ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"), int.from_bytes(y, "big"),
                                         ec.SECP256R1()).public_key()
     return key, tpmt, attrs
+
+
+def rsa_public(tpm2b_public):
+    """The RSA key of a marshalled TPM2B_PUBLIC (an EK of template L-1)."""
+    t = Reader(Reader(tpm2b_public).tpm2b())
+    if t.u16() != 0x0001:
+        raise ValueError("not an RSA key")
+    t.u16(), t.u32()
+    t.tpm2b()  # authPolicy
+    if t.u16() != 0x0010:  # symmetric: AES-128-CFB for an EK
+        t.u16(), t.u16()
+    if t.u16() != 0x0010:  # scheme
+        t.u16()
+    t.u16()  # keyBits
+    e = t.u32() or 65537
+    n = t.tpm2b()
+    t.done()
+    return rsa.RSAPublicNumbers(e, int.from_bytes(n, "big")).public_key()
 
 
 def name_of(tpmt):
@@ -258,26 +277,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.error(404, "not_found", "no such path")
 
     def register(self, req):
-        if set(req) != {"ek_cert"}:
+        if set(req) not in ({"ek_cert"}, {"ek_public"}):
             return self.error(400, "bad_request", "members: %s" % sorted(req))
         if self.misbehave("register"):
             return
-        cert = x509.load_der_x509_certificate(unb64(req["ek_cert"]))
-        with open(args.manufacturer_ca, "rb") as f:
-            ca = x509.load_pem_x509_certificate(f.read())
-        # The chain: signed by the manufacturer's CA (RSA PKCS#1 v1.5 here).
-        ca.public_key().verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(),
-                               cert.signature_hash_algorithm)
-        spki = cert.public_key().public_bytes(serialization.Encoding.DER,
-                                              serialization.PublicFormat.SubjectPublicKeyInfo)
+        if "ek_public" in req:
+            key = rsa_public(unb64(req["ek_public"]))
+        else:
+            cert = x509.load_der_x509_certificate(unb64(req["ek_cert"]))
+            with open(args.manufacturer_ca, "rb") as f:
+                ca = x509.load_pem_x509_certificate(f.read())
+            # The chain: signed by the manufacturer's CA (RSA PKCS#1 v1.5 here).
+            ca.public_key().verify(cert.signature, cert.tbs_certificate_bytes,
+                                   padding.PKCS1v15(), cert.signature_hash_algorithm)
+            key = cert.public_key()
+        spki = key.public_bytes(serialization.Encoding.DER,
+                                serialization.PublicFormat.SubjectPublicKeyInfo)
         device_id = hashlib.sha256(spki).hexdigest()
         with open(args.known) as f:
             known = f.read().split()
         if device_id not in known:
             return self.error(403, "not_registered", "the EK is not registered")
-        ek = "rsa" if isinstance(cert.public_key(), rsa.RSAPublicKey) else "ecc"
+        ek = "rsa" if isinstance(key, rsa.RSAPublicKey) else "ecc"
         with lock:
-            sessions["ek_pem:" + device_id] = cert.public_key().public_bytes(
+            sessions["ek_pem:" + device_id] = key.public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
             sessions["ek_type:" + device_id] = ek
         self.send(200, {"device_id": device_id, "model": "gw-1000", "subscriber": "acme-meters",

@@ -265,6 +265,19 @@ t "register with the ECC EK certificate: exit 0, the ECC device id (exit $rc)" \
 run val-ecc validate
 t "validate: the credential made to the ECC EK (tpm2_makecredential -G ecc) is activated, valid (exit $rc)" \
 	"[ $rc = 0 ] && says val-ecc 'credential of the ecc EK activated' && says val-ecc 'passed quote_signature'"
+stop_mcimd
+# No EK certificate at all: the RSA EK's public area (protocol 1, ek_public).
+t "no EK certificate left (tpm2_nvundefine)" "tpm2_nvundefine -T $T -C o 0x01c0000a >/dev/null 2>&1"
+tpm2_createek -T $T -G rsa -c $dir/rsaek.ctx -u $dir/rsaek.pem -f pem >/dev/null 2>&1
+tpm2_flushcontext -T $T -t >/dev/null 2>&1
+pub_id=$(openssl pkey -pubin -in $dir/rsaek.pem -outform der 2>/dev/null | sha256sum | cut -d' ' -f1)
+echo "$pub_id" >>"$dir/known"
+start_mcimd "$dir/main.conf"
+run reg-pub register
+t "register without an EK certificate: the EK public area sent, the device id of that key (exit $rc)" \
+	"[ $rc = 0 ] && says reg-pub 'RSA EK.s public area sent' && says reg-pub \"device $pub_id\" && [ \"$pub_id\" = \"$device_id\" ]"
+run val-pub validate
+t "validate after that registration: valid (exit $rc)" "[ $rc = 0 ] && says val-pub 'passed credential'"
 stop_mcimd; rc=$?
 t "mcimd stops cleanly (exit $rc)" "[ $rc = 0 ]"
 t "no error under the sanitizers or leak reported" "! grep -q -e 'ERROR: AddressSanitizer' -e 'runtime error' $dir/mcimd.log"
