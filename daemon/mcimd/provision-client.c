@@ -44,7 +44,8 @@
 
 #define BLOB_REGISTRATION "provision.registration"
 #define BLOB_TICKET "provision.ticket"
-/* Request bodies (protocol "Transport"): 12 MiB for the evidence. */
+/* Request bodies (protocol "Transport"): 64 KiB, 12 MiB for the evidence. */
+#define REQUEST_MAX (64u << 10)
 #define EVIDENCE_MAX (12u << 20)
 
 struct mcimd_prov {
@@ -97,6 +98,7 @@ static void prov_free(struct mcimd_prov *p)
 {
 	if (p->d->prov == p)
 		p->d->prov = NULL;
+	mcimd_release_heap(p->d); /* the evidence (logs) may have been megabytes */
 	http_cancel(p->xfer);
 	json_object_put(p->steps);
 	explicit_bzero(&p->sess, sizeof(p->sess));
@@ -148,8 +150,8 @@ static int url_join(const char *base, const char *path, const char *arg, char *o
 	return w < 0 || (size_t)w >= size ? -ENAMETOOLONG : 0;
 }
 
-/* Starts the step's request; on failure the flow ends (fail). */
-static int post(struct mcimd_prov *p, const char *url, struct json_object *body,
+/* Starts the step's request (at most max bytes); on failure the flow ends (fail). */
+static int post(struct mcimd_prov *p, const char *url, struct json_object *body, size_t max,
 		bool idempotent, http_done_fn fn)
 {
 	const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
@@ -163,6 +165,10 @@ static int post(struct mcimd_prov *p, const char *url, struct json_object *body,
 	char why[256] = "";
 	int r = text ? 0 : -ENOMEM;
 
+	if (r == 0 && req.len > max) {
+		snprintf(why, sizeof(why), "the request is over %zu bytes", max);
+		r = -E2BIG;
+	}
 	if (r == 0 && !p->d->http)
 		r = http_new(p->d->loop, &p->d->http, why, sizeof(why));
 	if (r == 0)
@@ -379,7 +385,7 @@ static void start_register(struct mcimd_prov *p)
 		fail(p, -ENAMETOOLONG, "config", NULL, "drf_url is too long");
 		return;
 	}
-	post(p, url, body, true, on_register);
+	post(p, url, body, REQUEST_MAX, true, on_register);
 }
 
 /* ---- validation ---- */
@@ -586,7 +592,6 @@ static void on_session(void *user, const struct http_response *rsp)
 	struct mcimd_prov *p = user;
 	_cleanup_json_ struct json_object *body = NULL;
 	char why[256], url[CONFIG_URL_MAX + OP_NAME_MAX + 64];
-	const char *text;
 
 	p->xfer = NULL;
 	if (rsp->fail != HTTP_OK || rsp->status != 201) {
@@ -608,17 +613,12 @@ static void on_session(void *user, const struct http_response *rsp)
 	if (evidence(p, &body) < 0)
 		return; /* failed, p is gone */
 	step_begin(p, "evidence");
-	text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
-	if (!text || strlen(text) > EVIDENCE_MAX) {
-		fail(p, -E2BIG, "config", NULL, "the evidence is over %u bytes", EVIDENCE_MAX);
-		return;
-	}
 	if (url_join(p->reg.pva_url, "/v1/validations/", p->sess.session, url, sizeof(url)) < 0) {
 		fail(p, -ENAMETOOLONG, "bad-answer", NULL, "pva_url and session are too long");
 		return;
 	}
 	/* Not idempotent: a second copy would find the session used (409). */
-	post(p, url, body, false, on_evidence);
+	post(p, url, body, EVIDENCE_MAX, false, on_evidence);
 }
 
 static int load_registration(struct mcimd_prov *p, char *why, size_t why_size)
@@ -674,7 +674,7 @@ static void start_validate(struct mcimd_prov *p)
 		fail(p, -ENAMETOOLONG, "bad-answer", NULL, "pva_url is too long");
 		return;
 	}
-	post(p, url, body, true, on_session);
+	post(p, url, body, REQUEST_MAX, true, on_session);
 }
 
 /* ---- the flows ---- */
