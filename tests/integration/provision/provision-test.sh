@@ -83,7 +83,12 @@ ima_log = $dir/absent-ima.bin"
 }
 conf main "$dir/op-ca.pem" "https://127.0.0.1:$port"
 t "mcimd --check-config accepts [provisioning]" "$MCIMD -c $dir/main.conf --check-config >/dev/null"
-t "mcimd starts on the TPM" "start_mcimd $dir/main.conf"
+# An OpenSSL configuration that leaves no algorithm to fetch: mcimd, and
+# libcurl inside it, must not read it (docs/security.md).
+printf 'openssl_conf = init\n[init]\nalg_section = evp\n[evp]\ndefault_properties = fips=yes\n' \
+	>"$dir/fips-only.cnf"
+t "mcimd starts on the TPM (OPENSSL_CONF naming a configuration that would break TLS)" \
+	"OPENSSL_CONF=$dir/fips-only.cnf start_mcimd $dir/main.conf"
 rss() { awk '/^VmRSS/ {print $2}' /proc/$mcimd_pid/status; }
 t "libcurl is not loaded before the first request" "! grep -q libcurl /proc/$mcimd_pid/maps"
 rss0=$(rss)
@@ -119,9 +124,12 @@ behave '{}'
 
 stop_mcimd
 conf rogue "$dir/rogue-ca.pem" "https://127.0.0.1:$port"
-start_mcimd "$dir/rogue.conf"
+# The operator's real root offered through OpenSSL's environment too: only
+# the pinned file may count.
+SSL_CERT_FILE=$dir/op-ca.pem SSL_CERT_DIR=$dir CURL_CA_BUNDLE=$dir/op-ca.pem \
+	start_mcimd "$dir/rogue.conf"
 run reg-tls register
-t "register, server certificate not under the pinned root: exit 10, names the pinned root (exit $rc)" \
+t "register, server certificate not under the pinned root (SSL_CERT_FILE naming the right one): exit 10, names the pinned root (exit $rc)" \
 	"[ $rc = 10 ] && says reg-tls 'rogue-ca.pem'"
 stop_mcimd
 # A port nobody listens on (bound, not listening: refused at once).
