@@ -292,17 +292,15 @@ static void classify(struct http_xfer *x, CURLcode rc, struct http_response *rsp
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
 		rsp->fail = HTTP_TLS;
 		say(rsp, "TLS with %s failed (is it the operator of the pinned root %s?): %s",
-			 x->url, x->ca, what);
+		    x->url, x->ca, what);
 		return;
 	case CURLE_SSL_CACERT_BADFILE:
 		rsp->fail = HTTP_LOCAL;
-		say(rsp, "the pinned root %s cannot be used: %s",
-			 x->ca, what);
+		say(rsp, "the pinned root %s cannot be used: %s", x->ca, what);
 		return;
 	case CURLE_OPERATION_TIMEDOUT:
 		rsp->fail = HTTP_TIMEOUT;
-		say(rsp, "%s did not answer within %ld s", x->url,
-			 x->timeout_s);
+		say(rsp, "%s did not answer within %ld s", x->url, x->timeout_s);
 		return;
 	case CURLE_WRITE_ERROR:
 		if (x->too_large) {
@@ -311,8 +309,7 @@ static void classify(struct http_xfer *x, CURLcode rc, struct http_response *rsp
 			return;
 		}
 		rsp->fail = HTTP_LOCAL;
-		say(rsp, "out of memory for the answer of %s",
-			 x->url);
+		say(rsp, "out of memory for the answer of %s", x->url);
 		return;
 	case CURLE_OUT_OF_MEMORY:
 	case CURLE_URL_MALFORMAT:
@@ -322,8 +319,7 @@ static void classify(struct http_xfer *x, CURLcode rc, struct http_response *rsp
 		return;
 	default:
 		rsp->fail = HTTP_IO;
-		say(rsp, "exchange with %s failed: %s", x->url,
-			 what);
+		say(rsp, "exchange with %s failed: %s", x->url, what);
 		return;
 	}
 }

@@ -8,7 +8,8 @@
  * arrive (the local install); this file never touches profiles.
  *
  * Register: the EK certificate from the TPM's NV (RSA 2048 first, else ECC
- * P-256; with neither, the RSA EK's public area) -> POST {drf_url}/v1/register -> the answer kept in the store
+ * P-256; with neither, the RSA EK's public area) -> POST {drf_url}/v1/register
+ * -> the answer kept in the store
  * (device blob "provision.registration", in the answer's own form, read
  * back with the same parser).
  *
