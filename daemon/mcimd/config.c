@@ -46,6 +46,10 @@ void config_defaults(struct mcimd_config *c)
 	snprintf(c->control_group, sizeof(c->control_group), "mcimd");
 	snprintf(c->admin_group, sizeof(c->admin_group), "mcimd-admin");
 	c->max_clients = 16;
+	c->prov_timeout = 30;
+	c->prov_retries = 3;
+	snprintf(c->tcg_log, sizeof(c->tcg_log), "%s", MCIMD_TCG_LOG_PATH);
+	snprintf(c->ima_log, sizeof(c->ima_log), "%s", MCIMD_IMA_LOG_PATH);
 	c->log_level = LOG_LEVEL_INFO;
 }
 
@@ -436,21 +440,50 @@ static int s_drf(struct parser *p, const char *sec, const char *key, const char 
 	return set_url(p->cfg->drf_url, sizeof(p->cfg->drf_url), p, sec, key, v);
 }
 
-static int s_pva(struct parser *p, const char *sec, const char *key, const char *v)
-{
-	return set_url(p->cfg->pva_url, sizeof(p->cfg->pva_url), p, sec, key, v);
-}
-
-static int s_dpf(struct parser *p, const char *sec, const char *key, const char *v)
-{
-	return set_url(p->cfg->dpf_url, sizeof(p->cfg->dpf_url), p, sec, key, v);
-}
-
 static int s_ca(struct parser *p, const char *sec, const char *key, const char *v)
 {
 	if (*v && !abs_path(v))
 		return perr(p, sec, key, "'%s' is not an absolute path", v);
-	return set_text(p->cfg->ca_file, sizeof(p->cfg->ca_file), p, sec, key, v);
+	return set_text(p->cfg->prov_ca, sizeof(p->cfg->prov_ca), p, sec, key, v);
+}
+
+static int s_auto(struct parser *p, const char *sec, const char *key, const char *v)
+{
+	return parse_bool(p, sec, key, v, &p->cfg->prov_auto);
+}
+
+static int s_timeout(struct parser *p, const char *sec, const char *key, const char *v)
+{
+	unsigned long x;
+
+	if (!parse_uint(p, sec, key, v, 1, 300, &x))
+		return 0;
+	p->cfg->prov_timeout = (unsigned)x;
+	return 1;
+}
+
+static int s_retries(struct parser *p, const char *sec, const char *key, const char *v)
+{
+	unsigned long x;
+
+	if (!parse_uint(p, sec, key, v, 0, 10, &x))
+		return 0;
+	p->cfg->prov_retries = (unsigned)x;
+	return 1;
+}
+
+static int s_tcg_log(struct parser *p, const char *sec, const char *key, const char *v)
+{
+	if (*v && !abs_path(v))
+		return perr(p, sec, key, "'%s' is not an absolute path", v);
+	return set_text(p->cfg->tcg_log, sizeof(p->cfg->tcg_log), p, sec, key, v);
+}
+
+static int s_ima_log(struct parser *p, const char *sec, const char *key, const char *v)
+{
+	if (*v && !abs_path(v))
+		return perr(p, sec, key, "'%s' is not an absolute path", v);
+	return set_text(p->cfg->ima_log, sizeof(p->cfg->ima_log), p, sec, key, v);
 }
 
 static int s_socket(struct parser *p, const char *sec, const char *key, const char *v)
@@ -525,10 +558,13 @@ static const struct {
 	{ "trace", "enabled", s_trace },
 	{ "trace", "target", s_target },
 	{ "trace", "allow_remote", s_allow_remote },
-	{ "operator", "drf_url", s_drf },
-	{ "operator", "pva_url", s_pva },
-	{ "operator", "dpf_url", s_dpf },
-	{ "operator", "ca_file", s_ca },
+	{ "provisioning", "drf_url", s_drf },
+	{ "provisioning", "ca", s_ca },
+	{ "provisioning", "auto", s_auto },
+	{ "provisioning", "timeout", s_timeout },
+	{ "provisioning", "retries", s_retries },
+	{ "provisioning", "tcg_log", s_tcg_log },
+	{ "provisioning", "ima_log", s_ima_log },
 	{ "control", "socket", s_socket },
 	{ "control", "group", s_group },
 	{ "control", "admin_group", s_admin },
@@ -608,6 +644,11 @@ static int cross_checks(struct parser *p)
 		return perr(p, "trace", "target",
 			    "%s is not a loopback address (set allow_remote = yes)",
 			    c->trace_host);
+	if (c->drf_url[0] && !c->prov_ca[0])
+		return perr(p, "provisioning", "ca",
+			    "is required with drf_url (the operator's root is pinned)");
+	if (c->prov_auto && !c->drf_url[0])
+		return perr(p, "provisioning", "auto", "needs drf_url");
 	return 1;
 }
 

@@ -19,6 +19,8 @@
 #define MCIMD_STORE_PATH "/var/lib/mcimd/store.db"
 #define MCIMD_CONTROL_PATH "/run/mcimd/control"
 #define MCIMD_GSMTAP_PORT 4729 /* IANA: gsmtap */
+#define MCIMD_TCG_LOG_PATH "/sys/kernel/security/tpm0/binary_bios_measurements"
+#define MCIMD_IMA_LOG_PATH "/sys/kernel/security/ima/binary_runtime_measurements"
 
 #define CONFIG_MAX_SLOTS 8
 #define CONFIG_ATR_MAX 33      /* ISO/IEC 7816-3 8.2.1 */
@@ -59,11 +61,14 @@ struct mcimd_config {
 	char trace_host[64];             /* numeric IPv4/IPv6 address */
 	uint16_t trace_port;
 	bool trace_allow_remote;         /* else only loopback targets */
-	/* [operator] (provisioning, a later issue) */
-	char drf_url[CONFIG_URL_MAX + 1];
-	char pva_url[CONFIG_URL_MAX + 1];
-	char dpf_url[CONFIG_URL_MAX + 1];
-	char ca_file[CONFIG_TEXT_MAX + 1];
+	/* [provisioning] (the operator client, docs/operator-protocol.md) */
+	char drf_url[CONFIG_URL_MAX + 1];   /* "" = not configured */
+	char prov_ca[CONFIG_TEXT_MAX + 1];  /* the operator's root (PEM) */
+	bool prov_auto;                     /* register and validate at start */
+	unsigned prov_timeout;              /* s, one HTTP attempt */
+	unsigned prov_retries;              /* more attempts per step */
+	char tcg_log[CONFIG_TEXT_MAX + 1];  /* "" = none */
+	char ima_log[CONFIG_TEXT_MAX + 1];  /* "" = none */
 	/* [control] */
 	char control_socket[CONFIG_TEXT_MAX + 1];
 	char control_group[CONFIG_NAME_MAX + 1]; /* may connect */

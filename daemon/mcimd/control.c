@@ -42,6 +42,9 @@ static const struct {
 	 * both change what others see, so they are admin-only too. */
 	[CONTROL_TRACE_SET] = { "trace.set", true },
 	[CONTROL_LOG_SET] = { "log.set", true },
+	/* Talk to the operator with the device's identity. */
+	[CONTROL_PROVISION_REGISTER] = { "provision.register", true },
+	[CONTROL_PROVISION_VALIDATE] = { "provision.validate", true },
 };
 
 const char *control_method_name(enum control_method m)
@@ -129,8 +132,9 @@ static void json_putp(struct json_object **o)
 }
 #define _cleanup_json_ _cleanup_(json_putp)
 
-static int respond(struct json_object *id, struct json_object *result,
-		   enum control_error err, const char *msg, char **ret)
+static int respond_data(struct json_object *id, struct json_object *result,
+			enum control_error err, const char *msg, struct json_object *data,
+			char **ret)
 {
 	_cleanup_json_ struct json_object *o = json_object_new_object();
 	const char *text;
@@ -148,9 +152,12 @@ static int respond(struct json_object *id, struct json_object *result,
 		json_object_object_add(e, "name",
 				       json_object_new_string(control_error_name(err)));
 		json_object_object_add(e, "message", json_object_new_string(msg ? msg : ""));
+		if (data)
+			json_object_object_add(e, "data", data);
 		json_object_object_add(o, "error", e);
 		json_object_put(result);
 	} else {
+		json_object_put(data);
 		json_object_object_add(o, "result", result ? result : json_object_new_object());
 	}
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
@@ -159,6 +166,12 @@ static int respond(struct json_object *id, struct json_object *result,
 		return -ENOMEM;
 	*ret = strdup(text);
 	return *ret ? 0 : -ENOMEM;
+}
+
+static int respond(struct json_object *id, struct json_object *result,
+		   enum control_error err, const char *msg, char **ret)
+{
+	return respond_data(id, result, err, msg, NULL, ret);
 }
 
 static bool id_ok(struct json_object *id)
@@ -174,16 +187,57 @@ static bool id_ok(struct json_object *id)
 	}
 }
 
+struct client;
+
+struct control_reply {
+	struct client *client; /* NULL once the client left */
+	struct json_object *id;
+};
+
+struct control_later_ctx {
+	struct json_object *id;
+	struct control_reply *rep;
+};
+
+static int process(const control_handler handlers[CONTROL_METHOD_COUNT], void *user,
+		   const struct control_peer *peer, const char *text, size_t len,
+		   size_t request_max, struct control_reply **later, char **ret_response);
+
 int control_process(const control_handler handlers[CONTROL_METHOD_COUNT],
 		    void *user, const struct control_peer *peer,
 		    const char *text, size_t len, size_t request_max,
 		    char **ret_response)
+{
+	return process(handlers, user, peer, text, len, request_max, NULL, ret_response);
+}
+
+int control_later(const struct control_call *call, struct control_reply **ret)
+{
+	struct control_later_ctx *x = call->later;
+
+	if (!x)
+		return -EOPNOTSUPP;
+	if (!x->rep) {
+		x->rep = calloc(1, sizeof(*x->rep));
+		if (!x->rep)
+			return -ENOMEM;
+		x->rep->id = x->id ? json_object_get(x->id) : NULL;
+	}
+	*ret = x->rep;
+	return 0;
+}
+
+/* *ret_response NULL and *later kept: the handler answers later. */
+static int process(const control_handler handlers[CONTROL_METHOD_COUNT], void *user,
+		   const struct control_peer *peer, const char *text, size_t len,
+		   size_t request_max, struct control_reply **later, char **ret_response)
 {
 	_cleanup_json_ struct json_object *req = NULL, *empty = NULL;
 	struct json_object *id = NULL, *version, *method, *params = NULL, *result = NULL;
 	struct json_tokener *tok;
 	enum control_method m;
 	enum json_tokener_error jerr;
+	struct control_later_ctx ctx = { 0 };
 	char why[CONTROL_WHY_SIZE] = "";
 	int r;
 
@@ -267,8 +321,20 @@ int control_process(const control_handler handlers[CONTROL_METHOD_COUNT],
 			 methods[m].name);
 		return respond(id, NULL, CONTROL_E_UNSUPPORTED, why, ret_response);
 	}
-	r = handlers[m](user, &(struct control_call){ m, params, peer }, &result, why,
-			sizeof(why));
+	ctx.id = id;
+	r = handlers[m](user, &(struct control_call){ m, params, peer, later ? &ctx : NULL },
+			&result, why, sizeof(why));
+	if (r == CONTROL_LATER && ctx.rep) {
+		*later = ctx.rep;
+		*ret_response = NULL;
+		return 0;
+	}
+	if (ctx.rep) { /* control_later() and then an answer now */
+		json_object_put(ctx.rep->id);
+		free(ctx.rep);
+	}
+	if (r == CONTROL_LATER)
+		r = -EPROTO;
 	if (r < 0) {
 		if (!why[0])
 			snprintf(why, sizeof(why), "%s", strerror(-r));
@@ -289,6 +355,7 @@ struct client {
 	struct control_server *server;
 	struct control_peer peer;
 	struct client *next;
+	struct control_reply *pending; /* an answer to come (control_later) */
 };
 
 struct control_server {
@@ -321,6 +388,9 @@ static void client_free(void *data)
 static void client_drop(struct client *c)
 {
 	struct control_server *s = c->server;
+
+	if (c->pending)
+		c->pending->client = NULL;
 
 	for (struct client **p = &s->clients; *p; p = &(*p)->next)
 		if (*p == c) {
@@ -358,12 +428,17 @@ static void client_dispatch(struct loop_source *src, uint32_t events)
 	}
 	if (msg.msg_flags & MSG_TRUNC)
 		n = (ssize_t)s->request_max + 1; /* control_process says too large */
-	r = control_process(s->handlers, s->user, &c->peer, s->buf, (size_t)n,
-			    s->request_max, &rsp);
+	r = process(s->handlers, s->user, &c->peer, s->buf, (size_t)n, s->request_max,
+		    &c->pending, &rsp);
 	/* A request may carry secrets (K of a local install, PINs of an apdu). */
 	explicit_bzero(s->buf, (size_t)n);
 	if (r < 0) {
 		client_drop(c);
+		return;
+	}
+	if (!rsp) { /* answered later: read nothing more until then */
+		c->pending->client = c;
+		loop_mod(s->loop, &c->src, 0);
 		return;
 	}
 	/* A client that does not read its answers is dropped, not waited for. */
@@ -508,6 +583,8 @@ void control_server_free(struct control_server *s)
 		struct client *c = s->clients;
 
 		s->clients = c->next;
+		if (c->pending)
+			c->pending->client = NULL;
 		loop_del(s->loop, &c->src);
 		client_free(c);
 	}
@@ -516,4 +593,28 @@ void control_server_free(struct control_server *s)
 	unlink(s->path);
 	free(s->buf);
 	free(s);
+}
+
+void control_reply(struct control_reply *rep, int r, struct json_object *result,
+		   const char *why, struct json_object *data)
+{
+	struct client *c;
+	_cleanup_free_ char *rsp = NULL;
+
+	if (!rep)
+		return;
+	c = rep->client;
+	if (r < 0)
+		r = respond_data(rep->id, result, control_error_from_errno(r),
+				 why && *why ? why : strerror(-r), data, &rsp);
+	else
+		r = respond_data(rep->id, result, 0, NULL, data, &rsp);
+	json_object_put(rep->id);
+	free(rep);
+	if (!c)
+		return;
+	c->pending = NULL;
+	if (r < 0 || send(c->src.fd, rsp, strlen(rsp), MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ||
+	    loop_mod(c->server->loop, &c->src, EPOLLIN) < 0)
+		client_drop(c);
 }

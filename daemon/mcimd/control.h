@@ -55,6 +55,8 @@ enum control_method {
 	CONTROL_APDU,
 	CONTROL_TRACE_SET,
 	CONTROL_LOG_SET,
+	CONTROL_PROVISION_REGISTER,
+	CONTROL_PROVISION_VALIDATE,
 	CONTROL_METHOD_COUNT,
 };
 
@@ -88,10 +90,15 @@ struct control_peer {
 	bool admin;
 };
 
+struct control_reply;
+struct control_later_ctx;
+
 struct control_call {
 	enum control_method method;
 	struct json_object *params; /* always an object (empty if absent) */
 	const struct control_peer *peer;
+	/* Private to control.c: where a later answer goes (control_later). */
+	struct control_later_ctx *later;
 };
 
 /*
@@ -104,6 +111,25 @@ struct control_call {
 typedef int (*control_handler)(void *user, const struct control_call *call,
 			       struct json_object **ret_result, char *why,
 			       size_t why_size);
+
+/*
+ * Answering later (a method that waits for the network): the handler calls
+ * control_later(), keeps *ret and returns CONTROL_LATER; the answer is
+ * sent by control_reply() from the loop when the work is done.  Until
+ * then that client's next requests wait in the socket (answers stay in
+ * order).  control_reply() must not run before the handler returned.
+ * -EOPNOTSUPP outside the socket path (control_process()).
+ */
+#define CONTROL_LATER 1
+int control_later(const struct control_call *call, struct control_reply **ret);
+/*
+ * Sends the answer and frees rep: r == 0 with result (an object, taken;
+ * NULL: empty), or a negative errno with why and data (an object, taken,
+ * may be NULL) as the error's "data" member.  A client that left is
+ * simply not answered.
+ */
+void control_reply(struct control_reply *rep, int r, struct json_object *result,
+		   const char *why, struct json_object *data);
 
 struct control_config {
 	const char *path;       /* socket path; an old socket there is replaced */

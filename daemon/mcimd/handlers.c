@@ -97,6 +97,7 @@ static int h_status(void *user, const struct control_call *call,
 	json_object_object_add(o, "trace", tr);
 	json_object_object_add(o, "log_level",
 			       json_object_new_string(config_log_level_name(log_get_level())));
+	json_object_object_add(o, "provisioning", mcimd_provision_json(d));
 	*ret = o;
 	return 0;
 }
@@ -479,6 +480,43 @@ static int h_log_set(void *user, const struct control_call *call,
 	return 0;
 }
 
+/* provision.register, provision.validate: answered when the flow ends. */
+static void provision_done(void *user, int r, struct json_object *result, const char *why,
+			   struct json_object *data)
+{
+	control_reply(user, r, result, why, data);
+}
+
+static int provision(struct mcimd *d, const struct control_call *call,
+		     enum mcimd_prov_flow flow, char *why, size_t why_size)
+{
+	struct control_reply *rep;
+	int r;
+
+	if (json_object_object_length(call->params)) {
+		snprintf(why, why_size, "%s takes no params", control_method_name(call->method));
+		return -EINVAL;
+	}
+	r = control_later(call, &rep);
+	if (r == 0)
+		r = mcimd_provision_start(d, flow, provision_done, rep, why, why_size);
+	return r < 0 ? r : CONTROL_LATER;
+}
+
+static int h_provision_register(void *user, const struct control_call *call,
+				struct json_object **ret, char *why, size_t why_size)
+{
+	(void)ret;
+	return provision(user, call, MCIMD_PROV_REGISTER, why, why_size);
+}
+
+static int h_provision_validate(void *user, const struct control_call *call,
+				struct json_object **ret, char *why, size_t why_size)
+{
+	(void)ret;
+	return provision(user, call, MCIMD_PROV_VALIDATE, why, why_size);
+}
+
 const control_handler mcimd_handlers[CONTROL_METHOD_COUNT] = {
 	[CONTROL_STATUS] = h_status,
 	[CONTROL_PROFILE_LIST] = h_profile_list,
@@ -493,4 +531,6 @@ const control_handler mcimd_handlers[CONTROL_METHOD_COUNT] = {
 	[CONTROL_TAMPER] = h_tamper,
 	[CONTROL_ATTEST] = h_attest,
 	[CONTROL_APDU] = h_apdu,
+	[CONTROL_PROVISION_REGISTER] = h_provision_register,
+	[CONTROL_PROVISION_VALIDATE] = h_provision_validate,
 };

@@ -247,6 +247,7 @@ static int run(struct mcimd *d)
 		}
 	}
 	d->started = time(NULL);
+	mcimd_provision_auto(d);
 	malloc_trim(0); /* start-up's temporaries (mcimd_release_heap) */
 	notify_send(d->card ? "READY=1\nSTATUS=serving the card"
 			    : "READY=1\nSTATUS=serving the control socket, no card");
@@ -264,6 +265,7 @@ static int run(struct mcimd *d)
 
 static void teardown(struct mcimd *d)
 {
+	mcimd_provision_close(d); /* answers a waiting client before it goes */
 	control_server_free(d->control);
 	tamper_input_free(d->tamper);
 	mcimd_card_stop(d, "shutdown"); /* the modem sees the card go */

@@ -31,6 +31,8 @@
 
 struct vusim_nl;
 struct mcimd_card;
+struct mcimd_prov;
+struct http;
 
 /* A vusim.ko slot mcimd is the backend of. */
 struct mcimd_slot {
@@ -66,6 +68,9 @@ struct mcimd {
 	struct mcimd_card *card;  /* the enabled profile's card, or NULL */
 	struct mcimd_card *next_card; /* after a pending REFRESH, or NULL */
 	struct loop_source switch_timer; /* REFRESH not acted upon in time */
+	/* the operator client (provision-client.c) */
+	struct http *http;        /* made at the first request */
+	struct mcimd_prov *prov;  /* the flow under way, or NULL */
 	time_t started;
 	bool trim_pending;        /* mcimd_release_heap() queued */
 	bool stop;
@@ -106,6 +111,8 @@ int mcimd_tpm_import(struct mcimd *d, bool sealed, const uint8_t *k, size_t len,
 		     uint8_t *blob, size_t max, size_t *ret_len);
 /* Loads a key blob with the local policy set. */
 int mcimd_tpm_key(struct mcimd *d, const uint8_t *blob, size_t len, struct tre_key **ret);
+/* Loads the AK from the store, or creates and stores it (tre_ak_create). */
+int mcimd_ak_ready(struct mcimd *d);
 int mcimd_attest(struct mcimd *d, const uint8_t *nonce, size_t nonce_len,
 		 struct json_object **ret, char *why, size_t why_size);
 
@@ -150,6 +157,30 @@ int mcimd_profile_install(struct mcimd *d, const struct mcimd_install *in,
 enum mcimd_lifecycle { MCIMD_ENABLE, MCIMD_DISABLE, MCIMD_DELETE };
 int mcimd_profile_lifecycle(struct mcimd *d, int64_t id, enum mcimd_lifecycle op,
 			    char *why, size_t why_size);
+
+/* ---- provision-client.c: the operator's DRF and PVA (docs/operator-protocol.md) ---- */
+enum mcimd_prov_flow {
+	MCIMD_PROV_REGISTER, /* POST /v1/register with the EK certificate */
+	MCIMD_PROV_VALIDATE, /* platform validation, the ticket kept */
+	MCIMD_PROV_AUTO,     /* register when not registered yet, then validate */
+};
+/*
+ * The end of a flow: r == 0 and result (taken), or a negative errno, why
+ * and data (taken: {"kind", "step", "steps", ...}, docs/control-api.md).
+ * Never called from inside mcimd_provision_start(), except for
+ * MCIMD_PROV_AUTO (started outside the loop's batches).
+ */
+typedef void (*mcimd_prov_done)(void *user, int r, struct json_object *result,
+				const char *why, struct json_object *data);
+/* One flow at a time (-EBUSY).  An error now: why set, done never called. */
+int mcimd_provision_start(struct mcimd *d, enum mcimd_prov_flow flow, mcimd_prov_done done,
+			  void *user, char *why, size_t why_size);
+/* The flow under way for `status`: {flow, step, steps}, or NULL: none. */
+struct json_object *mcimd_provision_json(struct mcimd *d);
+/* At start: [provisioning] auto = yes and no operational profile. */
+void mcimd_provision_auto(struct mcimd *d);
+/* Shutdown: the flow under way ends with -ECANCELED; the HTTP client goes. */
+void mcimd_provision_close(struct mcimd *d);
 
 /* Opens or closes the GSMTAP trace for host:port (handlers.c). */
 int mcimd_trace_set(struct mcimd *d, bool on, const char *host, uint16_t port,

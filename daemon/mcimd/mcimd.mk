@@ -6,11 +6,16 @@ $(eval $(call lib,mcimdctl,daemon/mcimd/control.c daemon/mcimd/loop.c daemon/mci
 $(eval $(call unit_test,test-control,tests/unit/test-control.c,mcimdctl))
 $(eval $(call unit_test,test-tamper,tests/unit/test-tamper.c,mcimdctl))
 $(eval $(call lib,mcimdtrace,daemon/mcimd/gsmtap.c))
+# The device's parsers of the operator's answers (pure: fuzzed, unit-tested).
+$(eval $(call lib,mcimdop,daemon/mcimd/operator-json.c,$(LDLIBS_jsonc) $(LDLIBS_tss)))
+$(eval $(call unit_test,test-operator-json,tests/unit/test-operator-json.c,mcimdop))
+$(eval $(call fuzzer,fuzz-operator-json,tests/fuzz/fuzz-operator-json.c,mcimdop,$(LDLIBS_jsonc) $(LDLIBS_tss)))
 $(eval $(call unit_test,test-gsmtap,tests/unit/test-gsmtap.c,mcimdtrace mcimutil))
 MCIMD_SRCS := daemon/mcimd/mcimd.c daemon/mcimd/handlers.c daemon/mcimd/log.c \
 	daemon/mcimd/notify.c daemon/mcimd/tpm.c daemon/mcimd/slot.c \
-	daemon/mcimd/provision.c
-MCIMD_LIBS := mcimdctl mcimdconf mcimdtrace store usim usimprofile tre tpm2util aka vusim-nl mcimutil
+	daemon/mcimd/provision.c daemon/mcimd/provision-client.c daemon/mcimd/http.c
+MCIMD_LIBS := mcimdctl mcimdconf mcimdtrace mcimdop store usim usimprofile tre tpm2util aka vusim-nl mcimutil
+# libcurl is not linked: http.c loads it when provisioning starts.
 MCIMD_LDLIBS := $(LDLIBS_jsonc) $(LDLIBS_tss) $(call pkglibs,tss2-sys) $(LDLIBS_crypto) $(LDLIBS_nl)
 $(eval $(call prog,mcimd,$(MCIMD_SRCS),$(MCIMD_LIBS),$(MCIMD_LDLIBS)))
 # The sanitizer twin, for the integration tests (MCIMD=build/san/bin/mcimd).

@@ -465,7 +465,7 @@ int mcimd_tpm_key(struct mcimd *d, const uint8_t *blob, size_t len, struct tre_k
 
 /* ---- attestation ---- */
 
-static int ak_ready(struct mcimd *d)
+int mcimd_ak_ready(struct mcimd *d)
 {
 	_cleanup_free_ uint8_t *blob = NULL;
 	uint8_t buf[TRE_BLOB_MAX];
@@ -524,7 +524,7 @@ int mcimd_attest(struct mcimd *d, const uint8_t *nonce, size_t nonce_len,
 		snprintf(why, why_size, "no TPM: %s", d->tre_why);
 		return -ENODEV;
 	}
-	r = ak_ready(d);
+	r = mcimd_ak_ready(d);
 	if (r < 0) {
 		snprintf(why, why_size, "attestation key: %s", tre_errmsg(d->tre));
 		return r;

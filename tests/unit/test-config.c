@@ -73,11 +73,14 @@ static void test_full_file(void **state)
 		"[trace]\n"
 		"enabled = yes\n"
 		"target = [::1]:5000\n"
-		"[operator]\n"
-		"drf_url = https://ro.example.net/v1/\n"
-		"pva_url = https://pva.example.net/v1/\n"
-		"dpf_url = https://dpf.example.net/v1/\n"
-		"ca_file = /etc/mcim/operator-ca.pem\n"
+		"[provisioning]\n"
+		"drf_url = https://ro.example.net:8443\n"
+		"ca = /etc/mcim/operator-ca.pem\n"
+		"auto = yes\n"
+		"timeout = 5\n"
+		"retries = 0\n"
+		"tcg_log =\n"
+		"ima_log = /tmp/ima.bin\n"
 		"[control]\n"
 		"socket = /run/mcimd/ctl\n"
 		"group = wheel\n"
@@ -106,8 +109,13 @@ static void test_full_file(void **state)
 	assert_true(c.trace_enabled);
 	assert_string_equal(c.trace_host, "::1");
 	assert_int_equal(c.trace_port, 5000);
-	assert_string_equal(c.dpf_url, "https://dpf.example.net/v1/");
-	assert_string_equal(c.ca_file, "/etc/mcim/operator-ca.pem");
+	assert_string_equal(c.drf_url, "https://ro.example.net:8443");
+	assert_string_equal(c.prov_ca, "/etc/mcim/operator-ca.pem");
+	assert_true(c.prov_auto);
+	assert_int_equal(c.prov_timeout, 5);
+	assert_int_equal(c.prov_retries, 0);
+	assert_string_equal(c.tcg_log, "");
+	assert_string_equal(c.ima_log, "/tmp/ima.bin");
 	assert_string_equal(c.control_socket, "/run/mcimd/ctl");
 	assert_string_equal(c.control_group, "wheel");
 	assert_string_equal(c.admin_group, "root");
@@ -151,8 +159,16 @@ static void test_errors(void **state)
 		  "t.conf:2: [trace] target: '127.0.0.1:0' is not ADDRESS[:PORT] with a numeric address" },
 		{ "[trace]\ntarget = 192.0.2.1\n",
 		  "t.conf: [trace] target: 192.0.2.1 is not a loopback address (set allow_remote = yes)" },
-		{ "[operator]\ndpf_url = http://dpf.example.net/\n",
-		  "t.conf:2: [operator] dpf_url: 'http://dpf.example.net/' is not an https:// URL" },
+		{ "[provisioning]\ndrf_url = http://dpf.example.net/\n",
+		  "t.conf:2: [provisioning] drf_url: 'http://dpf.example.net/' is not an https:// URL" },
+		{ "[provisioning]\ndrf_url = https://drf.example.net/\n",
+		  "t.conf: [provisioning] ca: is required with drf_url (the operator's root is pinned)" },
+		{ "[provisioning]\nauto = yes\n",
+		  "t.conf: [provisioning] auto: needs drf_url" },
+		{ "[provisioning]\nretries = 11\n",
+		  "t.conf:2: [provisioning] retries: 11 is out of range 0..10" },
+		{ "[provisioning]\ntimeout = 0\n",
+		  "t.conf:2: [provisioning] timeout: 0 is out of range 1..300" },
 		{ "[control]\ngroup = -x\n", "t.conf:2: [control] group: '-x' is not a group name" },
 		{ "[control]\nsocket = /run/"
 		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
@@ -184,7 +200,7 @@ static void test_long_line(void **state)
 	struct mcimd_config c;
 	(void)state;
 
-	snprintf(text, sizeof(text), "[operator]\ndrf_url = https://%0300d/\n[log]\n", 0);
+	snprintf(text, sizeof(text), "[provisioning]\ndrf_url = https://%0300d/\n[log]\n", 0);
 	assert_int_equal(parse(&c, text, why), -EINVAL);
 	assert_non_null(strstr(why, "t.conf:2: line longer than"));
 }

@@ -29,6 +29,8 @@ struct fake {
 	unsigned calls;
 	enum control_method last;
 	bool last_admin;
+	struct control_reply *later; /* h_later's */
+	int later_r;
 };
 
 static int h_status(void *user, const struct control_call *call,
@@ -85,8 +87,24 @@ static int h_bad(void *user, const struct control_call *call,
 	return 0;
 }
 
+/* Answers later (control_later), like provision.validate. */
+static int h_later(void *user, const struct control_call *call,
+		   struct json_object **ret, char *why, size_t why_size)
+{
+	struct fake *f = user;
+
+	(void)ret;
+	f->later_r = control_later(call, &f->later);
+	if (f->later_r < 0) {
+		snprintf(why, why_size, "cannot answer later here");
+		return f->later_r;
+	}
+	return CONTROL_LATER;
+}
+
 static const control_handler handlers[CONTROL_METHOD_COUNT] = {
 	[CONTROL_STATUS] = h_status,
+	[CONTROL_PROVISION_VALIDATE] = h_later,
 	[CONTROL_PROFILE_ENABLE] = h_enable,
 	[CONTROL_TAMPER] = h_tamper,
 	[CONTROL_LOG_SET] = h_bad,
@@ -414,6 +432,69 @@ static void test_errno_map(void **state)
 	assert_string_equal(control_error_name(CONTROL_E_NOT_FOUND), "not-found");
 }
 
+/* control_later / control_reply: the answer comes when the work ends; the
+ * client's next request waits, other clients are served meanwhile. */
+static void test_later(void **state)
+{
+	static const char later[] = "{\"version\":1,\"id\":9,\"method\":\"provision.validate\"}";
+	static const char status[] = "{\"version\":1,\"id\":10,\"method\":\"status\"}";
+	struct t *t = *state;
+	struct json_object *rsp, *data = json_object_new_object(), *e, *x;
+	struct control_peer root = { .uid = 0, .admin = true };
+	char buf[8192], *text = NULL;
+	int a = client(t), b = client(t), gone = client(t);
+	ssize_t n;
+
+	assert_int_equal(send(a, later, strlen(later), 0), (ssize_t)strlen(later));
+	assert_true(loop_run_once(t->loop, 1000) >= 1);
+	assert_non_null(t->fake.later);
+	assert_int_equal(recv(a, buf, sizeof(buf), MSG_DONTWAIT), -1); /* no answer yet */
+	/* a's next request waits; b is served. */
+	assert_int_equal(send(a, status, strlen(status), 0), (ssize_t)strlen(status));
+	rsp = call(t, b, status, strlen(status));
+	assert_int_equal(err_code(rsp), 0);
+	json_object_put(rsp);
+	assert_int_equal(t->fake.calls, 1);
+	json_object_object_add(data, "kind", json_object_new_string("refused"));
+	control_reply(t->fake.later, -EPROTO, NULL, "the operator refused", data);
+	t->fake.later = NULL;
+	n = recv(a, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	assert_true(n > 0);
+	buf[n] = 0;
+	rsp = json_tokener_parse(buf);
+	assert_int_equal(err_code(rsp), CONTROL_E_FAILED);
+	assert_string_equal(err_msg(rsp), "the operator refused");
+	assert_true(json_object_object_get_ex(rsp, "id", &x));
+	assert_int_equal(json_object_get_int(x), 9);
+	assert_true(json_object_object_get_ex(rsp, "error", &e));
+	assert_true(json_object_object_get_ex(e, "data", &x));
+	assert_string_equal(json_object_get_string(json_object_object_get(x, "kind")), "refused");
+	json_object_put(rsp);
+	/* Now a's waiting status request is read and answered. */
+	assert_true(loop_run_once(t->loop, 1000) >= 1);
+	n = recv(a, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	assert_true(n > 0);
+	assert_int_equal(t->fake.calls, 2);
+	/* A client that left before its answer: nothing is sent, nothing breaks. */
+	assert_int_equal(send(gone, later, strlen(later), 0), (ssize_t)strlen(later));
+	assert_true(loop_run_once(t->loop, 1000) >= 1);
+	assert_non_null(t->fake.later);
+	close(gone);
+	assert_true(loop_run_once(t->loop, 1000) >= 1); /* the hangup */
+	control_reply(t->fake.later, 0, json_object_new_object(), NULL, NULL);
+	t->fake.later = NULL;
+	/* Outside the socket path a handler cannot answer later. */
+	assert_int_equal(control_process(handlers, &t->fake, &root, later, strlen(later), 0,
+					 &text), 0);
+	assert_int_equal(t->fake.later_r, -EOPNOTSUPP);
+	rsp = json_tokener_parse(text);
+	assert_int_equal(err_code(rsp), CONTROL_E_UNSUPPORTED);
+	json_object_put(rsp);
+	free(text);
+	close(a);
+	close(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -423,6 +504,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_max_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_admin, setup, teardown),
 		cmocka_unit_test(test_errno_map),
+		cmocka_unit_test_setup_teardown(test_later, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -56,10 +57,39 @@ static int exit_for(int code)
 int ctl_call(const struct ctl *c, const char *method, struct json_object *params,
 	     struct json_object **ret_result)
 {
+	return ctl_call_err(c, method, params, ret_result, NULL, NULL, NULL);
+}
+
+/* Waits for fd's answer up to c->timeout_ms, calling tick every TICK_MS. */
+#define TICK_MS 250
+static int wait_answer(const struct ctl *c, int fd, void (*tick)(void *arg), void *arg)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct timespec t0, t;
+	long left = c->timeout_ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		int r = poll(&pfd, 1, tick ? (int)MIN(left, (long)TICK_MS) : (int)left);
+
+		if (r != 0)
+			return r;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = c->timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 +
+					(t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0)
+			return 0;
+		tick(arg);
+	}
+}
+
+int ctl_call_err(const struct ctl *c, const char *method, struct json_object *params,
+		 struct json_object **ret_result, struct json_object **ret_error,
+		 void (*tick)(void *arg), void *arg)
+{
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	struct json_object *req, *rsp, *x, *err;
-	struct pollfd pfd;
 	const char *text;
 	ssize_t n;
 	int r;
@@ -88,8 +118,7 @@ int ctl_call(const struct ctl *c, const char *method, struct json_object *params
 		fprintf(stderr, "%s: send: %m\n", c->prog);
 		return EXIT_PROTOCOL;
 	}
-	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
-	r = poll(&pfd, 1, c->timeout_ms);
+	r = wait_answer(c, fd, tick, arg);
 	if (r <= 0) {
 		fprintf(stderr, "%s: no answer from mcimd in %d ms\n", c->prog, c->timeout_ms);
 		return EXIT_PROTOCOL;
@@ -112,6 +141,11 @@ int ctl_call(const struct ctl *c, const char *method, struct json_object *params
 	if (json_object_object_get_ex(rsp, "error", &err)) {
 		int code = json_object_object_get_ex(err, "code", &x) ? json_object_get_int(x) : 0;
 
+		if (ret_error && json_object_is_type(err, json_type_object)) {
+			*ret_error = json_object_get(err);
+			json_object_put(rsp);
+			return exit_for(code);
+		}
 		if (c->json)
 			printf("%s\n", json_object_to_json_string_ext(
 					       err, JSON_C_TO_STRING_PRETTY |

@@ -21,6 +21,8 @@ static const struct subcommand subcommands[] = {
 	{ "apdu", cmd_apdu, "send a command APDU to the card engine (admin)" },
 	{ "trace", cmd_trace, "switch GSMTAP APDU tracing on or off (admin)" },
 	{ "log", cmd_log, "set the daemon's log level (admin)" },
+	{ "register", cmd_register, "register the device with the operator's DRF (admin)" },
+	{ "validate", cmd_validate, "have the operator's PVA validate the platform (admin)" },
 };
 
 static void usage(FILE *f, const char *prog)
@@ -41,7 +43,10 @@ static void usage(FILE *f, const char *prog)
 		fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
 	fprintf(f, "\nExit status: 0 ok, 1 request failed, 2 usage, 3 cannot connect,\n"
 		   "4 permission denied, 5 not found, 6 no or bad answer,\n"
-		   "7 profile enabled but its card not served.\n");
+		   "7 profile enabled but its card not served; register, validate:\n"
+		   "8 the operator refused, 9 operator unreachable or no answer in time,\n"
+		   "10 TLS failed (not the pinned operator), 11 operator busy, retry later,\n"
+		   "12 the operator's answer is malformed.\n");
 }
 
 int main(int argc, char **argv)
@@ -78,6 +83,7 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			c.timeout_ms = (int)v;
+			c.timeout_set = true;
 			break;
 		}
 		case 'V':

@@ -20,12 +20,19 @@ enum {
 	EXIT_NOTFOUND = 5, /* no such profile / slot */
 	EXIT_PROTOCOL = 6, /* no answer in time, or an answer that is not one */
 	EXIT_NOCARD = 7,   /* done, but the enabled profile's card is not served */
+	/* register, validate: the operator's side (error.data.kind) */
+	EXIT_REFUSED = 8,     /* the operator refused (not registered, validation failed, ...) */
+	EXIT_UNREACHABLE = 9, /* the operator could not be reached or did not answer in time */
+	EXIT_TLS = 10,        /* the server is not under the pinned root, or TLS failed */
+	EXIT_RETRY = 11,      /* the operator is busy (429, 503): try again later */
+	EXIT_BADANSWER = 12,  /* the operator's answer is not the protocol's */
 };
 
 struct ctl {
 	const char *socket;
 	bool json;       /* print the result object as JSON */
 	int timeout_ms;  /* for the answer */
+	bool timeout_set; /* given with --timeout */
 	const char *prog;
 };
 
@@ -36,6 +43,13 @@ struct ctl {
  */
 int ctl_call(const struct ctl *c, const char *method, struct json_object *params,
 	     struct json_object **ret_result);
+
+/* Same; with ret_error an error answer is not printed: *ret_error gets
+ * the error object (put it) and the exit code of its code is returned.
+ * tick (may be NULL) runs every 250 ms while the answer is awaited. */
+int ctl_call_err(const struct ctl *c, const char *method, struct json_object *params,
+		 struct json_object **ret_result, struct json_object **ret_error,
+		 void (*tick)(void *arg), void *arg);
 
 /* Prints result as JSON (--json) or as "key: value" lines. */
 void print_result(const struct ctl *c, struct json_object *result);
@@ -66,5 +80,9 @@ int cmd_attest(const struct ctl *c, int argc, char **argv);
 int cmd_apdu(const struct ctl *c, int argc, char **argv);
 int cmd_trace(const struct ctl *c, int argc, char **argv);
 int cmd_log(const struct ctl *c, int argc, char **argv);
+int cmd_register(const struct ctl *c, int argc, char **argv);
+int cmd_validate(const struct ctl *c, int argc, char **argv);
+/* provision.c: runs provision.register / provision.validate with progress. */
+int run_provision(const struct ctl *c, const char *method, const char *doing);
 
 #endif

@@ -1,0 +1,801 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The device's side of the operator protocol (docs/operator-protocol.md,
+ * version 1): registration with the DRF and platform validation by the
+ * PVA, as flows of steps driven by the epoll loop (the HTTPS exchanges are
+ * http.h's, on libcurl's multi socket API; the TPM steps block on the TPM
+ * like every other TRE call).  provision.c is the other way profiles
+ * arrive (the local install); this file never touches profiles.
+ *
+ * Register: the EK certificate from the TPM's NV (RSA 2048 first, else ECC
+ * P-256; with neither, the RSA EK's public area) -> POST {drf_url}/v1/register
+ * -> the answer kept in the store
+ * (device blob "provision.registration", in the answer's own form, read
+ * back with the same parser).
+ *
+ * Validate: the AK (created under the ECC EK at first use, tpm.c) ->
+ * POST {pva_url}/v1/validations -> TPM2_ActivateCredential with the EK the
+ * credential names (the AK need not be that EK's child: ActivateCredential
+ * takes the EK as keyHandle) -> TPM2_Quote over the PVA's pcr_selection
+ * with the nonce -> TPM2_Certify of the SRK with the nonce -> the event
+ * logs of [provisioning] tcg_log and ima_log (absent files are not sent;
+ * none in autonomous mode) -> POST .../evidence -> the ticket and its
+ * expiry kept (device blob "provision.ticket") for the download.  The
+ * semi-autonomous mode (a summary bound into the quote) is refused here.
+ *
+ * Every failure ends the flow with a kind (docs/control-api.md:
+ * "config", "tpm", "store", "unreachable", "tls", "timeout", "bad-answer",
+ * "refused", "retry-later", "unsupported"), the step it happened in and
+ * the steps done; nothing is stored by a flow that failed.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <tss2/tss2_mu.h>
+
+#include "hex.h"
+
+#include "daemon/mcimd/http.h"
+#include "daemon/mcimd/log.h"
+#include "daemon/mcimd/mcimd.h"
+#include "daemon/mcimd/operator-json.h"
+
+#define BLOB_REGISTRATION "provision.registration"
+#define BLOB_TICKET "provision.ticket"
+/* Request bodies (protocol "Transport"): 64 KiB, 12 MiB for the evidence. */
+#define REQUEST_MAX (64u << 10)
+#define EVIDENCE_MAX (12u << 20)
+
+struct mcimd_prov {
+	struct mcimd *d;
+	enum mcimd_prov_flow flow;
+	mcimd_prov_done done;
+	void *user;
+	struct http_xfer *xfer;
+	struct json_object *steps;
+	const char *step;         /* under way */
+	struct timespec t0;       /* its start */
+	bool registered;          /* reg holds the registration */
+	struct op_registration reg;
+	struct op_session sess;
+};
+
+static void json_putp(struct json_object **o)
+{
+	if (*o)
+		json_object_put(*o);
+}
+#define _cleanup_json_ _cleanup_(json_putp)
+
+static void step_begin(struct mcimd_prov *p, const char *step)
+{
+	p->step = step;
+	clock_gettime(CLOCK_MONOTONIC, &p->t0);
+}
+
+_printf_(2, 3) static void step_ok(struct mcimd_prov *p, const char *fmt, ...)
+{
+	struct json_object *s = json_object_new_object();
+	struct timespec t;
+	char detail[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	json_object_object_add(s, "step", json_object_new_string(p->step));
+	json_object_object_add(s, "detail", json_object_new_string(detail));
+	json_object_object_add(s, "ms", json_object_new_int64((t.tv_sec - p->t0.tv_sec) * 1000 +
+							      (t.tv_nsec - p->t0.tv_nsec) / 1000000));
+	json_object_array_add(p->steps, s);
+	log_info("provisioning: %s: %s", p->step, detail);
+}
+
+static void prov_free(struct mcimd_prov *p)
+{
+	if (p->d->prov == p)
+		p->d->prov = NULL;
+	mcimd_release_heap(p->d); /* the evidence (logs) may have been megabytes */
+	http_cancel(p->xfer);
+	json_object_put(p->steps);
+	explicit_bzero(&p->sess, sizeof(p->sess));
+	free(p);
+}
+
+static void finish(struct mcimd_prov *p, struct json_object *result)
+{
+	mcimd_prov_done done = p->done;
+	void *user = p->user;
+
+	json_object_object_add(result, "steps", json_object_get(p->steps));
+	prov_free(p);
+	done(user, 0, result, NULL, NULL);
+}
+
+/* Ends the flow with an error; extra (taken, may be NULL) joins data. */
+_printf_(5, 6) static void fail(struct mcimd_prov *p, int r, const char *kind,
+				struct json_object *extra, const char *fmt, ...)
+{
+	struct json_object *data = extra ? extra : json_object_new_object();
+	mcimd_prov_done done = p->done;
+	void *user = p->user;
+	char why[CONTROL_WHY_SIZE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	json_object_object_add(data, "kind", json_object_new_string(kind));
+	json_object_object_add(data, "step", json_object_new_string(p->step));
+	json_object_object_add(data, "steps", json_object_get(p->steps));
+	log_error("provisioning: %s: %s", p->step, why);
+	prov_free(p);
+	done(user, r, NULL, why, data);
+}
+
+/* base URL (no trailing '/') + path */
+static int url_join(const char *base, const char *path, const char *arg, char *out,
+		    size_t size)
+{
+	size_t n = strlen(base);
+	int w;
+
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	w = snprintf(out, size, "%.*s%s%s%s", (int)n, base, path, arg ? arg : "",
+		     arg ? "/evidence" : "");
+	return w < 0 || (size_t)w >= size ? -ENAMETOOLONG : 0;
+}
+
+/* Starts the step's request (at most max bytes); on failure the flow ends (fail). */
+static int post(struct mcimd_prov *p, const char *url, struct json_object *body, size_t max,
+		bool idempotent, http_done_fn fn)
+{
+	const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
+							      JSON_C_TO_STRING_NOSLASHESCAPE);
+	struct http_request req = {
+		.url = url, .body = text, .len = text ? strlen(text) : 0,
+		.ca = p->d->cfg.prov_ca, .timeout_s = (long)p->d->cfg.prov_timeout,
+		.retries = p->d->cfg.prov_retries, .idempotent = idempotent,
+		.body_max = OP_BODY_MAX,
+	};
+	char why[256] = "";
+	int r = text ? 0 : -ENOMEM;
+
+	if (r == 0 && req.len > max) {
+		snprintf(why, sizeof(why), "the request is over %zu bytes", max);
+		r = -E2BIG;
+	}
+	if (r == 0 && !p->d->http)
+		r = http_new(p->d->loop, &p->d->http, why, sizeof(why));
+	if (r == 0)
+		r = http_post(p->d->http, &req, fn, p, &p->xfer);
+	if (r < 0)
+		fail(p, r, "config", NULL, "request to %s: %s", url, why[0] ? why : strerror(-r));
+	return r;
+}
+
+/*
+ * Ends the flow on an answer that is not the one the step wants (status
+ * want): the transport's failure, the operator's error object (protocol
+ * "Errors"), or something else.
+ */
+static void fail_answer(struct mcimd_prov *p, const struct http_response *rsp, long want)
+{
+	struct json_object *x = json_object_new_object();
+	struct op_error e;
+	char why[256];
+
+	switch (rsp->fail) {
+	case HTTP_OK:
+		break;
+	case HTTP_UNREACHABLE:
+		fail(p, -EHOSTUNREACH, "unreachable", x, "%s (%u attempts)", rsp->why,
+		     rsp->attempts);
+		return;
+	case HTTP_TLS:
+		fail(p, -EPROTO, "tls", x, "%s", rsp->why);
+		return;
+	case HTTP_TIMEOUT:
+		fail(p, -ETIMEDOUT, "timeout", x, "%s (%u attempts)", rsp->why, rsp->attempts);
+		return;
+	case HTTP_TOO_LARGE:
+		fail(p, -EBADMSG, "bad-answer", x, "%s", rsp->why);
+		return;
+	case HTTP_LOCAL:
+		fail(p, -EINVAL, "config", x, "%s", rsp->why);
+		return;
+	case HTTP_IO:
+		fail(p, -EIO, "unreachable", x, "%s", rsp->why);
+		return;
+	}
+	json_object_object_add(x, "http_status", json_object_new_int((int)rsp->status));
+	if (rsp->status >= 200 && rsp->status < 300) {
+		fail(p, -EBADMSG, "bad-answer", x, "the operator answered HTTP %ld, not %ld",
+		     rsp->status, want);
+		return;
+	}
+	if (op_parse_error(rsp->body, rsp->len, &e, why, sizeof(why)) < 0) {
+		fail(p, -EBADMSG, "bad-answer", x,
+		     "the operator answered HTTP %ld without the protocol's error object: %s",
+		     rsp->status, why);
+		return;
+	}
+	json_object_object_add(x, "code", json_object_new_string(e.code));
+	if (rsp->retry_after >= 0)
+		json_object_object_add(x, "retry_after", json_object_new_int64(rsp->retry_after));
+	if (e.n_failures_total) {
+		struct json_object *f = json_object_new_array();
+
+		for (size_t i = 0; i < e.n_failures; i++) {
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "check", json_object_new_string(e.failures[i].check));
+			json_object_object_add(o, "reason", json_object_new_string(e.failures[i].text));
+			json_object_array_add(f, o);
+		}
+		json_object_object_add(x, "failures", f);
+	}
+	if (rsp->status == 429 || rsp->status == 503) {
+		if (rsp->retry_after >= 0)
+			fail(p, -EAGAIN, "retry-later", x,
+			     "the operator is busy (HTTP %ld %s: %s); retry after %ld s",
+			     rsp->status, e.code, e.message, rsp->retry_after);
+		else
+			fail(p, -EAGAIN, "retry-later", x,
+			     "the operator is busy (HTTP %ld %s: %s); retry later", rsp->status,
+			     e.code, e.message);
+	} else if (!strcmp(e.code, "not_registered")) {
+		fail(p, -EPROTO, "refused", x,
+		     "the operator does not know this device's EK (HTTP 403 not_registered: %s)",
+		     e.message);
+	} else if (!strcmp(e.code, "validation_failed")) {
+		char list[CONTROL_WHY_SIZE] = "";
+		size_t n = 0;
+
+		for (size_t i = 0; i < e.n_failures && n < sizeof(list); i++)
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "",
+					      e.failures[i].check);
+		fail(p, -EPROTO, "refused", x, "the PVA refused the platform (%s): failed %s",
+		     e.message, e.n_failures ? list : "(no check named)");
+	} else {
+		fail(p, -EPROTO, "refused", x, "the operator refused (HTTP %ld %s): %s",
+		     rsp->status, e.code, e.message);
+	}
+}
+
+static int public_json(struct json_object *o, const char *key, const TPM2B_PUBLIC *pub);
+
+static struct json_object *b64_json(const uint8_t *b, size_t n)
+{
+	char *s = op_base64_encode(b, n);
+	struct json_object *o = s ? json_object_new_string(s) : NULL;
+
+	free(s);
+	return o;
+}
+
+/* ---- registration ---- */
+
+static struct json_object *registration_json(const struct op_registration *g)
+{
+	struct json_object *o = json_object_new_object(), *sho = json_object_new_object();
+
+	json_object_object_add(o, "device_id", json_object_new_string(g->device_id));
+	if (g->model[0])
+		json_object_object_add(o, "model", json_object_new_string(g->model));
+	if (g->subscriber[0])
+		json_object_object_add(o, "subscriber", json_object_new_string(g->subscriber));
+	json_object_object_add(sho, "id", json_object_new_string(g->sho_id));
+	json_object_object_add(sho, "name", json_object_new_string(g->sho_name));
+	json_object_object_add(o, "sho", sho);
+	json_object_object_add(o, "pva_url", json_object_new_string(g->pva_url));
+	json_object_object_add(o, "dpf_url", json_object_new_string(g->dpf_url));
+	json_object_object_add(o, "ek", json_object_new_string(op_ek_name(g->ek)));
+	return o;
+}
+
+static void start_validate(struct mcimd_prov *p);
+
+static void on_register(void *user, const struct http_response *rsp)
+{
+	struct mcimd_prov *p = user;
+	struct mcimd *d = p->d;
+	_cleanup_json_ struct json_object *saved = NULL;
+	char why[256];
+	const char *text;
+
+	p->xfer = NULL;
+	if (rsp->fail != HTTP_OK || rsp->status != 200) {
+		fail_answer(p, rsp, 200);
+		return;
+	}
+	if (op_parse_registration(rsp->body, rsp->len, &p->reg, why, sizeof(why)) < 0) {
+		fail(p, -EBADMSG, "bad-answer", NULL, "the DRF's answer: %s", why);
+		return;
+	}
+	step_ok(p, "device %.16s..., home operator %s (%s), PVA %s", p->reg.device_id,
+		p->reg.sho_name, p->reg.sho_id, p->reg.pva_url);
+	step_begin(p, "store");
+	saved = registration_json(&p->reg);
+	text = json_object_to_json_string_ext(saved, JSON_C_TO_STRING_PLAIN |
+						     JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (store_device_blob_put(d->store, BLOB_REGISTRATION, (const uint8_t *)text,
+				  strlen(text)) < 0) {
+		fail(p, -EIO, "store", NULL, "store: %s", store_errmsg(d->store));
+		return;
+	}
+	if (store_audit(d->store, "registered", NULL, p->reg.device_id) < 0)
+		log_warning("audit: %s", store_errmsg(d->store));
+	step_ok(p, "registration kept");
+	p->registered = true;
+	if (p->flow == MCIMD_PROV_AUTO) {
+		start_validate(p);
+		return;
+	}
+	finish(p, json_object_get(saved));
+}
+
+static void start_register(struct mcimd_prov *p)
+{
+	struct mcimd *d = p->d;
+	_cleanup_json_ struct json_object *body = NULL;
+	_cleanup_free_ uint8_t *der = NULL;
+	enum tre_ek_type type = TRE_EK_RSA;
+	char url[CONFIG_URL_MAX + 32];
+	size_t len = 0;
+	int r;
+
+	step_begin(p, "ek_certificate");
+	/* swtpm_setup and most TPMs certify the RSA EK; ECC-only TPMs exist. */
+	r = tre_ek_cert(d->tre, TRE_EK_RSA, &der, &len);
+	if (r == -ENOENT) {
+		type = TRE_EK_ECC;
+		r = tre_ek_cert(d->tre, TRE_EK_ECC, &der, &len);
+	}
+	body = json_object_new_object();
+	if (r == -ENOENT) {
+		/* No certificate: the device was imported by its EK public key
+		 * (protocol 1, "ek_public"); the RSA EK, the TCG default. */
+		TPM2B_PUBLIC ek;
+
+		r = tre_ek_public(d->tre, TRE_EK_RSA, &ek);
+		if (r == 0)
+			r = public_json(body, "ek_public", &ek);
+		if (r < 0) {
+			fail(p, r, "tpm", NULL, "no EK certificate (NV 0x%08x, 0x%08x), and the "
+			     "RSA EK's public area: %s", TRE_EK_CERT_NV_RSA, TRE_EK_CERT_NV_ECC,
+			     tre_errmsg(d->tre));
+			return;
+		}
+		step_ok(p, "no EK certificate in NV: the RSA EK's public area sent");
+	} else if (r < 0) {
+		fail(p, r, "tpm", NULL, "EK certificate: %s", tre_errmsg(d->tre));
+		return;
+	} else {
+		json_object_object_add(body, "ek_cert", b64_json(der, len));
+		step_ok(p, "%s EK certificate, %zu bytes", type == TRE_EK_RSA ? "RSA" : "ECC",
+			len);
+	}
+	step_begin(p, "register");
+	if (url_join(d->cfg.drf_url, "/v1/register", NULL, url, sizeof(url)) < 0) {
+		fail(p, -ENAMETOOLONG, "config", NULL, "drf_url is too long");
+		return;
+	}
+	post(p, url, body, REQUEST_MAX, true, on_register);
+}
+
+/* ---- validation ---- */
+
+static void on_evidence(void *user, const struct http_response *rsp)
+{
+	struct mcimd_prov *p = user;
+	struct mcimd *d = p->d;
+	_cleanup_json_ struct json_object *saved = NULL;
+	struct json_object *result, *checks;
+	_cleanup_free_ struct op_result *res = calloc(1, sizeof(*res));
+	char why[256];
+	const char *text;
+
+	p->xfer = NULL;
+	if (!res) {
+		fail(p, -ENOMEM, "config", NULL, "out of memory");
+		return;
+	}
+	if (rsp->fail != HTTP_OK || rsp->status != 200) {
+		fail_answer(p, rsp, 200);
+		return;
+	}
+	if (op_parse_result(rsp->body, rsp->len, res, why, sizeof(why)) < 0) {
+		fail(p, -EBADMSG, "bad-answer", NULL, "the PVA's answer: %s", why);
+		return;
+	}
+	step_ok(p, "valid: %zu checks passed", res->n_checks);
+	step_begin(p, "store");
+	saved = json_object_new_object();
+	json_object_object_add(saved, "ticket", json_object_new_string(res->ticket));
+	json_object_object_add(saved, "expires", json_object_new_int64(res->expires));
+	json_object_object_add(saved, "device_id", json_object_new_string(p->reg.device_id));
+	json_object_object_add(saved, "dpf_url", json_object_new_string(p->reg.dpf_url));
+	json_object_object_add(saved, "mode", json_object_new_string(op_mode_name(p->sess.mode)));
+	text = json_object_to_json_string_ext(saved, JSON_C_TO_STRING_PLAIN |
+						     JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (store_device_blob_put(d->store, BLOB_TICKET, (const uint8_t *)text, strlen(text)) <
+	    0) {
+		fail(p, -EIO, "store", NULL, "store: %s", store_errmsg(d->store));
+		return;
+	}
+	if (store_audit(d->store, "validated", NULL, op_mode_name(p->sess.mode)) < 0)
+		log_warning("audit: %s", store_errmsg(d->store));
+	step_ok(p, "ticket kept, expires at %lld", (long long)res->expires);
+	result = json_object_new_object();
+	json_object_object_add(result, "result", json_object_new_string("valid"));
+	json_object_object_add(result, "device_id", json_object_new_string(p->reg.device_id));
+	json_object_object_add(result, "mode", json_object_new_string(op_mode_name(p->sess.mode)));
+	json_object_object_add(result, "ticket_expires", json_object_new_int64(res->expires));
+	checks = json_object_new_array();
+	for (size_t i = 0; i < res->n_checks; i++) {
+		struct json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "check", json_object_new_string(res->checks[i].check));
+		json_object_object_add(c, "result", json_object_new_string(res->checks[i].text));
+		json_object_array_add(checks, c);
+	}
+	json_object_object_add(result, "checks", checks);
+	finish(p, result);
+}
+
+/* o.key = base64 of the marshalled TPMT_SIGNATURE or TPM2B_PUBLIC. */
+static int sig_json(struct json_object *o, const char *key, const TPMT_SIGNATURE *sig)
+{
+	uint8_t buf[sizeof(*sig)];
+	size_t n = 0;
+
+	if (Tss2_MU_TPMT_SIGNATURE_Marshal(sig, buf, sizeof(buf), &n))
+		return -EIO;
+	json_object_object_add(o, key, b64_json(buf, n));
+	return 0;
+}
+
+static int public_json(struct json_object *o, const char *key, const TPM2B_PUBLIC *pub)
+{
+	uint8_t buf[sizeof(*pub)];
+	size_t n = 0;
+
+	if (Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, sizeof(buf), &n))
+		return -EIO;
+	json_object_object_add(o, key, b64_json(buf, n));
+	return 0;
+}
+
+/* The quoted PCRs' values in selection order (protocol 2.2 pcr_values). */
+static struct json_object *pcr_values_json(const struct tre_quote *q)
+{
+	struct json_object *a = json_object_new_array();
+	uint32_t k = 0;
+
+	for (uint32_t b = 0; b < q->sel.count; b++) {
+		const TPMS_PCR_SELECTION *s = &q->sel.pcrSelections[b];
+
+		for (unsigned i = 0; i < 8u * s->sizeofSelect; i++) {
+			struct json_object *v;
+			char hex[2 * sizeof(q->pcrs[0].buffer) + 1];
+
+			if (!(s->pcrSelect[i / 8] & (1u << (i % 8))) || k >= q->npcrs)
+				continue;
+			hex_encode(q->pcrs[k].buffer, q->pcrs[k].size, hex);
+			k++;
+			v = json_object_new_object();
+			json_object_object_add(v, "bank", json_object_new_string(op_bank_name(s->hash)));
+			json_object_object_add(v, "pcr", json_object_new_int((int)i));
+			json_object_object_add(v, "digest", json_object_new_string(hex));
+			json_object_array_add(a, v);
+		}
+	}
+	return a;
+}
+
+/* ActivateCredential, Quote, Certify, the logs: the evidence body. */
+static int evidence(struct mcimd_prov *p, struct json_object **ret)
+{
+	struct mcimd *d = p->d;
+	const struct op_session *s = &p->sess;
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+	struct json_object *quote, *srk, *logs;
+	struct tre_quote q;
+	TPM2B_DIGEST secret;
+	TPM2B_ATTEST attest;
+	TPMT_SIGNATURE sig;
+	TPM2B_PUBLIC srk_pub;
+	bool logs_wanted = s->mode == OP_MODE_REMOTE;
+	int r;
+
+	step_begin(p, "activate_credential");
+	r = tre_activate_credential(d->tre, s->ek == OP_EK_ECC ? TRE_EK_ECC : TRE_EK_RSA, &s->blob,
+				    &s->secret, &secret);
+	if (r < 0) {
+		fail(p, r, "tpm", NULL, "TPM2_ActivateCredential (%s EK): %s", op_ek_name(s->ek),
+		     tre_errmsg(d->tre));
+		return r;
+	}
+	json_object_object_add(o, "credential_secret", b64_json(secret.buffer, secret.size));
+	explicit_bzero(&secret, sizeof(secret));
+	step_ok(p, "credential of the %s EK activated", op_ek_name(s->ek));
+
+	step_begin(p, "quote");
+	{
+		/* tre_quote() reads the logs at these paths (NULL: none). */
+		const char *bios = tre_bios_log_path, *ima = tre_ima_log_path;
+
+		tre_bios_log_path = logs_wanted && d->cfg.tcg_log[0] ? d->cfg.tcg_log : NULL;
+		tre_ima_log_path = logs_wanted && d->cfg.ima_log[0] ? d->cfg.ima_log : NULL;
+		r = tre_quote(d->tre, &s->sel, s->nonce, s->nonce_len, &q);
+		tre_bios_log_path = bios;
+		tre_ima_log_path = ima;
+	}
+	if (r < 0) {
+		fail(p, r, "tpm", NULL, "TPM2_Quote: %s", tre_errmsg(d->tre));
+		return r;
+	}
+	quote = json_object_new_object();
+	json_object_object_add(quote, "attest", b64_json(q.attest.attestationData, q.attest.size));
+	r = sig_json(quote, "signature", &q.signature);
+	json_object_object_add(o, "quote", quote);
+	json_object_object_add(o, "pcr_values", pcr_values_json(&q));
+	logs = json_object_new_object();
+	if (q.bios_log)
+		json_object_object_add(logs, "tcg", b64_json(q.bios_log, q.bios_log_len));
+	if (q.ima_log)
+		json_object_object_add(logs, "ima", b64_json(q.ima_log, q.ima_log_len));
+	step_ok(p, "%u PCRs quoted with the nonce", q.npcrs);
+	step_begin(p, "event_logs");
+	if (!logs_wanted)
+		step_ok(p, "not sent (%s mode)", op_mode_name(s->mode));
+	else
+		step_ok(p, "tcg %zu bytes%s, ima %zu bytes%s", q.bios_log_len,
+			q.bios_log ? "" : " (absent)", q.ima_log_len, q.ima_log ? "" : " (absent)");
+	json_object_object_add(o, "event_logs", logs);
+	tre_quote_clear(&q);
+	if (r < 0) {
+		fail(p, r, "tpm", NULL, "the quote's signature cannot be marshalled");
+		return r;
+	}
+
+	step_begin(p, "certify_srk");
+	r = tre_certify_srk(d->tre, s->nonce, s->nonce_len, &attest, &sig);
+	if (r == 0)
+		r = tre_srk_public(d->tre, &srk_pub);
+	if (r < 0) {
+		fail(p, r, "tpm", NULL, "TPM2_Certify of the SRK: %s", tre_errmsg(d->tre));
+		return r;
+	}
+	srk = json_object_new_object();
+	json_object_object_add(o, "srk", srk);
+	r = public_json(srk, "public", &srk_pub);
+	json_object_object_add(srk, "attest", b64_json(attest.attestationData, attest.size));
+	if (r == 0)
+		r = sig_json(srk, "signature", &sig);
+	if (r < 0) {
+		fail(p, r, "tpm", NULL, "the SRK certification cannot be marshalled");
+		return r;
+	}
+	step_ok(p, "SRK certified by the AK with the nonce");
+	*ret = TAKE_PTR(o);
+	return 0;
+}
+
+static void on_session(void *user, const struct http_response *rsp)
+{
+	struct mcimd_prov *p = user;
+	_cleanup_json_ struct json_object *body = NULL;
+	char why[256], url[CONFIG_URL_MAX + OP_NAME_MAX + 64];
+
+	p->xfer = NULL;
+	if (rsp->fail != HTTP_OK || rsp->status != 201) {
+		fail_answer(p, rsp, 201);
+		return;
+	}
+	if (op_parse_session(rsp->body, rsp->len, &p->sess, why, sizeof(why)) < 0) {
+		fail(p, -EBADMSG, "bad-answer", NULL, "the PVA's answer: %s", why);
+		return;
+	}
+	if (p->sess.mode == OP_MODE_SEMI_AUTONOMOUS) {
+		fail(p, -EOPNOTSUPP, "unsupported", NULL,
+		     "the PVA asks for semi-autonomous validation, which this mcimd does not do "
+		     "yet (no summary sent; the session %s expires unused)", p->sess.session);
+		return;
+	}
+	step_ok(p, "session %s, %s mode, %u bank(s), expires at %lld", p->sess.session,
+		op_mode_name(p->sess.mode), p->sess.sel.count, (long long)p->sess.expires);
+	if (evidence(p, &body) < 0)
+		return; /* failed, p is gone */
+	step_begin(p, "evidence");
+	if (url_join(p->reg.pva_url, "/v1/validations/", p->sess.session, url, sizeof(url)) < 0) {
+		fail(p, -ENAMETOOLONG, "bad-answer", NULL, "pva_url and session are too long");
+		return;
+	}
+	/* Not idempotent: a second copy would find the session used (409). */
+	post(p, url, body, EVIDENCE_MAX, false, on_evidence);
+}
+
+static int load_registration(struct mcimd_prov *p, char *why, size_t why_size)
+{
+	_cleanup_free_ uint8_t *b = NULL;
+	size_t len = 0;
+	char w[256];
+	int r = store_device_blob_get(p->d->store, BLOB_REGISTRATION, &b, &len);
+
+	if (r == -ENOENT) {
+		snprintf(why, why_size, "this device is not registered yet (mcimctl register)");
+		return r;
+	}
+	if (r < 0) {
+		snprintf(why, why_size, "store: %s", store_errmsg(p->d->store));
+		return r;
+	}
+	if (op_parse_registration((const char *)b, len, &p->reg, w, sizeof(w)) < 0) {
+		snprintf(why, why_size, "the stored registration is damaged: %s", w);
+		return -EBADMSG;
+	}
+	p->registered = true;
+	return 0;
+}
+
+static void start_validate(struct mcimd_prov *p)
+{
+	struct mcimd *d = p->d;
+	_cleanup_json_ struct json_object *body = NULL;
+	char url[CONFIG_URL_MAX + 32], name_hex[2 * sizeof(TPMU_NAME) + 1];
+	TPM2B_PUBLIC ak;
+	TPM2B_NAME name;
+	int r;
+
+	step_begin(p, "attestation_key");
+	r = mcimd_ak_ready(d);
+	if (r == 0)
+		r = tre_ak_public(d->tre, &ak, &name);
+	if (r < 0) {
+		fail(p, r, "tpm", NULL, "attestation key: %s", tre_errmsg(d->tre));
+		return;
+	}
+	body = json_object_new_object();
+	json_object_object_add(body, "device_id", json_object_new_string(p->reg.device_id));
+	if (public_json(body, "ak_public", &ak) < 0) {
+		fail(p, -EIO, "tpm", NULL, "the AK's public area cannot be marshalled");
+		return;
+	}
+	hex_encode(name.name, name.size, name_hex);
+	step_ok(p, "AK name %.20s...", name_hex);
+	step_begin(p, "session");
+	if (url_join(p->reg.pva_url, "/v1/validations", NULL, url, sizeof(url)) < 0) {
+		fail(p, -ENAMETOOLONG, "bad-answer", NULL, "pva_url is too long");
+		return;
+	}
+	post(p, url, body, REQUEST_MAX, true, on_session);
+}
+
+/* ---- the flows ---- */
+
+static void first_step(void *data)
+{
+	struct mcimd_prov *p = data;
+
+	if (p->registered)
+		start_validate(p);
+	else
+		start_register(p);
+}
+
+int mcimd_provision_start(struct mcimd *d, enum mcimd_prov_flow flow, mcimd_prov_done done,
+			  void *user, char *why, size_t why_size)
+{
+	struct mcimd_prov *p;
+	int r;
+
+	if (d->prov) {
+		snprintf(why, why_size, "a registration or validation is under way");
+		return -EBUSY;
+	}
+	if (!d->cfg.drf_url[0]) {
+		snprintf(why, why_size, "[provisioning] drf_url is not set in %s", d->config_path);
+		return -EOPNOTSUPP;
+	}
+	if (!d->tre) {
+		snprintf(why, why_size, "no TPM: %s", d->tre_why);
+		return -ENODEV;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*p = (struct mcimd_prov){ .d = d, .flow = flow, .done = done, .user = user,
+				  .steps = json_object_new_array(), .step = "start" };
+	if (flow != MCIMD_PROV_REGISTER) {
+		r = load_registration(p, why, why_size);
+		if (r < 0 && (r != -ENOENT || flow == MCIMD_PROV_VALIDATE)) {
+			prov_free(p);
+			return r;
+		}
+	}
+	d->prov = p;
+	if (flow == MCIMD_PROV_AUTO) { /* at start: no batch to wait for */
+		first_step(p);
+		return 0;
+	}
+	/* The first step runs after this batch: done is never called from here. */
+	if (loop_defer(d->loop, first_step, p) < 0) {
+		prov_free(p);
+		snprintf(why, why_size, "the event loop is full");
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+struct json_object *mcimd_provision_json(struct mcimd *d)
+{
+	static const char *const names[] = {
+		[MCIMD_PROV_REGISTER] = "register",
+		[MCIMD_PROV_VALIDATE] = "validate",
+		[MCIMD_PROV_AUTO] = "auto",
+	};
+	struct json_object *o;
+
+	if (!d->prov)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "flow", json_object_new_string(names[d->prov->flow]));
+	json_object_object_add(o, "step", json_object_new_string(d->prov->step));
+	json_object_object_add(o, "steps", json_object_get(d->prov->steps));
+	return o;
+}
+
+static void auto_done(void *user, int r, struct json_object *result, const char *why,
+		      struct json_object *data)
+{
+	(void)user;
+	if (r < 0)
+		log_error("automatic provisioning failed: %s (mcimctl register / validate "
+			  "try again)", why);
+	else
+		log_notice("automatic provisioning: registered and validated");
+	json_object_put(result);
+	json_object_put(data);
+}
+
+void mcimd_provision_auto(struct mcimd *d)
+{
+	_cleanup_free_ struct store_profile_info *list = NULL;
+	char why[CONTROL_WHY_SIZE];
+	size_t n = 0;
+
+	if (!d->cfg.prov_auto || !d->tre)
+		return;
+	if (store_profile_list(d->store, &list, &n) < 0) {
+		log_error("automatic provisioning: store: %s", store_errmsg(d->store));
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (list[i].cls == STORE_CLASS_OPERATIONAL)
+			return; /* provisioned already */
+	log_notice("no operational profile: registering with %s", d->cfg.drf_url);
+	if (mcimd_provision_start(d, MCIMD_PROV_AUTO, auto_done, d, why, sizeof(why)) < 0)
+		log_error("automatic provisioning: %s", why);
+}
+
+void mcimd_provision_close(struct mcimd *d)
+{
+	struct mcimd_prov *p = d->prov;
+
+	if (p) {
+		mcimd_prov_done done = p->done;
+		void *user = p->user;
+
+		prov_free(p);
+		done(user, -ECANCELED, NULL, "mcimd is stopping", NULL);
+	}
+	http_free(d->http);
+	d->http = NULL;
+}
