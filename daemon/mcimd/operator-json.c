@@ -350,10 +350,10 @@ static int get_checks(struct json_object *arr, const char *where, const char *te
 int op_parse_error(const char *body, size_t len, struct op_error *ret, char *why,
 		   size_t why_size)
 {
-	static const char *const top[] = { "error", NULL };
+	static const char *const top[] = { "error", "checks", NULL };
 	static const char *const names[] = { "code", "message", "failures", NULL };
 	_cleanup_json_ struct json_object *o = NULL;
-	struct json_object *e, *f;
+	struct json_object *e, *f, *c;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
@@ -376,6 +376,13 @@ int op_parse_error(const char *body, size_t len, struct op_error *ret, char *why
 			return FAIL("error: \"code\" is not a lowercase identifier");
 	if (!ret->code[0])
 		return FAIL("error: \"code\" is empty");
+	c = member(o, "checks");
+	if (c) {
+		r = get_checks(c, "checks", "result", ret->checks, &ret->n_checks, NULL, why,
+			       why_size);
+		if (r < 0)
+			return r;
+	}
 	f = member(e, "failures");
 	if (f)
 		return get_checks(f, "error.failures", "reason", ret->failures,

@@ -44,13 +44,16 @@ struct op_check {
 	char text[OP_MESSAGE_MAX + 1];
 };
 
-/* {"error": {"code", "message", "failures"}} (protocol "Errors"). */
+/* {"error": {"code", "message", "failures"}, "checks"} (protocol "Errors";
+ * "checks", every check that ran with its result, comes with a refusal). */
 struct op_error {
 	char code[OP_NAME_MAX + 1];
 	char message[OP_MESSAGE_MAX + 1];
 	struct op_check failures[OP_CHECKS_MAX];
 	size_t n_failures; /* kept; n_failures_total may be larger */
 	size_t n_failures_total;
+	struct op_check checks[OP_CHECKS_MAX];
+	size_t n_checks;
 };
 
 /* 1. POST /v1/register, answer 200. */

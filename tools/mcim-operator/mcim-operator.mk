@@ -33,3 +33,4 @@ install-operator: $(BUILD)/bin/mcim-operator
 	install -D -m 0644 tools/mcim-operator/operator.conf.example \
 		$(DESTDIR)$(PREFIX)/share/doc/mcim/operator.conf.example
 .PHONY: install-operator
+$(call add_test,operator,tests/integration/operator/mcimd.sh,$(BUILD)/bin/mcim-operator $(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl)
