@@ -7,6 +7,9 @@
  *       writes DIR/mfr/ca.pem (a TPM maker's CA) and DIR/fleet.csv with N
  *       devices, each with its own ECC P-256 EK certificate of the TCG
  *       profile (what `device import` verifies); not timed.
+ *   bench-operator certfloor DIR N
+ *       OpenSSL's own cost per EK certificate of that fleet (decode and
+ *       chain), the floor of the import.
  *   bench-operator validate (under tests/lib/with-swtpm --ek-cert)
  *       records 8 validations of the device on $MCIM_TEST_TCTI (daemon/tre,
  *       as mcimd), then runs steps 1-5 of the PVA in this process, on one
@@ -166,6 +169,58 @@ static int fleet(const char *dir, long n)
 		die("fleet.csv");
 	X509_free(ca);
 	EVP_PKEY_free(cakey);
+	return 0;
+}
+
+/*
+ * The floor of the import: what OpenSSL alone takes per EK certificate to
+ * decode it and verify its chain (no profile checks, no store), one thread.
+ */
+static int certfloor(const char *dir, long n)
+{
+	char path[4096], *line = malloc(65536);
+	X509_STORE *st = X509_STORE_new();
+	X509 *ca;
+	FILE *f;
+	double t0, used = 0;
+	long done = 0;
+
+	snprintf(path, sizeof(path), "%s/mfr/ca.pem", dir);
+	f = fopen(path, "re");
+	if (!f || !(ca = PEM_read_X509(f, NULL, NULL, NULL)) || !X509_STORE_add_cert(st, ca))
+		die("ca.pem");
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/fleet.csv", dir);
+	f = fopen(path, "re");
+	if (!f || !fgets(line, 65536, f))
+		die("fleet.csv");
+	while (done < n && fgets(line, 65536, f)) {
+		uint8_t *der;
+		size_t len;
+		const unsigned char *p;
+		X509 *x;
+		X509_STORE_CTX *c = X509_STORE_CTX_new();
+
+		*strchr(line, ',') = 0;
+		if (b64_decode(line, strlen(line), 16384, &der, &len) < 0)
+			die("base64");
+		t0 = cpu_s();
+		p = der;
+		x = d2i_X509(NULL, &p, (long)len);
+		if (!x || !X509_STORE_CTX_init(c, st, x, NULL) || X509_verify_cert(c) != 1)
+			die("verify");
+		used += cpu_s() - t0;
+		X509_STORE_CTX_free(c);
+		X509_free(x);
+		free(der);
+		done++;
+	}
+	fclose(f);
+	printf("# floor: OpenSSL's own d2i_X509 + X509_verify_cert of one EK certificate: %.0f us "
+	       "of CPU (%ld certificates, one thread)\n", used * 1e6 / (double)done, done);
+	X509_free(ca);
+	X509_STORE_free(st);
+	free(line);
 	return 0;
 }
 
@@ -448,8 +503,10 @@ int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "fleet"))
 		return fleet(argv[2], strtol(argv[3], NULL, 10));
+	if (argc == 4 && !strcmp(argv[1], "certfloor"))
+		return certfloor(argv[2], strtol(argv[3], NULL, 10));
 	if (argc >= 2 && !strcmp(argv[1], "validate"))
 		return validate(argc > 2 ? strtol(argv[2], NULL, 10) : 2000);
-	fprintf(stderr, "usage: bench-operator fleet DIR N | validate [ITERATIONS]\n");
+	fprintf(stderr, "usage: bench-operator fleet DIR N | certfloor DIR N | validate [ITERATIONS]\n");
 	return 2;
 }
