@@ -5,7 +5,7 @@ test of ifd-vusim (tests/pcsc/README.md).  Prints key=value lines; exits 0
 when the PC/SC calls it makes did what it checks, 1 otherwise.
 
   readers                       the reader names, one per line
-  card READER AID PIN1          SELECT ADF.USIM by AID, EF.IMSI, EF.AD, VERIFY PIN1
+  card READER AID PIN1          SELECT ADF.USIM by AID, EF.IMSI, EF.AD, PIN1 checks
   auth READER AID RAND AUTN     AUTHENTICATE (3G context): res, ck, ik
   events READER SECONDS         waits for the card to leave, then to return
   oversize READER               an APDU longer than the slot takes, then one that fits
@@ -141,10 +141,17 @@ def cmd_card(args):
     print("ad_sw=%s" % sw)
     if ad is not None:
         print("ad=%s" % ad.hex())
-    # VERIFY PIN1 (key reference 01, TS 102 221 11.1.9), padded with FF
-    p = pin.encode().ljust(8, b"\xff")
-    _d, sw = transmit(card, proto, [0x00, 0x20, 0x00, 0x01, 8] + list(p))
-    print("verify_sw=%s" % sw)
+    # PIN1 (key reference 01, TS 102 221 9.5.1), 8 bytes padded with FF.
+    # The test profile has it disabled (as on M2M cards), and VERIFY of a
+    # disabled PIN is refused: ENABLE VERIFICATION REQUIREMENT (11.1.11),
+    # VERIFY PIN (11.1.9) right and wrong, DISABLE again (11.1.10).
+    p = list(pin.encode().ljust(8, b"\xff"))
+    wrong = list(b"0000".ljust(8, b"\xff"))
+    for key, ins, value in (("enable", 0x28, p), ("verify", 0x20, p),
+                            ("verify_wrong", 0x20, wrong),
+                            ("verify_again", 0x20, p), ("disable", 0x26, p)):
+        _d, sw = transmit(card, proto, [0x00, ins, 0x00, 0x01, 8] + value)
+        print("%s_sw=%s" % (key, sw))
     SCardDisconnect(card, SCARD_LEAVE_CARD)
     SCardReleaseContext(ctx)
     return 0

@@ -16,8 +16,8 @@
  *
  * Slot gone (EPOLLHUP, ENODEV): the reader reports IFD_NO_SUCH_DEVICE and
  * keeps its device path; when a slot with that index exists again the next
- * presence check opens it (docs/pcsc.md, "Hotplug").  While the slot is
- * gone, the polling function sleeps on inotify events in /dev (no busy loop).
+ * presence check opens it (docs/pcsc.md, "Hotplug"); while the slot is
+ * gone, the polling function looks once a second (SLOT_RETRY_MS).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +29,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,6 +44,8 @@
 
 /* pcscd numbers readers in the high 16 bits of the Lun (one slot each). */
 #define MAX_READERS PCSCLITE_MAX_READERS_CONTEXTS
+/* How often a reader whose slot is gone looks for it again. */
+#define SLOT_RETRY_MS 1000
 
 struct reader {
 	pthread_mutex_t lock;	/* fd, atr, rsp */
@@ -259,7 +260,7 @@ static RESPONSECODE IFDHPolling(DWORD Lun, int timeout)
 {
 	struct reader *r = reader_of(Lun);
 	struct pollfd p[2];
-	int fd = -1, in = -1;
+	int fd = -1;
 	RESPONSECODE rc = IFD_SUCCESS;
 
 	if (!r)
@@ -270,19 +271,11 @@ static RESPONSECODE IFDHPolling(DWORD Lun, int timeout)
 	pthread_mutex_unlock(&r->lock);
 
 	p[0] = (struct pollfd){ .fd = r->wake_fd, .events = POLLIN };
-	if (fd >= 0) {
-		p[1] = (struct pollfd){ .fd = fd, .events = POLLPRI };
-	} else {
-		/* No slot: wake up when device nodes appear in /dev. */
-		in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-		if (in >= 0 && inotify_add_watch(in, "/dev", IN_CREATE | IN_ATTRIB) < 0) {
-			close(in);
-			in = -1;
-		}
-		p[1] = (struct pollfd){ .fd = in, .events = POLLIN };
-		if (in < 0)	/* no inotify: look again after 1 s at most */
-			timeout = timeout < 0 || timeout > 1000 ? 1000 : timeout;
-	}
+	p[1] = (struct pollfd){ .fd = fd, .events = POLLPRI };
+	/* No slot: look for it again after SLOT_RETRY_MS (pcscd then calls
+	 * IFDHICCPresence(), which reopens it). */
+	if (fd < 0 && (timeout < 0 || timeout > SLOT_RETRY_MS))
+		timeout = SLOT_RETRY_MS;
 	if (poll(p, 2, timeout) < 0 && errno != EINTR)
 		rc = IFD_COMMUNICATION_ERROR;
 	if (p[0].revents & POLLIN) {
@@ -295,8 +288,6 @@ static RESPONSECODE IFDHPolling(DWORD Lun, int timeout)
 		rc = IFD_NO_SUCH_DEVICE;
 	if (fd >= 0)
 		close(fd);
-	if (in >= 0)
-		close(in);
 	return rc;
 }
 
