@@ -14,8 +14,11 @@
  * of the file (same open file, so the same EPOLLPRI state) and an eventfd
  * that IFDHStopPolling() and IFDHCloseChannel() use to wake it.
  *
- * Slot gone (EPOLLHUP, ENODEV): the reader reports IFD_NO_SUCH_DEVICE and
- * keeps its device path; when a slot with that index exists again the next
+ * Slot gone (EPOLLHUP, ENODEV) or not there yet when pcscd starts: the
+ * reader stays, without a card (IFDHICCPresence() says IFD_ICC_NOT_PRESENT:
+ * IFD_NO_SUCH_DEVICE would make pcscd re-read reader.conf.d each time),
+ * keeping its device path; when a slot with that index exists (again) the
+ * next
  * presence check opens it (docs/pcsc.md, "Hotplug"); while the slot is
  * gone, the polling function looks once a second (SLOT_RETRY_MS).
  */
@@ -195,6 +198,11 @@ static RESPONSECODE create(DWORD lun, const char *path)
 	r->rsp = malloc(VUSIM_APDU_MAX);
 	r->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	err = !r->rsp ? -ENOMEM : r->wake_fd < 0 ? -errno : reader_open(r);
+	/* A slot that does not exist yet: the reader waits for it (hotplug). */
+	if (err == -ENOENT) {
+		Log2(PCSC_LOG_INFO, "%s does not exist yet: waiting for it", path);
+		err = 0;
+	}
 	if (err < 0) {
 		free(r->rsp);
 		if (r->wake_fd >= 0)
@@ -284,8 +292,7 @@ static RESPONSECODE IFDHPolling(DWORD Lun, int timeout)
 		if (read(r->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 			rc = IFD_COMMUNICATION_ERROR;
 	}
-	if (fd >= 0 && (p[1].revents & (POLLHUP | POLLERR)))
-		rc = IFD_NO_SUCH_DEVICE;
+	/* EPOLLHUP (slot deleted): return, IFDHICCPresence() says so. */
 	if (fd >= 0)
 		close(fd);
 	return rc;
@@ -596,6 +603,8 @@ RESPONSECODE IFDHICCPresence(DWORD Lun)
 	if (!err && !(st.flags & VUSIM_STATUS_PRESENT))
 		r->atr_len = 0;
 	pthread_mutex_unlock(&r->lock);
+	if (err == -ENODEV)	/* no slot: a reader without a card */
+		return IFD_ICC_NOT_PRESENT;
 	if (err < 0)
 		return ifd_vusim_code(-err, IFD_VUSIM_OP_OTHER);
 	return (st.flags & VUSIM_STATUS_PRESENT) ? IFD_ICC_PRESENT : IFD_ICC_NOT_PRESENT;
