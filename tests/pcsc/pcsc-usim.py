@@ -8,7 +8,8 @@ when the PC/SC calls it makes did what it checks, 1 otherwise.
   card READER AID PIN1          SELECT ADF.USIM by AID, EF.IMSI, EF.AD, PIN1 checks
   auth READER AID RAND AUTN     AUTHENTICATE (3G context): res, ck, ik
   events READER SECONDS         waits for the card to leave, then to return
-  oversize READER               an APDU longer than the slot takes, then one that fits
+  oversize READER               an extended APDU that fits, one longer than the
+                                slot takes, then a short one
   transmit READER               one SELECT MF on a fresh connection: sw or error
   hold READER GO DONE           connects, SELECT MF; creates GO; waits for DONE
                                 to exist; transmits again: sw or error
@@ -220,6 +221,14 @@ def cmd_events(args):
 def cmd_oversize(args):
     ctx = context()
     card, proto = connect(ctx, find_reader(ctx, args[0]))
+    # An extended APDU that fits (ISO/IEC 7816-4 5.1, case 3E, 300 data
+    # bytes: more than pcsc-lite's short buffer): it must reach the card,
+    # which answers with a status word of its own.
+    n = 300
+    apdu = [0x00, 0xD6, 0x00, 0x00, 0x00, n >> 8, n & 0xff] + [0] * n
+    rv, rsp = SCardTransmit(card, proto, apdu)
+    print("extended=%s" % ("%02x%02x" % (rsp[-2], rsp[-1])
+                           if rv == SCARD_S_SUCCESS and len(rsp) >= 2 else err_name(rv)))
     # Extended case 3 (ISO/IEC 7816-4 5.1): 00 Lc1 Lc2 then 65533 bytes:
     # 65540 bytes, more than the slot's VUSIM_APDU_MAX (65531).
     n = 65533
