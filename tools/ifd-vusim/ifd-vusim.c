@@ -411,7 +411,8 @@ RESPONSECODE IFDHSetProtocolParameters(DWORD Lun, DWORD Protocol, UCHAR Flags,
 	return Protocol == want ? IFD_SUCCESS : IFD_PROTOCOL_NOT_SUPPORTED;
 }
 
-/* One power ioctl; on success caches and returns the ATR.  -errno. */
+/* One ioctl that answers an ATR (power on, reset, get ATR); caches it.
+ * 0 or -errno. */
 static int power(struct reader *r, unsigned long req)
 {
 	struct vusim_atr a = { 0 };
@@ -444,20 +445,9 @@ RESPONSECODE IFDHPowerICC(DWORD Lun, DWORD Action, PUCHAR Atr, PDWORD AtrLength)
 		r->atr_len = 0;
 		err = ioctl(r->fd, VUSIM_IOC_POWER_OFF) < 0 ? -errno : 0;
 		break;
-	case IFD_POWER_UP:	/* 6.2.2: a card already powered keeps its ATR */
-		if (st.flags & VUSIM_STATUS_POWERED) {
-			struct vusim_atr a = { 0 };
-
-			err = ioctl(r->fd, VUSIM_IOC_GET_ATR, &a) < 0 ? -errno : 0;
-			if (!err && (a.len < VUSIM_ATR_MIN || a.len > VUSIM_ATR_MAX))
-				err = -EIO;
-			if (!err) {
-				memcpy(r->atr, a.atr, a.len);
-				r->atr_len = a.len;
-			}
-		} else {
-			err = power(r, VUSIM_IOC_POWER_ON);
-		}
+	case IFD_POWER_UP:	/* 6.2.2; a card already powered keeps its ATR */
+		err = power(r, (st.flags & VUSIM_STATUS_POWERED) ? VUSIM_IOC_GET_ATR
+							     : VUSIM_IOC_POWER_ON);
 		break;
 	case IFD_RESET:		/* 6.2.3 warm reset; powers up a card that is off */
 		err = power(r, (st.flags & VUSIM_STATUS_POWERED) ? VUSIM_IOC_WARM_RESET
