@@ -73,7 +73,7 @@ _fuzz: $(FUZZ_TARGETS)
 # `make install [DESTDIR=...] [PREFIX=/usr/local]`: the daemon, tools, units,
 # man pages (daemon/mcimd/mcimd.mk), the udev rule and vusim(4).  The module is
 # installed through DKMS (dkms.conf).
-_install: _all install-mcimd install-operator
+_install: _all install-mcimd install-operator install-ifd-vusim
 	install -D -m 0644 udev/60-vusim.rules $(DESTDIR)$(PREFIX)/lib/udev/rules.d/60-vusim.rules
 	install -D -m 0644 docs/man/vusim.4 $(DESTDIR)$(PREFIX)/share/man/man4/vusim.4
 .PHONY: _install

@@ -4,6 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
+#include <linux/vusim.h>
+
 #include "macro.h"
 
 #include "modem.h"
@@ -129,4 +133,15 @@ void atr_print(const uint8_t *atr, size_t len, const char *indent)
 	return;
 truncated:
 	printf("%s     the ATR is truncated\n", indent);
+}
+
+int atr_json(const struct modem *m, const struct vusim_atr *atr)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (o) {
+		json_object_object_add(o, "atr", json_hex(atr->atr, atr->len));
+		json_object_object_add(o, "length", json_object_new_int64(atr->len));
+	}
+	return modem_json_print(m, o);
 }

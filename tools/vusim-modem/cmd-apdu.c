@@ -7,6 +7,12 @@
  * the command again with P3 = xx, unless --raw.  A few responses are
  * decoded further: FCP templates (TS 102 221 11.1.1), EF.ICCID (13.2) and
  * EF.IMSI (TS 31.102 4.2.2).
+ *
+ * vusim-modem script [--raw] [FILE|-]: the same, each line with the status
+ * word (and optionally the data) it must answer; stops at the first line
+ * whose answer differs (exit status EXIT_MISMATCH, the line named).
+ *
+ * With --json (both): no text, one JSON array of the exchanges at the end.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +23,8 @@
 #include <unistd.h>
 
 #include <linux/vusim.h>
+
+#include <json-c/json.h>
 
 #include "hex.h"
 #include "macro.h"
@@ -31,8 +39,23 @@ struct session {
 	bool raw;
 	uint16_t selected;	/* FID of the last file selected, 0: none */
 	int ret;		/* worst exit code so far */
+	struct json_object *out;	/* --json: the exchanges so far */
+	size_t rsp_len;		/* the last answer in rsp, SW included */
+	unsigned int rounds;	/* APDUs the last command took (GET RESPONSE...) */
 	uint8_t rsp[VUSIM_APDU_MAX];
 };
+
+/* Text output, unless --json. */
+_printf_(2, 3) static void say(const struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->m->json)
+		return;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+}
 
 /* Instruction names, TS 102 221 10.1.2 (Table 10.5). */
 static const char *ins_name(uint8_t ins)
@@ -190,6 +213,8 @@ static void decode(struct session *s, const uint8_t *cmd, const uint8_t *data,
 {
 	char digits[64];
 
+	if (s->m->json)
+		return;
 	if (n >= 2 && data[0] == 0x62) {
 		print_fcp(data, n);
 	} else if (cmd[1] == 0xb0 && !(cmd[2] & 0x80) && cmd[2] == 0 && cmd[3] == 0) {
@@ -231,9 +256,10 @@ static int transmit(struct session *s, const uint8_t *first, size_t first_len)
 		ssize_t n;
 
 		hex_spaced(cmd, MIN(len, (size_t)32), hex);
-		printf("> %s%s  (%s%s)\n", hex, len > 32 ? " ..." : "",
-		       ins_name(cmd[1]), note);
+		say(s, "> %s%s  (%s%s)\n", hex, len > 32 ? " ..." : "",
+		    ins_name(cmd[1]), note);
 		fflush(stdout);
+		s->rounds = (unsigned int)round + 1;
 		if (write(s->m->fd, cmd, len) < 0)
 			return modem_fail(s->m, "write to", errno);
 		do
@@ -245,9 +271,12 @@ static int transmit(struct session *s, const uint8_t *first, size_t first_len)
 			return modem_fail(s->m, "read from", EBADMSG);
 		sw1 = s->rsp[n - 2];
 		sw2 = s->rsp[n - 1];
-		print_data(s->rsp, (size_t)n - 2);
-		printf("  SW %02x %02x: %s\n", sw1, sw2,
-		       sw_describe((uint16_t)(sw1 << 8 | sw2), swtext, sizeof(swtext)));
+		s->rsp_len = (size_t)n;
+		if (!s->m->json) {
+			print_data(s->rsp, (size_t)n - 2);
+			printf("  SW %02x %02x: %s\n", sw1, sw2,
+			       sw_describe((uint16_t)(sw1 << 8 | sw2), swtext, sizeof(swtext)));
+		}
 		if (round == 0 && (sw_ok(sw1, sw2) || sw1 == 0x61))
 			track_select(s, cmd, len);
 		if (sw_ok(sw1, sw2)) {
@@ -273,10 +302,100 @@ static int transmit(struct session *s, const uint8_t *first, size_t first_len)
 	return EXIT_CARD_ERROR;
 }
 
-static int one(struct session *s, const char *text, const char *where)
+/* What a script line expects: SW with wildcard nibbles, optional data. */
+struct expect {
+	bool have_sw;
+	uint16_t sw, sw_mask;	/* nibbles given in the mask */
+	bool have_data;
+	size_t data_len;
+	uint8_t data[VUSIM_APDU_MAX];
+};
+
+/* "9000", "61xx", "6Cx0": 0 or -EINVAL. */
+static int parse_sw(const char *t, uint16_t *ret_sw, uint16_t *ret_mask)
+{
+	uint16_t sw = 0, mask = 0;
+
+	if (strlen(t) != 4)
+		return -EINVAL;
+	for (int i = 0; i < 4; i++) {
+		char c = t[i];
+		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+			c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+
+		sw <<= 4;
+		mask <<= 4;
+		if (v >= 0) {
+			sw |= (uint16_t)v;
+			mask |= 0xf;
+		} else if (c != 'x' && c != 'X') {
+			return -EINVAL;
+		}
+	}
+	*ret_sw = sw;
+	*ret_mask = mask;
+	return 0;
+}
+
+static void sw_text(uint16_t sw, uint16_t mask, char out[5])
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (int i = 0; i < 4; i++) {
+		int shift = 12 - 4 * i;
+
+		out[i] = (mask >> shift) & 0xf ? digits[(sw >> shift) & 0xf] : 'x';
+	}
+	out[4] = 0;
+}
+
+/* Records one exchange in the --json array. */
+static void json_add(struct session *s, const char *where, const uint8_t *cmd, size_t len,
+		     bool answered, const struct expect *e, bool match)
+{
+	struct json_object *o = json_object_new_object();
+	char swt[5];
+
+	if (!o)
+		return;
+	json_object_object_add(o, "where", json_object_new_string(where));
+	json_object_object_add(o, "command", json_hex(cmd, len));
+	if (answered) {
+		sw_text((uint16_t)(s->rsp[s->rsp_len - 2] << 8 | s->rsp[s->rsp_len - 1]),
+			0xffff, swt);
+		json_object_object_add(o, "data", json_hex(s->rsp, s->rsp_len - 2));
+		json_object_object_add(o, "sw", json_object_new_string(swt));
+		json_object_object_add(o, "apdus", json_object_new_int64(s->rounds));
+	} else {
+		json_object_object_add(o, "error", json_object_new_boolean(true));
+	}
+	if (e && e->have_sw) {
+		sw_text(e->sw, e->sw_mask, swt);
+		json_object_object_add(o, "expected_sw", json_object_new_string(swt));
+		if (e->have_data)
+			json_object_object_add(o, "expected_data", json_hex(e->data, e->data_len));
+		json_object_object_add(o, "match", json_object_new_boolean(match));
+	}
+	json_object_array_add(s->out, o);
+}
+
+/* Does the last answer meet e? */
+static bool meets(const struct session *s, const struct expect *e)
+{
+	uint16_t sw = (uint16_t)(s->rsp[s->rsp_len - 2] << 8 | s->rsp[s->rsp_len - 1]);
+
+	if ((sw & e->sw_mask) != e->sw)
+		return false;
+	return !e->have_data || (e->data_len == s->rsp_len - 2 &&
+				 !memcmp(e->data, s->rsp, e->data_len));
+}
+
+static int one(struct session *s, const char *text, const char *where,
+	       const struct expect *e)
 {
 	uint8_t apdu[VUSIM_APDU_MAX];
 	int n = hex_decode(text, apdu, sizeof(apdu)), r;
+	bool match = true, answered;
 
 	if (n < 0 || n < VUSIM_APDU_CMD_MIN) {
 		fprintf(stderr, "vusim-modem: %s: not a command APDU in hex (%s): %s\n",
@@ -286,24 +405,76 @@ static int one(struct session *s, const char *text, const char *where)
 		return EXIT_USAGE;
 	}
 	r = transmit(s, apdu, (size_t)n);
+	answered = r == EXIT_OK || r == EXIT_CARD_ERROR;
+	if (e && e->have_sw && answered) {
+		match = meets(s, e);
+		/* In a script the expectation decides, not the status word. */
+		r = match ? EXIT_OK : EXIT_MISMATCH;
+		if (!match) {
+			char want[5], got[5];
+
+			sw_text(e->sw, e->sw_mask, want);
+			sw_text((uint16_t)(s->rsp[s->rsp_len - 2] << 8 | s->rsp[s->rsp_len - 1]),
+				0xffff, got);
+			fprintf(stderr, "vusim-modem: %s: mismatch: SW %s%s, expected SW %s%s\n",
+				where, got, strcmp(want, got) ? "" : " but other data", want,
+				e->have_data ? " with the data given" : "");
+		}
+	} else if (e && e->have_sw) {
+		match = false;
+	} else if (e && r == EXIT_CARD_ERROR) {
+		r = EXIT_OK;	/* a script line without SW: not checked */
+	}
+	if (s->out)
+		json_add(s, where, apdu, (size_t)n, answered, e, match);
 	if (r > s->ret)
 		s->ret = r;
 	return r;
 }
 
-static int from_stdin(struct session *s)
+/* A script line "APDU [SW [DATA]]" (comment already cut); 0 or -EINVAL. */
+static int parse_line(char *p, char **ret_apdu, struct expect *e)
+{
+	char *sw, *data, *rest;
+
+	*ret_apdu = strtok_r(p, " \t", &rest);
+	sw = strtok_r(NULL, " \t", &rest);
+	data = strtok_r(NULL, "", &rest);
+	e->have_sw = sw != NULL;
+	e->have_data = false;
+	if (sw && parse_sw(sw, &e->sw, &e->sw_mask) < 0)
+		return -EINVAL;
+	while (data && (*data == ' ' || *data == '\t'))
+		data++;
+	if (data && *data) {
+		int n = hex_decode(data, e->data, sizeof(e->data));
+
+		if (n < 0)
+			return -EINVAL;
+		e->have_data = true;
+		e->data_len = (size_t)n;
+	}
+	return 0;
+}
+
+/* Lines from f: APDUs (apdu) or script lines (script). */
+static int from_file(struct session *s, FILE *f, const char *name, bool script)
 {
 	_cleanup_free_ char *line = NULL;
+	_cleanup_free_ struct expect *e = script ? malloc(sizeof(*e)) : NULL;
 	size_t cap = 0;
 	unsigned int lineno = 0;
 	ssize_t n;
 
-	while ((n = getline(&line, &cap, stdin)) >= 0) {
-		char where[32], *p = line, *hash;
+	if (script && !e)
+		return modem_fail(s->m, "script on", ENOMEM);
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		char where[300], *p = line, *hash, *apdu = p;
 
 		lineno++;
+		snprintf(where, sizeof(where), "%s line %u", name, lineno);
 		if ((size_t)n > LINE_MAX_BYTES) {
-			fprintf(stderr, "vusim-modem: stdin line %u: too long\n", lineno);
+			fprintf(stderr, "vusim-modem: %s: too long\n", where);
 			return EXIT_USAGE;
 		}
 		hash = strchr(p, '#');
@@ -314,38 +485,115 @@ static int from_stdin(struct session *s)
 			p++;
 		if (!*p)
 			continue;
-		snprintf(where, sizeof(where), "stdin line %u", lineno);
-		if (one(s, p, where) == EXIT_ERRNO || s->ret == EXIT_USAGE)
+		if (script && parse_line(p, &apdu, e) < 0) {
+			fprintf(stderr, "vusim-modem: %s: expected APDU [SW [DATA]], "
+				"SW as 4 hex digits or x, DATA in hex\n", where);
+			return EXIT_USAGE;
+		}
+		if (one(s, script ? apdu : p, where, e) == EXIT_ERRNO || s->ret == EXIT_USAGE ||
+		    s->ret == EXIT_MISMATCH)
 			return s->ret;
 	}
+	if (ferror(f))
+		return modem_fail(s->m, "reading the script for", errno);
 	return s->ret;
 }
 
-int cmd_apdu(struct modem *m, int argc, char **argv)
+static struct session *session_new(struct modem *m, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "raw", no_argument, NULL, 'r' },
 		{}
 	};
-	_cleanup_free_ struct session *s = calloc(1, sizeof(*s));
+	struct session *s = calloc(1, sizeof(*s));
 	int c;
 
 	if (!s)
-		return modem_fail(m, "apdu on", ENOMEM);
+		return NULL;
 	s->m = m;
 	while ((c = getopt_long(argc, argv, "r", opts, NULL)) != -1) {
-		if (c != 'r')
-			return EXIT_USAGE;
+		if (c != 'r') {
+			s->ret = EXIT_USAGE;
+			return s;
+		}
 		s->raw = true;
 	}
-	if (optind >= argc || (optind + 1 == argc && !strcmp(argv[optind], "-")))
-		return from_stdin(s);
+	if (m->json) {
+		s->out = json_object_new_array();
+		if (!s->out)
+			s->ret = EXIT_ERRNO;
+	}
+	return s;
+}
+
+/* Prints the --json array (also after an error: what ran so far). */
+static int session_end(struct session *s)
+{
+	int r = s->ret;
+
+	if (s->out) {
+		struct json_object *out = s->out;
+
+		s->out = NULL;
+		if (modem_json_print(s->m, out) != EXIT_OK)
+			r = EXIT_ERRNO;
+	}
+	free(s);
+	return r;
+}
+
+int cmd_apdu(struct modem *m, int argc, char **argv)
+{
+	struct session *s = session_new(m, argc, argv);
+
+	if (!s)
+		return modem_fail(m, "apdu on", ENOMEM);
+	if (s->ret) {
+		free(s);
+		return EXIT_USAGE;
+	}
+	if (optind >= argc || (optind + 1 == argc && !strcmp(argv[optind], "-"))) {
+		int r = from_file(s, stdin, "stdin", false);
+
+		s->ret = MAX(s->ret, r);
+		return session_end(s);
+	}
 	for (int i = optind; i < argc; i++) {
 		char where[32];
 
 		snprintf(where, sizeof(where), "argument %d", i - optind + 1);
-		if (one(s, argv[i], where) == EXIT_ERRNO || s->ret == EXIT_USAGE)
+		if (one(s, argv[i], where, NULL) == EXIT_ERRNO || s->ret == EXIT_USAGE)
 			break;
 	}
-	return s->ret;
+	return session_end(s);
+}
+
+int cmd_script(struct modem *m, int argc, char **argv)
+{
+	struct session *s = session_new(m, argc, argv);
+	const char *name;
+	FILE *f = stdin;
+	int r;
+
+	if (!s)
+		return modem_fail(m, "script on", ENOMEM);
+	if (s->ret || argc - optind > 1) {
+		fprintf(stderr, "vusim-modem: usage: script [--raw] [FILE|-]\n");
+		free(s);
+		return EXIT_USAGE;
+	}
+	name = optind < argc ? argv[optind] : "-";
+	if (strcmp(name, "-")) {
+		f = fopen(name, "re");
+		if (!f) {
+			fprintf(stderr, "vusim-modem: script %s: %s\n", name, strerror(errno));
+			free(s);
+			return EXIT_USAGE;
+		}
+	}
+	r = from_file(s, f, strcmp(name, "-") ? name : "stdin", true);
+	s->ret = MAX(s->ret, r);
+	if (f != stdin)
+		fclose(f);
+	return session_end(s);
 }

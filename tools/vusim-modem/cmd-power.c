@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include <json-c/json.h>
+
 #include <linux/vusim.h>
 
 #include "modem.h"
@@ -18,6 +20,8 @@ static int activate(struct modem *m, unsigned long request, const char *what)
 		return modem_fail(m, what, errno);
 	if (atr.len > VUSIM_ATR_MAX)
 		return modem_fail(m, what, EBADMSG);
+	if (m->json)
+		return atr_json(m, &atr);
 	printf("%s: done, the card answered with a new ATR:\n", what);
 	atr_print(atr.atr, atr.len, "  ");
 	return EXIT_OK;
@@ -48,6 +52,8 @@ int cmd_power(struct modem *m, int argc, char **argv)
 	/* ISO/IEC 7816-3 6.4: deactivation; the backend is told, no answer. */
 	if (ioctl(m->fd, VUSIM_IOC_POWER_OFF) < 0)
 		return modem_fail(m, "power off", errno);
+	if (m->json)
+		return modem_json_print(m, json_object_new_object());
 	printf("power off: done, the card is deactivated\n");
 	return EXIT_OK;
 }

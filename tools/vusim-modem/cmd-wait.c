@@ -95,6 +95,10 @@ int cmd_wait(struct modem *m, int argc, char **argv)
 	char *end;
 	int c;
 
+	if (m->json) {
+		fprintf(stderr, "vusim-modem: wait has no --json output\n");
+		return EXIT_USAGE;
+	}
 	while ((c = getopt_long(argc, argv, "f:t:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':

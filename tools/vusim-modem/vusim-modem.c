@@ -14,6 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
+#include "hex.h"
 #include "macro.h"
 
 #include "modem.h"
@@ -23,6 +26,8 @@ static const struct command commands[] = {
 	{ "atr", cmd_atr, "", "the card's answer to reset, decoded" },
 	{ "apdu", cmd_apdu, "[--raw] [HEX...]",
 	  "send command APDUs (arguments, or lines on stdin)" },
+	{ "script", cmd_script, "[--raw] [FILE|-]",
+	  "APDUs with expected status words; stops at the first mismatch" },
 	{ "reset", cmd_reset, "[warm|cold]", "reset the card and show the new ATR" },
 	{ "power", cmd_power, "off|on", "deactivate or activate the card" },
 	{ "wait", cmd_wait, "[--for EVENT] [--timeout MS]",
@@ -40,6 +45,8 @@ static void usage(FILE *out)
 		"Options:\n"
 		"  -d, --device PATH   the slot's device (default /dev/vusim0)\n"
 		"  -s, --slot N        the same as --device /dev/vusimN\n"
+		"  -j, --json          print one JSON document (status, atr, apdu,\n"
+		"                      script, reset, power); errors still go to stderr\n"
 		"  -h, --help          show this help\n"
 		"  -V, --version       show the version\n"
 		"\n"
@@ -55,7 +62,33 @@ static void usage(FILE *out)
 		"\n"
 		"Exit status: 0 success; 1 a call on the device failed (the message\n"
 		"names the errno and what it means); 2 usage error; 3 the card answered\n"
-		"an error status word; 4 wait: the awaited event did not come in time.\n");
+		"an error status word; 4 wait: the awaited event did not come in time;\n"
+		"5 script: an answer was not the expected one (the message, or the JSON,\n"
+		"names the script line).\n"
+		"\n"
+		"A script line is: APDU [SW [DATA]]  # comment\n"
+		"SW is four hex digits, x for any digit (61xx); DATA the response data\n"
+		"expected, in hex.  Without SW the line's answer is not checked.\n");
+}
+
+int modem_json_print(const struct modem *m, struct json_object *o)
+{
+	if (!o)
+		return modem_fail(m, "JSON output for", ENOMEM);
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+					    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return EXIT_OK;
+}
+
+struct json_object *json_hex(const uint8_t *p, size_t n)
+{
+	_cleanup_free_ char *s = malloc(2 * n + 1);
+
+	if (!s)
+		return NULL;
+	hex_encode(p, n, s);
+	return json_object_new_string(s);
 }
 
 void hex_spaced(const uint8_t *p, size_t n, char *buf)
@@ -107,6 +140,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "device", required_argument, NULL, 'd' },
 		{ "slot", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -118,7 +152,7 @@ int main(int argc, char **argv)
 	int c, ret;
 
 	/* "+": options stop at the command; the command parses the rest. */
-	while ((c = getopt_long(argc, argv, "+d:s:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+d:s:jhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			m.path = optarg;
@@ -133,6 +167,9 @@ int main(int argc, char **argv)
 			}
 			snprintf(path, sizeof(path), "/dev/vusim%ld", slot);
 			m.path = path;
+			break;
+		case 'j':
+			m.json = true;
 			break;
 		case 'h':
 			usage(stdout);
