@@ -32,7 +32,6 @@ nok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
 show() { sed 's/^/# /' "$@" | tail -n 8; }
 bail() { echo "Bail out! $1"; show "${2:-/dev/null}"; exit 1; }
 S=/tmp/opvm K=$MCIM_OUT/operator
-ip link set lo up 2>/dev/null || busybox ip link set lo up
 # The tamper event of mcimd (daemon/tre: SHA-256("mcim-tamper:" || reason)
 # into PCR 23), computed now: sha256sum must not start after the reference
 # values are read (vm-lib.sh).
@@ -40,11 +39,12 @@ tamper=$(printf 'mcim-tamper:%s' "enclosure opened" | sha256sum | cut -c1-64)
 
 [ -r "$OPVM_BIOS" ] && [ -r "$OPVM_IMA" ] || bail "the guest has no firmware log or no IMA list"
 ok "the guest has a firmware log and an IMA list"
-opvm_init "$S" "$K" >"$S.init" 2>&1 || bail "mcim-operator pki init" "$S.init"
+opvm_init "$S" "$K" && op pki init >"$S.init" 2>&1 || bail "mcim-operator pki init" "$S.init"
 ok "mcim-operator pki init in the run directory ($(ls "$K/pki" | grep -c '\.pem$') certificates)"
-opvm_serve 2>"$S.serve" || bail "mcim-operator serve" "$S.serve" "$S/serve.log"
+opvm_serve && op sho add op-a "Operator A" "$OPVM_URL" "$OPVM_URL" >"$S/out" 2>&1 ||
+	bail "mcim-operator serve" "$S/serve.log" "$S/out"
 ok "mcim-operator serves HTTPS on the guest's loopback ($OPVM_URL)"
-out=$(opvm_fleet 2>&1) && ok "the fleet CSV with this TPM's EK certificate is imported: $out" ||
+out=$(opvm_csv && op device import "$K/fleet.csv" --sho op-a 2>&1) && ok "the fleet CSV with this TPM's EK certificate is imported: $out" ||
 	bail "device import: $out"
 opdev register >"$S/out" 2>&1 && grep -q '"sho":{"id":"op-a"' "$S/out" &&
 	ok "register: the DRF knows the EK and names the SHO" || { nok "register"; show "$S/out"; }

@@ -5,15 +5,17 @@
 # --tpm --ek-cert --append "ima_policy=tcb ima_template=ima-ng": the device
 # sends the guest's real firmware log and IMA list.
 #
-#   opvm_init STATE KEEP   configuration, PKI (pki init) and the trusted
-#                          manufacturer (swtpm's local CA) in KEEP, the store
+#   opvm_init STATE KEEP   configuration (KEEP/op.conf) and the trusted
+#                          manufacturer (swtpm's local CA) in KEEP, the PKI
+#                          in KEEP/pki (made by "op pki init"), the store
 #                          and scratch files in STATE
 #   opvm_serve             mcim-operator serve on the guest's loopback
-#                          (OPVM_URL, OPVM_PID); SHO "op-a" at that URL
-#   opvm_fleet             fleet.csv with this TPM's RSA EK certificate,
-#                          imported for SHO op-a (model gw-1000)
-#   opvm_warmup            runs once every program opvm_reference and a
-#                          validation run (see below)
+#                          (brought up first; OPVM_URL, OPVM_PID)
+#   opvm_csv               KEEP/fleet.csv: this TPM's RSA EK certificate,
+#                          model gw-1000, subscriber acme-meters
+#   opvm_warmup            runs once every program opvm_reference, a
+#                          validation and the answer's reading run (a
+#                          validation against whatever model is set, if any)
 #   opvm_reference VERSION [IMA_ERE [FW_TYPE]]   a remote-mode model of
 #                          gw-1000 on stdout, from the logs as they are now:
 #                          PCRs 0-7 from the firmware log (firmware_allow: its
@@ -64,10 +66,10 @@ dir = $OPVM_KEEP/pki
 [drf]
 manufacturers = $OPVM_KEEP/mfr
 EOF
-	op pki init
 }
 
 opvm_serve() {
+	ip link set lo up 2>/dev/null || busybox ip link set lo up || return 1
 	rm -f "$OPVM_STATE/port"
 	"$OPVM_BIN/bin/mcim-operator" -c "$OPVM_KEEP/op.conf" serve \
 		--port-file "$OPVM_STATE/port" 2>"$OPVM_STATE/serve.log" &
@@ -75,7 +77,6 @@ opvm_serve() {
 	for _ in $(seq 200); do [ -s "$OPVM_STATE/port" ] && break; sleep 0.05; done
 	[ -s "$OPVM_STATE/port" ] || return 1
 	OPVM_URL=https://127.0.0.1:$(cat "$OPVM_STATE/port")
-	op sho add op-a "Operator A" "$OPVM_URL" "$OPVM_URL"
 }
 
 opvm_stop() {
@@ -84,12 +85,11 @@ opvm_stop() {
 	OPVM_PID=
 }
 
-opvm_fleet() {
+opvm_csv() {
 	TPM2TOOLS_TCTI=$OPVM_TCTI tpm2_nvread 0x01c00002 >"$OPVM_STATE/ek.der" \
 		2>"$OPVM_STATE/nvread.err" || { cat "$OPVM_STATE/nvread.err" >&2; return 1; }
 	printf 'ek_cert,model,subscriber\n%s,gw-1000,acme-meters\n' \
 		"$(base64 -w0 "$OPVM_STATE/ek.der")" >"$OPVM_KEEP/fleet.csv"
-	op device import "$OPVM_KEEP/fleet.csv" --sho op-a
 }
 
 opvm_reference() {
@@ -150,10 +150,10 @@ opvm_failures() {
 }
 
 opvm_warmup() {
-	opvm_reference 0 >"$OPVM_STATE/warmup.json" &&
-		op model show gw-1000 >/dev/null 2>&1
-	opdev --help >/dev/null 2>&1
-	opvm_checks "$OPVM_STATE/warmup.json" >/dev/null
-	opvm_failures "$OPVM_STATE/warmup.json" >/dev/null
+	opvm_reference 0 >"$OPVM_STATE/warmup.json"
+	op model show gw-1000 >/dev/null 2>&1
+	opvm_validate "$OPVM_STATE/warmup.answer"
+	opvm_checks "$OPVM_STATE/warmup.answer" >/dev/null
+	opvm_failures "$OPVM_STATE/warmup.answer" >/dev/null
 	TPM2TOOLS_TCTI=$OPVM_TCTI tpm2_pcrread sha256:23 >/dev/null
 }
