@@ -40,7 +40,8 @@ tamper=$(printf 'mcim-tamper:%s' "enclosure opened" | sha256sum | cut -c1-64)
 [ -r "$OPVM_BIOS" ] && [ -r "$OPVM_IMA" ] || bail "the guest has no firmware log or no IMA list"
 ok "the guest has a firmware log and an IMA list"
 opvm_init "$S" "$K" && op pki init >"$S.init" 2>&1 || bail "mcim-operator pki init" "$S.init"
-ok "mcim-operator pki init in the run directory ($(ls "$K/pki" | grep -c '\.pem$') certificates)"
+certs=("$K"/pki/*.pem)
+ok "mcim-operator pki init in the run directory (${#certs[@]} certificates)"
 opvm_serve && op sho add op-a "Operator A" "$OPVM_URL" "$OPVM_URL" >"$S/out" 2>&1 ||
 	bail "mcim-operator serve" "$S/serve.log" "$S/out"
 ok "mcim-operator serves HTTPS on the guest's loopback ($OPVM_URL)"

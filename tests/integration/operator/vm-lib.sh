@@ -20,7 +20,8 @@
 #                          gw-1000 on stdout, from the logs as they are now:
 #                          PCRs 0-7 from the firmware log (firmware_allow: its
 #                          SHA-256 event digests), 10 from the IMA list
-#                          (ima_allow: its entries), 23 at its reset value;
+#                          (ima_allow: its entries but violations), 23 at its
+#                          reset value;
 #                          without the IMA entries whose path matches IMA_ERE
 #                          and the digests of FW_TYPE events (EV_SEPARATOR...)
 #   op ARGS / opdev ARGS   mcim-operator / op-device, configured
@@ -114,8 +115,8 @@ opvm_reference() {
 		file == 2 && $2 == "entry" {
 			path = $0
 			sub(/^# entry [0-9]+ pcr [0-9]+ [^ ]+ [^ ]+ /, "", path)
-			sub(/ \(violation\)$/, "", path)
-			if (drop_ima != "" && path ~ drop_ima)
+			# A violation commits to nothing: never a reference value.
+			if (path ~ / \(violation\)$/ || (drop_ima != "" && path ~ drop_ima))
 				next
 			ima = ima (ima ? ",\n  " : "") "{\"path\": " str(path) ", \"digest\": " str($7) "}"
 		}
