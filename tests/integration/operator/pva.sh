@@ -67,6 +67,9 @@ if [ "${1:-}" = phase ]; then
 			{ echo "Bail out! evlog-build"; exit 1; }
 		"$EVB" --tcg "$W/tcg-bad.log" --ima "$W/ima-bad.log" --break tcg-flip:2 \
 			--break ima-flip:1 "$W/boot.desc" >/dev/null
+		# The list as read after the quote: one entry more than PCR 10 holds.
+		{ cat "$W/boot.desc"; echo "ima /usr/bin/later started-after-the-quote"; } >"$W/later.desc"
+		"$EVB" --ima "$W/ima-later.log" "$W/later.desc" >/dev/null
 		tpm2_nvread 0x01c00002 2>/dev/null | base64 -w0 >"$W/ek.b64"
 		# The remote-mode model: allowlists from the description.
 		python3 - "$W" <<-'PY'
@@ -162,6 +165,9 @@ if [ "${1:-}" = phase ]; then
 		expect "IMA log that does not replay" 1 ima_log validate --tcg-log "$W/tcg.log" \
 			--ima-log "$W/ima-bad.log"
 		expect "no firmware log" 1 tcg_log validate --ima-log "$W/ima.log"
+		dev validate --tcg-log "$W/tcg.log" --ima-log "$W/ima-later.log" >"$W/out" 2>&1 &&
+			ok "an IMA list read after the quote, one entry longer: its prefix that gives PCR 10 is valid" ||
+			{ not_ok "IMA list longer than PCR 10"; tail -n 1 "$W/out" | sed 's/^/# /'; }
 		op model set "$W/model-v2.json" >/dev/null
 		expect "an IMA digest not in the allowlist (model v2)" 1 ima_allowlist \
 			validate --tcg-log "$W/tcg.log" --ima-log "$W/ima.log"
