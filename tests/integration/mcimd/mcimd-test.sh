@@ -116,6 +116,8 @@ conf debug
 kill -HUP $mcimd
 for _ in $(seq 50); do $CTL status | grep -qx 'log_level: debug' && break; sleep 0.05; done
 t "SIGHUP reloads (log level debug)" "$CTL status | grep -qx 'log_level: debug'"
+# The notification listener writes its file on its own time: wait for it.
+for _ in $(seq 100); do grep -q '^RELOADING=1$' "$dir/notify.out" && break; sleep 0.05; done
 t "RELOADING=1 then READY=1" "grep -q '^RELOADING=1$' '$dir/notify.out'"
 printf '[log]\nlevel = loud\n' >"$dir/mcimd.conf"
 kill -HUP $mcimd
