@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "daemon/usim/usim.h"
 #include "tools/vusim-backend/card.h"
 
 #define MSG_MAX 0xffff		/* the length field's range */
@@ -159,7 +160,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vpcd-relay: needs --profile FILE and --port 1..65535\n");
 		return 2;
 	}
-	r = usim_card_new(profile, &card, why, sizeof(why));
+	/* the transport mcimd serves /dev/vusimN with by default (docs/transport.md) */
+	r = usim_card_new(profile, USIM_TRANSPORT_APDU, &card, why, sizeof(why));
 	if (r < 0) {
 		fprintf(stderr, "vpcd-relay: %s: %s\n", profile, why);
 		return 3;
