@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "daemon/mcimd/config.h"
+#include "daemon/store/store.h"
 #include "hex.h"
 #include "macro.h"
 
@@ -24,7 +25,7 @@
 #define DEFAULT_TAMPER_PCR 23u
 #define DEFAULT_EPOCH_NV 0x01800a00u
 #define DEFAULT_GENERATION_NV 0x01800a01u
-#define DEFAULT_WINDOW 16u /* docs/store.md "TPM NV write budget" */
+#define DEFAULT_HEADROOM STORE_SQN_HEADROOM_DEFAULT /* docs/store.md "TPM NV write budget" */
 
 void config_defaults(struct mcimd_config *c)
 {
@@ -34,7 +35,7 @@ void config_defaults(struct mcimd_config *c)
 	c->tamper_pcr = DEFAULT_TAMPER_PCR;
 	c->epoch_nv_index = DEFAULT_EPOCH_NV;
 	c->generation_nv_index = DEFAULT_GENERATION_NV;
-	c->generation_window = DEFAULT_WINDOW;
+	c->sqn_headroom = DEFAULT_HEADROOM;
 	snprintf(c->store_path, sizeof(c->store_path), "%s", MCIMD_STORE_PATH);
 	c->slot_count = 1;
 	c->tamper_key = -1;
@@ -317,13 +318,13 @@ static int s_gen_nv(struct parser *p, const char *sec, const char *key, const ch
 	return 1;
 }
 
-static int s_window(struct parser *p, const char *sec, const char *key, const char *v)
+static int s_headroom(struct parser *p, const char *sec, const char *key, const char *v)
 {
 	unsigned long x;
 
-	if (!parse_uint(p, sec, key, v, 1, 1024, &x))
+	if (!parse_uint(p, sec, key, v, 1, STORE_SQN_HEADROOM_MAX, &x))
 		return 0;
-	p->cfg->generation_window = (unsigned)x;
+	p->cfg->sqn_headroom = (unsigned)x;
 	return 1;
 }
 
@@ -501,7 +502,7 @@ static const struct {
 	{ "tpm", "epoch_nv_index", s_epoch },
 	{ "tpm", "generation_nv_index", s_gen_nv },
 	{ "store", "path", s_store },
-	{ "store", "generation_window", s_window },
+	{ "store", "sqn_headroom", s_headroom },
 	{ "slots", "count", s_slots },
 	{ "slots", "atr", s_atr },
 	{ "tamper", "input", s_tamper_input },

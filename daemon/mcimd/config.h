@@ -45,7 +45,7 @@ struct mcimd_config {
 	uint32_t generation_nv_index;    /* store generation counter */
 	/* [store] */
 	char store_path[CONFIG_TEXT_MAX + 1];
-	unsigned generation_window;      /* W: NV increments per W commits */
+	unsigned sqn_headroom;           /* SQN ceiling headroom, SEQ steps */
 	/* [slots] */
 	unsigned slot_count;
 	uint8_t atr[CONFIG_ATR_MAX];     /* override of the profile's ATR */

@@ -267,6 +267,7 @@ static void teardown(struct mcimd *d)
 	control_server_free(d->control);
 	tamper_input_free(d->tamper);
 	mcimd_card_stop(d, "shutdown"); /* the modem sees the card go */
+	mcimd_anchor_close(d);          /* the exact last state (docs/store.md) */
 	mcimd_slots_close(d);
 	mcimd_tpm_close(d);           /* flushes every TPM object */
 	gsmtap_close(d->trace);

@@ -56,6 +56,7 @@ struct mcimd {
 	TPM2B_DIGEST local_auth;  /* their authPolicy */
 	bool have_policy;
 	bool platform_ok;         /* the PCRs match local_policy */
+	bool store_frozen;        /* store not verifiable (state key sealed) */
 	bool have_ak;
 	bool tampered;            /* a tamper event since start: no card */
 	/* slots and card (slot.c) */
@@ -99,8 +100,11 @@ int mcimd_tpm_open(struct mcimd *d);
 void mcimd_tpm_close(struct mcimd *d);
 /* The store's sealer (ctx d; usable once mcimd_tpm_open() succeeded). */
 const struct store_sealer *mcimd_sealer(struct mcimd *d);
-/* After a commit that bumped the generation: the NV counter follows. */
-void mcimd_rollback_sync(struct mcimd *d);
+/* After a commit that may have bumped the generation: the NV counter
+ * follows (store_anchor_sync()); nothing may be answered before it is 0. */
+int mcimd_rollback_sync(struct mcimd *d);
+/* At a clean stop: the store is marked as the exact last state. */
+void mcimd_anchor_close(struct mcimd *d);
 /* Wraps clear K to the SRK (lib/tpm2-dup.h), imports it: a tre_blob. */
 int mcimd_tpm_import(struct mcimd *d, bool sealed, const uint8_t *k, size_t len,
 		     uint8_t *blob, size_t max, size_t *ret_len);

@@ -36,13 +36,11 @@ static int lifecycle_tx(struct mcimd *d, int (*fn)(struct store *, int64_t), int
 		return r;
 	r = fn(d->store, id);
 	if (r == 0)
-		r = store_generation_align(d->store, d->cfg.generation_window, NULL);
-	if (r == 0)
 		r = store_commit(d->store);
 	if (r < 0 && store_in_transaction(d->store))
 		store_rollback(d->store);
 	if (r == 0)
-		mcimd_rollback_sync(d);
+		r = mcimd_rollback_sync(d);
 	return r;
 }
 
@@ -58,13 +56,11 @@ static int install_tx(struct mcimd *d, const struct store_profile_meta *meta,
 	if (r == 0 && enable)
 		r = store_profile_enable(d->store, *ret_id);
 	if (r == 0)
-		r = store_generation_align(d->store, d->cfg.generation_window, NULL);
-	if (r == 0)
 		r = store_commit(d->store);
 	if (r < 0 && store_in_transaction(d->store))
 		store_rollback(d->store);
 	if (r == 0)
-		mcimd_rollback_sync(d);
+		r = mcimd_rollback_sync(d);
 	return r;
 }
 

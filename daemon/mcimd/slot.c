@@ -137,6 +137,8 @@ static const char *card_blocked_why(const struct mcimd *d)
 		return "a tamper event since mcimd started";
 	if (!d->platform_ok)
 		return "the platform state (PCRs) is not the approved one";
+	if (d->store_frozen)
+		return "the store's state key cannot be unsealed";
 	return NULL;
 }
 
@@ -293,9 +295,6 @@ int mcimd_card_process(struct mcimd *d, const uint8_t *cmd, size_t cmd_len, uint
 	r = usim_engine_process(d->card->engine, cmd, cmd_len, rsp, rsp_size, rsp_len, &ch, &n);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < n; i++)
-		if (ch[i].kind == USIM_CHANGE_SQN)
-			flags |= STORE_APPLY_BUMP_GENERATION; /* an old AUTN must not come back */
 	if (n) {
 		r = store_apply(d->store, d->card->id, d->card->profile, ch, n, flags);
 		if (r < 0) {
@@ -311,8 +310,11 @@ int mcimd_card_process(struct mcimd *d, const uint8_t *cmd, size_t cmd_len, uint
 			}
 			return -EIO;
 		}
-		if (flags)
-			mcimd_rollback_sync(d);
+		/* An SQN above the ceiling moved it: the TPM's counter first. */
+		if (mcimd_rollback_sync(d) < 0) {
+			mcimd_card_stop(d, "generation counter");
+			return -EIO;
+		}
 	}
 	if (d->trace)
 		gsmtap_send_apdu(d->trace, 0, cmd, cmd_len, rsp, *rsp_len);

@@ -281,15 +281,64 @@ static struct store_counter counter(struct mcimd *d)
 				       .ctx = d };
 }
 
-void mcimd_rollback_sync(struct mcimd *d)
+int mcimd_rollback_sync(struct mcimd *d)
+{
+	struct store_counter c = counter(d);
+	int r;
+
+	/* No TPM: an anchored store is frozen (nothing it covers changes), an
+	 * unanchored one has no counter to follow. */
+	if (!d->tre)
+		return 0;
+	r = store_anchor_sync(d->store, &c);
+	if (r < 0)
+		log_error("generation counter: %s (the store is one step ahead: repaired at "
+			  "the next start; nothing answered meanwhile)", store_errmsg(d->store));
+	return r;
+}
+
+void mcimd_anchor_close(struct mcimd *d)
 {
 	struct store_counter c = counter(d);
 
-	if (!d->tre)
-		return;
-	if (store_rollback_sync(d->store, &c, d->cfg.generation_window) < 0)
-		log_warning("generation counter: %s (repaired at the next start)",
-			    store_errmsg(d->store));
+	if (d->tre && d->store && store_anchor_close(d->store, &c) < 0)
+		log_warning("store: clean stop not recorded: %s (the next start raises "
+			    "SEQ_MS to the ceilings)", store_errmsg(d->store));
+}
+
+/*
+ * The store's freshness and MAC (docs/store.md "Rollback"), before anything
+ * is served; needs the sealer, i.e. the local policy.
+ */
+static int anchor_check(struct mcimd *d)
+{
+	struct store_counter c = counter(d);
+	int r = store_anchor_check(d->store, &c, d->cfg.sqn_headroom);
+
+	switch (r) {
+	case STORE_ANCHOR_FRESH:
+		return 0;
+	case STORE_ANCHOR_NEW:
+		log_notice("store %s anchored to the TPM's generation counter",
+			   d->cfg.store_path);
+		return 0;
+	case STORE_ANCHOR_RAISED:
+		log_notice("store: no clean stop recorded: every SEQ_MS raised to its SQN "
+			   "ceiling (the network resynchronises once)");
+		return 0;
+	case -ENOKEY:
+		d->store_frozen = true;
+		log_error("store %s cannot be verified: %s; no card, no profile changes",
+			  d->cfg.store_path, store_errmsg(d->store));
+		return 0;
+	case -ESTALE:
+	case -EBADMSG:
+		log_error("store %s refused: %s", d->cfg.store_path, store_errmsg(d->store));
+		return r;
+	default:
+		log_error("store %s: %s", d->cfg.store_path, store_errmsg(d->store));
+		return -EIO;
+	}
 }
 
 /* ---- opening ---- */
@@ -359,9 +408,7 @@ static int srk_pin(struct mcimd *d)
 
 int mcimd_tpm_open(struct mcimd *d)
 {
-	struct store_counter c = counter(d);
 	struct tre_config tc;
-	uint64_t base, gen, nv;
 	int r;
 
 	tre_config_init(&tc);
@@ -381,21 +428,10 @@ int mcimd_tpm_open(struct mcimd *d)
 	r = srk_pin(d);
 	if (r < 0)
 		return r;
-	/* Anti-rollback (docs/store.md "Rollback"): before anything is served. */
-	if (store_nv_base(d->store, &base) == 0 && store_generation(d->store, &gen) == 0 &&
-	    counter_read(d, &nv) == 0 &&
-	    store_generation_check(gen, nv, base, d->cfg.generation_window) == STORE_GEN_NV_BEHIND)
-		log_notice("generation counter one step behind the store (a stop between a "
-			   "commit and its increment): repaired");
-	r = store_rollback_check(d->store, &c, d->cfg.generation_window);
-	if (r < 0) {
-		log_error("store %s refused: %s", d->cfg.store_path, store_errmsg(d->store));
-		return r == -ESTALE || r == -EBADMSG ? r : -EIO;
-	}
 	r = local_policy(d);
 	if (r < 0)
 		return r;
-	return 0;
+	return anchor_check(d);
 }
 
 void mcimd_tpm_close(struct mcimd *d)

@@ -24,176 +24,6 @@
 
 #include "daemon/store/store-internal.h"
 
-#define FP_LEN 32
-
-/* A fingerprint of a PIN's sealed value as last committed (memory only). */
-struct pin_fp {
-	int64_t id;
-	uint8_t key_ref;
-	uint8_t fp[FP_LEN];
-};
-
-struct store {
-	sqlite3 *db;
-	struct store_sealer sealer;
-	bool has_sealer;
-	bool in_tx; /* store_begin() called */
-	uint8_t fp_key[32]; /* random per process: fingerprints are not
-			     * comparable across runs or to anything stored */
-	struct pin_fp *fps;
-	size_t n_fps;
-	bool nv_known;     /* after store_rollback_check() */
-	uint64_t nv_value; /* the counter as last read or incremented */
-	char err[256];
-};
-
-static void stmt_finalizep(sqlite3_stmt **st)
-{
-	if (*st)
-		sqlite3_finalize(*st);
-}
-#define _cleanup_stmt_ _cleanup_(stmt_finalizep)
-
-_printf_(3, 4) static int fail(struct store *s, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(s->err, sizeof(s->err), fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-static int errno_of(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		return -EBADMSG;
-	case SQLITE_CONSTRAINT:
-		return -EEXIST;
-	case SQLITE_FULL:
-		return -ENOSPC;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
-	case SQLITE_CANTOPEN:
-		return -EACCES;
-	case SQLITE_READONLY:
-		return -EROFS;
-	default:
-		return -EIO;
-	}
-}
-
-static int sqlfail(struct store *s, int rc, const char *what)
-{
-	return fail(s, errno_of(rc), "%s: %s", what,
-		    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-}
-
-static int exec(struct store *s, const char *sql)
-{
-	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-
-	return rc == SQLITE_OK ? 0 : sqlfail(s, rc, sql);
-}
-
-static int prepare(struct store *s, const char *sql, sqlite3_stmt **ret)
-{
-	int rc = sqlite3_prepare_v2(s->db, sql, -1, ret, NULL);
-
-	return rc == SQLITE_OK ? 0 : sqlfail(s, rc, "prepare");
-}
-
-/* Steps a statement that returns no row. */
-static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-
-	return rc == SQLITE_DONE ? 0 : sqlfail(s, rc, what);
-}
-
-/* ---- transactions ------------------------------------------------------ */
-
-static int tx_begin(struct store *s)
-{
-	return exec(s, s->in_tx ? "SAVEPOINT op" : "BEGIN IMMEDIATE");
-}
-
-/* Ends what tx_begin() started: commits (or releases) when r >= 0. */
-static int tx_end(struct store *s, int r)
-{
-	char keep[sizeof(s->err)];
-
-	if (r >= 0) {
-		int c = exec(s, s->in_tx ? "RELEASE op" : "COMMIT");
-
-		if (c >= 0)
-			return r;
-		r = c;
-	}
-	memcpy(keep, s->err, sizeof(keep));
-	if (s->in_tx) {
-		sqlite3_exec(s->db, "ROLLBACK TO op", NULL, NULL, NULL);
-		sqlite3_exec(s->db, "RELEASE op", NULL, NULL, NULL);
-	} else if (!sqlite3_get_autocommit(s->db)) {
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	}
-	memcpy(s->err, keep, sizeof(keep));
-	return r;
-}
-
-int store_begin(struct store *s)
-{
-	int r;
-
-	if (!s)
-		return -EINVAL;
-	if (s->in_tx)
-		return fail(s, -EALREADY, "transaction already open");
-	r = exec(s, "BEGIN IMMEDIATE");
-	if (r >= 0)
-		s->in_tx = true;
-	return r;
-}
-
-int store_commit(struct store *s)
-{
-	int r;
-
-	if (!s)
-		return -EINVAL;
-	if (!s->in_tx)
-		return fail(s, -EINVAL, "no transaction open");
-	r = exec(s, "COMMIT");
-	if (r < 0) {
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-		/* What the transaction resealed is gone: forget fingerprints. */
-		s->n_fps = 0;
-	}
-	s->in_tx = false;
-	return r;
-}
-
-int store_rollback(struct store *s)
-{
-	if (!s)
-		return -EINVAL;
-	if (!s->in_tx)
-		return fail(s, -EINVAL, "no transaction open");
-	s->in_tx = false;
-	s->n_fps = 0;
-	return exec(s, "ROLLBACK");
-}
-
-bool store_in_transaction(const struct store *s)
-{
-	return s && s->in_tx;
-}
-
 /* ---- names and validation ---------------------------------------------- */
 
 const char *store_class_name(enum store_class c)
@@ -284,22 +114,22 @@ static int migrate(struct store *s)
 	if (r < 0)
 		return r;
 	if (version > STORE_SCHEMA_VERSION)
-		return fail(s, -EPROTO,
+		return store_fail(s, -EPROTO,
 			    "store schema version %d is newer than this program's %d",
 			    version, STORE_SCHEMA_VERSION);
 	if (version == STORE_SCHEMA_VERSION)
 		return 0;
-	r = exec(s, "BEGIN EXCLUSIVE");
+	r = store_exec(s, "BEGIN EXCLUSIVE");
 	if (r < 0)
 		return r;
 	/* Read again under the lock: another process may have migrated. */
 	r = store_schema_version(s, &version);
 	for (int v = version; r >= 0 && v < STORE_SCHEMA_VERSION; v++)
-		r = exec(s, store_migrations[v]);
+		r = store_exec(s, store_migrations[v]);
 	if (r >= 0) {
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
 			 STORE_SCHEMA_VERSION);
-		r = exec(s, sql);
+		r = store_exec(s, sql);
 	}
 	if (r >= 0 && version < STORE_SCHEMA_VERSION) {
 		char detail[64];
@@ -308,7 +138,7 @@ static int migrate(struct store *s)
 			 STORE_SCHEMA_VERSION);
 		r = store_audit(s, "migrate", NULL, detail);
 	}
-	return tx_end(s, r);
+	return store_tx_end(s, r);
 }
 
 int store_schema_version(struct store *s, int *ret)
@@ -316,11 +146,11 @@ int store_schema_version(struct store *s, int *ret)
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r;
 
-	r = prepare(s, "PRAGMA user_version", &st);
+	r = store_prepare(s, "PRAGMA user_version", &st);
 	if (r < 0)
 		return r;
 	if (sqlite3_step(st) != SQLITE_ROW)
-		return sqlfail(s, sqlite3_errcode(s->db), "user_version");
+		return store_sqlfail(s, sqlite3_errcode(s->db), "user_version");
 	*ret = sqlite3_column_int(st, 0);
 	return 0;
 }
@@ -331,14 +161,14 @@ static int pragma_text(struct store *s, const char *sql, const char *want)
 	const char *got;
 	int r;
 
-	r = prepare(s, sql, &st);
+	r = store_prepare(s, sql, &st);
 	if (r < 0)
 		return r;
 	if (sqlite3_step(st) != SQLITE_ROW)
-		return sqlfail(s, sqlite3_errcode(s->db), sql);
+		return store_sqlfail(s, sqlite3_errcode(s->db), sql);
 	got = (const char *)sqlite3_column_text(st, 0);
 	if (!got || strcasecmp(got, want))
-		return fail(s, -EIO, "%s: got '%s', want '%s'", sql,
+		return store_fail(s, -EIO, "%s: got '%s', want '%s'", sql,
 			    got ? got : "", want);
 	return 0;
 }
@@ -380,7 +210,7 @@ int store_open(const char *path, const struct store_sealer *sealer,
 				     SQLITE_OPEN_EXRESCODE,
 			     NULL);
 	if (rc != SQLITE_OK) {
-		r = errno_of(rc);
+		r = store_errno_of(rc);
 		if (why && why_size)
 			snprintf(why, why_size, "%s: %s", path, sqlite3_errstr(rc));
 		store_close(s);
@@ -391,7 +221,7 @@ int store_open(const char *path, const struct store_sealer *sealer,
 	sqlite3_busy_timeout(s->db, 2000);
 	r = pragma_text(s, "PRAGMA journal_mode = WAL", "wal");
 	if (r >= 0)
-		r = exec(s, "PRAGMA synchronous = FULL;"
+		r = store_exec(s, "PRAGMA synchronous = FULL;"
 			    "PRAGMA foreign_keys = ON;"
 			    "PRAGMA secure_delete = ON;"
 			    "PRAGMA temp_store = MEMORY");
@@ -399,6 +229,8 @@ int store_open(const char *path, const struct store_sealer *sealer,
 		r = pragma_text(s, "PRAGMA synchronous", "2");
 	if (r >= 0)
 		r = migrate(s);
+	if (r >= 0)
+		r = store_anchor_freeze(s);
 	if (r < 0) {
 		if (why && why_size)
 			snprintf(why, why_size, "%s: %s", path, s->err);
@@ -441,8 +273,8 @@ int store_audit(struct store *s, const char *event, const char *iccid,
 	if (!s || !kind_ok(event) || (iccid && !text_ok(iccid, STORE_ICCID_MAX)))
 		return -EINVAL;
 	if (detail && !text_ok(detail, STORE_DETAIL_MAX))
-		return fail(s, -EINVAL, "audit detail too long or not text");
-	r = prepare(s, "INSERT INTO audit(time_ms, event, iccid, detail)"
+		return store_fail(s, -EINVAL, "audit detail too long or not text");
+	r = store_prepare(s, "INSERT INTO audit(time_ms, event, iccid, detail)"
 		       " VALUES (?, ?, ?, ?)", &st);
 	if (r < 0)
 		return r;
@@ -450,19 +282,19 @@ int store_audit(struct store *s, const char *event, const char *iccid,
 	sqlite3_bind_text(st, 2, event, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, iccid ? iccid : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, detail ? detail : "", -1, SQLITE_STATIC);
-	r = step_done(s, st, "audit");
+	r = store_step_done(s, st, "audit");
 	if (r < 0)
 		return r;
 	/* Bounded: keep the last STORE_AUDIT_KEEP entries. */
 	if (sqlite3_last_insert_rowid(s->db) % 100 == 0) {
 		_cleanup_stmt_ sqlite3_stmt *del = NULL;
 
-		r = prepare(s, "DELETE FROM audit WHERE seq <= ?", &del);
+		r = store_prepare(s, "DELETE FROM audit WHERE seq <= ?", &del);
 		if (r < 0)
 			return r;
 		sqlite3_bind_int64(del, 1, sqlite3_last_insert_rowid(s->db) -
 						   STORE_AUDIT_KEEP);
-		r = step_done(s, del, "audit prune");
+		r = store_step_done(s, del, "audit prune");
 	}
 	return r;
 }
@@ -477,7 +309,7 @@ int store_audit_list(struct store *s, size_t max, struct store_audit_entry **ret
 
 	if (!s || !ret || !ret_n || max > STORE_AUDIT_KEEP)
 		return -EINVAL;
-	r = prepare(s, "SELECT seq, time_ms, event, iccid, detail FROM"
+	r = store_prepare(s, "SELECT seq, time_ms, event, iccid, detail FROM"
 		       " (SELECT * FROM audit ORDER BY seq DESC LIMIT ?)"
 		       " ORDER BY seq", &st);
 	if (r < 0)
@@ -496,230 +328,9 @@ int store_audit_list(struct store *s, size_t max, struct store_audit_entry **ret
 		snprintf(e->detail, sizeof(e->detail), "%s", sqlite3_column_text(st, 4));
 	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return sqlfail(s, rc, "audit list");
+		return store_sqlfail(s, rc, "audit list");
 	*ret = TAKE_PTR(v);
 	*ret_n = n;
-	return 0;
-}
-
-int store_generation(struct store *s, uint64_t *ret)
-{
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r;
-
-	if (!s || !ret)
-		return -EINVAL;
-	r = prepare(s, "SELECT value FROM meta WHERE key = 'generation'", &st);
-	if (r < 0)
-		return r;
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return fail(s, -EBADMSG, "no generation in meta");
-	*ret = (uint64_t)sqlite3_column_int64(st, 0);
-	return 0;
-}
-
-static int bump(struct store *s, uint64_t *ret_new)
-{
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r;
-
-	r = prepare(s, "UPDATE meta SET value = value + 1 WHERE key = 'generation'"
-		       " RETURNING value", &st);
-	if (r < 0)
-		return r;
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return sqlfail(s, sqlite3_errcode(s->db), "generation bump");
-	if (ret_new)
-		*ret_new = (uint64_t)sqlite3_column_int64(st, 0);
-	return 0;
-}
-
-int store_generation_bump(struct store *s, uint64_t *ret_new)
-{
-	int r;
-
-	if (!s)
-		return -EINVAL;
-	r = tx_begin(s);
-	if (r < 0)
-		return r;
-	return tx_end(s, bump(s, ret_new));
-}
-
-static int align(struct store *s, uint64_t window, uint64_t *ret_new)
-{
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r;
-
-	r = prepare(s, "UPDATE meta SET value = ((value + ?1 - 1) / ?1) * ?1"
-		       " WHERE key = 'generation' RETURNING value", &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)window);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return sqlfail(s, sqlite3_errcode(s->db), "generation align");
-	if (ret_new)
-		*ret_new = (uint64_t)sqlite3_column_int64(st, 0);
-	return 0;
-}
-
-int store_generation_align(struct store *s, uint64_t window, uint64_t *ret_new)
-{
-	int r;
-
-	if (!s || !window || window > 1u << 20)
-		return -EINVAL;
-	r = tx_begin(s);
-	if (r < 0)
-		return r;
-	return tx_end(s, align(s, window, ret_new));
-}
-
-int store_generation_check(uint64_t store_gen, uint64_t nv, uint64_t nv_base,
-			   uint64_t window)
-{
-	uint64_t expect;
-
-	if (!window)
-		return -EINVAL;
-	if (nv < nv_base)
-		return -EBADMSG;
-	expect = store_gen / window;
-	nv -= nv_base;
-	if (nv == expect)
-		return STORE_GEN_OK;
-	if (nv > expect)
-		return -ESTALE;
-	if (nv + 1 == expect && store_gen % window == 0)
-		return STORE_GEN_NV_BEHIND;
-	return -EBADMSG;
-}
-
-int store_nv_base(struct store *s, uint64_t *ret)
-{
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	if (!s || !ret)
-		return -EINVAL;
-	r = prepare(s, "SELECT value FROM meta WHERE key = 'nv_base'", &st);
-	if (r < 0)
-		return r;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		return fail(s, -ENOENT, "no NV base recorded");
-	if (rc != SQLITE_ROW)
-		return sqlfail(s, rc, "nv_base");
-	*ret = (uint64_t)sqlite3_column_int64(st, 0);
-	return 0;
-}
-
-static int set_nv_base_tx(struct store *s, uint64_t nv_base)
-{
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	char detail[48];
-	int r, rc;
-
-	r = prepare(s, "INSERT INTO meta(key, value) VALUES ('nv_base', ?)", &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)nv_base);
-	rc = sqlite3_step(st);
-	if ((rc & 0xff) == SQLITE_CONSTRAINT)
-		return fail(s, -EEXIST, "NV base already recorded");
-	if (rc != SQLITE_DONE)
-		return sqlfail(s, rc, "nv_base");
-	snprintf(detail, sizeof(detail), "nv_base=%llu", (unsigned long long)nv_base);
-	return store_audit(s, "anchor", NULL, detail);
-}
-
-int store_set_nv_base(struct store *s, uint64_t nv_base)
-{
-	int r;
-
-	if (!s || nv_base > INT64_MAX)
-		return -EINVAL;
-	r = tx_begin(s);
-	if (r < 0)
-		return r;
-	return tx_end(s, set_nv_base_tx(s, nv_base));
-}
-
-int store_rollback_check(struct store *s, const struct store_counter *c,
-			 uint64_t window)
-{
-	uint64_t gen, nv, base;
-	char detail[STORE_DETAIL_MAX + 1];
-	int r, v;
-
-	if (!s || !c || !c->read || !c->increment || !window || s->in_tx)
-		return -EINVAL;
-	s->nv_known = false;
-	r = store_generation(s, &gen);
-	if (r < 0)
-		return r;
-	r = c->read(c->ctx, &nv);
-	if (r < 0)
-		return fail(s, r, "reading the generation counter: %s", strerror(-r));
-	r = store_nv_base(s, &base);
-	if (r == -ENOENT) {
-		if (nv < gen / window)
-			return fail(s, -EBADMSG, "generation counter %llu below the store's "
-				    "generation %llu", (unsigned long long)nv,
-				    (unsigned long long)gen);
-		base = nv - gen / window;
-		r = store_set_nv_base(s, base);
-	}
-	if (r < 0)
-		return r;
-	v = store_generation_check(gen, nv, base, window);
-	if (v == STORE_GEN_NV_BEHIND) {
-		r = c->increment(c->ctx);
-		if (r < 0)
-			return fail(s, r, "incrementing the generation counter: %s",
-				    strerror(-r));
-		nv++;
-		v = STORE_GEN_OK;
-	}
-	if (v < 0) {
-		snprintf(detail, sizeof(detail),
-			 "store generation %llu, counter %llu, base %llu, window %llu",
-			 (unsigned long long)gen, (unsigned long long)nv,
-			 (unsigned long long)base, (unsigned long long)window);
-		store_audit(s, "rollback-refused", NULL, detail);
-		return fail(s, v, v == -ESTALE
-			    ? "the store is older than the TPM's generation counter "
-			      "(%s): a restored copy; refusing it"
-			    : "the store does not match the TPM's generation counter (%s)",
-			    detail);
-	}
-	s->nv_known = true;
-	s->nv_value = nv;
-	return 0;
-}
-
-int store_rollback_sync(struct store *s, const struct store_counter *c,
-			uint64_t window)
-{
-	uint64_t gen, base;
-	int r;
-
-	if (!s || !c || !c->increment || !window || s->in_tx)
-		return -EINVAL;
-	if (!s->nv_known)
-		return fail(s, -EINVAL, "store_rollback_check() first");
-	r = store_generation(s, &gen);
-	if (r >= 0)
-		r = store_nv_base(s, &base);
-	if (r < 0)
-		return r;
-	while (s->nv_value - base < gen / window) {
-		r = c->increment(c->ctx);
-		if (r < 0)
-			return fail(s, r, "incrementing the generation counter: %s",
-				    strerror(-r));
-		s->nv_value++;
-	}
 	return 0;
 }
 
@@ -733,13 +344,13 @@ static int seal_put(struct store *s, int64_t id, const char *kind,
 	int r;
 
 	if (!s->has_sealer)
-		return fail(s, -ENOKEY, "no sealer: cannot store secrets");
+		return store_fail(s, -ENOKEY, "no sealer: cannot store secrets");
 	r = s->sealer.seal(s->sealer.ctx, secret, len, blob, sizeof(blob),
 			   &blob_len);
 	if (r < 0)
-		return fail(s, r, "sealing %s: %s", kind, strerror(-r));
+		return store_fail(s, r, "sealing %s: %s", kind, strerror(-r));
 	if (blob_len > sizeof(blob))
-		return fail(s, -EOVERFLOW, "sealer overflowed");
+		return store_fail(s, -EOVERFLOW, "sealer overflowed");
 	return store_blob_put(s, id, kind, blob, blob_len);
 }
 
@@ -751,14 +362,14 @@ static int unseal_get(struct store *s, int64_t id, const char *kind,
 	int r;
 
 	if (!s->has_sealer)
-		return fail(s, -ENOKEY, "no sealer: cannot read secrets");
+		return store_fail(s, -ENOKEY, "no sealer: cannot read secrets");
 	r = store_blob_get(s, id, kind, &blob, &blob_len);
 	if (r < 0)
-		return r == -ENOENT ? fail(s, -EBADMSG, "profile %" PRId64
+		return r == -ENOENT ? store_fail(s, -EBADMSG, "profile %" PRId64
 					   " has no %s blob", id, kind) : r;
 	r = s->sealer.unseal(s->sealer.ctx, blob, blob_len, secret, max, ret_len);
 	if (r < 0)
-		return fail(s, r, "unsealing %s: %s", kind, strerror(-r));
+		return store_fail(s, r, "unsealing %s: %s", kind, strerror(-r));
 	return 0;
 }
 
@@ -876,7 +487,7 @@ static int put_record(struct store *s, sqlite3_stmt *st, int64_t id, size_t idx,
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)idx);
 	sqlite3_bind_int(st, 3, (int)recno);
 	sqlite3_bind_blob(st, 4, data, (int)len, SQLITE_STATIC);
-	return step_done(s, st, "record");
+	return store_step_done(s, st, "record");
 }
 
 static int install_files(struct store *s, int64_t id, const struct usim_profile *p)
@@ -885,12 +496,12 @@ static int install_files(struct store *s, int64_t id, const struct usim_profile 
 	char path[(USIM_MAX_DEPTH + 2) * 5 + 1];
 	int r;
 
-	r = prepare(s, "INSERT INTO files(profile_id, idx, parent, path, kind, fid,"
+	r = store_prepare(s, "INSERT INTO files(profile_id, idx, parent, path, kind, fid,"
 		       " sfi, lcs, shareable, arr_fid, arr_record, aid, size,"
 		       " rec_len, rec_count, data)"
 		       " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st);
 	if (r >= 0)
-		r = prepare(s, "INSERT INTO records(profile_id, idx, recno, data)"
+		r = store_prepare(s, "INSERT INTO records(profile_id, idx, recno, data)"
 			       " VALUES (?,?,?,?)", &rec);
 	if (r < 0)
 		return r;
@@ -898,12 +509,12 @@ static int install_files(struct store *s, int64_t id, const struct usim_profile 
 		const struct usim_file *f = &p->files[i];
 
 		if (file_path(p, i, path, sizeof(path)) < 0)
-			return fail(s, -EINVAL, "files[%zu]: bad tree", i);
+			return store_fail(s, -EINVAL, "files[%zu]: bad tree", i);
 		if (is_record_ef(f->kind) &&
 		    (uint32_t)f->rec_len * f->rec_count != f->size)
-			return fail(s, -EINVAL, "files[%zu]: size is not records", i);
+			return store_fail(s, -EINVAL, "files[%zu]: size is not records", i);
 		if (is_ef(f->kind) && f->size && !f->data)
-			return fail(s, -EINVAL, "files[%zu]: no data", i);
+			return store_fail(s, -EINVAL, "files[%zu]: no data", i);
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
 		sqlite3_bind_int64(st, 1, id);
@@ -925,7 +536,7 @@ static int install_files(struct store *s, int64_t id, const struct usim_profile 
 		if (f->kind == USIM_FILE_EF_TRANSPARENT)
 			sqlite3_bind_blob(st, 16, f->size ? (const void *)f->data : "",
 					  (int)f->size, SQLITE_STATIC);
-		r = step_done(s, st, "file");
+		r = store_step_done(s, st, "file");
 		if (r < 0)
 			return r;
 		if (!is_record_ef(f->kind))
@@ -945,7 +556,7 @@ static int install_pins(struct store *s, int64_t id, const struct usim_profile *
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r;
 
-	r = prepare(s, "INSERT INTO pins(profile_id, key_ref, pos, enabled,"
+	r = store_prepare(s, "INSERT INTO pins(profile_id, key_ref, pos, enabled,"
 		       " use_upin, has_puk, can_disable, max_tries, tries_left,"
 		       " puk_max_tries, puk_tries_left)"
 		       " VALUES (?,?,?,?,?,?,?,?,?,?,?)", &st);
@@ -968,7 +579,7 @@ static int install_pins(struct store *s, int64_t id, const struct usim_profile *
 		sqlite3_bind_int(st, 9, pin->tries_left);
 		sqlite3_bind_int(st, 10, pin->puk_max_tries);
 		sqlite3_bind_int(st, 11, pin->puk_tries_left);
-		r = step_done(s, st, "pin");
+		r = store_step_done(s, st, "pin");
 		if (r < 0)
 			return r;
 		pin_kind(kind, sizeof(kind), pin->key_ref);
@@ -987,17 +598,17 @@ static int install_sqn(struct store *s, int64_t id, const struct usim_profile *p
 	unsigned n = 1u << p->sqn_cfg.ind_bits;
 	int r;
 
-	r = prepare(s, "INSERT INTO sqn(profile_id, ind, seq_ms) VALUES (?,?,?)", &st);
+	r = store_prepare(s, "INSERT INTO sqn(profile_id, ind, seq_ms) VALUES (?,?,?)", &st);
 	if (r < 0)
 		return r;
 	for (unsigned i = 0; i < n; i++) {
 		if (p->sqn.seq_ms[i] > INT64_MAX)
-			return fail(s, -EINVAL, "SEQ_MS(%u) out of range", i);
+			return store_fail(s, -EINVAL, "SEQ_MS(%u) out of range", i);
 		sqlite3_reset(st);
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int(st, 2, (int)i);
 		sqlite3_bind_int64(st, 3, (sqlite3_int64)p->sqn.seq_ms[i]);
-		r = step_done(s, st, "sqn");
+		r = store_step_done(s, st, "sqn");
 		if (r < 0)
 			return r;
 	}
@@ -1012,7 +623,7 @@ static int install_row(struct store *s, const struct store_profile_meta *m,
 	int64_t now = time(NULL);
 	int r, rc;
 
-	r = prepare(s, "INSERT INTO profiles(iccid, imsi, class, state, nickname,"
+	r = store_prepare(s, "INSERT INTO profiles(iccid, imsi, class, state, nickname,"
 		       " operator, installed_at, changed_at, atr, algo, milenage_r,"
 		       " milenage_c, tuak_mac_bits, tuak_res_bits, tuak_ck_bits,"
 		       " tuak_ik_bits, tuak_iterations, sqn_ind_bits, sqn_delta,"
@@ -1048,9 +659,9 @@ static int install_row(struct store *s, const struct store_profile_meta *m,
 	sqlite3_bind_int64(st, 21, (sqlite3_int64)p->n_pins);
 	rc = sqlite3_step(st);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)
-		return fail(s, -EEXIST, "ICCID %s is already installed", m->iccid);
+		return store_fail(s, -EEXIST, "ICCID %s is already installed", m->iccid);
 	if (rc != SQLITE_DONE)
-		return sqlfail(s, rc, "profile");
+		return store_sqlfail(s, rc, "profile");
 	*ret_id = sqlite3_last_insert_rowid(s->db);
 	return 0;
 }
@@ -1058,12 +669,12 @@ static int install_row(struct store *s, const struct store_profile_meta *m,
 static int count_profiles(struct store *s, int64_t *ret)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = prepare(s, "SELECT count(*) FROM profiles", &st);
+	int r = store_prepare(s, "SELECT count(*) FROM profiles", &st);
 
 	if (r < 0)
 		return r;
 	if (sqlite3_step(st) != SQLITE_ROW)
-		return sqlfail(s, sqlite3_errcode(s->db), "count");
+		return store_sqlfail(s, sqlite3_errcode(s->db), "count");
 	*ret = sqlite3_column_int64(st, 0);
 	return 0;
 }
@@ -1080,7 +691,7 @@ static int install_all(struct store *s, const struct store_profile_meta *meta,
 	if (r < 0)
 		return r;
 	if (n >= STORE_MAX_PROFILES)
-		return fail(s, -ENOSPC, "%d profiles installed already",
+		return store_fail(s, -ENOSPC, "%d profiles installed already",
 			    STORE_MAX_PROFILES);
 	r = install_row(s, meta, p, &id);
 	if (r >= 0)
@@ -1106,7 +717,7 @@ static int install_all(struct store *s, const struct store_profile_meta *meta,
 		 p->n_files, p->n_pins);
 	r = store_audit(s, "install", meta->iccid, detail);
 	if (r >= 0)
-		r = bump(s, NULL);
+		store_mark_bump(s);
 	if (r >= 0)
 		*ret_id = id;
 	return r;
@@ -1123,32 +734,32 @@ int store_profile_install(struct store *s, const struct store_profile_meta *meta
 	if (!s || !meta || !p || (n_blobs && !blobs))
 		return -EINVAL;
 	if (!meta->iccid || !digits_ok(meta->iccid, 1, STORE_ICCID_MAX, true))
-		return fail(s, -EINVAL, "ICCID must be 1..%d digits", STORE_ICCID_MAX);
+		return store_fail(s, -EINVAL, "ICCID must be 1..%d digits", STORE_ICCID_MAX);
 	if (meta->imsi && *meta->imsi && !digits_ok(meta->imsi, 6, STORE_IMSI_MAX, false))
-		return fail(s, -EINVAL, "IMSI must be 6..%d digits", STORE_IMSI_MAX);
+		return store_fail(s, -EINVAL, "IMSI must be 6..%d digits", STORE_IMSI_MAX);
 	if ((meta->nickname && !text_ok(meta->nickname, STORE_NAME_MAX)) ||
 	    (meta->operator_name && !text_ok(meta->operator_name, STORE_NAME_MAX)))
-		return fail(s, -EINVAL, "names are at most %d printable bytes",
+		return store_fail(s, -EINVAL, "names are at most %d printable bytes",
 			    STORE_NAME_MAX);
 	if (meta->cls != STORE_CLASS_PROVISIONING && meta->cls != STORE_CLASS_OPERATIONAL)
-		return fail(s, -EINVAL, "bad profile class");
+		return store_fail(s, -EINVAL, "bad profile class");
 	if (p->n_files == 0 || p->files[0].kind != USIM_FILE_MF ||
 	    p->n_files > USIM_MAX_FILES || p->n_pins > USIM_MAX_PINS ||
 	    p->sqn_cfg.ind_bits > AKA_SQN_IND_BITS_MAX ||
 	    p->sqn_cfg.delta > INT64_MAX || p->sqn_cfg.limit_l > INT64_MAX ||
 	    p->atr_len > USIM_ATR_MAX ||
 	    (p->aka.algo != AKA_ALGO_MILENAGE && p->aka.algo != AKA_ALGO_TUAK))
-		return fail(s, -EINVAL, "profile model out of the store's limits");
+		return store_fail(s, -EINVAL, "profile model out of the store's limits");
 	for (size_t i = 0; i < n_blobs; i++)
 		if (!kind_ok(blobs[i].kind) || blobs[i].len > STORE_BLOB_MAX ||
 		    (blobs[i].len && !blobs[i].data))
-			return fail(s, -EINVAL, "blob %zu: bad kind or size", i);
+			return store_fail(s, -EINVAL, "blob %zu: bad kind or size", i);
 	if (!s->has_sealer)
-		return fail(s, -ENOKEY, "no sealer: cannot store secrets");
-	r = tx_begin(s);
+		return store_fail(s, -ENOKEY, "no sealer: cannot store secrets");
+	r = store_tx_begin(s);
 	if (r < 0)
 		return r;
-	r = tx_end(s, install_all(s, meta, p, blobs, n_blobs, &id));
+	r = store_tx_end(s, install_all(s, meta, p, blobs, n_blobs, &id));
 	if (r < 0)
 		return r;
 	if (ret_id)
@@ -1189,7 +800,7 @@ static int get_info(struct store *s, const char *where, int64_t id,
 
 	snprintf(sql, sizeof(sql), "SELECT " INFO_COLUMNS " FROM profiles WHERE %s",
 		 where);
-	r = prepare(s, sql, &st);
+	r = store_prepare(s, sql, &st);
 	if (r < 0)
 		return r;
 	if (text)
@@ -1198,9 +809,9 @@ static int get_info(struct store *s, const char *where, int64_t id,
 		sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
-		return fail(s, -ENOENT, "no such profile");
+		return store_fail(s, -ENOENT, "no such profile");
 	if (rc != SQLITE_ROW)
-		return sqlfail(s, rc, "profile");
+		return store_sqlfail(s, rc, "profile");
 	read_info(st, ret);
 	return 0;
 }
@@ -1237,7 +848,7 @@ int store_profile_list(struct store *s, struct store_profile_info **ret,
 
 	if (!s || !ret || !ret_n)
 		return -EINVAL;
-	r = prepare(s, "SELECT " INFO_COLUMNS " FROM profiles ORDER BY id LIMIT ?", &st);
+	r = store_prepare(s, "SELECT " INFO_COLUMNS " FROM profiles ORDER BY id LIMIT ?", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int(st, 1, STORE_MAX_PROFILES);
@@ -1247,7 +858,7 @@ int store_profile_list(struct store *s, struct store_profile_info **ret,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		read_info(st, &v[n++]);
 	if (rc != SQLITE_DONE)
-		return sqlfail(s, rc, "list");
+		return store_sqlfail(s, rc, "list");
 	*ret = TAKE_PTR(v);
 	*ret_n = n;
 	return 0;
@@ -1258,15 +869,15 @@ static int set_state(struct store *s, int64_t id, enum store_state st_new)
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r;
 
-	r = prepare(s, "UPDATE profiles SET state = ?, changed_at = ? WHERE id = ?", &st);
+	r = store_prepare(s, "UPDATE profiles SET state = ?, changed_at = ? WHERE id = ?", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int(st, 1, st_new);
 	sqlite3_bind_int64(st, 2, time(NULL));
 	sqlite3_bind_int64(st, 3, id);
-	r = step_done(s, st, "state");
+	r = store_step_done(s, st, "state");
 	if (r >= 0 && sqlite3_changes(s->db) != 1)
-		return fail(s, -ENOENT, "no such profile");
+		return store_fail(s, -ENOENT, "no such profile");
 	return r;
 }
 
@@ -1298,7 +909,7 @@ static int enable_tx(struct store *s, int64_t id)
 	if (r >= 0)
 		r = store_audit(s, "enable", want.iccid, detail);
 	if (r >= 0)
-		r = bump(s, NULL);
+		store_mark_bump(s);
 	return r;
 }
 
@@ -1308,10 +919,10 @@ int store_profile_enable(struct store *s, int64_t id)
 
 	if (!s)
 		return -EINVAL;
-	r = tx_begin(s);
+	r = store_tx_begin(s);
 	if (r < 0)
 		return r;
-	return tx_end(s, enable_tx(s, id));
+	return store_tx_end(s, enable_tx(s, id));
 }
 
 static int disable_tx(struct store *s, int64_t id)
@@ -1323,12 +934,12 @@ static int disable_tx(struct store *s, int64_t id)
 	if (r < 0)
 		return r;
 	if (i.state != STORE_STATE_ENABLED)
-		return fail(s, -EALREADY, "profile %s is not enabled", i.iccid);
+		return store_fail(s, -EALREADY, "profile %s is not enabled", i.iccid);
 	r = set_state(s, id, STORE_STATE_DISABLED);
 	if (r >= 0)
 		r = store_audit(s, "disable", i.iccid, NULL);
 	if (r >= 0)
-		r = bump(s, NULL);
+		store_mark_bump(s);
 	return r;
 }
 
@@ -1338,10 +949,10 @@ int store_profile_disable(struct store *s, int64_t id)
 
 	if (!s)
 		return -EINVAL;
-	r = tx_begin(s);
+	r = store_tx_begin(s);
 	if (r < 0)
 		return r;
-	return tx_end(s, disable_tx(s, id));
+	return store_tx_end(s, disable_tx(s, id));
 }
 
 static int delete_tx(struct store *s, int64_t id)
@@ -1353,16 +964,16 @@ static int delete_tx(struct store *s, int64_t id)
 	r = store_profile_get(s, id, &i);
 	if (r < 0)
 		return r;
-	r = prepare(s, "DELETE FROM profiles WHERE id = ?", &st);
+	r = store_prepare(s, "DELETE FROM profiles WHERE id = ?", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, id);
-	r = step_done(s, st, "delete");
+	r = store_step_done(s, st, "delete");
 	if (r >= 0)
 		r = store_audit(s, "delete", i.iccid,
 				i.state == STORE_STATE_ENABLED ? "was enabled" : NULL);
 	if (r >= 0)
-		r = bump(s, NULL);
+		store_mark_bump(s);
 	return r;
 }
 
@@ -1372,10 +983,10 @@ int store_profile_delete(struct store *s, int64_t id)
 
 	if (!s)
 		return -EINVAL;
-	r = tx_begin(s);
+	r = store_tx_begin(s);
 	if (r < 0)
 		return r;
-	r = tx_end(s, delete_tx(s, id));
+	r = store_tx_end(s, delete_tx(s, id));
 	if (r >= 0)
 		fp_forget(s, id);
 	return r;
@@ -1390,13 +1001,13 @@ static int nickname_tx(struct store *s, int64_t id, const char *nick)
 	r = store_profile_get(s, id, &i);
 	if (r < 0)
 		return r;
-	r = prepare(s, "UPDATE profiles SET nickname = ?, changed_at = ? WHERE id = ?", &st);
+	r = store_prepare(s, "UPDATE profiles SET nickname = ?, changed_at = ? WHERE id = ?", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, nick ? nick : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, time(NULL));
 	sqlite3_bind_int64(st, 3, id);
-	r = step_done(s, st, "nickname");
+	r = store_step_done(s, st, "nickname");
 	if (r >= 0)
 		r = store_audit(s, "nickname", i.iccid, nick);
 	return r;
@@ -1409,12 +1020,12 @@ int store_profile_set_nickname(struct store *s, int64_t id, const char *nickname
 	if (!s)
 		return -EINVAL;
 	if (nickname && !text_ok(nickname, STORE_NAME_MAX))
-		return fail(s, -EINVAL, "nickname: at most %d printable bytes",
+		return store_fail(s, -EINVAL, "nickname: at most %d printable bytes",
 			    STORE_NAME_MAX);
-	r = tx_begin(s);
+	r = store_tx_begin(s);
 	if (r < 0)
 		return r;
-	return tx_end(s, nickname_tx(s, id, nickname));
+	return store_tx_end(s, nickname_tx(s, id, nickname));
 }
 
 /* ---- blobs ------------------------------------------------------------- */
@@ -1426,8 +1037,8 @@ static int blob_put(struct store *s, const char *sql, int64_t id, bool with_id,
 	int r, i = 1;
 
 	if (!kind_ok(kind) || len > STORE_BLOB_MAX || (len && !data))
-		return fail(s, -EINVAL, "blob: bad kind or size");
-	r = prepare(s, sql, &st);
+		return store_fail(s, -EINVAL, "blob: bad kind or size");
+	r = store_prepare(s, sql, &st);
 	if (r < 0)
 		return r;
 	if (with_id)
@@ -1436,8 +1047,8 @@ static int blob_put(struct store *s, const char *sql, int64_t id, bool with_id,
 	sqlite3_bind_blob(st, i, len ? (const void *)data : "", (int)len, SQLITE_STATIC);
 	r = sqlite3_step(st);
 	if ((r & 0xff) == SQLITE_CONSTRAINT)
-		return fail(s, -ENOENT, "no such profile");
-	return r == SQLITE_DONE ? 0 : sqlfail(s, r, "blob");
+		return store_fail(s, -ENOENT, "no such profile");
+	return r == SQLITE_DONE ? 0 : store_sqlfail(s, r, "blob");
 }
 
 static int blob_get(struct store *s, const char *sql, int64_t id, bool with_id,
@@ -1450,7 +1061,7 @@ static int blob_get(struct store *s, const char *sql, int64_t id, bool with_id,
 
 	if (!kind_ok(kind) || !ret || !ret_len)
 		return -EINVAL;
-	r = prepare(s, sql, &st);
+	r = store_prepare(s, sql, &st);
 	if (r < 0)
 		return r;
 	if (with_id)
@@ -1458,13 +1069,13 @@ static int blob_get(struct store *s, const char *sql, int64_t id, bool with_id,
 	sqlite3_bind_text(st, i, kind, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
-		return fail(s, -ENOENT, "no blob %s", kind);
+		return store_fail(s, -ENOENT, "no blob %s", kind);
 	if (rc != SQLITE_ROW)
-		return sqlfail(s, rc, "blob");
+		return store_sqlfail(s, rc, "blob");
 	d = sqlite3_column_blob(st, 0);
 	n = (size_t)sqlite3_column_bytes(st, 0);
 	if (n > STORE_BLOB_MAX)
-		return fail(s, -EBADMSG, "blob %s too large", kind);
+		return store_fail(s, -EBADMSG, "blob %s too large", kind);
 	*ret = malloc(n ? n : 1);
 	if (!*ret)
 		return -ENOMEM;
@@ -1499,14 +1110,14 @@ int store_blob_delete(struct store *s, int64_t id, const char *kind)
 
 	if (!s || !kind_ok(kind))
 		return -EINVAL;
-	r = prepare(s, "DELETE FROM blobs WHERE profile_id = ? AND kind = ?", &st);
+	r = store_prepare(s, "DELETE FROM blobs WHERE profile_id = ? AND kind = ?", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-	r = step_done(s, st, "blob delete");
+	r = store_step_done(s, st, "blob delete");
 	if (r >= 0 && sqlite3_changes(s->db) == 0)
-		return fail(s, -ENOENT, "no blob %s", kind);
+		return store_fail(s, -ENOENT, "no blob %s", kind);
 	return r;
 }
 
@@ -1551,7 +1162,7 @@ static int load_row(struct store *s, int64_t id, struct usim_profile *p,
 	struct aka_tuak_params *t = &p->aka.tuak;
 	int r, rc, n;
 
-	r = prepare(s, "SELECT atr, algo, milenage_r, milenage_c, tuak_mac_bits,"
+	r = store_prepare(s, "SELECT atr, algo, milenage_r, milenage_c, tuak_mac_bits,"
 		       " tuak_res_bits, tuak_ck_bits, tuak_ik_bits, tuak_iterations,"
 		       " sqn_ind_bits, sqn_delta, sqn_limit_l, n_files, n_pins"
 		       " FROM profiles WHERE id = ?", &st);
@@ -1560,19 +1171,19 @@ static int load_row(struct store *s, int64_t id, struct usim_profile *p,
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
-		return fail(s, -ENOENT, "no such profile");
+		return store_fail(s, -ENOENT, "no such profile");
 	if (rc != SQLITE_ROW)
-		return sqlfail(s, rc, "profile");
+		return store_sqlfail(s, rc, "profile");
 	n = sqlite3_column_bytes(st, 0);
 	if (n > USIM_ATR_MAX)
-		return fail(s, -EBADMSG, "ATR too long");
+		return store_fail(s, -EBADMSG, "ATR too long");
 	p->atr_len = (size_t)n;
 	blob_col(st, 0, p->atr, p->atr_len);
 	p->aka.algo = (enum aka_algo)sqlite3_column_int(st, 1);
 	if (p->aka.algo == AKA_ALGO_MILENAGE) {
 		if (blob_col(st, 2, p->aka.milenage.r, 5) < 0 ||
 		    blob_col(st, 3, (uint8_t *)p->aka.milenage.c, 80) < 0)
-			return fail(s, -EBADMSG, "MILENAGE constants malformed");
+			return store_fail(s, -EBADMSG, "MILENAGE constants malformed");
 	} else {
 		t->mac_bits = (unsigned)sqlite3_column_int(st, 4);
 		t->res_bits = (unsigned)sqlite3_column_int(st, 5);
@@ -1587,7 +1198,7 @@ static int load_row(struct store *s, int64_t id, struct usim_profile *p,
 	*ret_pins = (size_t)sqlite3_column_int64(st, 13);
 	if (p->sqn_cfg.ind_bits > AKA_SQN_IND_BITS_MAX ||
 	    *ret_files > USIM_MAX_FILES || *ret_pins > USIM_MAX_PINS)
-		return fail(s, -EBADMSG, "profile row out of range");
+		return store_fail(s, -EBADMSG, "profile row out of range");
 	return 0;
 }
 
@@ -1599,7 +1210,7 @@ static int load_records(struct store *s, int64_t id, int idx, uint8_t *buf,
 	unsigned want = 1;
 	int r, rc;
 
-	r = prepare(s, "SELECT recno, data FROM records WHERE profile_id = ?"
+	r = store_prepare(s, "SELECT recno, data FROM records WHERE profile_id = ?"
 		       " AND idx = ? ORDER BY recno", &st);
 	if (r < 0)
 		return r;
@@ -1608,13 +1219,13 @@ static int load_records(struct store *s, int64_t id, int idx, uint8_t *buf,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((unsigned)sqlite3_column_int(st, 0) != want || want > rec_count ||
 		    blob_col(st, 1, buf + (size_t)(want - 1) * rec_len, rec_len) < 0)
-			return fail(s, -EBADMSG, "file %d: record %u malformed", idx, want);
+			return store_fail(s, -EBADMSG, "file %d: record %u malformed", idx, want);
 		want++;
 	}
 	if (rc != SQLITE_DONE)
-		return sqlfail(s, rc, "records");
+		return store_sqlfail(s, rc, "records");
 	if (want != rec_count + 1)
-		return fail(s, -EBADMSG, "file %d: %u of %u records", idx, want - 1,
+		return store_fail(s, -EBADMSG, "file %d: %u of %u records", idx, want - 1,
 			    rec_count);
 	return 0;
 }
@@ -1626,7 +1237,7 @@ static int load_files(struct store *s, int64_t id, struct usim_profile *p,
 	size_t n = 0;
 	int r, rc;
 
-	r = prepare(s, "SELECT idx, parent, kind, fid, sfi, lcs, shareable, arr_fid,"
+	r = store_prepare(s, "SELECT idx, parent, kind, fid, sfi, lcs, shareable, arr_fid,"
 		       " arr_record, aid, size, rec_len, rec_count, data FROM files"
 		       " WHERE profile_id = ? ORDER BY idx", &st);
 	if (r < 0)
@@ -1641,7 +1252,7 @@ static int load_files(struct store *s, int64_t id, struct usim_profile *p,
 		int got;
 
 		if ((size_t)idx != n || n >= n_files || size < 0 || size > USIM_MAX_EF_SIZE)
-			return fail(s, -EBADMSG, "file rows out of order at %zu", n);
+			return store_fail(s, -EBADMSG, "file rows out of order at %zu", n);
 		spec.kind = (enum usim_file_kind)sqlite3_column_int(st, 2);
 		spec.fid = (uint16_t)sqlite3_column_int(st, 3);
 		spec.sfi = (uint8_t)sqlite3_column_int(st, 4);
@@ -1657,7 +1268,7 @@ static int load_files(struct store *s, int64_t id, struct usim_profile *p,
 			struct usim_file *mf = &p->files[0];
 
 			if (spec.kind != USIM_FILE_MF)
-				return fail(s, -EBADMSG, "files[0] is not the MF");
+				return store_fail(s, -EBADMSG, "files[0] is not the MF");
 			mf->sfi = spec.sfi;
 			mf->lcs = spec.lcs;
 			mf->shareable = spec.shareable;
@@ -1669,19 +1280,19 @@ static int load_files(struct store *s, int64_t id, struct usim_profile *p,
 			int al = sqlite3_column_bytes(st, 9);
 
 			if (al < USIM_AID_MIN || al > USIM_AID_MAX)
-				return fail(s, -EBADMSG, "files[%d]: AID", idx);
+				return store_fail(s, -EBADMSG, "files[%d]: AID", idx);
 			blob_col(st, 9, aid, (size_t)al);
 			spec.aid = aid;
 			spec.aid_len = (size_t)al;
 		}
 		if (spec.kind == USIM_FILE_EF_TRANSPARENT) {
 			if ((int64_t)sqlite3_column_bytes(st, 13) != size)
-				return fail(s, -EBADMSG, "files[%d]: size", idx);
+				return store_fail(s, -EBADMSG, "files[%d]: size", idx);
 			spec.data = sqlite3_column_blob(st, 13);
 			spec.data_len = (size_t)size;
 		} else if (is_record_ef(spec.kind)) {
 			if ((int64_t)spec.rec_len * spec.rec_count != size)
-				return fail(s, -EBADMSG, "files[%d]: size", idx);
+				return store_fail(s, -EBADMSG, "files[%d]: size", idx);
 			recbuf = malloc(size ? (size_t)size : 1);
 			if (!recbuf)
 				return -ENOMEM;
@@ -1693,15 +1304,15 @@ static int load_files(struct store *s, int64_t id, struct usim_profile *p,
 		}
 		r = usim_profile_add_file(p, parent, &spec, &got);
 		if (r < 0)
-			return fail(s, -EBADMSG, "files[%d]: rejected by the model: %s",
+			return store_fail(s, -EBADMSG, "files[%d]: rejected by the model: %s",
 				    idx, strerror(-r));
 		if (got != idx)
-			return fail(s, -EBADMSG, "files[%d] came back as %d", idx, got);
+			return store_fail(s, -EBADMSG, "files[%d] came back as %d", idx, got);
 	}
 	if (rc != SQLITE_DONE)
-		return sqlfail(s, rc, "files");
+		return store_sqlfail(s, rc, "files");
 	if (n != n_files)
-		return fail(s, -EBADMSG, "%zu of %zu files", n, n_files);
+		return store_fail(s, -EBADMSG, "%zu of %zu files", n, n_files);
 	return 0;
 }
 
@@ -1712,7 +1323,7 @@ static int load_pins(struct store *s, int64_t id, struct usim_profile *p,
 	size_t n = 0;
 	int r = 0, rc;
 
-	r = prepare(s, "SELECT key_ref, enabled, use_upin, has_puk, can_disable,"
+	r = store_prepare(s, "SELECT key_ref, enabled, use_upin, has_puk, can_disable,"
 		       " max_tries, tries_left, puk_max_tries, puk_tries_left"
 		       " FROM pins WHERE profile_id = ? ORDER BY pos", &st);
 	if (r < 0)
@@ -1735,17 +1346,17 @@ static int load_pins(struct store *s, int64_t id, struct usim_profile *p,
 		size_t len = 0;
 
 		if (++n > n_pins)
-			return fail(s, -EBADMSG, "too many PIN rows");
+			return store_fail(s, -EBADMSG, "too many PIN rows");
 		pin_kind(kind, sizeof(kind), pin.key_ref);
 		r = unseal_get(s, id, kind, sec, sizeof(sec), &len);
 		if (r >= 0 && len != 2 * USIM_PIN_LEN)
-			r = fail(s, -EBADMSG, "%s: unsealed %zu bytes", kind, len);
+			r = store_fail(s, -EBADMSG, "%s: unsealed %zu bytes", kind, len);
 		if (r >= 0) {
 			memcpy(pin.value, sec, USIM_PIN_LEN);
 			memcpy(pin.puk, sec + USIM_PIN_LEN, USIM_PIN_LEN);
 			r = usim_profile_add_pin(p, &pin);
 			if (r < 0)
-				r = fail(s, -EBADMSG, "PIN %02x rejected by the model",
+				r = store_fail(s, -EBADMSG, "PIN %02x rejected by the model",
 					 pin.key_ref);
 		}
 		if (r >= 0 && cache && pin_fingerprint(s, &pin, fp) >= 0)
@@ -1756,9 +1367,9 @@ static int load_pins(struct store *s, int64_t id, struct usim_profile *p,
 			return r;
 	}
 	if (rc != SQLITE_DONE)
-		return sqlfail(s, rc, "pins");
+		return store_sqlfail(s, rc, "pins");
 	if (n != n_pins)
-		return fail(s, -EBADMSG, "%zu of %zu PINs", n, n_pins);
+		return store_fail(s, -EBADMSG, "%zu of %zu PINs", n, n_pins);
 	return 0;
 }
 
@@ -1768,7 +1379,7 @@ static int load_sqn(struct store *s, int64_t id, struct usim_profile *p)
 	unsigned n = 0, want = 1u << p->sqn_cfg.ind_bits;
 	int r, rc;
 
-	r = prepare(s, "SELECT ind, seq_ms FROM sqn WHERE profile_id = ? ORDER BY ind", &st);
+	r = store_prepare(s, "SELECT ind, seq_ms FROM sqn WHERE profile_id = ? ORDER BY ind", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, id);
@@ -1776,13 +1387,13 @@ static int load_sqn(struct store *s, int64_t id, struct usim_profile *p)
 		int64_t v = sqlite3_column_int64(st, 1);
 
 		if ((unsigned)sqlite3_column_int(st, 0) != n || n >= want || v < 0)
-			return fail(s, -EBADMSG, "SQN row %u malformed", n);
+			return store_fail(s, -EBADMSG, "SQN row %u malformed", n);
 		p->sqn.seq_ms[n++] = (uint64_t)v;
 	}
 	if (rc != SQLITE_DONE)
-		return sqlfail(s, rc, "sqn");
+		return store_sqlfail(s, rc, "sqn");
 	if (n != want)
-		return fail(s, -EBADMSG, "%u of %u SQN entries", n, want);
+		return store_fail(s, -EBADMSG, "%u of %u SQN entries", n, want);
 	return 0;
 }
 
@@ -1795,7 +1406,7 @@ static int load_secret_params(struct store *s, int64_t id, struct usim_profile *
 	want = p->aka.algo == AKA_ALGO_MILENAGE ? AKA_OPC_LEN : AKA_TOPC_LEN;
 	r = unseal_get(s, id, STORE_BLOB_OPC, sec, sizeof(sec), &len);
 	if (r >= 0 && len != want)
-		r = fail(s, -EBADMSG, "OPc: unsealed %zu bytes", len);
+		r = store_fail(s, -EBADMSG, "OPc: unsealed %zu bytes", len);
 	if (r >= 0)
 		memcpy(p->aka.algo == AKA_ALGO_MILENAGE ? p->aka.milenage.opc
 							 : p->aka.tuak.topc,
@@ -1814,14 +1425,14 @@ int store_profile_load(struct store *s, int64_t id, struct usim_profile **ret)
 	if (!s || !ret)
 		return -EINVAL;
 	if (!s->has_sealer)
-		return fail(s, -ENOKEY, "no sealer: cannot read secrets");
+		return store_fail(s, -ENOKEY, "no sealer: cannot read secrets");
 	r = usim_profile_new(&p);
 	if (r < 0)
 		return r;
 	/* One read transaction: a consistent snapshot of the profile. */
 	own_tx = !s->in_tx;
 	if (own_tx) {
-		r = exec(s, "BEGIN");
+		r = store_exec(s, "BEGIN");
 		if (r < 0)
 			return r;
 	}
@@ -1852,26 +1463,26 @@ static int apply_ef(struct store *s, int64_t id, const struct usim_profile *p,
 	int r;
 
 	if (c->index >= p->n_files || !is_ef(p->files[c->index].kind))
-		return fail(s, -EINVAL, "EF change: no EF at index %u", c->index);
+		return store_fail(s, -EINVAL, "EF change: no EF at index %u", c->index);
 	f = &p->files[c->index];
 	if (c->offset > f->size || c->len > f->size - c->offset || c->len == 0)
-		return fail(s, -EINVAL, "EF change beyond file %04X", f->fid);
+		return store_fail(s, -EINVAL, "EF change beyond file %04X", f->fid);
 	if (f->kind == USIM_FILE_EF_TRANSPARENT) {
-		r = prepare(s, "UPDATE files SET data = ? WHERE profile_id = ?"
+		r = store_prepare(s, "UPDATE files SET data = ? WHERE profile_id = ?"
 			       " AND idx = ?", &st);
 		if (r < 0)
 			return r;
 		sqlite3_bind_blob(st, 1, f->data, (int)f->size, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, id);
 		sqlite3_bind_int(st, 3, (int)c->index);
-		r = step_done(s, st, "EF");
+		r = store_step_done(s, st, "EF");
 		if (r >= 0 && sqlite3_changes(s->db) != 1)
-			return fail(s, -EBADMSG, "EF %04X not in the store", f->fid);
+			return store_fail(s, -EBADMSG, "EF %04X not in the store", f->fid);
 		return r;
 	}
 	/* Record EFs: rewrite every record the change touches (a cyclic
 	 * update covers the whole body, TS 102 221 8.2.3). */
-	r = prepare(s, "UPDATE records SET data = ? WHERE profile_id = ? AND idx = ?"
+	r = store_prepare(s, "UPDATE records SET data = ? WHERE profile_id = ? AND idx = ?"
 		       " AND recno = ?", &st);
 	if (r < 0)
 		return r;
@@ -1883,9 +1494,9 @@ static int apply_ef(struct store *s, int64_t id, const struct usim_profile *p,
 		sqlite3_bind_int64(st, 2, id);
 		sqlite3_bind_int(st, 3, (int)c->index);
 		sqlite3_bind_int(st, 4, (int)k + 1);
-		r = step_done(s, st, "record");
+		r = store_step_done(s, st, "record");
 		if (r >= 0 && sqlite3_changes(s->db) != 1)
-			r = fail(s, -EBADMSG, "EF %04X record %u not in the store",
+			r = store_fail(s, -EBADMSG, "EF %04X record %u not in the store",
 				 f->fid, k + 1);
 		if (r < 0)
 			return r;
@@ -1911,9 +1522,9 @@ static int apply_pin(struct store *s, int64_t id, const struct usim_profile *p,
 	int r, old_tries, rc;
 
 	if (c->index >= p->n_pins)
-		return fail(s, -EINVAL, "PIN change: no PIN %u", c->index);
+		return store_fail(s, -EINVAL, "PIN change: no PIN %u", c->index);
 	pin = &p->pins[c->index];
-	r = prepare(s, "SELECT tries_left FROM pins WHERE profile_id = ? AND key_ref = ?",
+	r = store_prepare(s, "SELECT tries_left FROM pins WHERE profile_id = ? AND key_ref = ?",
 		    &st);
 	if (r < 0)
 		return r;
@@ -1921,12 +1532,12 @@ static int apply_pin(struct store *s, int64_t id, const struct usim_profile *p,
 	sqlite3_bind_int(st, 2, pin->key_ref);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
-		return fail(s, -EBADMSG, "PIN %02x not in the store", pin->key_ref);
+		return store_fail(s, -EBADMSG, "PIN %02x not in the store", pin->key_ref);
 	if (rc != SQLITE_ROW)
-		return sqlfail(s, rc, "pin");
+		return store_sqlfail(s, rc, "pin");
 	old_tries = sqlite3_column_int(st, 0);
 	sqlite3_finalize(TAKE_PTR(st));
-	r = prepare(s, "UPDATE pins SET enabled = ?, use_upin = ?, tries_left = ?,"
+	r = store_prepare(s, "UPDATE pins SET enabled = ?, use_upin = ?, tries_left = ?,"
 		       " puk_tries_left = ? WHERE profile_id = ? AND key_ref = ?", &st);
 	if (r < 0)
 		return r;
@@ -1936,7 +1547,7 @@ static int apply_pin(struct store *s, int64_t id, const struct usim_profile *p,
 	sqlite3_bind_int(st, 4, pin->puk_tries_left);
 	sqlite3_bind_int64(st, 5, id);
 	sqlite3_bind_int(st, 6, pin->key_ref);
-	r = step_done(s, st, "pin");
+	r = store_step_done(s, st, "pin");
 	if (r < 0)
 		return r;
 	if (pin->tries_left == 0 && old_tries != 0) {
@@ -1981,22 +1592,24 @@ static int apply_sqn(struct store *s, int64_t id, const struct usim_profile *p,
 	int r;
 
 	if (c->index >= (1u << p->sqn_cfg.ind_bits))
-		return fail(s, -EINVAL, "SQN change: IND %u out of range", c->index);
+		return store_fail(s, -EINVAL, "SQN change: IND %u out of range", c->index);
 	v = p->sqn.seq_ms[c->index];
 	if (v > INT64_MAX)
-		return fail(s, -EINVAL, "SQN out of range");
+		return store_fail(s, -EINVAL, "SQN out of range");
 	/* SEQ_MS(IND) only ever grows (TS 33.102 C.2.2). */
-	r = prepare(s, "UPDATE sqn SET seq_ms = ? WHERE profile_id = ? AND ind = ?"
+	r = store_prepare(s, "UPDATE sqn SET seq_ms = ? WHERE profile_id = ? AND ind = ?"
 		       " AND seq_ms <= ?1", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)v);
 	sqlite3_bind_int64(st, 2, id);
 	sqlite3_bind_int(st, 3, (int)c->index);
-	r = step_done(s, st, "sqn");
+	r = store_step_done(s, st, "sqn");
 	if (r >= 0 && sqlite3_changes(s->db) != 1)
-		return fail(s, -ERANGE, "SEQ_MS(%u) would go backwards or is missing",
+		return store_fail(s, -ERANGE, "SEQ_MS(%u) would go backwards or is missing",
 			    c->index);
+	if (r >= 0)
+		r = store_sqn_cover(s, id, v, p->sqn_cfg.ind_bits);
 	return r;
 }
 
@@ -2008,16 +1621,16 @@ static int apply_lcs(struct store *s, int64_t id, const struct usim_profile *p,
 	int r;
 
 	if (c->index >= p->n_files)
-		return fail(s, -EINVAL, "file state change: no file %u", c->index);
-	r = prepare(s, "UPDATE files SET lcs = ? WHERE profile_id = ? AND idx = ?", &st);
+		return store_fail(s, -EINVAL, "file state change: no file %u", c->index);
+	r = store_prepare(s, "UPDATE files SET lcs = ? WHERE profile_id = ? AND idx = ?", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int(st, 1, p->files[c->index].lcs);
 	sqlite3_bind_int64(st, 2, id);
 	sqlite3_bind_int(st, 3, (int)c->index);
-	r = step_done(s, st, "lcs");
+	r = store_step_done(s, st, "lcs");
 	if (r >= 0 && sqlite3_changes(s->db) != 1)
-		return fail(s, -EBADMSG, "file %u not in the store", c->index);
+		return store_fail(s, -EBADMSG, "file %u not in the store", c->index);
 	return r;
 }
 
@@ -2046,11 +1659,11 @@ static int apply_all(struct store *s, int64_t id, const struct usim_profile *p,
 		case USIM_CHANGE_PROACTIVE:
 			break;
 		default:
-			r = fail(s, -EINVAL, "unknown change record kind %d", c->kind);
+			r = store_fail(s, -EINVAL, "unknown change record kind %d", c->kind);
 		}
 	}
 	if (r >= 0 && (flags & STORE_APPLY_BUMP_GENERATION))
-		r = bump(s, NULL);
+		store_mark_bump(s);
 	return r;
 }
 
@@ -2068,7 +1681,7 @@ int store_apply(struct store *s, int64_t id, const struct usim_profile *p,
 	if (n_changes == 0 && !flags)
 		return 0;
 	outer = !s->in_tx;
-	r = tx_begin(s);
+	r = store_tx_begin(s);
 	if (r < 0)
 		return r;
 	r = apply_all(s, id, p, changes, n_changes, flags, pend, &n_pend);
@@ -2076,7 +1689,7 @@ int store_apply(struct store *s, int64_t id, const struct usim_profile *p,
 		/* Resealed inside someone else's transaction: it may still
 		 * roll back, so forget what we knew about this profile. */
 		fp_forget(s, id);
-	r = tx_end(s, r);
+	r = store_tx_end(s, r);
 	if (r >= 0 && outer)
 		for (size_t i = 0; i < n_pend; i++)
 			fp_set(s, id, pend[i].fp, pend[i].key_ref);
@@ -2091,15 +1704,15 @@ static int check_rows(struct store *s, const char *sql, const char *what)
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	r = prepare(s, sql, &st);
+	r = store_prepare(s, sql, &st);
 	if (r < 0)
 		return r;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		return fail(s, -EBADMSG, "%s: %s", what,
+		return store_fail(s, -EBADMSG, "%s: %s", what,
 			    sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0)
 						       : "(row)");
-	return rc == SQLITE_DONE ? 0 : sqlfail(s, rc, what);
+	return rc == SQLITE_DONE ? 0 : store_sqlfail(s, rc, what);
 }
 
 int store_check(struct store *s)
@@ -2154,8 +1767,8 @@ int store_checkpoint(struct store *s)
 	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
 				       NULL);
 	if (rc == SQLITE_BUSY)
-		return fail(s, -EBUSY, "checkpoint: the WAL is in use");
-	return rc == SQLITE_OK ? 0 : sqlfail(s, rc, "checkpoint");
+		return store_fail(s, -EBUSY, "checkpoint: the WAL is in use");
+	return rc == SQLITE_OK ? 0 : store_sqlfail(s, rc, "checkpoint");
 }
 
 /* ---- identity ---------------------------------------------------------- */

@@ -67,6 +67,13 @@ autn() {
 		sed -n 's/^AUTN:\t*//p'
 }
 
+# auts_sqn_ms AUTS: SQN_MS (decimal) from the AUTS of a sync failure, as the
+# network's resynchronisation reads it (TS 33.102 6.3.5).
+auts_sqn_ms() {
+	osmo-auc-gen -3 -a milenage -k $K -o $OPC -r $RAND -A "$1" -f b9b9 2>/dev/null |
+		sed -n 's/^SQN\.MS:\t*//p; s/.*SQN\.MS = \([0-9]*\).*/\1/p' | head -1
+}
+
 # auth SQN: SELECT ADF.USIM, AUTHENTICATE in the 3G context (TS 31.102
 # 7.1.2) with RAND and the AUTN for SQN; prints the response hex.
 auth() {
