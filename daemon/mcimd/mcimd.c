@@ -137,6 +137,8 @@ int mcimd_tamper_event(struct mcimd *d, const char *reason, bool revoke)
 	    /* The report the operator client sends (provisioning issue). */
 	    store_audit(d->store, "tamper-report", NULL, "queued") < 0)
 		log_error("audit: %s", store_errmsg(d->store));
+	if (mcimd_tamper_persist(d) < 0 && r == 0)
+		r = -EIO;
 	return r;
 }
 

@@ -59,6 +59,7 @@ struct mcimd {
 	bool store_frozen;        /* store not verifiable (state key sealed) */
 	bool have_ak;
 	bool tampered;            /* a tamper event since start: no card */
+	bool tamper_recorded;     /* the store holds one from before this start */
 	/* slots and card (slot.c) */
 	struct vusim_nl *nl;      /* NULL: no slot served */
 	struct loop_source nl_src;
@@ -105,6 +106,8 @@ const struct store_sealer *mcimd_sealer(struct mcimd *d);
 int mcimd_rollback_sync(struct mcimd *d);
 /* At a clean stop: the store is marked as the exact last state. */
 void mcimd_anchor_close(struct mcimd *d);
+/* Makes a tamper event outlive restarts and reboots (docs/security.md). */
+int mcimd_tamper_persist(struct mcimd *d);
 /* Wraps clear K to the SRK (lib/tpm2-dup.h), imports it: a tre_blob. */
 int mcimd_tpm_import(struct mcimd *d, bool sealed, const uint8_t *k, size_t len,
 		     uint8_t *blob, size_t max, size_t *ret_len);

@@ -133,6 +133,8 @@ static const char *card_blocked_why(const struct mcimd *d)
 {
 	if (!d->tre)
 		return "no TPM";
+	if (d->tamper_recorded)
+		return "a tamper event recorded before this start (it outlives restarts)";
 	if (d->tampered)
 		return "a tamper event since mcimd started";
 	if (!d->platform_ok)

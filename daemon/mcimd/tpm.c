@@ -306,6 +306,42 @@ void mcimd_anchor_close(struct mcimd *d)
 			    "SEQ_MS to the ceilings)", store_errmsg(d->store));
 }
 
+int mcimd_tamper_persist(struct mcimd *d)
+{
+	struct store_counter c = counter(d);
+	int r = store_tamper_record(d->store);
+
+	if (r == 0)
+		r = d->tre ? store_anchor_sync(d->store, &c) : -ENODEV;
+	if (r == 0)
+		return 0;
+	log_error("TAMPER: the store cannot record the event: %s", store_errmsg(d->store));
+	/* Fail closed: a counter ahead of the store refuses it at every start. */
+	if (d->tre && counter_increment(d) == 0) {
+		log_error("TAMPER: the generation counter was incremented instead: this store "
+			  "will be refused from the next start on (re-provision)");
+		return 0;
+	}
+	return r;
+}
+
+/* A tamper event recorded before this start: no card, the PCR extended again
+ * (a reboot cleared it), until the operator decides (docs/security.md). */
+static void tamper_restore(struct mcimd *d)
+{
+	static const char what[] = "mcim: tamper event recorded in the store";
+	bool t = false;
+
+	if (store_tampered(d->store, &t) < 0 || !t)
+		return;
+	d->tampered = d->tamper_recorded = true;
+	d->platform_ok = false;
+	if (tre_pcr_extend(d->tre, d->cfg.tamper_pcr, what, sizeof(what) - 1) < 0)
+		log_error("TAMPER: extending PCR %u: %s", d->cfg.tamper_pcr, tre_errmsg(d->tre));
+	log_error("TAMPER: an event is recorded in the store: no card is served "
+		  "until the operator decides; PCR %u extended again", d->cfg.tamper_pcr);
+}
+
 /*
  * The store's freshness and MAC (docs/store.md "Rollback"), before anything
  * is served; needs the sealer, i.e. the local policy.
@@ -431,7 +467,10 @@ int mcimd_tpm_open(struct mcimd *d)
 	r = local_policy(d);
 	if (r < 0)
 		return r;
-	return anchor_check(d);
+	r = anchor_check(d);
+	if (r == 0)
+		tamper_restore(d);
+	return r;
 }
 
 void mcimd_tpm_close(struct mcimd *d)

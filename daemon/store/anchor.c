@@ -6,7 +6,8 @@
  * restore of the current generation harmless (TS 33.102 6.3.3 and C.2:
  * no SQN already accepted can be accepted again), and the clean-stop mark.
  *
- * What the MAC covers (state_digest()): meta generation, nv_base, clean;
+ * What the MAC covers (state_digest()): meta generation, nv_base, clean,
+ * tampered;
  * per profile its id, ICCID, class, state, algorithm, SQN settings and
  * ceiling; every SEQ_MS(IND); every PIN's counters and flags; every
  * profile blob (K, OPc, PIN values); the sealed state key.  Not covered:
@@ -110,7 +111,7 @@ int store_nv_base(struct store *s, uint64_t *ret)
 /* ---- the state digest and MAC -------------------------------------------- */
 
 static const char *const covered[] = {
-	"SELECT key, value FROM meta WHERE key IN ('generation', 'nv_base', 'clean')"
+	"SELECT key, value FROM meta WHERE key IN ('generation', 'nv_base', 'clean', 'tampered')"
 	" ORDER BY key",
 	"SELECT id, iccid, class, state, algo, sqn_ind_bits, sqn_delta, sqn_limit_l,"
 	" sqn_ceiling FROM profiles ORDER BY id",
@@ -563,3 +564,32 @@ int store_anchor_close(struct store *s, const struct store_counter *c)
 	return r;
 }
 
+/* ---- the tamper record --------------------------------------------------- */
+
+int store_tamper_record(struct store *s)
+{
+	int r;
+
+	if (!s || s->in_tx)
+		return -EINVAL;
+	r = store_tx_begin(s);
+	if (r < 0)
+		return r;
+	r = meta_set(s, "tampered", 1);
+	store_mark_bump(s);
+	return store_tx_end(s, r);
+}
+
+int store_tampered(struct store *s, bool *ret)
+{
+	uint64_t v = 0;
+	int r;
+
+	if (!s || !ret)
+		return -EINVAL;
+	r = meta_get(s, "tampered", &v);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	*ret = v != 0;
+	return 0;
+}

@@ -316,6 +316,15 @@ int store_anchor_sync(struct store *s, const struct store_counter *c);
  */
 int store_anchor_close(struct store *s, const struct store_counter *c);
 
+/*
+ * The persistent tamper record (docs/security.md): meta "tampered" = 1,
+ * covered by the MAC, with a generation bump (store_anchor_sync() after),
+ * so that neither an edit nor an older copy removes it.  Nothing in the
+ * store clears it.  -EACCES when the store is frozen.
+ */
+int store_tamper_record(struct store *s);
+int store_tampered(struct store *s, bool *ret);
+
 /* The SQN ceiling of a profile (SEQ units; 0 before its first AUTHENTICATE). */
 int store_sqn_ceiling(struct store *s, int64_t id, uint64_t *ret);
 

@@ -909,6 +909,35 @@ static void test_anchor_crash_repair(void **state)
 	assert_int_equal(store_anchor_sync(t->s, &c), -EINVAL); /* not checked */
 }
 
+/* Finding 4: the tamper record is authenticated and cannot be rolled back. */
+static void test_tamper_record(void **state)
+{
+	struct t *t = *state;
+	struct fake_counter fc = { .value = 3 };
+	struct store_counter c = { fc_read, fc_inc, &fc };
+	bool tampered = true;
+
+	anchored(t, &c, 16);
+	assert_int_equal(store_tampered(t->s, &tampered), 0);
+	assert_false(tampered);
+	snapshot(t, "untampered", true);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_RAISED);
+	assert_int_equal(store_tamper_record(t->s), 0);
+	assert_int_equal(store_anchor_sync(t->s, &c), 0);
+	snapshot(t, "tampered", true);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_RAISED);
+	assert_int_equal(store_tampered(t->s, &tampered), 0);
+	assert_true(tampered);
+	snapshot(t, "untampered", false);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), -ESTALE);
+	snapshot(t, "tampered", false);
+	edit(t, "UPDATE meta SET value = 0 WHERE key = 'tampered'");
+	assert_int_equal(store_anchor_check(t->s, &c, 16), -EBADMSG);
+	/* Frozen: the record cannot be written (mcimd then moves the counter). */
+	snapshot(t, "tampered", false);
+	assert_int_equal(store_tamper_record(t->s), -EACCES);
+}
+
 /* No state key (the platform state is not the approved one): frozen. */
 static void test_anchor_frozen(void **state)
 {
@@ -973,6 +1002,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rollback_deleted_profile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_anchor_crash_repair, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_anchor_frozen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tamper_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_blobs_and_limits, setup,
 						teardown),
 	};
