@@ -319,7 +319,10 @@ int mcimd_card_process(struct mcimd *d, const uint8_t *cmd, size_t cmd_len, uint
 		}
 	}
 	if (d->trace)
-		gsmtap_send_apdu(d->trace, 0, cmd, cmd_len, rsp, *rsp_len);
+		gsmtap_send_apdu_masked(d->trace, 0, cmd, cmd_len, rsp, *rsp_len,
+					gsmtap_key_data(d->card->profile->files,
+							d->card->profile->n_files, cmd, cmd_len,
+							rsp, *rsp_len, ch, n));
 	return 0;
 }
 
