@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include <openssl/ec.h>
+#include <openssl/rand.h>
 #include <openssl/evp.h>
 #include <tss2/tss2_mu.h>
 
@@ -35,6 +36,8 @@
 #include "tpm2-quote.h"
 
 #define POLICY_BLOB "local-policy"
+#define NV_AUTH_BLOB "nv-auth"
+#define NV_AUTH_LEN 32
 #define AK_BLOB "ak"
 #define POLICY_MAGIC "MCLP"
 static const char policy_ref[16] = "mcim-local-pol01";
@@ -442,20 +445,65 @@ static int srk_pin(struct mcimd *d)
 	return 0;
 }
 
+/*
+ * The authValue of the epoch and generation counters (docs/security.md):
+ * 32 random bytes drawn at the first start and kept in the store (device
+ * blob "nv-auth", the store being readable by mcimd alone), so that a
+ * process with TPM access but not mcimd's files cannot increment them.
+ * Returns 1 when it was drawn now.
+ */
+static int nv_auth(struct mcimd *d, TPM2B_AUTH *ret)
+{
+	_cleanup_free_ uint8_t *blob = NULL;
+	size_t len = 0;
+	int r = store_device_blob_get(d->store, NV_AUTH_BLOB, &blob, &len);
+
+	if (r == 0 && len == NV_AUTH_LEN) {
+		ret->size = NV_AUTH_LEN;
+		memcpy(ret->buffer, blob, len);
+		wipe(blob, len);
+		return 0;
+	}
+	if (r == 0) {
+		log_error("store: device blob " NV_AUTH_BLOB " is malformed");
+		return -EBADMSG;
+	}
+	if (r != -ENOENT)
+		return r;
+	ret->size = NV_AUTH_LEN;
+	if (RAND_priv_bytes(ret->buffer, NV_AUTH_LEN) != 1)
+		return -EIO;
+	r = store_device_blob_put(d->store, NV_AUTH_BLOB, ret->buffer, NV_AUTH_LEN);
+	if (r == 0)
+		log_notice("TPM: a new authorization for the NV counters (first start)");
+	return r < 0 ? r : 1;
+}
+
 int mcimd_tpm_open(struct mcimd *d)
 {
 	struct tre_config tc;
-	int r;
+	int r, new_auth;
 
 	tre_config_init(&tc);
 	tc.tcti = d->cfg.tcti;
 	tc.pcr_mask = d->cfg.pcr_mask;
 	tc.app_pcr = d->cfg.tamper_pcr;
 	tc.epoch_index = d->cfg.epoch_nv_index;
+	new_auth = nv_auth(d, &tc.nv_auth);
+	if (new_auth < 0) {
+		log_error("store: the NV counters' authorization: %s", strerror(-new_auth));
+		return new_auth;
+	}
 	r = tre_open(&tc, &d->tre);
+	wipe(&tc.nv_auth, sizeof(tc.nv_auth));
 	if (r < 0) {
 		snprintf(d->tre_why, sizeof(d->tre_why), "%s", tre_open_error());
 		log_error("TPM: %s: no card, no install, no attestation", d->tre_why);
+		if (new_auth)
+			log_error("TPM: a new store, but NV counters defined by an earlier one: "
+				  "undefine 0x%08x and 0x%08x with the owner authorization to "
+				  "re-provision (mcimd(8))", d->cfg.epoch_nv_index,
+				  d->cfg.generation_nv_index);
 		d->tre = NULL;
 		return r;
 	}

@@ -11,7 +11,7 @@ B=${BUILD:-build}
 for x in $B/bin/mcimd $B/bin/mcimctl; do
 	[ -x "$x" ] || { echo "not built: $x"; exit 77; }
 done
-for x in osmo-auc-gen sqlite3 swtpm_ioctl tpm2_startup tpm2_pcrread; do
+for x in osmo-auc-gen sqlite3 swtpm_ioctl tpm2_startup tpm2_pcrread tpm2_nvundefine; do
 	command -v $x >/dev/null || { echo "$x is not installed"; exit 77; }
 done
 [ -n "${MCIM_TEST_TCTI:-}" ] || exec tests/lib/with-swtpm -- "$0" "$@"
@@ -50,7 +50,11 @@ refused() {
 }
 
 for src in control sensor; do
+	# A new store: the old one's NV counters go (owner authorization).
 	rm -f $db $db-wal $db-shm
+	for i in 0x01800a00 0x01800a01; do
+		tpm2_nvundefine -T "$MCIM_TEST_SWTPM_TCTI" -C o $i >/dev/null 2>&1
+	done
 	if [ $src = sensor ]; then
 		mkfifo $dir/event0
 		write_conf "$dir/mcimd.conf" 0 "[tamper]
