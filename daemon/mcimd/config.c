@@ -46,6 +46,9 @@ void config_defaults(struct mcimd_config *c)
 	snprintf(c->control_group, sizeof(c->control_group), "mcimd");
 	snprintf(c->admin_group, sizeof(c->admin_group), "mcimd-admin");
 	c->max_clients = 16;
+	c->max_clients_per_user = 4;
+	c->idle_timeout = 60;
+	c->lifecycle_per_hour = 60;
 	c->log_level = LOG_LEVEL_INFO;
 }
 
@@ -484,6 +487,36 @@ static int s_clients(struct parser *p, const char *sec, const char *key, const c
 	return 1;
 }
 
+static int s_per_user(struct parser *p, const char *sec, const char *key, const char *v)
+{
+	unsigned long x;
+
+	if (!parse_uint(p, sec, key, v, 1, 256, &x))
+		return 0;
+	p->cfg->max_clients_per_user = (unsigned)x;
+	return 1;
+}
+
+static int s_idle(struct parser *p, const char *sec, const char *key, const char *v)
+{
+	unsigned long x;
+
+	if (!parse_uint(p, sec, key, v, 0, 86400, &x))
+		return 0;
+	p->cfg->idle_timeout = (unsigned)x;
+	return 1;
+}
+
+static int s_lifecycle(struct parser *p, const char *sec, const char *key, const char *v)
+{
+	unsigned long x;
+
+	if (!parse_uint(p, sec, key, v, 0, 3600, &x))
+		return 0;
+	p->cfg->lifecycle_per_hour = (unsigned)x;
+	return 1;
+}
+
 static int s_level(struct parser *p, const char *sec, const char *key, const char *v)
 {
 	if (config_log_level_from_name(v, &p->cfg->log_level) < 0)
@@ -518,6 +551,9 @@ static const struct {
 	{ "control", "group", s_group },
 	{ "control", "admin_group", s_admin },
 	{ "control", "max_clients", s_clients },
+	{ "control", "max_clients_per_user", s_per_user },
+	{ "control", "idle_timeout", s_idle },
+	{ "control", "lifecycle_per_hour", s_lifecycle },
 	{ "log", "level", s_level },
 };
 

@@ -83,6 +83,7 @@ static void on_tick(struct loop_source *src, uint32_t events)
 		return;
 	if (store_checkpoint(d->store) < 0)
 		log_debug("store checkpoint: %s", store_errmsg(d->store));
+	control_server_drop_idle(d->control);
 }
 
 static int setup_signals(struct mcimd *d)
@@ -176,6 +177,8 @@ static int setup_control(struct mcimd *d)
 	struct control_config cc = {
 		.path = d->cfg.control_socket, .mode = 0660,
 		.max_clients = d->cfg.max_clients,
+		.max_per_uid = d->cfg.max_clients_per_user,
+		.idle_ms = d->cfg.idle_timeout * 1000u,
 	};
 	int r;
 

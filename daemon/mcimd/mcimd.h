@@ -57,6 +57,7 @@ struct mcimd {
 	bool have_policy;
 	bool platform_ok;         /* the PCRs match local_policy */
 	bool store_frozen;        /* store not verifiable (state key sealed) */
+	double nv_tokens, nv_tokens_at; /* mcimd_nv_budget() */
 	bool have_ak;
 	bool tampered;            /* a tamper event since start: no card */
 	bool tamper_recorded;     /* the store holds one from before this start */
@@ -104,6 +105,8 @@ const struct store_sealer *mcimd_sealer(struct mcimd *d);
 /* After a commit that may have bumped the generation: the NV counter
  * follows (store_anchor_sync()); nothing may be answered before it is 0. */
 int mcimd_rollback_sync(struct mcimd *d);
+/* One profile change's NV write from the budget; -EBUSY (why) when spent. */
+int mcimd_nv_budget(struct mcimd *d, char *why, size_t why_size);
 /* At a clean stop: the store is marked as the exact last state. */
 void mcimd_anchor_close(struct mcimd *d);
 /* Makes a tamper event outlive restarts and reboots (docs/security.md). */

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -343,6 +344,39 @@ static void tamper_restore(struct mcimd *d)
 		log_error("TAMPER: extending PCR %u: %s", d->cfg.tamper_pcr, tre_errmsg(d->tre));
 	log_error("TAMPER: an event is recorded in the store: no card is served "
 		  "until the operator decides; PCR %u extended again", d->cfg.tamper_pcr);
+}
+
+/*
+ * NV writes by design (docs/store.md "TPM NV write budget"): each profile
+ * change costs one, so they are admin-only and rate-limited by a token
+ * bucket of [control] lifecycle_per_hour tokens refilled at that rate.
+ */
+int mcimd_nv_budget(struct mcimd *d, char *why, size_t why_size)
+{
+	unsigned rate = d->cfg.lifecycle_per_hour;
+	struct timespec ts;
+	double now, wait;
+
+	if (!rate)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if (!d->nv_tokens_at) {
+		d->nv_tokens = rate;
+	} else {
+		d->nv_tokens += (now - d->nv_tokens_at) * rate / 3600.0;
+		if (d->nv_tokens > rate)
+			d->nv_tokens = rate;
+	}
+	d->nv_tokens_at = now;
+	if (d->nv_tokens >= 1.0) {
+		d->nv_tokens -= 1.0;
+		return 0;
+	}
+	wait = (1.0 - d->nv_tokens) * 3600.0 / rate;
+	snprintf(why, why_size, "too many profile changes (each writes the TPM's NV memory; "
+		 "[control] lifecycle_per_hour = %u): try again in %.0f s", rate, wait + 0.5);
+	return -EBUSY;
 }
 
 /*

@@ -33,6 +33,9 @@ static void test_defaults(void **state)
 	assert_int_equal(c.epoch_nv_index, 0x01800a00);
 	assert_int_equal(c.generation_nv_index, 0x01800a01);
 	assert_int_equal(c.sqn_headroom, 4096);
+	assert_int_equal(c.max_clients_per_user, 4);
+	assert_int_equal(c.idle_timeout, 60);
+	assert_int_equal(c.lifecycle_per_hour, 60);
 	assert_string_equal(c.store_path, "/var/lib/mcimd/store.db");
 	assert_int_equal(c.slot_count, 1);
 	assert_int_equal(c.atr_len, 0);
