@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -360,6 +362,13 @@ int main(int argc, char **argv)
 	}
 	umask(0077);
 	log_set_level(d.cfg.log_level);
+	/* Secrets (OPc, PIN values, session and state keys) never reach a core
+	 * dump, and no process of the same uid may read our memory
+	 * (docs/security.md); the unit sets LimitCORE=0 as well. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		log_warning("prctl(PR_SET_DUMPABLE): %m");
+	if (setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 }) < 0)
+		log_debug("setrlimit(RLIMIT_CORE): %m (the unit's LimitCORE=0 applies)");
 	/* The algorithms are those of TPM 2.0 and TS 35.206, not the host's
 	 * choice: openssl.cnf (or $OPENSSL_CONF) is not read, so it can neither
 	 * change them nor load engines or providers into the daemon; and no

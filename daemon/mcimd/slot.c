@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -35,11 +36,33 @@ struct mcimd_card {
 	struct usim_engine *engine;
 };
 
+/*
+ * Keeps the pages of the card's profile (OPc/TOPc, PIN and PUK values) in
+ * RAM and out of core dumps (docs/security.md); usim_profile_free() wipes
+ * them.  Best effort: RLIMIT_MEMLOCK may refuse the lock.
+ */
+static void lock_secrets(void *p, size_t n, bool lock)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)p & ~(page - 1);
+	size_t len = (((uintptr_t)p + n + page - 1) & ~(page - 1)) - a;
+
+	if (!lock) {
+		munlock((void *)a, len);
+		return;
+	}
+	if (mlock((void *)a, len) < 0)
+		log_warning("mlock of the card's secrets: %m ([Service] LimitMEMLOCK)");
+	madvise((void *)a, len, MADV_DONTDUMP);
+}
+
 static void card_free(struct mcimd_card *c)
 {
 	if (!c)
 		return;
 	usim_engine_free(c->engine);
+	if (c->profile)
+		lock_secrets(c->profile, sizeof(*c->profile), false);
 	usim_profile_free(c->profile); /* wipes OPc and PIN values */
 	tre_key_free(c->key);          /* flushes the TPM object */
 	free(c);
@@ -67,6 +90,7 @@ static int card_load(struct mcimd *d, struct mcimd_card **ret)
 		log_error("profile %s: %s", info.iccid, store_errmsg(d->store));
 		goto fail;
 	}
+	lock_secrets(c->profile, sizeof(*c->profile), true);
 	r = store_blob_get(d->store, info.id, STORE_BLOB_KEY, &blob, &len);
 	if (r < 0) {
 		log_error("profile %s: no key blob: %s", info.iccid, store_errmsg(d->store));

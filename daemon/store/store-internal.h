@@ -25,6 +25,7 @@ struct store {
 	struct store_sealer sealer;
 	bool has_sealer;
 	bool in_tx; /* store_begin() called */
+	bool locked;        /* this struct's pages are mlock'ed */
 	uint8_t fp_key[32]; /* random per process: fingerprints are not
 			     * comparable across runs or to anything stored */
 	struct pin_fp *fps;

@@ -19,8 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/store/store-internal.h"
 
@@ -183,9 +185,15 @@ int store_open(const char *path, const struct store_sealer *sealer,
 		return -EINVAL;
 	if (why && why_size)
 		why[0] = 0;
-	s = calloc(1, sizeof(*s));
-	if (!s)
+	/* Its own pages, locked and out of core dumps: the state key and the
+	 * fingerprint key live here (docs/security.md). */
+	if (posix_memalign((void **)&s, (size_t)sysconf(_SC_PAGESIZE), sizeof(*s)))
 		return -ENOMEM;
+	memset(s, 0, sizeof(*s));
+	if (mlock(s, sizeof(*s)) == 0)
+		s->locked = true;
+	madvise(s, (sizeof(*s) + (size_t)sysconf(_SC_PAGESIZE) - 1) &
+		~((size_t)sysconf(_SC_PAGESIZE) - 1), MADV_DONTDUMP);
 	if (sealer && sealer->seal && sealer->unseal) {
 		s->sealer = *sealer;
 		s->has_sealer = true;
@@ -243,6 +251,8 @@ int store_open(const char *path, const struct store_sealer *sealer,
 
 void store_close(struct store *s)
 {
+	bool locked;
+
 	if (!s)
 		return;
 	if (s->db) {
@@ -253,7 +263,10 @@ void store_close(struct store *s)
 	if (s->fps)
 		OPENSSL_cleanse(s->fps, s->n_fps * sizeof(*s->fps));
 	free(s->fps);
+	locked = s->locked;
 	OPENSSL_cleanse(s, sizeof(*s));
+	if (locked)
+		munlock(s, sizeof(*s));
 	free(s);
 }
 

@@ -13,6 +13,7 @@ $(call add_test,mcimd,tests/integration/mcimd/mcimd-tamper.sh,$(BUILD)/bin/mcimd
 $(call add_test,mcimd,tests/integration/mcimd/mcimd-trace.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl)
 $(call add_test,mcimd,tests/integration/mcimd/mcimd-nvauth.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl)
 $(call add_test,mcimd,tests/integration/mcimd/mcimd-control.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/tests/store-crash)
+$(call add_test,mcimd,tests/integration/mcimd/mcimd-core.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl)
 $(call add_test,kernel,tests/integration/mcimd/mcimd-vm.sh,module $(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/bin/vusim-modem)
 # The TRE's second NV counter (daemon/tre/tre-counter.h), on swtpm.
 $(eval $(call test_prog,test-tre-counter,tests/integration/mcimd/test-tre-counter.c tests/integration/tre/tre-test.c,tre tpm2util aka mcimutil,$(LDLIBS_tss) $(call pkglibs,tss2-tctildr) $(LDLIBS_crypto) $(LDLIBS_jsonc)))
