@@ -61,6 +61,26 @@ int store_step_done(struct store *s, sqlite3_stmt *st, const char *what);
 int store_tx_begin(struct store *s);
 int store_tx_end(struct store *s, int r);
 
+/* Shared between the files of the store (store.c, secrets.c, profiles.c). */
+bool store_digits_ok(const char *d, size_t min, size_t max, bool allow_f);
+bool store_text_ok(const char *t, size_t max);
+bool store_kind_ok(const char *k);
+int64_t store_now_ms(void);
+int store_seal_put(struct store *s, int64_t id, const char *kind,
+		    const uint8_t *secret, size_t len);
+int store_unseal_get(struct store *s, int64_t id, const char *kind,
+		      uint8_t *secret, size_t max, size_t *ret_len);
+void store_pin_kind(char *buf, size_t size, uint8_t key_ref);
+void store_pin_secret(const struct usim_pin *pin, uint8_t out[2 * USIM_PIN_LEN]);
+int store_pin_fingerprint(struct store *s, const struct usim_pin *pin,
+			   uint8_t fp[FP_LEN]);
+struct pin_fp *store_fp_find(struct store *s, int64_t id, uint8_t key_ref);
+void store_fp_forget(struct store *s, int64_t id);
+void store_fp_set(struct store *s, int64_t id, const uint8_t *key_ref_fp,
+		   uint8_t key_ref);
+bool store_is_record_ef(enum usim_file_kind k);
+bool store_is_ef(enum usim_file_kind k);
+
 /* anchor.c */
 /* Before every COMMIT: the pending generation bump, then the state MAC
  * (keyed) or the frozen-state check. */
