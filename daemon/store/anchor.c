@@ -376,23 +376,11 @@ static int anchor_new(struct store *s, uint64_t nv)
 	return r;
 }
 
-static int count_profiles(struct store *s, uint64_t *ret)
-{
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = store_prepare(s, "SELECT count(*) FROM profiles", &st);
-
-	if (r < 0)
-		return r;
-	if (sqlite3_step(st) != SQLITE_ROW)
-		return store_sqlfail(s, sqlite3_errcode(s->db), "count");
-	*ret = (uint64_t)sqlite3_column_int64(st, 0);
-	return 0;
-}
-
 int store_anchor_check(struct store *s, const struct store_counter *c, uint64_t headroom)
 {
 	_cleanup_free_ uint8_t *mac = NULL;
-	uint64_t gen, nv, base, clean = 0, n = 0;
+	uint64_t gen, nv, base, clean = 0;
+	int64_t n = 0;
 	bool have_key, have_mac, have_base;
 	uint8_t want[32];
 	size_t mac_len = 0;
@@ -417,12 +405,12 @@ int store_anchor_check(struct store *s, const struct store_counter *c, uint64_t 
 	if (r >= 0)
 		r = device_blob_exists(s, STATE_MAC_BLOB, &have_mac);
 	if (r >= 0)
-		r = count_profiles(s, &n);
+		r = store_count_profiles(s, &n);
 	if (r < 0)
 		return r;
 	if (!have_base && !have_key && !have_mac) {
 		if (n)
-			return refuse(s, -EBADMSG, "missing anchor: the store holds %" PRIu64
+			return refuse(s, -EBADMSG, "missing anchor: the store holds %" PRId64
 				      " profiles but no NV base, state key or MAC", n);
 		r = anchor_new(s, nv);
 		if (r < 0)

@@ -249,7 +249,7 @@ static int install_row(struct store *s, const struct store_profile_meta *m,
 	return 0;
 }
 
-static int count_profiles(struct store *s, int64_t *ret)
+int store_count_profiles(struct store *s, int64_t *ret)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = store_prepare(s, "SELECT count(*) FROM profiles", &st);
@@ -270,7 +270,7 @@ static int install_all(struct store *s, const struct store_profile_meta *meta,
 	int64_t id = 0, n = 0;
 	int r;
 
-	r = count_profiles(s, &n);
+	r = store_count_profiles(s, &n);
 	if (r < 0)
 		return r;
 	if (n >= STORE_MAX_PROFILES)

@@ -80,6 +80,7 @@ void store_fp_set(struct store *s, int64_t id, const uint8_t *key_ref_fp,
 		   uint8_t key_ref);
 bool store_is_record_ef(enum usim_file_kind k);
 bool store_is_ef(enum usim_file_kind k);
+int store_count_profiles(struct store *s, int64_t *ret);
 
 /* anchor.c */
 /* Before every COMMIT: the pending generation bump, then the state MAC

@@ -105,15 +105,8 @@ while [ $kills -lt $kills_min ]; do
 		r=$(auth $last)
 		[ "${r:0:4}" = dc0e ] || { lost=$((lost + 1)); echo "# kill $kills: answered SQN $last accepted again: $r"; }
 	fi
-	sqn=$(cat $dir/next)
-	r=$(auth $sqn)
-	if [ "${r:0:4}" = dc0e ]; then
-		# No clean stop: SEQ_MS was raised to the SQN ceiling; the
-		# network resynchronises from the AUTS (docs/store.md).
-		ms=$(auts_sqn_ms "${r:4:28}")
-		resyncs=$((resyncs + 1))
-		[ -n "$ms" ] && [ "$ms" -ge "$sqn" ] && sqn=$(( (ms / 32 + 1) * 32 )) && r=$(auth $sqn)
-	fi
+	auth_resync $(cat $dir/next)
+	sqn=$sqn_used r=$rsp
 	if [ "${r:0:20}" = db08$RES1 ]; then
 		echo $sqn >>$dir/answered
 	else
