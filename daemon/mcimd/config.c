@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "daemon/mcimd/config.h"
+#include "daemon/store/store.h"
 #include "hex.h"
 #include "macro.h"
 
@@ -24,7 +25,7 @@
 #define DEFAULT_TAMPER_PCR 23u
 #define DEFAULT_EPOCH_NV 0x01800a00u
 #define DEFAULT_GENERATION_NV 0x01800a01u
-#define DEFAULT_WINDOW 16u /* docs/store.md "TPM NV write budget" */
+#define DEFAULT_HEADROOM STORE_SQN_HEADROOM_DEFAULT /* docs/store.md "TPM NV write budget" */
 
 void config_defaults(struct mcimd_config *c)
 {
@@ -34,7 +35,7 @@ void config_defaults(struct mcimd_config *c)
 	c->tamper_pcr = DEFAULT_TAMPER_PCR;
 	c->epoch_nv_index = DEFAULT_EPOCH_NV;
 	c->generation_nv_index = DEFAULT_GENERATION_NV;
-	c->generation_window = DEFAULT_WINDOW;
+	c->sqn_headroom = DEFAULT_HEADROOM;
 	snprintf(c->store_path, sizeof(c->store_path), "%s", MCIMD_STORE_PATH);
 	c->slot_count = 1;
 	c->slot_transport = 1; /* apdu: what a modem on /dev/vusimN expects */
@@ -50,6 +51,9 @@ void config_defaults(struct mcimd_config *c)
 	c->prov_retries = 3;
 	snprintf(c->tcg_log, sizeof(c->tcg_log), "%s", MCIMD_TCG_LOG_PATH);
 	snprintf(c->ima_log, sizeof(c->ima_log), "%s", MCIMD_IMA_LOG_PATH);
+	c->max_clients_per_user = 4;
+	c->idle_timeout = 60;
+	c->lifecycle_per_hour = 60;
 	c->log_level = LOG_LEVEL_INFO;
 }
 
@@ -322,13 +326,13 @@ static int s_gen_nv(struct parser *p, const char *sec, const char *key, const ch
 	return 1;
 }
 
-static int s_window(struct parser *p, const char *sec, const char *key, const char *v)
+static int s_headroom(struct parser *p, const char *sec, const char *key, const char *v)
 {
 	unsigned long x;
 
-	if (!parse_uint(p, sec, key, v, 1, 1024, &x))
+	if (!parse_uint(p, sec, key, v, 1, STORE_SQN_HEADROOM_MAX, &x))
 		return 0;
-	p->cfg->generation_window = (unsigned)x;
+	p->cfg->sqn_headroom = (unsigned)x;
 	return 1;
 }
 
@@ -531,6 +535,36 @@ static int s_clients(struct parser *p, const char *sec, const char *key, const c
 	return 1;
 }
 
+static int s_per_user(struct parser *p, const char *sec, const char *key, const char *v)
+{
+	unsigned long x;
+
+	if (!parse_uint(p, sec, key, v, 1, 256, &x))
+		return 0;
+	p->cfg->max_clients_per_user = (unsigned)x;
+	return 1;
+}
+
+static int s_idle(struct parser *p, const char *sec, const char *key, const char *v)
+{
+	unsigned long x;
+
+	if (!parse_uint(p, sec, key, v, 0, 86400, &x))
+		return 0;
+	p->cfg->idle_timeout = (unsigned)x;
+	return 1;
+}
+
+static int s_lifecycle(struct parser *p, const char *sec, const char *key, const char *v)
+{
+	unsigned long x;
+
+	if (!parse_uint(p, sec, key, v, 0, 3600, &x))
+		return 0;
+	p->cfg->lifecycle_per_hour = (unsigned)x;
+	return 1;
+}
+
 static int s_level(struct parser *p, const char *sec, const char *key, const char *v)
 {
 	if (config_log_level_from_name(v, &p->cfg->log_level) < 0)
@@ -549,7 +583,7 @@ static const struct {
 	{ "tpm", "epoch_nv_index", s_epoch },
 	{ "tpm", "generation_nv_index", s_gen_nv },
 	{ "store", "path", s_store },
-	{ "store", "generation_window", s_window },
+	{ "store", "sqn_headroom", s_headroom },
 	{ "slots", "count", s_slots },
 	{ "slots", "atr", s_atr },
 	{ "slots", "transport", s_transport },
@@ -569,6 +603,9 @@ static const struct {
 	{ "control", "group", s_group },
 	{ "control", "admin_group", s_admin },
 	{ "control", "max_clients", s_clients },
+	{ "control", "max_clients_per_user", s_per_user },
+	{ "control", "idle_timeout", s_idle },
+	{ "control", "lifecycle_per_hour", s_lifecycle },
 	{ "log", "level", s_level },
 };
 

@@ -47,7 +47,7 @@ struct mcimd_config {
 	uint32_t generation_nv_index;    /* store generation counter */
 	/* [store] */
 	char store_path[CONFIG_TEXT_MAX + 1];
-	unsigned generation_window;      /* W: NV increments per W commits */
+	unsigned sqn_headroom;           /* SQN ceiling headroom, SEQ steps */
 	/* [slots] */
 	unsigned slot_count;
 	uint8_t atr[CONFIG_ATR_MAX];     /* override of the profile's ATR */
@@ -73,7 +73,10 @@ struct mcimd_config {
 	char control_socket[CONFIG_TEXT_MAX + 1];
 	char control_group[CONFIG_NAME_MAX + 1]; /* may connect */
 	char admin_group[CONFIG_NAME_MAX + 1];   /* may run admin methods */
-	unsigned max_clients;
+	unsigned max_clients;            /* the last one is kept for root */
+	unsigned max_clients_per_user;   /* connections of one non-root uid */
+	unsigned idle_timeout;           /* s; a silent client is dropped; 0 never */
+	unsigned lifecycle_per_hour;     /* profile changes (NV writes); 0 = any */
 	/* [log] */
 	enum log_level log_level;
 };

@@ -15,6 +15,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -32,8 +33,9 @@ static const struct {
 	[CONTROL_PROFILE_LIST] = { "profile.list", false },
 	[CONTROL_PROFILE_SHOW] = { "profile.show", false },
 	[CONTROL_PROFILE_INSTALL] = { "profile.install", true },
-	[CONTROL_PROFILE_ENABLE] = { "profile.enable", false },
-	[CONTROL_PROFILE_DISABLE] = { "profile.disable", false },
+	/* A state change removes the card and writes the TPM's NV. */
+	[CONTROL_PROFILE_ENABLE] = { "profile.enable", true },
+	[CONTROL_PROFILE_DISABLE] = { "profile.disable", true },
 	[CONTROL_PROFILE_DELETE] = { "profile.delete", true },
 	[CONTROL_TAMPER] = { "tamper", true },
 	[CONTROL_ATTEST] = { "attest", false },
@@ -354,6 +356,7 @@ struct client {
 	struct loop_source src; /* first: dispatch gets this pointer */
 	struct control_server *server;
 	struct control_peer peer;
+	uint64_t last_ms; /* accepted or last request, CLOCK_MONOTONIC */
 	struct client *next;
 	struct control_reply *pending; /* an answer to come (control_later) */
 };
@@ -366,6 +369,8 @@ struct control_server {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	gid_t admin_group;
 	unsigned max_clients;
+	unsigned max_per_uid;
+	unsigned idle_ms;
 	size_t request_max;
 	struct client *clients;
 	unsigned n_clients;
@@ -404,6 +409,50 @@ static void client_drop(struct client *c)
 		client_free(c); /* loop_del() already dropped its events */
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+unsigned control_server_drop_idle(struct control_server *s)
+{
+	uint64_t now = now_ms();
+	unsigned n = 0;
+
+	if (!s || !s->idle_ms)
+		return 0;
+	for (struct client *c = s->clients, *next; c; c = next) {
+		next = c->next;
+		if (now - c->last_ms >= s->idle_ms) {
+			client_drop(c);
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * Admission (docs/security.md): one connection is always kept free for
+ * root, and no other uid holds more than max_per_uid; idle clients are
+ * dropped first.
+ */
+static bool admit(struct control_server *s, uid_t uid)
+{
+	unsigned same = 0;
+
+	control_server_drop_idle(s);
+	if (uid == 0)
+		return s->n_clients < s->max_clients;
+	if (s->n_clients + (s->max_clients > 1) >= s->max_clients)
+		return false;
+	for (struct client *c = s->clients; c; c = c->next)
+		same += c->peer.uid == uid;
+	return !s->max_per_uid || same < s->max_per_uid;
+}
+
 static void client_dispatch(struct loop_source *src, uint32_t events)
 {
 	struct client *c = (struct client *)src;
@@ -428,6 +477,7 @@ static void client_dispatch(struct loop_source *src, uint32_t events)
 	}
 	if (msg.msg_flags & MSG_TRUNC)
 		n = (ssize_t)s->request_max + 1; /* control_process says too large */
+	c->last_ms = now_ms();
 	r = process(s->handlers, s->user, &c->peer, s->buf, (size_t)n, s->request_max,
 		    &c->pending, &rsp);
 	/* A request may carry secrets (K of a local install, PINs of an apdu). */
@@ -478,8 +528,7 @@ static void server_dispatch(struct loop_source *src, uint32_t events)
 	fd = accept4(src->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
-	if (s->n_clients >= s->max_clients ||
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || !admit(s, cred.uid)) {
 		close(fd);
 		return;
 	}
@@ -491,6 +540,7 @@ static void server_dispatch(struct loop_source *src, uint32_t events)
 	c->src.fd = fd;
 	c->src.dispatch = client_dispatch;
 	c->server = s;
+	c->last_ms = now_ms();
 	c->peer = (struct control_peer){
 		.pid = cred.pid, .uid = cred.uid, .gid = cred.gid,
 		.admin = peer_is_admin(fd, &cred, s->admin_group),
@@ -523,6 +573,8 @@ int control_server_new(const struct control_config *cfg, struct loop *loop,
 	s->handlers = handlers;
 	s->user = user;
 	s->admin_group = cfg->admin_group;
+	s->max_per_uid = cfg->max_per_uid;
+	s->idle_ms = cfg->idle_ms;
 	s->max_clients = cfg->max_clients ? cfg->max_clients : 16;
 	s->request_max = cfg->request_max ? cfg->request_max : CONTROL_REQUEST_MAX;
 	snprintf(s->path, sizeof(s->path), "%s", cfg->path);

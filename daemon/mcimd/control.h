@@ -136,7 +136,12 @@ struct control_config {
 	mode_t mode;            /* 0660 */
 	gid_t group;            /* socket group, (gid_t)-1 = keep */
 	gid_t admin_group;      /* (gid_t)-1 = root only */
-	unsigned max_clients;   /* further connections are closed at once */
+	unsigned max_clients;   /* further connections are closed at once; the
+				 * last one is kept for root (uid 0) */
+	unsigned max_per_uid;   /* connections of one non-root uid; 0 = any */
+	unsigned idle_ms;       /* a client silent this long is dropped at the
+				 * next connection and by control_server_drop_idle();
+				 * 0 = never */
 	size_t request_max;     /* 0 = CONTROL_REQUEST_MAX */
 };
 
@@ -154,6 +159,8 @@ int control_server_new(const struct control_config *cfg, struct loop *loop,
 void control_server_free(struct control_server *s);
 
 unsigned control_server_clients(const struct control_server *s);
+/* Drops the clients idle for idle_ms or longer; returns how many. */
+unsigned control_server_drop_idle(struct control_server *s);
 
 /*
  * Serves one request from text (len bytes) for peer and returns the

@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -83,6 +85,7 @@ static void on_tick(struct loop_source *src, uint32_t events)
 		return;
 	if (store_checkpoint(d->store) < 0)
 		log_debug("store checkpoint: %s", store_errmsg(d->store));
+	control_server_drop_idle(d->control);
 }
 
 static int setup_signals(struct mcimd *d)
@@ -137,6 +140,8 @@ int mcimd_tamper_event(struct mcimd *d, const char *reason, bool revoke)
 	    /* The report the operator client sends (provisioning issue). */
 	    store_audit(d->store, "tamper-report", NULL, "queued") < 0)
 		log_error("audit: %s", store_errmsg(d->store));
+	if (mcimd_tamper_persist(d) < 0 && r == 0)
+		r = -EIO;
 	return r;
 }
 
@@ -174,6 +179,8 @@ static int setup_control(struct mcimd *d)
 	struct control_config cc = {
 		.path = d->cfg.control_socket, .mode = 0660,
 		.max_clients = d->cfg.max_clients,
+		.max_per_uid = d->cfg.max_clients_per_user,
+		.idle_ms = d->cfg.idle_timeout * 1000u,
 	};
 	int r;
 
@@ -269,6 +276,7 @@ static void teardown(struct mcimd *d)
 	control_server_free(d->control);
 	tamper_input_free(d->tamper);
 	mcimd_card_stop(d, "shutdown"); /* the modem sees the card go */
+	mcimd_anchor_close(d);          /* the exact last state (docs/store.md) */
 	mcimd_slots_close(d);
 	mcimd_tpm_close(d);           /* flushes every TPM object */
 	gsmtap_close(d->trace);
@@ -356,6 +364,13 @@ int main(int argc, char **argv)
 	}
 	umask(0077);
 	log_set_level(d.cfg.log_level);
+	/* Secrets (OPc, PIN values, session and state keys) never reach a core
+	 * dump, and no process of the same uid may read our memory
+	 * (docs/security.md); the unit sets LimitCORE=0 as well. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		log_warning("prctl(PR_SET_DUMPABLE): %m");
+	if (setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 }) < 0)
+		log_debug("setrlimit(RLIMIT_CORE): %m (the unit's LimitCORE=0 applies)");
 	/* The algorithms are those of TPM 2.0 and TS 35.206, not the host's
 	 * choice: openssl.cnf (or $OPENSSL_CONF) is not read, so it can neither
 	 * change them nor load engines or providers into the daemon; and no

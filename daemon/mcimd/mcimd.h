@@ -58,8 +58,11 @@ struct mcimd {
 	TPM2B_DIGEST local_auth;  /* their authPolicy */
 	bool have_policy;
 	bool platform_ok;         /* the PCRs match local_policy */
+	bool store_frozen;        /* store not verifiable (state key sealed) */
+	double nv_tokens, nv_tokens_at; /* mcimd_nv_budget() */
 	bool have_ak;
 	bool tampered;            /* a tamper event since start: no card */
+	bool tamper_recorded;     /* the store holds one from before this start */
 	/* slots and card (slot.c) */
 	struct vusim_nl *nl;      /* NULL: no slot served */
 	struct loop_source nl_src;
@@ -104,8 +107,15 @@ int mcimd_tpm_open(struct mcimd *d);
 void mcimd_tpm_close(struct mcimd *d);
 /* The store's sealer (ctx d; usable once mcimd_tpm_open() succeeded). */
 const struct store_sealer *mcimd_sealer(struct mcimd *d);
-/* After a commit that bumped the generation: the NV counter follows. */
-void mcimd_rollback_sync(struct mcimd *d);
+/* After a commit that may have bumped the generation: the NV counter
+ * follows (store_anchor_sync()); nothing may be answered before it is 0. */
+int mcimd_rollback_sync(struct mcimd *d);
+/* One profile change's NV write from the budget; -EBUSY (why) when spent. */
+int mcimd_nv_budget(struct mcimd *d, char *why, size_t why_size);
+/* At a clean stop: the store is marked as the exact last state. */
+void mcimd_anchor_close(struct mcimd *d);
+/* Makes a tamper event outlive restarts and reboots (docs/security.md). */
+int mcimd_tamper_persist(struct mcimd *d);
 /* Wraps clear K to the SRK (lib/tpm2-dup.h), imports it: a tre_blob. */
 int mcimd_tpm_import(struct mcimd *d, bool sealed, const uint8_t *k, size_t len,
 		     uint8_t *blob, size_t max, size_t *ret_len);

@@ -36,13 +36,11 @@ static int lifecycle_tx(struct mcimd *d, int (*fn)(struct store *, int64_t), int
 		return r;
 	r = fn(d->store, id);
 	if (r == 0)
-		r = store_generation_align(d->store, d->cfg.generation_window, NULL);
-	if (r == 0)
 		r = store_commit(d->store);
 	if (r < 0 && store_in_transaction(d->store))
 		store_rollback(d->store);
 	if (r == 0)
-		mcimd_rollback_sync(d);
+		r = mcimd_rollback_sync(d);
 	return r;
 }
 
@@ -58,13 +56,11 @@ static int install_tx(struct mcimd *d, const struct store_profile_meta *meta,
 	if (r == 0 && enable)
 		r = store_profile_enable(d->store, *ret_id);
 	if (r == 0)
-		r = store_generation_align(d->store, d->cfg.generation_window, NULL);
-	if (r == 0)
 		r = store_commit(d->store);
 	if (r < 0 && store_in_transaction(d->store))
 		store_rollback(d->store);
 	if (r == 0)
-		mcimd_rollback_sync(d);
+		r = mcimd_rollback_sync(d);
 	return r;
 }
 
@@ -102,6 +98,9 @@ int mcimd_profile_install(struct mcimd *d, const struct mcimd_install *in,
 		r = -EEXIST;
 		goto out;
 	}
+	r = mcimd_nv_budget(d, why, why_size);
+	if (r < 0)
+		goto out;
 	/* docs/tre.md 3: AES key object when the TPM can run E_K (MILENAGE). */
 	sealed = p->aka.algo != AKA_ALGO_MILENAGE || tre_mode(d->tre) == TRE_MODE_SEALED;
 	r = mcimd_tpm_import(d, sealed, k.k, k.len, blob, sizeof(blob), &blob_len);
@@ -148,6 +147,9 @@ int mcimd_profile_lifecycle(struct mcimd *d, int64_t id, enum mcimd_lifecycle op
 
 	if (op == MCIMD_ENABLE && mcimd_card_profile(d) == id)
 		return 0; /* enabled already, and its card is in */
+	r = mcimd_nv_budget(d, why, why_size);
+	if (r < 0)
+		return r;
 	/* The card leaves before its rows and blobs go (delete: K flushed). */
 	if (was_card && op != MCIMD_ENABLE)
 		mcimd_card_stop(d, op == MCIMD_DISABLE ? "profile disabled" : "profile deleted");

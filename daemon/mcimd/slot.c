@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -35,11 +36,33 @@ struct mcimd_card {
 	struct usim_engine *engine;
 };
 
+/*
+ * Keeps the pages of the card's profile (OPc/TOPc, PIN and PUK values) in
+ * RAM and out of core dumps (docs/security.md); usim_profile_free() wipes
+ * them.  Best effort: RLIMIT_MEMLOCK may refuse the lock.
+ */
+static void lock_secrets(void *p, size_t n, bool lock)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)p & ~(page - 1);
+	size_t len = (((uintptr_t)p + n + page - 1) & ~(page - 1)) - a;
+
+	if (!lock) {
+		munlock((void *)a, len);
+		return;
+	}
+	if (mlock((void *)a, len) < 0)
+		log_warning("mlock of the card's secrets: %m ([Service] LimitMEMLOCK)");
+	madvise((void *)a, len, MADV_DONTDUMP);
+}
+
 static void card_free(struct mcimd_card *c)
 {
 	if (!c)
 		return;
 	usim_engine_free(c->engine);
+	if (c->profile)
+		lock_secrets(c->profile, sizeof(*c->profile), false);
 	usim_profile_free(c->profile); /* wipes OPc and PIN values */
 	tre_key_free(c->key);          /* flushes the TPM object */
 	free(c);
@@ -67,6 +90,7 @@ static int card_load(struct mcimd *d, struct mcimd_card **ret)
 		log_error("profile %s: %s", info.iccid, store_errmsg(d->store));
 		goto fail;
 	}
+	lock_secrets(c->profile, sizeof(*c->profile), true);
 	r = store_blob_get(d->store, info.id, STORE_BLOB_KEY, &blob, &len);
 	if (r < 0) {
 		log_error("profile %s: no key blob: %s", info.iccid, store_errmsg(d->store));
@@ -136,10 +160,14 @@ static const char *card_blocked_why(const struct mcimd *d)
 {
 	if (!d->tre)
 		return "no TPM";
+	if (d->tamper_recorded)
+		return "a tamper event recorded before this start (it outlives restarts)";
 	if (d->tampered)
 		return "a tamper event since mcimd started";
 	if (!d->platform_ok)
 		return "the platform state (PCRs) is not the approved one";
+	if (d->store_frozen)
+		return "the store's state key cannot be unsealed";
 	return NULL;
 }
 
@@ -296,9 +324,6 @@ int mcimd_card_process(struct mcimd *d, const uint8_t *cmd, size_t cmd_len, uint
 	r = usim_engine_process(d->card->engine, cmd, cmd_len, rsp, rsp_size, rsp_len, &ch, &n);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < n; i++)
-		if (ch[i].kind == USIM_CHANGE_SQN)
-			flags |= STORE_APPLY_BUMP_GENERATION; /* an old AUTN must not come back */
 	if (n) {
 		r = store_apply(d->store, d->card->id, d->card->profile, ch, n, flags);
 		if (r < 0) {
@@ -314,11 +339,17 @@ int mcimd_card_process(struct mcimd *d, const uint8_t *cmd, size_t cmd_len, uint
 			}
 			return -EIO;
 		}
-		if (flags)
-			mcimd_rollback_sync(d);
+		/* An SQN above the ceiling moved it: the TPM's counter first. */
+		if (mcimd_rollback_sync(d) < 0) {
+			mcimd_card_stop(d, "generation counter");
+			return -EIO;
+		}
 	}
 	if (d->trace)
-		gsmtap_send_apdu(d->trace, 0, cmd, cmd_len, rsp, *rsp_len);
+		gsmtap_send_apdu_masked(d->trace, 0, cmd, cmd_len, rsp, *rsp_len,
+					gsmtap_key_data(d->card->profile->files,
+							d->card->profile->n_files, cmd, cmd_len,
+							rsp, *rsp_len, ch, n));
 	return 0;
 }
 

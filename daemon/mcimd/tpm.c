@@ -18,10 +18,12 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/ec.h>
+#include <openssl/rand.h>
 #include <openssl/evp.h>
 #include <tss2/tss2_mu.h>
 
@@ -35,6 +37,8 @@
 #include "tpm2-quote.h"
 
 #define POLICY_BLOB "local-policy"
+#define NV_AUTH_BLOB "nv-auth"
+#define NV_AUTH_LEN 32
 #define AK_BLOB "ak"
 #define POLICY_MAGIC "MCLP"
 static const char policy_ref[16] = "mcim-local-pol01";
@@ -281,15 +285,133 @@ static struct store_counter counter(struct mcimd *d)
 				       .ctx = d };
 }
 
-void mcimd_rollback_sync(struct mcimd *d)
+int mcimd_rollback_sync(struct mcimd *d)
+{
+	struct store_counter c = counter(d);
+	int r;
+
+	/* No TPM: an anchored store is frozen (nothing it covers changes), an
+	 * unanchored one has no counter to follow. */
+	if (!d->tre)
+		return 0;
+	r = store_anchor_sync(d->store, &c);
+	if (r < 0)
+		log_error("generation counter: %s (the store is one step ahead: repaired at "
+			  "the next start; nothing answered meanwhile)", store_errmsg(d->store));
+	return r;
+}
+
+void mcimd_anchor_close(struct mcimd *d)
 {
 	struct store_counter c = counter(d);
 
-	if (!d->tre)
+	if (d->tre && d->store && store_anchor_close(d->store, &c) < 0)
+		log_warning("store: clean stop not recorded: %s (the next start raises "
+			    "SEQ_MS to the ceilings)", store_errmsg(d->store));
+}
+
+int mcimd_tamper_persist(struct mcimd *d)
+{
+	struct store_counter c = counter(d);
+	int r = store_tamper_record(d->store);
+
+	if (r == 0)
+		r = d->tre ? store_anchor_sync(d->store, &c) : -ENODEV;
+	if (r == 0)
+		return 0;
+	log_error("TAMPER: the store cannot record the event: %s", store_errmsg(d->store));
+	/* Fail closed: a counter ahead of the store refuses it at every start. */
+	if (d->tre && counter_increment(d) == 0) {
+		log_error("TAMPER: the generation counter was incremented instead: this store "
+			  "will be refused from the next start on (re-provision)");
+		return 0;
+	}
+	return r;
+}
+
+/* A tamper event recorded before this start: no card, the PCR extended again
+ * (a reboot cleared it), until the operator decides (docs/security.md). */
+static void tamper_restore(struct mcimd *d)
+{
+	static const char what[] = "mcim: tamper event recorded in the store";
+	bool t = false;
+
+	if (store_tampered(d->store, &t) < 0 || !t)
 		return;
-	if (store_rollback_sync(d->store, &c, d->cfg.generation_window) < 0)
-		log_warning("generation counter: %s (repaired at the next start)",
-			    store_errmsg(d->store));
+	d->tampered = d->tamper_recorded = true;
+	d->platform_ok = false;
+	if (tre_pcr_extend(d->tre, d->cfg.tamper_pcr, what, sizeof(what) - 1) < 0)
+		log_error("TAMPER: extending PCR %u: %s", d->cfg.tamper_pcr, tre_errmsg(d->tre));
+	log_error("TAMPER: an event is recorded in the store: no card is served "
+		  "until the operator decides; PCR %u extended again", d->cfg.tamper_pcr);
+}
+
+/*
+ * NV writes by design (docs/store.md "TPM NV write budget"): each profile
+ * change costs one, so they are admin-only and rate-limited by a token
+ * bucket of [control] lifecycle_per_hour tokens refilled at that rate.
+ */
+int mcimd_nv_budget(struct mcimd *d, char *why, size_t why_size)
+{
+	unsigned rate = d->cfg.lifecycle_per_hour;
+	struct timespec ts;
+	double now, wait;
+
+	if (!rate)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	if (!d->nv_tokens_at) {
+		d->nv_tokens = rate;
+	} else {
+		d->nv_tokens += (now - d->nv_tokens_at) * rate / 3600.0;
+		if (d->nv_tokens > rate)
+			d->nv_tokens = rate;
+	}
+	d->nv_tokens_at = now;
+	if (d->nv_tokens >= 1.0) {
+		d->nv_tokens -= 1.0;
+		return 0;
+	}
+	wait = (1.0 - d->nv_tokens) * 3600.0 / rate;
+	snprintf(why, why_size, "too many profile changes (each writes the TPM's NV memory; "
+		 "[control] lifecycle_per_hour = %u): try again in %.0f s", rate, wait + 0.5);
+	return -EBUSY;
+}
+
+/*
+ * The store's freshness and MAC (docs/store.md "Rollback"), before anything
+ * is served; needs the sealer, i.e. the local policy.
+ */
+static int anchor_check(struct mcimd *d)
+{
+	struct store_counter c = counter(d);
+	int r = store_anchor_check(d->store, &c, d->cfg.sqn_headroom);
+
+	switch (r) {
+	case STORE_ANCHOR_FRESH:
+		return 0;
+	case STORE_ANCHOR_NEW:
+		log_notice("store %s anchored to the TPM's generation counter",
+			   d->cfg.store_path);
+		return 0;
+	case STORE_ANCHOR_RAISED:
+		log_notice("store: no clean stop recorded: every SEQ_MS raised to its SQN "
+			   "ceiling (the network resynchronises once)");
+		return 0;
+	case -ENOKEY:
+		d->store_frozen = true;
+		log_error("store %s cannot be verified: %s; no card, no profile changes",
+			  d->cfg.store_path, store_errmsg(d->store));
+		return 0;
+	case -ESTALE:
+	case -EBADMSG:
+		log_error("store %s refused: %s", d->cfg.store_path, store_errmsg(d->store));
+		return r;
+	default:
+		log_error("store %s: %s", d->cfg.store_path, store_errmsg(d->store));
+		return -EIO;
+	}
 }
 
 /* ---- opening ---- */
@@ -357,22 +479,65 @@ static int srk_pin(struct mcimd *d)
 	return 0;
 }
 
+/*
+ * The authValue of the epoch and generation counters (docs/security.md):
+ * 32 random bytes drawn at the first start and kept in the store (device
+ * blob "nv-auth", the store being readable by mcimd alone), so that a
+ * process with TPM access but not mcimd's files cannot increment them.
+ * Returns 1 when it was drawn now.
+ */
+static int nv_auth(struct mcimd *d, TPM2B_AUTH *ret)
+{
+	_cleanup_free_ uint8_t *blob = NULL;
+	size_t len = 0;
+	int r = store_device_blob_get(d->store, NV_AUTH_BLOB, &blob, &len);
+
+	if (r == 0 && len == NV_AUTH_LEN) {
+		ret->size = NV_AUTH_LEN;
+		memcpy(ret->buffer, blob, len);
+		wipe(blob, len);
+		return 0;
+	}
+	if (r == 0) {
+		log_error("store: device blob " NV_AUTH_BLOB " is malformed");
+		return -EBADMSG;
+	}
+	if (r != -ENOENT)
+		return r;
+	ret->size = NV_AUTH_LEN;
+	if (RAND_priv_bytes(ret->buffer, NV_AUTH_LEN) != 1)
+		return -EIO;
+	r = store_device_blob_put(d->store, NV_AUTH_BLOB, ret->buffer, NV_AUTH_LEN);
+	if (r == 0)
+		log_notice("TPM: a new authorization for the NV counters (first start)");
+	return r < 0 ? r : 1;
+}
+
 int mcimd_tpm_open(struct mcimd *d)
 {
-	struct store_counter c = counter(d);
 	struct tre_config tc;
-	uint64_t base, gen, nv;
-	int r;
+	int r, new_auth;
 
 	tre_config_init(&tc);
 	tc.tcti = d->cfg.tcti;
 	tc.pcr_mask = d->cfg.pcr_mask;
 	tc.app_pcr = d->cfg.tamper_pcr;
 	tc.epoch_index = d->cfg.epoch_nv_index;
+	new_auth = nv_auth(d, &tc.nv_auth);
+	if (new_auth < 0) {
+		log_error("store: the NV counters' authorization: %s", strerror(-new_auth));
+		return new_auth;
+	}
 	r = tre_open(&tc, &d->tre);
+	wipe(&tc.nv_auth, sizeof(tc.nv_auth));
 	if (r < 0) {
 		snprintf(d->tre_why, sizeof(d->tre_why), "%s", tre_open_error());
 		log_error("TPM: %s: no card, no install, no attestation", d->tre_why);
+		if (new_auth)
+			log_error("TPM: a new store, but NV counters defined by an earlier one: "
+				  "undefine 0x%08x and 0x%08x with the owner authorization to "
+				  "re-provision (mcimd(8))", d->cfg.epoch_nv_index,
+				  d->cfg.generation_nv_index);
 		d->tre = NULL;
 		return r;
 	}
@@ -381,21 +546,13 @@ int mcimd_tpm_open(struct mcimd *d)
 	r = srk_pin(d);
 	if (r < 0)
 		return r;
-	/* Anti-rollback (docs/store.md "Rollback"): before anything is served. */
-	if (store_nv_base(d->store, &base) == 0 && store_generation(d->store, &gen) == 0 &&
-	    counter_read(d, &nv) == 0 &&
-	    store_generation_check(gen, nv, base, d->cfg.generation_window) == STORE_GEN_NV_BEHIND)
-		log_notice("generation counter one step behind the store (a stop between a "
-			   "commit and its increment): repaired");
-	r = store_rollback_check(d->store, &c, d->cfg.generation_window);
-	if (r < 0) {
-		log_error("store %s refused: %s", d->cfg.store_path, store_errmsg(d->store));
-		return r == -ESTALE || r == -EBADMSG ? r : -EIO;
-	}
 	r = local_policy(d);
 	if (r < 0)
 		return r;
-	return 0;
+	r = anchor_check(d);
+	if (r == 0)
+		tamper_restore(d);
+	return r;
 }
 
 void mcimd_tpm_close(struct mcimd *d)

@@ -118,8 +118,13 @@ static const char migration_1[] =
 	"  detail TEXT NOT NULL DEFAULT ''"
 	") STRICT;";
 
+/* Version 2: the SQN ceiling of each profile (docs/store.md "Rollback"). */
+static const char migration_2[] =
+	"ALTER TABLE profiles ADD COLUMN sqn_ceiling INTEGER NOT NULL DEFAULT 0;";
+
 const char *const store_migrations[] = {
 	migration_1,
+	migration_2,
 };
 const size_t store_n_migrations = ARRAY_SIZE(store_migrations);
 

@@ -40,7 +40,7 @@
 #include "macro.h"
 
 /* Schema version this program writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 #define STORE_ICCID_MAX 20    /* TS 102 221 13.2: up to 20 BCD digits */
 #define STORE_IMSI_MAX 15     /* TS 23.003 2.2 */
@@ -109,8 +109,10 @@ struct store;
  * synchronous=FULL and foreign keys, and migrates the schema to
  * STORE_SCHEMA_VERSION in one transaction.  sealer is copied; it may be
  * NULL for tools that only read descriptive data (then install and load
- * fail with -ENOKEY).  On failure why (why_size bytes, may be NULL) gets a
- * one-line reason naming the file.
+ * fail with -ENOKEY).  An anchored store (docs/store.md "Rollback") is
+ * frozen until store_anchor_check() unsealed its state key: commits that
+ * change the authenticated state fail with -EACCES.  On failure why
+ * (why_size bytes, may be NULL) gets a one-line reason naming the file.
  */
 int store_open(const char *path, const struct store_sealer *sealer,
 	       struct store **ret, char *why, size_t why_size);
@@ -207,8 +209,11 @@ int store_profile_load(struct store *s, int64_t id, struct usim_profile **ret);
  * touched), PIN state (counters, enabled, use_upin; the sealed value only
  * when it changed), SQN array entries.  USIM_CHANGE_PROACTIVE records are
  * skipped.  A PIN that reaches 0 tries is audited ("pin-blocked").  With
- * STORE_APPLY_BUMP_GENERATION the generation is bumped as well.  When this
- * fails the daemon must not send the response (usim.h).
+ * STORE_APPLY_BUMP_GENERATION the generation is bumped as well.  In an
+ * anchored store an SQN change above the profile's SQN ceiling raises the
+ * ceiling and bumps the generation (docs/store.md "Rollback").  When this,
+ * or the store_anchor_sync() that must follow, fails the daemon must not
+ * send the response (usim.h).
  */
 int store_apply(struct store *s, int64_t id, const struct usim_profile *p,
 		const struct usim_change *changes, size_t n_changes,
@@ -229,62 +234,27 @@ int store_device_blob_put(struct store *s, const char *kind,
 int store_device_blob_get(struct store *s, const char *kind, uint8_t **ret,
 			  size_t *ret_len);
 
-/* ---- Anti-rollback generation ------------------------------------------ */
+/* ---- Freshness and authentication (docs/store.md "Rollback") ---------- */
 
 /*
  * The store generation: a counter that every lifecycle change (install,
- * enable, disable, delete) and every store_apply() with
- * STORE_APPLY_BUMP_GENERATION increments inside its own transaction.  The
- * daemon mirrors it in a TPM NV counter (docs/store.md "Rollback"): after
- * the commit it increments the NV counter; at start it compares the two
- * with store_generation_check().
+ * enable, disable, delete), every raise of an SQN ceiling and every clean
+ * stop and start increments once, at the commit of its transaction.  The
+ * daemon mirrors it in a TPM NV counter: counter = nv_base + generation
+ * once store_anchor_sync() has run after the commit.
  */
 int store_generation(struct store *s, uint64_t *ret);
-/* Increments the generation (inside the caller's transaction if any). */
+/* Bumps the generation once when the transaction (the caller's if open)
+ * commits; *ret_new (may be NULL) gets the value it will have. */
 int store_generation_bump(struct store *s, uint64_t *ret_new);
-/*
- * Raises the generation to the next multiple of window (unchanged when it
- * is one already), inside the caller's transaction if any: after a
- * lifecycle change the daemon aligns, so that the NV counter is
- * incremented at once and a deleted profile cannot come back from a copy
- * of the same window.
- */
-int store_generation_align(struct store *s, uint64_t window, uint64_t *ret_new);
-
-/*
- * The NV counter value that stands for generation 0 (a TPM counter cannot
- * be reset, so the daemon records its value when it first uses the store).
- * store_nv_base(): -ENOENT until store_set_nv_base() was called once;
- * store_set_nv_base(): -EEXIST when already set.
- */
+/* The NV counter value that stands for generation 0; -ENOENT before the
+ * store was anchored. */
 int store_nv_base(struct store *s, uint64_t *ret);
-int store_set_nv_base(struct store *s, uint64_t nv_base);
-
-enum store_gen_verdict {
-	STORE_GEN_OK = 0,        /* store and NV counter agree */
-	STORE_GEN_NV_BEHIND = 1, /* the last NV increment was lost (crash
-				  * between commit and NV write): catch up */
-};
-/*
- * Compares the store's generation with the NV counter's value nv, where
- * nv_base is store_nv_base() and window the batching factor W >= 1: the
- * daemon increments the counter after a commit whose generation g is a
- * multiple of W, so the counter should read nv_base + g / W
- * (docs/store.md "Rollback").  Returns STORE_GEN_OK; STORE_GEN_NV_BEHIND
- * when the counter is one short and g is a multiple of W (a crash between
- * the commit and the increment: increment once); -ESTALE when the counter
- * is ahead, i.e. the store is older than the TPM says (a restored copy:
- * refuse it); -EBADMSG when the counter is further behind (not this
- * store's counter, or an edited store); -EINVAL for window 0.
- */
-int store_generation_check(uint64_t store_gen, uint64_t nv, uint64_t nv_base,
-			   uint64_t window);
 
 /*
- * The daemon's side of the protocol above, over any monotonic counter (the
- * TRE's NV counter at [tpm] generation_nv_index; a fake one in tests).
- * read() returns the counter's value, increment() adds one; both return 0
- * or a negative errno.
+ * A monotonic counter in the TPM (the TRE's NV counter at [tpm]
+ * generation_nv_index; one in memory in tests).  read() returns its value,
+ * increment() adds one; both return 0 or a negative errno.
  */
 struct store_counter {
 	int (*read)(void *ctx, uint64_t *ret);
@@ -292,26 +262,71 @@ struct store_counter {
 	void *ctx;
 };
 
-/*
- * At start, before serving: records the NV base on first use (a new store,
- * or one from before anchoring: trust on first use, audited "anchor"),
- * then store_generation_check().  STORE_GEN_NV_BEHIND is repaired (one
- * increment) and counts as success.  -ESTALE (an older copy) and -EBADMSG
- * are audited ("rollback-refused") and returned with the reason in
- * store_errmsg(); the daemon must then refuse to serve.
- */
-int store_rollback_check(struct store *s, const struct store_counter *c,
-			 uint64_t window);
+/* Default SQN ceiling headroom, in SEQ steps (docs/store.md). */
+#define STORE_SQN_HEADROOM_DEFAULT 4096u
+#define STORE_SQN_HEADROOM_MAX (1u << 28) /* TS 33.102 Annex C delta */
+
+enum store_anchor_verdict {
+	STORE_ANCHOR_FRESH = 0,   /* a clean stop: the exact last state */
+	STORE_ANCHOR_RAISED = 1,  /* no clean stop (crash, power cut, a copy of
+				   * this generation): every SEQ_MS raised to
+				   * its profile's SQN ceiling */
+	STORE_ANCHOR_NEW = 2,     /* an empty store anchored for the first time */
+};
 
 /*
- * After a transaction that bumped the generation has committed (never
- * inside one): increments the counter when the generation reached a new
- * multiple of window.  Costs no TPM command otherwise (the last value is
- * remembered from store_rollback_check()).  A failure leaves the store one
- * step ahead, which the next store_rollback_check() repairs.
+ * At start, before serving (never inside a transaction).  The store's
+ * security state (the set of profiles, their states, SQN arrays, SQN
+ * ceilings, PIN counters and blobs, the generation and the NV base) is
+ * authenticated by an HMAC under a 32-byte state key that only this TPM
+ * can unseal (the sealer), and its freshness is anchored in the counter:
+ *   - an empty, never anchored store is anchored (state key drawn and
+ *     sealed, nv_base recorded, audit "anchor"): STORE_ANCHOR_NEW;
+ *   - a store with profiles but no anchor (nv_base, state key or MAC
+ *     missing): -EBADMSG ("missing anchor"), never a silent re-anchor;
+ *   - counter ahead of nv_base + generation: -ESTALE (an older copy);
+ *     counter one behind: the increment lost at a crash is repaired; any
+ *     other difference: -EBADMSG;
+ *   - a MAC that does not match: -EBADMSG (edited outside mcimd);
+ *   - the state key cannot be unsealed (the platform state is not the
+ *     approved one): -ENOKEY, and the store is frozen: reads work, any
+ *     commit that changes the authenticated state fails with -EACCES;
+ *   - otherwise the store is keyed (every later commit rewrites the MAC)
+ *     and, unless the last stop was clean (store_anchor_close()), every
+ *     SEQ_MS(IND) is raised to its profile's SQN ceiling:
+ *     STORE_ANCHOR_RAISED.
+ * Refusals are audited ("store-refused") and explained in store_errmsg().
+ * headroom (1..STORE_SQN_HEADROOM_MAX): how far above an accepted SEQ the
+ * ceiling is set when it has to move (one NV write).
  */
-int store_rollback_sync(struct store *s, const struct store_counter *c,
-			uint64_t window);
+int store_anchor_check(struct store *s, const struct store_counter *c,
+		       uint64_t headroom);
+
+/*
+ * After every commit that may have bumped the generation (never inside a
+ * transaction): increments the counter until it reads nv_base +
+ * generation.  Costs no TPM command when nothing was bumped.  The daemon
+ * must not answer (RES) nor report success before this returned 0.
+ */
+int store_anchor_sync(struct store *s, const struct store_counter *c);
+
+/*
+ * At a clean stop: records that the state is the exact last one (a bump,
+ * synced), so that the next start need not raise SEQ_MS.
+ */
+int store_anchor_close(struct store *s, const struct store_counter *c);
+
+/*
+ * The persistent tamper record (docs/security.md): meta "tampered" = 1,
+ * covered by the MAC, with a generation bump (store_anchor_sync() after),
+ * so that neither an edit nor an older copy removes it.  Nothing in the
+ * store clears it.  -EACCES when the store is frozen.
+ */
+int store_tamper_record(struct store *s);
+int store_tampered(struct store *s, bool *ret);
+
+/* The SQN ceiling of a profile (SEQ units; 0 before its first AUTHENTICATE). */
+int store_sqn_ceiling(struct store *s, int64_t id, uint64_t *ret);
 
 /* ---- Audit log --------------------------------------------------------- */
 

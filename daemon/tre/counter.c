@@ -19,6 +19,7 @@ static int lookup(struct tre *t, uint32_t index, ESYS_TR *ret)
 
 	if (rc)
 		return tre_fail(t, rc, "looking up NV index 0x%08x", index);
+	tre_nv_auth(t, *ret);
 	return 0;
 }
 
@@ -54,15 +55,15 @@ static int counter_open(struct tre *t, uint32_t index, ESYS_TR *ret)
 				   &nv);
 	if (rc && tre_rc_base(rc) != TPM2_RC_HANDLE)
 		return tre_fail(t, rc, "looking up NV index 0x%08x", index);
+	if (!rc)
+		tre_nv_auth(t, nv);
 	if (rc) {
 		TPM2B_NV_PUBLIC info = {
 			.nvPublic = { .nvIndex = index, .nameAlg = TPM2_ALG_SHA256,
 				      .attributes = COUNTER_ATTRS, .dataSize = 8 },
 		};
-		TPM2B_AUTH none = { 0 };
-
 		rc = Esys_NV_DefineSpace(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
-					 ESYS_TR_NONE, ESYS_TR_NONE, &none, &info, &nv);
+					 ESYS_TR_NONE, ESYS_TR_NONE, &t->cfg.nv_auth, &info, &nv);
 		if (rc)
 			return tre_fail(t, rc, "defining the NV counter 0x%08x", index);
 	}

@@ -4,8 +4,8 @@
  * mcimd mirrors its store generation in one (docs/store.md "Rollback").
  *
  * The counter is defined on first use like the epoch counter (owner
- * hierarchy, NT_COUNTER, AUTHWRITE | AUTHREAD | NO_DA, empty authValue) and
- * incremented once so that it can be read.  A counter never goes back, and
+ * hierarchy, NT_COUNTER, AUTHWRITE | AUTHREAD | NO_DA, authValue the
+ * tre_config's nv_auth) and incremented once so that it can be read.  A counter never goes back, and
  * a re-defined one starts at the highest value any counter of the TPM had
  * (TPM 2.0 Part 1, 37.2.3).  Each call looks the index up afresh, so a TPM
  * restart in between costs nothing but that lookup.

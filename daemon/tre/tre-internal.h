@@ -128,4 +128,7 @@ static inline void esys_freep(void *p)
 }
 #define _cleanup_esys_ _cleanup_(esys_freep)
 
+/* Gives an NV index's ESYS_TR the counters' authValue (cfg.nv_auth). */
+void tre_nv_auth(struct tre *t, ESYS_TR nv);
+
 #endif

@@ -252,6 +252,12 @@ static void probe_mode(struct tre *t)
 
 /* ---- Epoch counter (TPM 2.0 Part 1, 37.2.3 NV counters) ---- */
 
+void tre_nv_auth(struct tre *t, ESYS_TR nv)
+{
+	if (nv != ESYS_TR_NONE)
+		Esys_TR_SetAuth(t->esys, nv, &t->cfg.nv_auth);
+}
+
 static int epoch_read(struct tre *t)
 {
 	_cleanup_esys_ TPM2B_MAX_NV_BUFFER *data = NULL;
@@ -295,6 +301,8 @@ static int epoch_open(struct tre *t)
 
 	rc = Esys_TR_FromTPMPublic(t->esys, t->cfg.epoch_index, ESYS_TR_NONE, ESYS_TR_NONE,
 				   ESYS_TR_NONE, &t->epoch_nv);
+	if (!rc)
+		tre_nv_auth(t, t->epoch_nv);
 	if (rc && tre_rc_base(rc) != TPM2_RC_HANDLE)
 		return tre_fail(t, rc, "looking up NV index 0x%08x", t->cfg.epoch_index);
 	if (rc) {
@@ -306,10 +314,9 @@ static int epoch_open(struct tre *t)
 				.dataSize = 8,
 			},
 		};
-		TPM2B_AUTH none = { 0 };
-
 		rc = Esys_NV_DefineSpace(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
-					 ESYS_TR_NONE, ESYS_TR_NONE, &none, &info, &t->epoch_nv);
+					 ESYS_TR_NONE, ESYS_TR_NONE, &t->cfg.nv_auth, &info,
+					 &t->epoch_nv);
 		if (rc)
 			return tre_fail(t, rc, "defining the epoch counter 0x%08x",
 					t->cfg.epoch_index);
@@ -334,6 +341,7 @@ static int epoch_open(struct tre *t)
 					   ESYS_TR_NONE, ESYS_TR_NONE, &t->epoch_nv);
 		if (rc)
 			return tre_fail(t, rc, "looking up NV index 0x%08x", t->cfg.epoch_index);
+		tre_nv_auth(t, t->epoch_nv);
 	}
 	return epoch_read(t);
 }

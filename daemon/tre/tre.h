@@ -72,6 +72,14 @@ struct tre_config {
 	uint32_t pcr_mask;    /* sha256 PCRs bound by policy (bit n = PCR n) */
 	unsigned app_pcr;     /* tamper PCR, must be in pcr_mask */
 	uint32_t epoch_index; /* NV counter index */
+	/*
+	 * authValue of the TRE's NV counters (the epoch and tre-counter.h's),
+	 * set when they are defined and needed to read or increment them: with
+	 * a secret only the daemon holds, a process that merely has TPM access
+	 * can neither revoke the keys nor move mcimd's counters
+	 * (docs/security.md).  Empty: no authorization (tests).
+	 */
+	TPM2B_AUTH nv_auth;
 	bool no_probe_ecb;    /* tests: act as if the TPM offered only CFB */
 	bool no_fast_path;    /* use ESAPI for every use too (slower, docs/tre.md) */
 };

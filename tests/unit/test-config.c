@@ -32,7 +32,10 @@ static void test_defaults(void **state)
 	assert_int_equal(c.tamper_pcr, 23);
 	assert_int_equal(c.epoch_nv_index, 0x01800a00);
 	assert_int_equal(c.generation_nv_index, 0x01800a01);
-	assert_int_equal(c.generation_window, 16);
+	assert_int_equal(c.sqn_headroom, 4096);
+	assert_int_equal(c.max_clients_per_user, 4);
+	assert_int_equal(c.idle_timeout, 60);
+	assert_int_equal(c.lifecycle_per_hour, 60);
 	assert_string_equal(c.store_path, "/var/lib/mcimd/store.db");
 	assert_int_equal(c.slot_count, 1);
 	assert_int_equal(c.atr_len, 0);
@@ -62,7 +65,7 @@ static void test_full_file(void **state)
 		"\n"
 		"[store]\n"
 		"path = /tmp/x/store.db\n"
-		"generation_window = 1\n"
+		"sqn_headroom = 1\n"
 		"[slots]\n"
 		"count = 02\n"
 		"atr = 3B 9F 96 80 1F C7 80 31 A0 73 BE 21 13 67 43 20 07 18 00 00 01 A5\n"
@@ -98,7 +101,7 @@ static void test_full_file(void **state)
 	assert_int_equal(c.tamper_pcr, 16);
 	assert_int_equal(c.epoch_nv_index, 0x01800b00);
 	assert_int_equal(c.generation_nv_index, 0x01800b01);
-	assert_int_equal(c.generation_window, 1);
+	assert_int_equal(c.sqn_headroom, 1);
 	assert_string_equal(c.store_path, "/tmp/x/store.db");
 	assert_int_equal(c.slot_count, 2);
 	assert_int_equal(c.atr_len, 22);
@@ -142,8 +145,8 @@ static void test_errors(void **state)
 		  "t.conf:2: [tpm] epoch_nv_index: 2164260865 is out of range 16777216..33554431" },
 		{ "[tpm]\ngeneration_nv_index = 0x01800a00\n",
 		  "t.conf: [tpm] generation_nv_index: must differ from epoch_nv_index (an epoch increment revokes keys)" },
-		{ "[store]\ngeneration_window = 0\n",
-		  "t.conf:2: [store] generation_window: 0 is out of range 1..1024" },
+		{ "[store]\nsqn_headroom = 0\n",
+		  "t.conf:2: [store] sqn_headroom: 0 is out of range 1..268435456" },
 		{ "[store]\npath = store.db\n",
 		  "t.conf:2: [store] path: 'store.db' is not an absolute path" },
 		{ "[slots]\ncount = 9\n", "t.conf:2: [slots] count: 9 is out of range 0..8" },

@@ -106,8 +106,10 @@ static void test_auth_keys(void **state)
 	n = build(cmd, rsp, GSMTAP_MASK_KEYS, out, sizeof(out));
 	assert_int_equal(n, 16 + 5 + 34 + (int)rl);
 	assert_int_equal(out[16 + 5 + 34], 0xdb);
-	/* RES stays, CK/IK/Kc become FF, the TLV lengths stay. */
-	assert_memory_equal(out + 16 + 39 + 2, "\x33\x33\x33\x33\x33\x33\x33\x33", 8);
+	/* RES, CK, IK and Kc become FF, the tag and lengths stay. */
+	assert_int_equal(out[16 + 39 + 1], 0x08);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(out[16 + 39 + 2 + i], 0xff);
 	for (int i = 0; i < 16; i++) {
 		assert_int_equal(out[16 + 39 + 11 + i], 0xff);
 		assert_int_equal(out[16 + 39 + 28 + i], 0xff);
@@ -123,6 +125,173 @@ static void test_auth_keys(void **state)
 	n = build("00c0000004", "db 30 3333 9000", GSMTAP_MASK_KEYS, out, sizeof(out));
 	assert_int_equal(n, 16 + 5 + 6);
 	assert_memory_equal(out + 16 + 5, "\xdb\x30\x33\x33\x90\x00", 6);
+}
+
+/* Masked: no byte of the secret value is left in the packet. */
+static void assert_absent(const uint8_t *pkt, int n, const char *secret_hex)
+{
+	uint8_t s[64];
+	size_t sl = hx(secret_hex, s, sizeof(s));
+
+	assert_true(n > 0);
+	assert_null(memmem(pkt, (size_t)n, s, sl));
+}
+
+/* GSM context (TS 31.102 7.1.2.1, P2 '80'): SRES and Kc, also by GET
+ * RESPONSE; a sync failure's AUTS stays. */
+static void test_auth_gsm_context(void **state)
+{
+	uint8_t out[256];
+	int n;
+	(void)state;
+
+	n = build("0088008011 10 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a",
+		  "04 3c3c3c3c 08 6b6b6b6b6b6b6b6b 9000", GSMTAP_MASK_KEYS, out, sizeof(out));
+	assert_absent(out, n, "6b6b6b6b6b6b6b6b");
+	assert_absent(out, n, "3c3c3c3c");
+	assert_memory_equal(out + n - 16, "\x04\xff\xff\xff\xff\x08", 6);
+	n = build("00c000000e", "04 3c3c3c3c 08 6b6b6b6b6b6b6b6b 9000", GSMTAP_MASK_KEYS, out,
+		  sizeof(out));
+	assert_absent(out, n, "6b6b6b6b6b6b6b6b");
+	/* Without the flag, as they are (the test finds them). */
+	n = build("00c000000e", "04 3c3c3c3c 08 6b6b6b6b6b6b6b6b 9000", 0, out, sizeof(out));
+	assert_non_null(memmem(out, (size_t)n, "\x6b\x6b\x6b\x6b\x6b\x6b\x6b\x6b", 8));
+	/* 3G sync failure: 'DC' L AUTS stays. */
+	n = build("0088008122 10 5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a 10 a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1",
+		  "dc 0e 7e7e7e7e7e7e7e7e7e7e7e7e7e7e 9000", GSMTAP_MASK_KEYS, out, sizeof(out));
+	assert_non_null(memmem(out, (size_t)n, "\xdc\x0e\x7e\x7e", 4));
+}
+
+/* A file tree with the key EFs (and EF.IMSI, and an EF.IMG 4F20 in
+ * DF.GRAPHICS, which are not) for gsmtap_key_data(). */
+#define N_EF 12
+static uint8_t ef_data[N_EF][16];
+static const struct {
+	uint16_t fid;
+	int parent;
+	enum usim_file_kind kind;
+	bool key;
+} tree[N_EF] = {
+	{ 0x3f00, -1, USIM_FILE_MF, false },          /* 0 */
+	{ 0x7fff, 0, USIM_FILE_ADF, false },          /* 1 ADF.USIM */
+	{ 0x5f3b, 1, USIM_FILE_DF, false },           /* 2 DF.GSM-ACCESS */
+	{ 0x7f20, 0, USIM_FILE_DF, false },           /* 3 DF.GSM */
+	{ 0x5fc0, 1, USIM_FILE_DF, false },           /* 4 DF.5GS */
+	{ 0x6f08, 1, USIM_FILE_EF_TRANSPARENT, true }, /* 5 EF.Keys */
+	{ 0x6f09, 1, USIM_FILE_EF_TRANSPARENT, true }, /* 6 EF.KeysPS */
+	{ 0x4f20, 2, USIM_FILE_EF_TRANSPARENT, true }, /* 7 EF.Kc */
+	{ 0x4f52, 2, USIM_FILE_EF_TRANSPARENT, true }, /* 8 EF.KcGPRS */
+	{ 0x6f20, 3, USIM_FILE_EF_TRANSPARENT, true }, /* 9 EF.Kc (GSM) */
+	{ 0x4f05, 4, USIM_FILE_EF_TRANSPARENT, true }, /* 10 EF.5GAUTHKEYS */
+	{ 0x6f07, 1, USIM_FILE_EF_TRANSPARENT, false }, /* 11 EF.IMSI */
+};
+
+static void key_files(struct usim_file *f)
+{
+	for (int i = 0; i < N_EF; i++) {
+		memset(ef_data[i], 0xc0 + i, sizeof(ef_data[i]));
+		f[i] = (struct usim_file){ .kind = tree[i].kind, .fid = tree[i].fid,
+					   .parent = tree[i].parent };
+		if (tree[i].kind == USIM_FILE_EF_TRANSPARENT) {
+			f[i].size = sizeof(ef_data[i]);
+			f[i].data = ef_data[i];
+		}
+	}
+}
+
+/* UPDATE BINARY of EF.Keys, EF.KeysPS, EF.Kc, EF.KcGPRS (both DFs): the data
+ * the terminal writes is masked; EF.IMSI's is not; a failed one is. */
+static void test_key_ef_update(void **state)
+{
+	struct usim_file f[N_EF];
+	uint8_t out[128], c[64];
+	(void)state;
+
+	key_files(f);
+	for (uint32_t i = 5; i < N_EF; i++) {
+		struct usim_change ch = { .kind = USIM_CHANGE_EF, .index = i, .len = 16 };
+		size_t cl = hx("00d6000010 7a7a7a7a7a7a7a7a 7b7b7b7b7b7b7b7b", c, sizeof(c));
+		unsigned m = gsmtap_key_data(f, N_EF, c, cl, (const uint8_t *)"\x90\x00", 2, &ch, 1);
+		int n = gsmtap_build(0, GSMTAP_SIM_APDU, c, cl, (const uint8_t *)"\x90\x00", 2,
+				     GSMTAP_MASK_KEYS | m, out, sizeof(out));
+
+		if (!tree[i].key) {
+			assert_int_equal(m, 0);
+			assert_non_null(memmem(out, (size_t)n, "\x7a\x7a\x7a\x7a", 4));
+		} else {
+			assert_int_equal(m, GSMTAP_MASK_CMD_DATA);
+			assert_absent(out, n, "7a7a7a7a");
+			assert_absent(out, n, "7b7b7b7b");
+			assert_memory_equal(out + 16, "\x00\xd6\x00\x00\x10\xff", 6);
+		}
+	}
+	/* Refused (no change record): its target unknown, masked too. */
+	assert_int_equal(gsmtap_key_data(f, N_EF, c, 21, (const uint8_t *)"\x69\x82", 2, NULL, 0),
+			 GSMTAP_MASK_CMD_DATA);
+	/* The same FID elsewhere (EF.IMG 4F20 in DF.GRAPHICS) is no key. */
+	assert_false(gsmtap_key_ef(0x5f50, 0x4f20));
+	assert_true(gsmtap_key_ef(0x5f3b, 0x4f20));
+}
+
+/* READ BINARY answers with a key EF's bytes (by offset or by SFI) are
+ * masked; other answers are not. */
+static void test_key_ef_read(void **state)
+{
+	struct usim_file f[N_EF];
+	uint8_t out[128], r[32];
+	int n;
+	(void)state;
+
+	key_files(f);
+	ef_data[5][4] = 0x11; /* EF.Keys: c5c5c5c5 11 c5... */
+	memcpy(r, ef_data[5] + 4, 8);
+	memcpy(r + 8, "\x90\x00", 2);
+	assert_int_equal(gsmtap_key_data(f, N_EF, (const uint8_t *)"\x00\xb0\x00\x04\x08", 5,
+					 r, 10, NULL, 0), GSMTAP_MASK_RSP_DATA);
+	n = gsmtap_build(0, GSMTAP_SIM_APDU, (const uint8_t *)"\x00\xb0\x00\x04\x08", 5, r,
+			 10, GSMTAP_MASK_RSP_DATA, out, sizeof(out));
+	assert_absent(out, n, "c5c5c5c511c5");
+	assert_memory_equal(out + n - 2, "\x90\x00", 2);
+	/* By SFI (P1 b8 set, offset in P2). */
+	assert_int_equal(gsmtap_key_data(f, N_EF, (const uint8_t *)"\x00\xb0\x88\x04\x08", 5,
+					 r, 10, NULL, 0), GSMTAP_MASK_RSP_DATA);
+	/* EF.Kc of DF.GSM, whole. */
+	memcpy(r, ef_data[9], 16);
+	memcpy(r + 16, "\x90\x00", 2);
+	assert_int_equal(gsmtap_key_data(f, N_EF, (const uint8_t *)"\x00\xb0\x00\x00\x10", 5,
+					 r, 18, NULL, 0), GSMTAP_MASK_RSP_DATA);
+	/* EF.IMSI's bytes: not a key. */
+	memcpy(r, ef_data[11], 8);
+	memcpy(r + 8, "\x90\x00", 2);
+	assert_int_equal(gsmtap_key_data(f, N_EF, (const uint8_t *)"\x00\xb0\x00\x00\x08", 5,
+					 r, 10, NULL, 0), 0);
+}
+
+/* EF.EPSNSC (K_ASME), a record EF: READ RECORD answers and UPDATE RECORD
+ * data are masked. */
+static void test_key_ef_records(void **state)
+{
+	uint8_t recs[2][8] = { { 1, 2, 3, 4, 5, 6, 7, 8 }, { 9, 9, 9, 9, 9, 9, 9, 9 } };
+	struct usim_file f[3] = {
+		{ .kind = USIM_FILE_MF, .fid = 0x3f00, .parent = -1 },
+		{ .kind = USIM_FILE_ADF, .fid = 0x7fff, .parent = 0 },
+		{ .kind = USIM_FILE_EF_LINEAR, .fid = 0x6fe4, .parent = 1, .rec_len = 8,
+		  .rec_count = 2, .size = 16, .data = &recs[0][0] },
+	};
+	struct usim_change ch = { .kind = USIM_CHANGE_EF, .index = 2, .record = 2 };
+	uint8_t r[10];
+	(void)state;
+
+	memcpy(r, recs[1], 8);
+	memcpy(r + 8, "\x90\x00", 2);
+	assert_int_equal(gsmtap_key_data(f, 3, (const uint8_t *)"\x00\xb2\x02\x04\x08", 5,
+					 r, 10, NULL, 0), GSMTAP_MASK_RSP_DATA);
+	assert_int_equal(gsmtap_key_data(f, 3, (const uint8_t *)"\x00\xdc\x02\x04\x08", 5,
+					 (const uint8_t *)"\x90\x00", 2, &ch, 1),
+			 GSMTAP_MASK_CMD_DATA);
+	r[0] = 0x42; /* not a record of it */
+	assert_int_equal(gsmtap_key_data(f, 3, (const uint8_t *)"\x00\xb2\x02\x04\x08", 5,
+					 r, 10, NULL, 0), 0);
 }
 
 static void test_limits(void **state)
@@ -285,6 +454,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header),    cmocka_unit_test(test_pin_masking),
 		cmocka_unit_test(test_auth_keys), cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_auth_gsm_context),
+		cmocka_unit_test(test_key_ef_update),
+		cmocka_unit_test(test_key_ef_read),
+		cmocka_unit_test(test_key_ef_records),
 		cmocka_unit_test(test_tshark),
 		cmocka_unit_test(test_no_listener),
 	};

@@ -3,7 +3,8 @@
  * Unit tests of daemon/store/: schema and migration, install/load round
  * trip of the test profile, no secret in clear on disk, lifecycle (one
  * enabled profile), change records from the real USIM engine, atomicity
- * of failed calls, the generation and its rollback check, the audit log.
+ * of failed calls, the generation, the anchor (freshness in a counter, the
+ * state MAC, SQN ceilings: docs/store.md "Rollback"), the audit log.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -192,8 +193,12 @@ static void test_newer_schema_refused(void **state)
 	}
 	assert_null(s2);
 	assert_int_equal(sqlite3_open(t->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL),
-			 SQLITE_OK);
+	{
+		char sql[48];
+
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	}
 	sqlite3_close(db);
 	assert_int_equal(store_open(t->path, &t->sealer, &t->s, NULL, 0), 0);
 }
@@ -609,67 +614,32 @@ static void test_apply_atomic(void **state)
 	assert_int_equal(store_check(t->s), 0);
 }
 
-static void test_generation_check(void **state)
-{
-	static const struct {
-		uint64_t gen, nv, base, window;
-		int want;
-	} cases[] = {
-		{ 0, 7, 7, 1, STORE_GEN_OK },
-		{ 5, 12, 7, 1, STORE_GEN_OK },
-		{ 6, 12, 7, 1, STORE_GEN_NV_BEHIND },  /* crash after commit */
-		{ 4, 12, 7, 1, -ESTALE },              /* restored older copy */
-		{ 0, 12, 7, 1, -ESTALE },
-		{ 7, 12, 7, 1, -EBADMSG },             /* two ahead: not ours */
-		{ 0, 3, 7, 1, -EBADMSG },              /* NV below its base */
-		/* W = 16: the counter follows gen / 16. */
-		{ 15, 7, 7, 16, STORE_GEN_OK },        /* same window */
-		{ 16, 8, 7, 16, STORE_GEN_OK },
-		{ 16, 7, 7, 16, STORE_GEN_NV_BEHIND }, /* crossed, not counted */
-		{ 17, 7, 7, 16, -EBADMSG },            /* crossed long ago */
-		{ 31, 9, 7, 16, -ESTALE },             /* a copy from an older window */
-		{ 40, 9, 7, 16, STORE_GEN_OK },
-		{ 1, 1, 0, 0, -EINVAL },
-	};
-	(void)state;
-
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
-		if (store_generation_check(cases[i].gen, cases[i].nv, cases[i].base,
-					   cases[i].window) != cases[i].want)
-			fail_msg("case %zu", i);
-}
-
-static void test_nv_base(void **state)
+static void test_generation_bump(void **state)
 {
 	struct t *t = *state;
-	uint64_t v = 0;
+	uint64_t g0 = 0, g = 0;
+	int64_t id;
 
-	assert_int_equal(store_nv_base(t->s, &v), -ENOENT);
-	assert_int_equal(store_set_nv_base(t->s, 41), 0);
-	assert_int_equal(store_set_nv_base(t->s, 42), -EEXIST);
-	assert_int_equal(store_nv_base(t->s, &v), 0);
-	assert_int_equal(v, 41);
-	assert_int_equal(count(t, "audit WHERE event = 'anchor'"), 1);
-}
-
-static void test_generation_align(void **state)
-{
-	struct t *t = *state;
-	uint64_t g = 0;
-
-	/* A delete inside an explicit transaction, aligned to W = 16. */
-	int64_t id = install(t, t->iccid, STORE_CLASS_OPERATIONAL); /* g = 1 */
-
+	assert_int_equal(store_generation(t->s, &g0), 0);
+	/* Install, enable and delete in one transaction: one bump. */
 	assert_int_equal(store_begin(t->s), 0);
-	assert_int_equal(store_profile_delete(t->s, id), 0); /* g = 2 */
-	assert_int_equal(store_generation_align(t->s, 16, &g), 0);
-	assert_int_equal(g, 16);
+	id = install(t, t->iccid, STORE_CLASS_OPERATIONAL);
+	assert_int_equal(store_profile_enable(t->s, id), 0);
+	assert_int_equal(store_profile_delete(t->s, id), 0);
 	assert_int_equal(store_commit(t->s), 0);
-	assert_int_equal(store_generation_align(t->s, 16, &g), 0);
-	assert_int_equal(g, 16); /* already aligned */
+	assert_int_equal(store_generation(t->s, &g), 0);
+	assert_int_equal(g, g0 + 1);
 	assert_int_equal(store_generation_bump(t->s, &g), 0);
-	assert_int_equal(g, 17);
-	assert_int_equal(store_generation_align(t->s, 0, &g), -EINVAL);
+	assert_int_equal(g, g0 + 2);
+	assert_int_equal(store_generation(t->s, &g), 0);
+	assert_int_equal(g, g0 + 2);
+	/* A rolled-back transaction bumps nothing. */
+	assert_int_equal(store_begin(t->s), 0);
+	install(t, t->iccid, STORE_CLASS_OPERATIONAL);
+	assert_int_equal(store_rollback(t->s), 0);
+	assert_int_equal(store_generation_bump(t->s, NULL), 0);
+	assert_int_equal(store_generation(t->s, &g), 0);
+	assert_int_equal(g, g0 + 3);
 }
 
 /* A monotonic counter in memory standing in for the TPM NV counter. */
@@ -695,7 +665,7 @@ static int fc_inc(void *ctx)
 
 static void copy_file(const char *from, const char *to)
 {
-	char cmd[256];
+	char cmd[512];
 
 	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", from, to);
 	assert_int_equal(system(cmd), 0);
@@ -707,85 +677,288 @@ static void reopen(struct t *t)
 	assert_int_equal(store_open(t->path, &t->sealer, &t->s, NULL, 0), 0);
 }
 
-static void test_rollback(void **state)
+/* An edit with the sqlite3 library while the store is closed. */
+static void edit(struct t *t, const char *sql)
+{
+	sqlite3 *db;
+
+	store_close(t->s);
+	t->s = NULL;
+	assert_int_equal(sqlite3_open(t->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	assert_int_equal(store_open(t->path, &t->sealer, &t->s, NULL, 0), 0);
+}
+
+/* Saves (save) or restores (!save) a copy of the closed store. */
+static void snapshot(struct t *t, const char *name, bool save)
+{
+	char copy[160];
+
+	snprintf(copy, sizeof(copy), "%s/%s", t->dir, name);
+	store_close(t->s); /* checkpoints the WAL into the file */
+	t->s = NULL;
+	if (save) {
+		copy_file(t->path, copy);
+	} else {
+		char wal[160];
+
+		copy_file(copy, t->path);
+		snprintf(wal, sizeof(wal), "%s-wal", t->path);
+		unlink(wal);
+	}
+	assert_int_equal(store_open(t->path, &t->sealer, &t->s, NULL, 0), 0);
+}
+
+/* An anchored store with the test profile enabled. */
+static int64_t anchored(struct t *t, struct store_counter *c, uint64_t headroom)
+{
+	int64_t id;
+
+	assert_int_equal(store_anchor_check(t->s, c, headroom), STORE_ANCHOR_NEW);
+	id = install(t, t->iccid, STORE_CLASS_OPERATIONAL);
+	assert_int_equal(store_profile_enable(t->s, id), 0);
+	assert_int_equal(store_anchor_sync(t->s, c), 0);
+	return id;
+}
+
+/* Commits SEQ_MS(ind) = seq as the daemon does after an AUTHENTICATE. */
+static int auth_commit(struct t *t, struct store_counter *c, int64_t id, unsigned ind,
+		       uint64_t seq)
+{
+	struct usim_change ch = { .kind = USIM_CHANGE_SQN, .index = ind };
+	int r;
+
+	t->p->sqn.seq_ms[ind] = seq;
+	r = store_apply(t->s, id, t->p, &ch, 1, 0);
+	return r < 0 ? r : store_anchor_sync(t->s, c);
+}
+
+static uint64_t seq_ms(struct t *t, int64_t id, unsigned ind)
+{
+	struct usim_profile *q = NULL;
+	uint64_t v;
+
+	assert_int_equal(store_profile_load(t->s, id, &q), 0);
+	v = q->sqn.seq_ms[ind];
+	usim_profile_free(q);
+	return v;
+}
+
+/* A new store anchors; a store with profiles and no anchor is refused. */
+static void test_anchor_new_and_missing(void **state)
 {
 	struct t *t = *state;
 	struct fake_counter fc = { .value = 1000 };
 	struct store_counter c = { fc_read, fc_inc, &fc };
-	char copy[128];
-	int64_t id;
-	uint64_t base;
+	uint64_t base = 0;
 
-	snprintf(copy, sizeof(copy), "%s.copy", t->path);
-	/* A new store anchors at the counter's value. */
-	assert_int_equal(store_rollback_check(t->s, &c, 1), 0);
+	install(t, t->iccid, STORE_CLASS_OPERATIONAL);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), -EBADMSG);
+	assert_non_null(strstr(store_errmsg(t->s), "missing anchor"));
+	assert_int_equal(count(t, "audit WHERE event = 'store-refused'"), 1);
+	assert_int_equal(store_nv_base(t->s, &base), -ENOENT);
+	edit(t, "DELETE FROM profiles");
+	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_NEW);
 	assert_int_equal(store_nv_base(t->s, &base), 0);
 	assert_int_equal(base, 1000);
-	id = install(t, t->iccid, STORE_CLASS_OPERATIONAL);
-	assert_int_equal(store_rollback_sync(t->s, &c, 1), 0);
-	assert_int_equal(fc.value, 1001);
-
-	/* Someone keeps a copy (closed: the WAL is checkpointed). */
-	store_close(t->s);
-	copy_file(t->path, copy);
-	assert_int_equal(store_open(t->path, &t->sealer, &t->s, NULL, 0), 0);
-	assert_int_equal(store_rollback_check(t->s, &c, 1), 0);
-	assert_int_equal(store_profile_delete(t->s, id), 0);
-	assert_int_equal(store_rollback_sync(t->s, &c, 1), 0);
-	assert_int_equal(fc.value, 1002);
-
-	/* ... and puts it back to bring the deleted profile back: refused. */
-	store_close(t->s);
-	copy_file(copy, t->path);
-	assert_int_equal(store_open(t->path, &t->sealer, &t->s, NULL, 0), 0);
-	assert_int_equal(store_rollback_check(t->s, &c, 1), -ESTALE);
-	assert_non_null(strstr(store_errmsg(t->s), "older than the TPM's generation counter"));
-	assert_int_equal(count(t, "audit WHERE event = 'rollback-refused'"), 1);
-	assert_int_equal(store_rollback_sync(t->s, &c, 1), -EINVAL); /* not checked */
-
-	/* A crash between commit and increment is repaired at the next start. */
-	store_close(t->s);
-	unlink(t->path);
-	assert_int_equal(store_open(t->path, &t->sealer, &t->s, NULL, 0), 0);
-	fc.value = 5000;
-	assert_int_equal(store_rollback_check(t->s, &c, 1), 0);
-	install(t, t->iccid, STORE_CLASS_OPERATIONAL); /* no sync: "crash" */
-	reopen(t);
-	fc.increments = 0;
-	assert_int_equal(store_rollback_check(t->s, &c, 1), 0);
-	assert_int_equal(fc.increments, 1);
-	assert_int_equal(fc.value, 5001);
-	/* A counter that fell behind by more is not ours. */
-	fc.value = 4000;
-	assert_int_equal(store_rollback_check(t->s, &c, 1), -EBADMSG);
-	assert_int_equal(unlink(copy), 0);
+	assert_int_equal(count(t, "audit WHERE event = 'anchor'"), 1);
+	assert_int_equal(count(t, "device_blobs WHERE kind IN ('state-key', 'state-mac')"), 2);
+	assert_int_equal(store_anchor_check(t->s, &c, 0), -EINVAL);
+	assert_int_equal(store_anchor_check(t->s, &c, STORE_SQN_HEADROOM_MAX + 1), -EINVAL);
 }
 
-static void test_rollback_window(void **state)
+/* Finding 1: a copy of the current generation brings back no used SQN. */
+static void test_rollback_sqn_zero_window(void **state)
 {
 	struct t *t = *state;
 	struct fake_counter fc = { .value = 7 };
 	struct store_counter c = { fc_read, fc_inc, &fc };
-	struct usim_change ch = { .kind = USIM_CHANGE_SQN, .index = 2 };
-	int64_t id;
-	uint64_t g;
+	int64_t id = anchored(t, &c, 16);
+	uint64_t ceiling = 0;
+	unsigned before;
 
-	assert_int_equal(store_rollback_check(t->s, &c, 16), 0);
-	id = install(t, t->iccid, STORE_CLASS_OPERATIONAL); /* g = 1 */
-	/* A lifecycle change aligned: the counter moves at once. */
-	assert_int_equal(store_generation_align(t->s, 16, &g), 0);
-	assert_int_equal(store_rollback_sync(t->s, &c, 16), 0);
-	assert_int_equal(fc.value, 8);
-	/* 15 authentications: no increment; the 16th: one. */
-	for (int i = 1; i <= 16; i++) {
-		t->p->sqn.seq_ms[2] = (uint64_t)i;
-		assert_int_equal(store_apply(t->s, id, t->p, &ch, 1,
-					     STORE_APPLY_BUMP_GENERATION), 0);
-		assert_int_equal(store_rollback_sync(t->s, &c, 16), 0);
-		assert_int_equal(fc.value, i < 16 ? 8u : 9u);
+	/* The first SQN moves the ceiling to 1 + 16: one NV increment. */
+	before = fc.increments;
+	assert_int_equal(auth_commit(t, &c, id, 2, 1), 0);
+	assert_int_equal(fc.increments, before + 1);
+	assert_int_equal(store_sqn_ceiling(t->s, id, &ceiling), 0);
+	assert_int_equal(ceiling, 17);
+	snapshot(t, "copy", true);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_RAISED);
+	/* SEQ 2..17 under the ceiling: no NV write; 18 moves it again. */
+	before = fc.increments;
+	for (uint64_t q = 18; q <= 33; q++)
+		assert_int_equal(auth_commit(t, &c, id, (unsigned)(q % 32), q), 0);
+	assert_int_equal(fc.increments, before + 1);
+	/* The copy of the generation before the move is refused ... */
+	snapshot(t, "now", true);
+	snapshot(t, "copy", false);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), -ESTALE);
+	/* ... and a copy of the current generation is served with every
+	 * SEQ_MS at the ceiling: no SEQ ever accepted is fresh again. */
+	snapshot(t, "now", false);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_RAISED);
+	assert_int_equal(auth_commit(t, &c, id, 5, 34), 0); /* at the ceiling */
+	snapshot(t, "now", false);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_RAISED);
+	assert_int_equal(store_sqn_ceiling(t->s, id, &ceiling), 0);
+	assert_int_equal(ceiling, 18 + 16);
+	for (unsigned ind = 0; ind < 32; ind++)
+		assert_int_equal(seq_ms(t, id, ind), 34);
+}
+
+/* A clean stop restarts without raising; its copy cannot start twice. */
+static void test_anchor_clean_stop(void **state)
+{
+	struct t *t = *state;
+	struct fake_counter fc = { .value = 7 };
+	struct store_counter c = { fc_read, fc_inc, &fc };
+	int64_t id = anchored(t, &c, 16);
+
+	assert_int_equal(auth_commit(t, &c, id, 3, 5), 0);
+	assert_int_equal(store_anchor_close(t->s, &c), 0);
+	snapshot(t, "clean", true);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_FRESH);
+	assert_int_equal(seq_ms(t, id, 0), 0); /* not raised */
+	assert_int_equal(seq_ms(t, id, 3), 5);
+	assert_int_equal(auth_commit(t, &c, id, 3, 6), 0);
+	snapshot(t, "clean", false);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), -ESTALE);
+}
+
+/* Finding 2: SQL edits of the store are refused. */
+static void test_anchor_sql_edits(void **state)
+{
+	static const char *const edits[] = {
+		"UPDATE sqn SET seq_ms = 0",
+		"UPDATE meta SET value = value + 1 WHERE key = 'generation'",
+		"UPDATE pins SET tries_left = max_tries",
+		"UPDATE profiles SET sqn_ceiling = 0",
+		"UPDATE profiles SET state = 2",
+		"DELETE FROM meta WHERE key = 'nv_base'",
+		"DELETE FROM device_blobs WHERE kind = 'state-mac'",
+	};
+	struct t *t = *state;
+	struct fake_counter fc = { .value = 7 };
+	struct store_counter c = { fc_read, fc_inc, &fc };
+	int64_t id = anchored(t, &c, 16);
+
+	assert_int_equal(auth_commit(t, &c, id, 1, 9), 0);
+	t->p->pins[0].tries_left = 1;
+	{
+		struct usim_change ch = { .kind = USIM_CHANGE_PIN, .index = 0 };
+
+		assert_int_equal(store_apply(t->s, id, t->p, &ch, 1, 0), 0);
 	}
+	snapshot(t, "good", true);
+	for (size_t i = 0; i < ARRAY_SIZE(edits); i++) {
+		edit(t, edits[i]);
+		if (store_anchor_check(t->s, &c, 16) != -EBADMSG)
+			fail_msg("edit accepted: %s", edits[i]);
+		snapshot(t, "good", false);
+	}
+	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_RAISED);
+}
+
+/* Finding 3: a deleted profile does not come back, generation patched or not. */
+static void test_rollback_deleted_profile(void **state)
+{
+	struct t *t = *state;
+	struct fake_counter fc = { .value = 1000 };
+	struct store_counter c = { fc_read, fc_inc, &fc };
+	int64_t id = anchored(t, &c, 16);
+	char sql[96];
+	uint64_t g = 0;
+
+	snapshot(t, "before", true);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_RAISED);
+	assert_int_equal(store_profile_delete(t->s, id), 0);
+	assert_int_equal(store_anchor_sync(t->s, &c), 0);
+	assert_int_equal(store_generation(t->s, &g), 0);
+	snapshot(t, "before", false);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), -ESTALE);
+	assert_non_null(strstr(store_errmsg(t->s), "older than the TPM's generation counter"));
+	snprintf(sql, sizeof(sql), "UPDATE meta SET value = %llu WHERE key = 'generation'",
+		 (unsigned long long)g);
+	edit(t, sql);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), -EBADMSG);
+	assert_non_null(strstr(store_errmsg(t->s), "does not match its MAC"));
+}
+
+/* A crash between a commit and its increment is repaired at the next start. */
+static void test_anchor_crash_repair(void **state)
+{
+	struct t *t = *state;
+	struct fake_counter fc = { .value = 5000 };
+	struct store_counter c = { fc_read, fc_inc, &fc };
+	int64_t id = anchored(t, &c, 16);
+	struct usim_change ch = { .kind = USIM_CHANGE_SQN, .index = 0 };
+
+	t->p->sqn.seq_ms[0] = 100; /* moves the ceiling; no sync: "crash" */
+	assert_int_equal(store_apply(t->s, id, t->p, &ch, 1, 0), 0);
 	reopen(t);
-	assert_int_equal(store_rollback_check(t->s, &c, 16), 0);
+	fc.increments = 0;
+	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_RAISED);
+	assert_int_equal(fc.increments, 1);
+	assert_true(seq_ms(t, id, 7) >= 100);
+	/* A counter that fell behind by more is not ours. */
+	reopen(t);
+	fc.value -= 5;
+	assert_int_equal(store_anchor_check(t->s, &c, 16), -EBADMSG);
+	assert_int_equal(store_anchor_sync(t->s, &c), -EINVAL); /* not checked */
+}
+
+/* Finding 4: the tamper record is authenticated and cannot be rolled back. */
+static void test_tamper_record(void **state)
+{
+	struct t *t = *state;
+	struct fake_counter fc = { .value = 3 };
+	struct store_counter c = { fc_read, fc_inc, &fc };
+	bool tampered = true;
+
+	anchored(t, &c, 16);
+	assert_int_equal(store_tampered(t->s, &tampered), 0);
+	assert_false(tampered);
+	snapshot(t, "untampered", true);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_RAISED);
+	assert_int_equal(store_tamper_record(t->s), 0);
+	assert_int_equal(store_anchor_sync(t->s, &c), 0);
+	snapshot(t, "tampered", true);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_RAISED);
+	assert_int_equal(store_tampered(t->s, &tampered), 0);
+	assert_true(tampered);
+	snapshot(t, "untampered", false);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), -ESTALE);
+	snapshot(t, "tampered", false);
+	edit(t, "UPDATE meta SET value = 0 WHERE key = 'tampered'");
+	assert_int_equal(store_anchor_check(t->s, &c, 16), -EBADMSG);
+	/* Frozen: the record cannot be written (mcimd then moves the counter). */
+	snapshot(t, "tampered", false);
+	assert_int_equal(store_tamper_record(t->s), -EACCES);
+}
+
+/* No state key (the platform state is not the approved one): frozen. */
+static void test_anchor_frozen(void **state)
+{
+	struct t *t = *state;
+	struct fake_counter fc = { .value = 3 };
+	struct store_counter c = { fc_read, fc_inc, &fc };
+	int64_t id = anchored(t, &c, 16);
+
+	/* Opened and not checked (a program without the TPM): frozen too. */
+	reopen(t);
+	assert_int_equal(store_profile_disable(t->s, id), -EACCES);
+	assert_non_null(strstr(store_errmsg(t->s), "state key is not available"));
+	store_close(t->s);
+	t->sealer.unseal = NULL; /* store_open() then has no sealer */
+	assert_int_equal(store_open(t->path, &t->sealer, &t->s, NULL, 0), 0);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), -ENOKEY);
+	assert_int_equal(store_profile_disable(t->s, id), -EACCES);
+	assert_int_equal(store_audit(t->s, "tamper", NULL, "still recorded"), 0);
+	t->sealer.unseal = fake_unseal;
+	reopen(t);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_RAISED);
 }
 
 static void test_device_blobs_and_limits(void **state)
@@ -821,11 +994,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_enable_switch_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_atomic, setup, teardown),
-		cmocka_unit_test(test_generation_check),
-		cmocka_unit_test_setup_teardown(test_nv_base, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_generation_align, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rollback_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generation_bump, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_anchor_new_and_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_sqn_zero_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_anchor_clean_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_anchor_sql_edits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_deleted_profile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_anchor_crash_repair, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_anchor_frozen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tamper_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_blobs_and_limits, setup,
 						teardown),
 	};

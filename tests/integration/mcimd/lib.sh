@@ -67,6 +67,29 @@ autn() {
 		sed -n 's/^AUTN:\t*//p'
 }
 
+# auts_sqn_ms AUTS: SQN_MS (decimal) from the AUTS of a sync failure, as the
+# network's resynchronisation reads it (TS 33.102 6.3.5).
+auts_sqn_ms() {
+	osmo-auc-gen -3 -a milenage -k $K -o $OPC -r $RAND -A "$1" -f b9b9 2>/dev/null |
+		sed -n 's/^SQN\.MS:\t*//p; s/.*SQN\.MS = \([0-9]*\).*/\1/p' | head -1
+}
+
+# auth_resync SQN: auth SQN; on a sync failure (a start without a clean
+# stop raised SEQ_MS to the SQN ceiling, docs/store.md), once more above the
+# SQN_MS of the AUTS, as the network's resynchronisation would.  Sets rsp
+# (the answer) and sqn_used, and counts resyncs.
+auth_resync() {
+	local ms
+	sqn_used=$1
+	rsp=$(auth "$1")
+	[ "${rsp:0:4}" = dc0e ] || return 0
+	ms=$(auts_sqn_ms "${rsp:4:28}")
+	resyncs=$((${resyncs:-0} + 1))
+	[ -n "$ms" ] && [ "$ms" -ge "$1" ] || return 0
+	sqn_used=$(( (ms / 32 + 1) * 32 ))
+	rsp=$(auth $sqn_used)
+}
+
 # auth SQN: SELECT ADF.USIM, AUTHENTICATE in the 3G context (TS 31.102
 # 7.1.2) with RAND and the AUTN for SQN; prints the response hex.
 auth() {

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The store (store.h, docs/store.md): profile and device blobs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/store/store-internal.h"
+
+/* ---- blobs ------------------------------------------------------------- */
+
+static int blob_put(struct store *s, const char *sql, int64_t id, bool with_id,
+		    const char *kind, const uint8_t *data, size_t len)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r, i = 1;
+
+	if (!store_kind_ok(kind) || len > STORE_BLOB_MAX || (len && !data))
+		return store_fail(s, -EINVAL, "blob: bad kind or size");
+	r = store_prepare(s, sql, &st);
+	if (r < 0)
+		return r;
+	if (with_id)
+		sqlite3_bind_int64(st, i++, id);
+	sqlite3_bind_text(st, i++, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, i, len ? (const void *)data : "", (int)len, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if ((r & 0xff) == SQLITE_CONSTRAINT)
+		return store_fail(s, -ENOENT, "no such profile");
+	return r == SQLITE_DONE ? 0 : store_sqlfail(s, r, "blob");
+}
+
+static int blob_get(struct store *s, const char *sql, int64_t id, bool with_id,
+		    const char *kind, uint8_t **ret, size_t *ret_len)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	const void *d;
+	size_t n;
+	int r, rc, i = 1;
+
+	if (!store_kind_ok(kind) || !ret || !ret_len)
+		return -EINVAL;
+	r = store_prepare(s, sql, &st);
+	if (r < 0)
+		return r;
+	if (with_id)
+		sqlite3_bind_int64(st, i++, id);
+	sqlite3_bind_text(st, i, kind, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return store_fail(s, -ENOENT, "no blob %s", kind);
+	if (rc != SQLITE_ROW)
+		return store_sqlfail(s, rc, "blob");
+	d = sqlite3_column_blob(st, 0);
+	n = (size_t)sqlite3_column_bytes(st, 0);
+	if (n > STORE_BLOB_MAX)
+		return store_fail(s, -EBADMSG, "blob %s too large", kind);
+	*ret = malloc(n ? n : 1);
+	if (!*ret)
+		return -ENOMEM;
+	if (n)
+		memcpy(*ret, d, n);
+	*ret_len = n;
+	return 0;
+}
+
+int store_blob_put(struct store *s, int64_t id, const char *kind,
+		   const uint8_t *data, size_t len)
+{
+	if (!s)
+		return -EINVAL;
+	return blob_put(s, "INSERT OR REPLACE INTO blobs(profile_id, kind, data)"
+			   " VALUES (?,?,?)", id, true, kind, data, len);
+}
+
+int store_blob_get(struct store *s, int64_t id, const char *kind, uint8_t **ret,
+		   size_t *ret_len)
+{
+	if (!s)
+		return -EINVAL;
+	return blob_get(s, "SELECT data FROM blobs WHERE profile_id = ? AND kind = ?",
+			id, true, kind, ret, ret_len);
+}
+
+int store_blob_delete(struct store *s, int64_t id, const char *kind)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!s || !store_kind_ok(kind))
+		return -EINVAL;
+	r = store_prepare(s, "DELETE FROM blobs WHERE profile_id = ? AND kind = ?", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	r = store_step_done(s, st, "blob delete");
+	if (r >= 0 && sqlite3_changes(s->db) == 0)
+		return store_fail(s, -ENOENT, "no blob %s", kind);
+	return r;
+}
+
+int store_device_blob_put(struct store *s, const char *kind, const uint8_t *data,
+			  size_t len)
+{
+	if (!s)
+		return -EINVAL;
+	return blob_put(s, "INSERT OR REPLACE INTO device_blobs(kind, data) VALUES (?,?)",
+			0, false, kind, data, len);
+}
+
+int store_device_blob_get(struct store *s, const char *kind, uint8_t **ret,
+			  size_t *ret_len)
+{
+	if (!s)
+		return -EINVAL;
+	return blob_get(s, "SELECT data FROM device_blobs WHERE kind = ?", 0, false,
+			kind, ret, ret_len);
+}
