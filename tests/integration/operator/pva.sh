@@ -231,6 +231,26 @@ if [ "${1:-}" = phase ]; then
 		expect "resetCount going backwards (an old copy of the TPM state)" 1 clock validate
 		grep -q "resetCount went backwards" "$W/out" && ok "the reason says resetCount went backwards" ||
 			{ not_ok "resetCount reason"; tail -n 1 "$W/out" | sed 's/^/# /'; }
+		# An IMA violation commits to nothing but itself: an allowlist that
+		# names its path and (zero) digest must still not let it through.
+		printf 'banks sha1 sha256\nima /usr/bin/tool tool-binary\nima-violation /etc/shadow\n' \
+			>"$W/violation.desc"
+		"$EVB" --ima "$W/ima-violation.log" --extend "$W/violation.desc" >/dev/null
+		python3 - "$W" <<-'PY'
+			import hashlib, json, sys
+			w = sys.argv[1]
+			json.dump({"model": "gw-1000", "version": 6, "mode": "remote", "pcrs": [10, 23],
+			           "reference": {"23": "00" * 32},
+			           "ima_allow": [{"path": "/usr/bin/tool",
+			                          "digest": "sha256:" + hashlib.sha256(b"tool-binary").hexdigest()},
+			                         {"path": "/etc/shadow", "digest": "sha256:" + "00" * 32}]},
+			          open(f"{w}/model-v6.json", "w"))
+		PY
+		"$OPBIN" -c "$W/op.conf" model set "$W/model-v6.json" >/dev/null
+		expect "an IMA violation entry, even with its path and digest allowlisted" 1 ima_allowlist \
+			validate --ima-log "$W/ima-violation.log"
+		grep -q "(a violation)" "$W/out" && ok "the reason names the violation" ||
+			{ not_ok "violation reason"; tail -n 1 "$W/out" | sed 's/^/# /'; }
 		;;
 	foreign)
 		# A TPM whose EK certificate chains to the same CA but was never imported.
