@@ -79,6 +79,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
 	const struct http_config hc = {
 		.addr = c->cfg.listen_addr, .port = c->cfg.listen_port,
 		.workers = c->cfg.workers, .max_connections = c->cfg.max_connections,
+		.max_per_address = c->cfg.max_per_address,
 		.cert_pem = cert, .key_pem = key,
 		.limit = api_body_limit, .route = api_route, .user = &s,
 	};

@@ -24,6 +24,7 @@ void op_config_defaults(struct op_config *c)
 		.device_rate = 30,
 		.address_rate = 6000,
 		.max_connections = 1024,
+		.max_per_address = 32,
 	};
 }
 
@@ -93,6 +94,7 @@ static const struct {
 	{ "pva", "ticket_ttl", "10 to 86400 seconds" },
 	{ "limits", "device_rate", "1 to 100000 requests per minute" },
 	{ "limits", "address_rate", "1 to 10000000 requests per minute" },
+	{ "limits", "connections_per_address", "0 (no limit) to 65536" },
 };
 
 static int set(struct op_config *c, unsigned k, const char *v)
@@ -108,6 +110,7 @@ static int set(struct op_config *c, unsigned k, const char *v)
 	case 7: return set_uint(v, 10, 86400, &c->ticket_ttl);
 	case 8: return set_uint(v, 1, 100000, &c->device_rate);
 	case 9: return set_uint(v, 1, 10000000, &c->address_rate);
+	case 10: return set_uint(v, 0, 65536, &c->max_per_address);
 	}
 	return -EINVAL;
 }

@@ -32,6 +32,7 @@ struct op_config {
 	unsigned device_rate;  /* requests per minute per device */
 	unsigned address_rate; /* requests per minute per source address */
 	unsigned max_connections;
+	unsigned max_per_address; /* open connections per source address, 0: no limit */
 };
 
 void op_config_defaults(struct op_config *c);

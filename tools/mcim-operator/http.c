@@ -227,6 +227,7 @@ int http_server_start(const struct http_config *cfg, struct http_server **ret, c
 		MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->workers,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_per_address,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64u << 10),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,

@@ -38,6 +38,7 @@ struct http_config {
 	uint16_t port;          /* 0: any free port (see http_server_port) */
 	unsigned workers;
 	unsigned max_connections;
+	unsigned max_per_address; /* 0: no limit */
 	const char *cert_pem;   /* server certificate chain, PEM text */
 	const char *key_pem;    /* its private key, PEM text */
 	http_limit_fn limit;

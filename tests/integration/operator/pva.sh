@@ -325,7 +325,7 @@ tests/lib/with-swtpm --state "$state" -- bash -c '
 [ -d "$W/old-tpm" ] && { tests/lib/with-swtpm --state "$W/old-tpm" -- "$SELF" phase rollback || rc=1; }
 
 # Rate limit per source address: a second server with a limit of 3 a minute.
-sed -i 's/^device_rate = .*/address_rate = 3/' "$W/op.conf"
+sed -i 's/^device_rate = .*/address_rate = 3\nconnections_per_address = 2/' "$W/op.conf"
 rm -f "$W/port2"
 "$OPBIN" -c "$W/op.conf" serve --port-file "$W/port2" 2>/dev/null &
 rpid=$!
@@ -336,9 +336,32 @@ codes=$(for _ in 1 2 3 4; do
 done)
 retry=$(curl -s -D - -o /dev/null --cacert "$W/pki/root-ca.pem" "https://127.0.0.1:$(cat "$W/port2")/v1/health" |
 	tr -d '\r' | sed -n 's/^Retry-After: //Ip')
+# Connections per address: a third one, while two are open, is closed at once.
+conns=$(python3 - "$(cat "$W/port2")" <<'PY'
+import socket, ssl, sys
+port = int(sys.argv[1])
+held = []
+for _ in range(2):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    held.append(s)
+third = socket.create_connection(("127.0.0.1", port), timeout=5)
+third.settimeout(5)
+try:
+    print("closed" if third.recv(1) == b"" else "open")
+except (ConnectionResetError, socket.timeout) as e:
+    print("closed" if isinstance(e, ConnectionResetError) else "open")
+PY
+)
 kill $rpid
 wait $rpid
 n=$(cat "$W/n")
+if [ "$conns" = closed ]; then
+	echo "ok $((n + 1)) - connections per address: a third connection while two are open is closed at once"
+else
+	echo "not ok $((n + 1)) - connections per address: the third connection stayed $conns"
+	rc=1
+fi
+n=$((n + 1))
 if [ "$codes" = "200 200 200 429 " ] && [ -n "$retry" ]; then
 	echo "ok $((n + 1)) - rate limit per address: the 4th request in a minute gets 429 with Retry-After $retry"
 else
