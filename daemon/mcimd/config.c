@@ -490,6 +490,13 @@ static int s_ima_log(struct parser *p, const char *sec, const char *key, const c
 	return set_text(p->cfg->ima_log, sizeof(p->cfg->ima_log), p, sec, key, v);
 }
 
+static int s_reference(struct parser *p, const char *sec, const char *key, const char *v)
+{
+	if (*v && !abs_path(v))
+		return perr(p, sec, key, "'%s' is not an absolute path", v);
+	return set_text(p->cfg->reference, sizeof(p->cfg->reference), p, sec, key, v);
+}
+
 static int s_socket(struct parser *p, const char *sec, const char *key, const char *v)
 {
 	/* sockaddr_un.sun_path holds 108 bytes with the NUL. */
@@ -599,6 +606,7 @@ static const struct {
 	{ "provisioning", "retries", s_retries },
 	{ "provisioning", "tcg_log", s_tcg_log },
 	{ "provisioning", "ima_log", s_ima_log },
+	{ "provisioning", "reference", s_reference },
 	{ "control", "socket", s_socket },
 	{ "control", "group", s_group },
 	{ "control", "admin_group", s_admin },

@@ -69,6 +69,7 @@ struct mcimd_config {
 	unsigned prov_retries;              /* more attempts per step */
 	char tcg_log[CONFIG_TEXT_MAX + 1];  /* "" = none */
 	char ima_log[CONFIG_TEXT_MAX + 1];  /* "" = none */
+	char reference[CONFIG_TEXT_MAX + 1]; /* semi-autonomous: model JSON, "" = none */
 	/* [control] */
 	char control_socket[CONFIG_TEXT_MAX + 1];
 	char control_group[CONFIG_NAME_MAX + 1]; /* may connect */

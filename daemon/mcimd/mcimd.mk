@@ -10,11 +10,14 @@ $(eval $(call lib,mcimdtrace,daemon/mcimd/gsmtap.c))
 $(eval $(call lib,mcimdop,daemon/mcimd/operator-json.c,$(LDLIBS_jsonc) $(LDLIBS_tss)))
 $(eval $(call unit_test,test-operator-json,tests/unit/test-operator-json.c,mcimdop))
 $(eval $(call fuzzer,fuzz-operator-json,tests/fuzz/fuzz-operator-json.c,mcimdop,$(LDLIBS_jsonc) $(LDLIBS_tss)))
+# Semi-autonomous validation: the device's own checks of its logs (pure).
+$(eval $(call lib,mcimdsummary,daemon/mcimd/summary.c,$(LDLIBS_jsonc)))
+$(eval $(call unit_test,test-summary,tests/unit/test-summary.c,mcimdsummary refvalues eventlog mcimutil))
 $(eval $(call unit_test,test-gsmtap,tests/unit/test-gsmtap.c,mcimdtrace mcimutil))
 MCIMD_SRCS := daemon/mcimd/mcimd.c daemon/mcimd/handlers.c daemon/mcimd/log.c \
 	daemon/mcimd/notify.c daemon/mcimd/tpm.c daemon/mcimd/slot.c \
 	daemon/mcimd/provision.c daemon/mcimd/provision-client.c daemon/mcimd/http.c
-MCIMD_LIBS := mcimdctl mcimdconf mcimdtrace mcimdop store usim usimprofile tre tpm2util aka vusim-nl mcimutil
+MCIMD_LIBS := mcimdctl mcimdconf mcimdtrace mcimdop mcimdsummary refvalues eventlog store usim usimprofile tre tpm2util aka vusim-nl mcimutil
 # libcurl is not linked: http.c loads it when provisioning starts.
 MCIMD_LDLIBS := $(LDLIBS_jsonc) $(LDLIBS_tss) $(call pkglibs,tss2-sys) $(LDLIBS_crypto) $(LDLIBS_nl)
 $(eval $(call prog,mcimd,$(MCIMD_SRCS),$(MCIMD_LIBS),$(MCIMD_LDLIBS)))

@@ -20,12 +20,17 @@
  * with the nonce -> TPM2_Certify of the SRK with the nonce -> the event
  * logs of [provisioning] tcg_log and ima_log (absent files are not sent;
  * none in autonomous mode) -> POST .../evidence -> the ticket and its
- * expiry kept (device blob "provision.ticket") for the download.  The
- * semi-autonomous mode (a summary bound into the quote) is refused here.
+ * expiry kept (device blob "provision.ticket") for the download.
+ *
+ * Semi-autonomous mode (protocol section 4, summary.h): the reference values
+ * of [provisioning] reference are read when the PVA asks for the mode; the
+ * quote step reads the PCRs, then the logs, builds the summary from them and
+ * quotes with qualifyingData = SHA-256(nonce || summary); the logs stay on
+ * the device and the summary goes with the evidence.
  *
  * Every failure ends the flow with a kind (docs/control-api.md:
  * "config", "tpm", "store", "unreachable", "tls", "timeout", "bad-answer",
- * "refused", "retry-later", "unsupported"), the step it happened in and
+ * "refused", "retry-later"), the step it happened in and
  * the steps done; nothing is stored by a flow that failed.
  */
 #include <errno.h>
@@ -36,18 +41,24 @@
 
 #include <tss2/tss2_mu.h>
 
+#include "fileio.h"
 #include "hex.h"
+#include "model.h"
+#include "tpm2-crypto.h"
 
 #include "daemon/mcimd/http.h"
 #include "daemon/mcimd/log.h"
 #include "daemon/mcimd/mcimd.h"
 #include "daemon/mcimd/operator-json.h"
+#include "daemon/mcimd/summary.h"
 
 #define BLOB_REGISTRATION "provision.registration"
 #define BLOB_TICKET "provision.ticket"
 /* Request bodies (protocol "Transport"): 64 KiB, 12 MiB for the evidence. */
 #define REQUEST_MAX (64u << 10)
 #define EVIDENCE_MAX (12u << 20)
+/* Semi-autonomous: quotes tried while the PCRs move between read and quote. */
+#define SEMI_ATTEMPTS 3
 
 struct mcimd_prov {
 	struct mcimd *d;
@@ -61,6 +72,9 @@ struct mcimd_prov {
 	bool registered;          /* reg holds the registration */
 	struct op_registration reg;
 	struct op_session sess;
+	bool have_ref;            /* ref: [provisioning] reference (semi-autonomous) */
+	struct op_model ref;
+	struct json_object *summary; /* the summary sent, for the result */
 };
 
 static void json_putp(struct json_object **o)
@@ -102,6 +116,9 @@ static void prov_free(struct mcimd_prov *p)
 	mcimd_release_heap(p->d); /* the evidence (logs) may have been megabytes */
 	http_cancel(p->xfer);
 	json_object_put(p->steps);
+	json_object_put(p->summary);
+	if (p->have_ref)
+		model_free(&p->ref);
 	explicit_bzero(&p->sess, sizeof(p->sess));
 	free(p);
 }
@@ -132,6 +149,8 @@ _printf_(5, 6) static void fail(struct mcimd_prov *p, int r, const char *kind,
 	json_object_object_add(data, "kind", json_object_new_string(kind));
 	json_object_object_add(data, "step", json_object_new_string(p->step));
 	json_object_object_add(data, "steps", json_object_get(p->steps));
+	if (p->summary)
+		json_object_object_add(data, "summary", json_object_get(p->summary));
 	log_error("provisioning: %s: %s", p->step, why);
 	prov_free(p);
 	done(user, r, NULL, why, data);
@@ -446,6 +465,8 @@ static void on_evidence(void *user, const struct http_response *rsp)
 		json_object_array_add(checks, c);
 	}
 	json_object_object_add(result, "checks", checks);
+	if (p->summary)
+		json_object_object_add(result, "summary", json_object_get(p->summary));
 	finish(p, result);
 }
 
@@ -499,6 +520,82 @@ static struct json_object *pcr_values_json(const struct tre_quote *q)
 	return a;
 }
 
+static bool same_pcrs(const TPM2B_DIGEST *a, const TPM2B_DIGEST *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (a[i].size != b[i].size || memcmp(a[i].buffer, b[i].buffer, a[i].size))
+			return false;
+	return true;
+}
+
+/*
+ * Semi-autonomous (summary.h): the PCRs, then the logs (the IMA list read
+ * after the PCRs holds their prefix), the summary of their checks, and the
+ * quote with SHA-256(nonce || summary).  The PCRs read after the quote must
+ * be those the summary was made from (PCRs only grow: then they are the
+ * quoted ones); else again.  On failure the flow has ended (fail).
+ */
+static int semi_quote(struct mcimd_prov *p, struct tre_quote *q, char **ret_summary,
+		      size_t *ret_len, unsigned *ret_failures)
+{
+	struct mcimd *d = p->d;
+	const struct op_session *s = &p->sess;
+	TPM2B_DIGEST vals[ARRAY_SIZE(q->pcrs)];
+	uint32_t n;
+	int r;
+
+	for (unsigned attempt = 0; attempt < SEMI_ATTEMPTS; attempt++) {
+		_cleanup_free_ uint8_t *tcg = NULL, *ima = NULL;
+		_cleanup_free_ char *sum = NULL;
+		size_t tcg_len, ima_len, sum_len;
+		struct summary_pcrs pcrs;
+		uint8_t qual[TPM2_SHA256_DIGEST_SIZE];
+
+		r = tre_pcr_read(d->tre, &s->sel, vals, ARRAY_SIZE(vals), &n);
+		if (r < 0) {
+			fail(p, r, "tpm", NULL, "TPM2_PCR_Read: %s", tre_errmsg(d->tre));
+			return r;
+		}
+		if (summary_pcrs_from(&s->sel, vals, n, &pcrs) < 0) {
+			fail(p, -EIO, "tpm", NULL, "the PCR values read do not match the selection");
+			return -EIO;
+		}
+		r = tre_event_log_read(d->cfg.tcg_log[0] ? d->cfg.tcg_log : NULL, &tcg, &tcg_len);
+		if (r == 0)
+			r = tre_event_log_read(d->cfg.ima_log[0] ? d->cfg.ima_log : NULL, &ima,
+					       &ima_len);
+		if (r < 0) {
+			fail(p, r, "config", NULL, "reading the event logs: %s", strerror(-r));
+			return r;
+		}
+		r = summary_build(&p->ref, &pcrs, tcg, tcg_len, ima, ima_len, &sum, &sum_len,
+				  ret_failures);
+		if (r == 0) {
+			const struct tpm2_buf parts[] = { { s->nonce, s->nonce_len }, { sum, sum_len } };
+
+			r = tpm2_hashv(TPM2_ALG_SHA256, parts, ARRAY_SIZE(parts), qual);
+		}
+		if (r < 0) {
+			fail(p, r, "config", NULL, "the summary cannot be made: %s", strerror(-r));
+			return r;
+		}
+		r = tre_quote(d->tre, &s->sel, qual, sizeof(qual), q);
+		if (r < 0) {
+			fail(p, r, "tpm", NULL, "TPM2_Quote: %s", tre_errmsg(d->tre));
+			return r;
+		}
+		if (q->npcrs == n && same_pcrs(q->pcrs, vals, n)) {
+			*ret_summary = TAKE_PTR(sum);
+			*ret_len = sum_len;
+			return 0;
+		}
+		tre_quote_clear(q);
+	}
+	fail(p, -EAGAIN, "tpm", NULL, "the PCRs changed between the summary and the quote, %u times",
+	     SEMI_ATTEMPTS);
+	return -EAGAIN;
+}
+
 /* ActivateCredential, Quote, Certify, the logs: the evidence body. */
 static int evidence(struct mcimd_prov *p, struct json_object **ret)
 {
@@ -507,6 +604,9 @@ static int evidence(struct mcimd_prov *p, struct json_object **ret)
 	_cleanup_json_ struct json_object *o = json_object_new_object();
 	struct json_object *quote, *srk, *logs;
 	struct tre_quote q;
+	_cleanup_free_ char *summary = NULL;
+	size_t summary_len = 0;
+	unsigned failures = 0;
 	TPM2B_DIGEST secret;
 	TPM2B_ATTEST attest;
 	TPMT_SIGNATURE sig;
@@ -533,12 +633,16 @@ static int evidence(struct mcimd_prov *p, struct json_object **ret)
 
 		tre_bios_log_path = logs_wanted && d->cfg.tcg_log[0] ? d->cfg.tcg_log : NULL;
 		tre_ima_log_path = logs_wanted && d->cfg.ima_log[0] ? d->cfg.ima_log : NULL;
-		r = tre_quote(d->tre, &s->sel, s->nonce, s->nonce_len, &q);
+		if (s->mode == OP_MODE_SEMI_AUTONOMOUS)
+			r = semi_quote(p, &q, &summary, &summary_len, &failures);
+		else
+			r = tre_quote(d->tre, &s->sel, s->nonce, s->nonce_len, &q);
 		tre_bios_log_path = bios;
 		tre_ima_log_path = ima;
 	}
 	if (r < 0) {
-		fail(p, r, "tpm", NULL, "TPM2_Quote: %s", tre_errmsg(d->tre));
+		if (s->mode != OP_MODE_SEMI_AUTONOMOUS) /* semi_quote() ended the flow */
+			fail(p, r, "tpm", NULL, "TPM2_Quote: %s", tre_errmsg(d->tre));
 		return r;
 	}
 	quote = json_object_new_object();
@@ -551,7 +655,24 @@ static int evidence(struct mcimd_prov *p, struct json_object **ret)
 		json_object_object_add(logs, "tcg", b64_json(q.bios_log, q.bios_log_len));
 	if (q.ima_log)
 		json_object_object_add(logs, "ima", b64_json(q.ima_log, q.ima_log_len));
-	step_ok(p, "%u PCRs quoted with the nonce", q.npcrs);
+	step_ok(p, "%u PCRs quoted with %s", q.npcrs,
+		summary ? "SHA-256(nonce || summary)" : "the nonce");
+	if (summary) {
+		struct json_object *f;
+
+		step_begin(p, "summary");
+		json_object_object_add(o, "summary", b64_json((const uint8_t *)summary, summary_len));
+		p->summary = json_tokener_parse(summary);
+		f = p->summary ? json_object_object_get(p->summary, "failures") : NULL;
+		if (!failures)
+			step_ok(p, "the logs and PCRs pass %s version %lld", p->ref.name,
+				(long long)p->ref.version);
+		else
+			step_ok(p, "%u failure(s) against %s version %lld, first: %s", failures,
+				p->ref.name, (long long)p->ref.version,
+				json_object_get_string(json_object_object_get(
+					json_object_array_get_idx(f, 0), "reason")) ?: "?");
+	}
 	step_begin(p, "event_logs");
 	if (!logs_wanted)
 		step_ok(p, "not sent (%s mode)", op_mode_name(s->mode));
@@ -588,6 +709,35 @@ static int evidence(struct mcimd_prov *p, struct json_object **ret)
 	return 0;
 }
 
+/* The reference values the device checks itself against (semi-autonomous). */
+static int load_reference(struct mcimd_prov *p, char *why, size_t why_size)
+{
+	const char *path = p->d->cfg.reference;
+	_cleanup_free_ char *text = NULL;
+	char w[256];
+	size_t len;
+	int r;
+
+	if (!path[0]) {
+		snprintf(why, why_size, "[provisioning] reference is not set in %s",
+			 p->d->config_path);
+		return -EINVAL;
+	}
+	r = read_file_max(path, MODEL_BODY_MAX, &text, &len);
+	if (r < 0) {
+		snprintf(why, why_size, "reference %.100s: %.130s", path,
+			 r == -EFBIG ? "larger than 16 MiB" : strerror(-r));
+		return r;
+	}
+	r = model_parse(text, len, &p->ref, w, sizeof(w));
+	if (r < 0) {
+		snprintf(why, why_size, "reference %.100s: %.130s", path, w);
+		return r;
+	}
+	p->have_ref = true;
+	return 0;
+}
+
 static void on_session(void *user, const struct http_response *rsp)
 {
 	struct mcimd_prov *p = user;
@@ -603,10 +753,10 @@ static void on_session(void *user, const struct http_response *rsp)
 		fail(p, -EBADMSG, "bad-answer", NULL, "the PVA's answer: %s", why);
 		return;
 	}
-	if (p->sess.mode == OP_MODE_SEMI_AUTONOMOUS) {
-		fail(p, -EOPNOTSUPP, "unsupported", NULL,
-		     "the PVA asks for semi-autonomous validation, which this mcimd does not do "
-		     "yet (no summary sent; the session %s expires unused)", p->sess.session);
+	if (p->sess.mode == OP_MODE_SEMI_AUTONOMOUS && load_reference(p, why, sizeof(why)) < 0) {
+		fail(p, -EINVAL, "config", NULL,
+		     "the PVA asks for semi-autonomous validation: %s (the session %s expires unused)",
+		     why, p->sess.session);
 		return;
 	}
 	step_ok(p, "session %s, %s mode, %u bank(s), expires at %lld", p->sess.session,

@@ -502,7 +502,7 @@ int tre_pcr_read(struct tre *t, const TPML_PCR_SELECTION *sel, TPM2B_DIGEST *val
 	return 0;
 }
 
-static int read_log(const char *path, uint8_t **ret, size_t *ret_len)
+int tre_event_log_read(const char *path, uint8_t **ret, size_t *ret_len)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ uint8_t *buf = NULL;
@@ -586,9 +586,9 @@ int tre_quote(struct tre *t, const TPML_PCR_SELECTION *sel, const uint8_t *nonce
 	r = TRE_RETRY(t, quote(t, sel, nonce, nonce_len, ret));
 	if (r < 0)
 		return r;
-	r = read_log(tre_bios_log_path, &ret->bios_log, &ret->bios_log_len);
+	r = tre_event_log_read(tre_bios_log_path, &ret->bios_log, &ret->bios_log_len);
 	if (r == 0)
-		r = read_log(tre_ima_log_path, &ret->ima_log, &ret->ima_log_len);
+		r = tre_event_log_read(tre_ima_log_path, &ret->ima_log, &ret->ima_log_len);
 	if (r < 0) {
 		tre_quote_clear(ret);
 		return tre_failerr(t, r, "reading the event logs: %s", strerror(-r));

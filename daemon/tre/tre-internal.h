@@ -93,9 +93,6 @@ void tre_flush(struct tre *t, ESYS_TR *h);
 /* Recovers from a TPM restart: TPM2_Startup, fresh ESYS context. */
 int tre_recover(struct tre *t);
 int tre_key_ensure_loaded(struct tre_key *k);
-/* PCR values of a selection, in selection order (PCR_Read, 8 per call). */
-int tre_pcr_read(struct tre *t, const TPML_PCR_SELECTION *sel, TPM2B_DIGEST *vals,
-		 uint32_t max, uint32_t *ret_n);
 
 /* The per-use hot path over SAPI (fast.c). */
 struct tre_fast;

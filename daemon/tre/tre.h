@@ -289,6 +289,16 @@ void tre_quote_clear(struct tre_quote *q);
  */
 int tre_quote_export(struct tre *t, const struct tre_quote *q, const char *dir);
 
+/* PCR values of a selection, in selection order (PCR_Read, 8 per call). */
+int tre_pcr_read(struct tre *t, const TPML_PCR_SELECTION *sel, TPM2B_DIGEST *vals,
+		 uint32_t max, uint32_t *ret_n);
+/*
+ * Reads an event log (a securityfs file reports size 0: read to EOF), at
+ * most TRE_EVENTLOG_MAX bytes.  An absent or unreadable file (ENOENT,
+ * EACCES) or a NULL path gives *ret NULL and 0.
+ */
+int tre_event_log_read(const char *path, uint8_t **ret, size_t *ret_len);
+
 /* Event log paths (overridable for tests). */
 extern const char *tre_bios_log_path;
 extern const char *tre_ima_log_path;

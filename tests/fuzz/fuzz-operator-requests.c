@@ -18,8 +18,8 @@
 #include <string.h>
 
 #include "tpm2-crypto.h"
+#include "model.h"
 #include "tools/mcim-operator/evidence.h"
-#include "tools/mcim-operator/model.h"
 #include "tools/mcim-operator/pva.h"
 
 static TPM2B_PUBLIC ak;

@@ -84,6 +84,7 @@ static void test_full_file(void **state)
 		"retries = 0\n"
 		"tcg_log =\n"
 		"ima_log = /tmp/ima.bin\n"
+		"reference = /etc/mcim/reference.json\n"
 		"[control]\n"
 		"socket = /run/mcimd/ctl\n"
 		"group = wheel\n"
@@ -119,6 +120,7 @@ static void test_full_file(void **state)
 	assert_int_equal(c.prov_retries, 0);
 	assert_string_equal(c.tcg_log, "");
 	assert_string_equal(c.ima_log, "/tmp/ima.bin");
+	assert_string_equal(c.reference, "/etc/mcim/reference.json");
 	assert_string_equal(c.control_socket, "/run/mcimd/ctl");
 	assert_string_equal(c.control_group, "wheel");
 	assert_string_equal(c.admin_group, "root");
@@ -149,6 +151,8 @@ static void test_errors(void **state)
 		  "t.conf:2: [store] sqn_headroom: 0 is out of range 1..268435456" },
 		{ "[store]\npath = store.db\n",
 		  "t.conf:2: [store] path: 'store.db' is not an absolute path" },
+		{ "[provisioning]\nreference = ref.json\n",
+		  "t.conf:2: [provisioning] reference: 'ref.json' is not an absolute path" },
 		{ "[slots]\ncount = 9\n", "t.conf:2: [slots] count: 9 is out of range 0..8" },
 		{ "[slots]\ncount = two\n", "t.conf:2: [slots] count: 'two' is not a number" },
 		{ "[slots]\natr = 3b9\n", "t.conf:2: [slots] atr: not 2..33 bytes of hex" },

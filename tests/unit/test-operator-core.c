@@ -19,10 +19,10 @@
 
 #include <cmocka.h>
 
+#include "json-util.h"
+#include "model.h"
 #include "tools/mcim-operator/evidence.h"
 #include "tools/mcim-operator/import.h"
-#include "tools/mcim-operator/json-util.h"
-#include "tools/mcim-operator/model.h"
 #include "tools/mcim-operator/pva.h"
 #include "tools/mcim-operator/ratelimit.h"
 #include "tools/mcim-operator/store.h"

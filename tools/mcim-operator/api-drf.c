@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json-util.h"
 #include "tools/mcim-operator/evidence.h"
-#include "tools/mcim-operator/json-util.h"
 #include "tools/mcim-operator/server.h"
 
 void api_register(struct op_server *s, const struct http_request *req, struct http_response *resp)

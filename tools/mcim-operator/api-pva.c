@@ -15,8 +15,8 @@
 #include <tss2/tss2_mu.h>
 
 #include "hex.h"
+#include "json-util.h"
 #include "tools/mcim-operator/evidence.h"
-#include "tools/mcim-operator/json-util.h"
 #include "tools/mcim-operator/server.h"
 #include "tools/mcim-operator/ticket.h"
 

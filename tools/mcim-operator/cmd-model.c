@@ -9,8 +9,11 @@
 #include <string.h>
 
 #include "fileio.h"
+#include "model.h"
 #include "tools/mcim-operator/mcim-operator.h"
-#include "tools/mcim-operator/model.h"
+
+/* lib/model.c's names go into the store as they are. */
+_Static_assert(MODEL_NAME_MAX <= OP_ID_MAX, "model names must fit the store");
 
 static int print_model(const char *name, int64_t version, int64_t created, void *user)
 {

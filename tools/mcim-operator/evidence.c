@@ -7,8 +7,8 @@
 #include <tss2/tss2_mu.h>
 
 #include "hex.h"
+#include "json-util.h"
 #include "tools/mcim-operator/evidence.h"
-#include "tools/mcim-operator/json-util.h"
 
 bool device_id_valid(const char *s)
 {

@@ -7,8 +7,8 @@
 #include <tss2/tss2_mu.h>
 
 #include "hex.h"
+#include "json-util.h"
 #include "tools/mcim-operator/import.h"
-#include "tools/mcim-operator/json-util.h"
 
 enum col { C_EK_CERT, C_EK_PUBLIC, C_MODEL, C_SUBSCRIBER, C_SHO, C_BATCH, C_COUNT };
 static const char *const col_names[C_COUNT] = { "ek_cert", "ek_public", "model",

@@ -3,8 +3,7 @@
 # cores, the request parsers and the HTTP server; the program adds the
 # command line.  Its X.509 pieces are library opcrypto (pki.mk).
 OPCORE_SRCS := tools/mcim-operator/db-sqlite.c tools/mcim-operator/store.c \
-	tools/mcim-operator/store-schema.c tools/mcim-operator/json-util.c \
-	tools/mcim-operator/config.c tools/mcim-operator/model.c \
+	tools/mcim-operator/store-schema.c tools/mcim-operator/config.c \
 	tools/mcim-operator/pva.c tools/mcim-operator/evidence.c \
 	tools/mcim-operator/import.c tools/mcim-operator/ratelimit.c \
 	tools/mcim-operator/http.c tools/mcim-operator/api.c \
@@ -12,7 +11,7 @@ OPCORE_SRCS := tools/mcim-operator/db-sqlite.c tools/mcim-operator/store.c \
 OPCORE_LDLIBS := $(LDLIBS_sqlite) $(LDLIBS_jsonc) $(LDLIBS_mhd) $(LDLIBS_inih) \
 	$(LDLIBS_crypto) $(LDLIBS_tss) -lpthread
 $(eval $(call lib,opcore,$(OPCORE_SRCS),$(OPCORE_LDLIBS)))
-OPERATOR_LIBS := opcore opcrypto eventlog tpm2util mcimutil
+OPERATOR_LIBS := opcore opcrypto refvalues eventlog tpm2util mcimutil
 OPERATOR_SRCS := tools/mcim-operator/mcim-operator.c tools/mcim-operator/cmd-serve.c \
 	tools/mcim-operator/cmd-pki.c tools/mcim-operator/cmd-device.c \
 	tools/mcim-operator/cmd-model.c tools/mcim-operator/cmd-sho.c \

@@ -20,7 +20,7 @@
 #include "tpm2-cred.h"
 #include "tpm2-crypto.h"
 #include "tpm2-policy.h"
-#include "tools/mcim-operator/json-util.h"
+#include "json-util.h"
 #include "tools/mcim-operator/pva.h"
 
 _printf_(4, 5) static void add(struct pva_verdict *v, const char *check, bool ok,
@@ -575,7 +575,7 @@ static void summary_check(const struct pva_context *ctx, const struct pva_eviden
 	if (r == 0)
 		r = ju_int(o, "version", false, 1, 1, &version, why, sizeof(why));
 	if (r == 0)
-		r = ju_string(o, "model", false, OP_ID_MAX, &model, why, sizeof(why));
+		r = ju_string(o, "model", false, MODEL_NAME_MAX, &model, why, sizeof(why));
 	if (r == 0)
 		r = ju_int(o, "reference_version", false, 0, INT32_MAX, &refv, why, sizeof(why));
 	if (r == 0 && (!json_object_object_get_ex(o, "failures", &f) ||

@@ -18,7 +18,7 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "tpm2-quote.h"
-#include "tools/mcim-operator/model.h"
+#include "model.h"
 
 #define PVA_NONCE_LEN 32
 #define PVA_SECRET_LEN 32

@@ -4,7 +4,11 @@
 # is validated by mcim-operator (serve, on loopback), through `mcimctl
 # register` and `mcimctl validate`; then a tamper event (`mcimctl tamper`)
 # makes the next validation fail with the PVA's reason, and the operator's
-# audit log shows both decisions.  TAP.
+# audit log shows both decisions.  Then semi-autonomous validation: the
+# swtpm's PCRs 0-7 and 10 extended to match built logs (tests/lib/evlog-build),
+# mcimd checks them against its reference file and sends the summary; valid,
+# then refused (check "summary") when the device's reference lacks one IMA
+# entry.  TAP.
 set -u
 cd "$(dirname "$0")/../../.."
 B=${BUILD:-build}
@@ -48,8 +52,9 @@ drf_url = $url
 ca = $dir/pki/root-ca.pem
 timeout = 10
 retries = 1
-tcg_log = $dir/absent-tcg.bin
-ima_log = $dir/absent-ima.bin"
+tcg_log = $dir/tcg.log
+ima_log = $dir/ima.log
+reference = $dir/reference.json"
 t "mcimd starts on the TPM" "start_mcimd $dir/mcimd.conf"
 CTL register >"$dir/reg.out" 2>&1
 rc=$?
@@ -71,5 +76,71 @@ t "mcimctl validate after the tamper: refused (exit $rc), the reason names PCR 2
 audit=$(OP audit)
 t "the operator's audit log has the valid and the refused validation" \
 	"grep -q 'validation valid' <<<\"\$audit\" && grep -q 'validation refused .*PCR 23' <<<\"\$audit\""
+stop_mcimd
+
+# Semi-autonomous: the boot measured into the swtpm (mcimd stopped: it holds
+# the swtpm's one connection), a model version for it on the operator and the
+# same document as the device's reference values.
+cat >"$dir/boot.desc" <<EOF2
+banks sha1 sha256
+event 0 EV_S_CRTM_VERSION firmware-1.0
+event 4 EV_IPL bootloader-2.3
+event 0 EV_SEPARATOR hex:00000000
+event 1 EV_SEPARATOR hex:00000000
+event 2 EV_SEPARATOR hex:00000000
+event 3 EV_SEPARATOR hex:00000000
+event 4 EV_SEPARATOR hex:00000000
+event 5 EV_SEPARATOR hex:00000000
+event 6 EV_SEPARATOR hex:00000000
+event 7 EV_SEPARATOR hex:00000000
+ima /usr/sbin/mcimd mcimd-binary
+ima /etc/mcim/mcimd.conf config-text
+EOF2
+TPM2TOOLS_TCTI=$MCIM_TEST_TCTI tests/lib/evlog-build --tcg "$dir/tcg.log" --ima "$dir/ima.log" \
+	--extend "$dir/boot.desc" >/dev/null
+python3 - "$dir" <<'PY'
+import hashlib, json, sys
+d = sys.argv[1]
+fw, ima = [], []
+for line in open(f"{d}/boot.desc"):
+    f = line.split()
+    if f and f[0] == "event":
+        data = bytes.fromhex(f[3][4:]) if f[3].startswith("hex:") else f[3].encode()
+        fw.append(hashlib.sha256(data).hexdigest())
+    elif f and f[0] == "ima":
+        ima.append({"path": f[1], "digest": "sha256:" + hashlib.sha256(f[2].encode()).hexdigest()})
+m = {"model": "gw-1000", "version": 2, "mode": "semi-autonomous",
+     "pcrs": [0, 1, 2, 3, 4, 5, 6, 7, 10], "firmware_allow": sorted(set(fw)), "ima_allow": ima}
+json.dump(m, open(f"{d}/model-v2.json", "w"))
+m["ima_allow"] = ima[1:]  # /usr/sbin/mcimd left out
+json.dump(m, open(f"{d}/reference-short.json", "w"))
+PY
+cp "$dir/model-v2.json" "$dir/reference.json"
+t "semi-autonomous: logs built and the swtpm extended; model version 2 set" \
+	"[ -s $dir/ima.log ] && OP model set $dir/model-v2.json | grep -q semi-autonomous"
+t "mcimd starts again" "start_mcimd $dir/mcimd.conf"
+CTL --json validate >"$dir/val3.out" 2>&1
+rc=$?
+t "mcimctl validate, semi-autonomous: valid (exit $rc), the PVA's summary check passed" \
+	"[ $rc = 0 ] && python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r[\"mode\"] == \"semi-autonomous\"
+assert {\"check\": \"summary\", \"result\": \"pass\"} in r[\"checks\"]' $dir/val3.out"
+t "  the device's summary: model version 2, no failure" \
+	"python3 -c '
+import json, sys
+assert json.load(open(sys.argv[1]))[\"summary\"] == {\"version\": 1, \"model\": \"gw-1000\",
+	\"reference_version\": 2, \"failures\": []}' $dir/val3.out"
+cp "$dir/reference-short.json" "$dir/reference.json"
+CTL validate >"$dir/val4.out" 2>&1
+rc=$?
+t "semi-autonomous with a reference lacking an IMA entry: refused (exit $rc), check summary" \
+	"[ $rc = 8 ] && grep -q 'summary .*the device reports 1 failed component' $dir/val4.out"
+t "  mcimctl shows the device's own finding" \
+	"grep -q '\[ok\] summary .*1 failure(s) against gw-1000 version 2, first: /usr/sbin/mcimd: sha256:[0-9a-f]* is not in ima_allow' $dir/val4.out"
+audit=$(OP audit)
+t "the operator's audit log has the semi-autonomous refusal" \
+	"grep -q 'validation refused .*failed component' <<<\"\$audit\""
 stop_mcimd
 echo "1..$n"

@@ -10,7 +10,7 @@
 # not_registered, 409, 410, 429 (Retry-After, and the retries), a
 # validation refused with its failed check, a server that never answers
 # (while the control socket keeps answering), an unreachable operator,
-# semi-autonomous mode: each with its mcimctl message and exit code and
+# semi-autonomous mode without reference values: each with its mcimctl message and exit code and
 # nothing stored.
 set -u
 cd "$(dirname "$0")/../../.."
@@ -166,8 +166,8 @@ for b in 409:session_used 410:session_expired; do
 done
 behave '{"session": "mode-semi"}'
 run val-semi validate
-t "validate, the PVA asks for semi-autonomous: refused, 'semi-autonomous' (exit $rc)" \
-	"[ $rc = 1 ] && says val-semi 'semi-autonomous validation, which this mcimd does not do'"
+t "validate, the PVA asks for semi-autonomous, no [provisioning] reference: config error (exit $rc)" \
+	"[ $rc = 1 ] && says val-semi 'semi-autonomous validation: \\[provisioning\\] reference is not set'"
 behave '{"session": "malformed"}'
 run val-malformed validate
 t "validate, malformed session answer: exit 12 (exit $rc)" "[ $rc = 12 ]"

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Strict JSON for the operator's untrusted inputs (request bodies, model
- * files): json-c in strict mode with a depth limit, objects checked against
+ * Strict JSON for untrusted inputs (the operator's request bodies, device
+ * model files on both sides): json-c in strict mode with a depth limit, objects checked against
  * the members they may have, base64 and hex fields decoded with exact limits.
  * Every function writes what is wrong into why and returns -EINVAL (bad
  * input) or -ENOMEM.
  */
-#ifndef MCIM_OPERATOR_JSON_UTIL_H
-#define MCIM_OPERATOR_JSON_UTIL_H
+#ifndef MCIM_JSON_UTIL_H
+#define MCIM_JSON_UTIL_H
 
 #include <json-c/json.h>
 #include <stdbool.h>

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * A device model's reference values (docs/operator.md "Device models"): what
- * the PVA compares a device's evidence with.  A JSON document, versioned:
+ * the PVA compares a device's evidence with, and what mcimd checks its own
+ * logs against in semi-autonomous validation ([provisioning] reference of
+ * mcimd.conf(5)).  A JSON document, versioned:
  *
  *   {"model": "gw-1000", "version": 3, "mode": "remote",
  *    "pcrs": [0, 1, 2, 3, 4, 5, 6, 7, 10, 23],
@@ -19,15 +21,14 @@
  *
  * model_parse() is the one parser of this format; it is pure.
  */
-#ifndef MCIM_OPERATOR_MODEL_H
-#define MCIM_OPERATOR_MODEL_H
+#ifndef MCIM_MODEL_H
+#define MCIM_MODEL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tools/mcim-operator/store.h"
-
+#define MODEL_NAME_MAX 64 /* bytes of a model name (the operator's OP_ID_MAX) */
 #define MODEL_PCRS 24
 #define MODEL_BODY_MAX (16u << 20)
 #define MODEL_FW_MAX 100000u
@@ -46,7 +47,7 @@ struct model_ima {
 };
 
 struct op_model {
-	char name[OP_ID_MAX + 1];
+	char name[MODEL_NAME_MAX + 1];
 	int64_t version;
 	enum pva_mode mode;
 	uint32_t pcr_mask;              /* selected PCRs, sha256 bank */

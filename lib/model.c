@@ -7,8 +7,8 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "hex.h"
-#include "tools/mcim-operator/json-util.h"
-#include "tools/mcim-operator/model.h"
+#include "json-util.h"
+#include "model.h"
 
 static const char *const mode_names[] = {
 	[PVA_MODE_REMOTE] = "remote",
@@ -261,7 +261,7 @@ int model_parse(const char *json, size_t len, struct op_model *ret, char *why, s
 	if (r == 0)
 		r = ju_only(o, "model", members, why, why_size);
 	if (r == 0)
-		r = ju_string(o, "model", false, OP_ID_MAX, &name, why, why_size);
+		r = ju_string(o, "model", false, MODEL_NAME_MAX, &name, why, why_size);
 	if (r == 0 && !*name) {
 		snprintf(why, why_size, "\"model\" is empty");
 		r = -EINVAL;

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "hex.h"
-#include "tools/mcim-operator/json-util.h"
+#include "json-util.h"
 
 int ju_parse(const char *text, size_t len, int depth, struct json_object **ret, char *why,
 	     size_t why_size)
