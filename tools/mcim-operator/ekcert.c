@@ -466,8 +466,8 @@ int ekcert_check_profile(X509 *x, struct ekcert_info *ret, char *why, size_t why
 }
 
 /* One DER certificate with no trailing bytes, or one PEM CERTIFICATE block. */
-static int parse_cert(const uint8_t *data, size_t len, X509 **ret, char *why,
-		      size_t why_size)
+static int parse_cert(OSSL_LIB_CTX *libctx, const uint8_t *data, size_t len, X509 **ret,
+		      char *why, size_t why_size)
 {
 	X509 *x;
 
@@ -483,7 +483,13 @@ static int parse_cert(const uint8_t *data, size_t len, X509 **ret, char *why,
 	} else {
 		const unsigned char *p = data;
 
-		x = d2i_X509(NULL, &p, (long)len);
+		x = libctx ? X509_new_ex(libctx, NULL) : NULL;
+		if (libctx && !x)
+			return -ENOMEM;
+		if (!d2i_X509(&x, &p, (long)len)) {
+			X509_free(x);
+			x = NULL;
+		}
 		if (x && p != data + len) {
 			X509_free(x);
 			ERR_clear_error();
@@ -537,6 +543,12 @@ static int chain_error(int err, int depth, char *why, size_t why_size)
 int ekcert_verify(const struct ekcert_store *s, const uint8_t *cert, size_t len,
 		  time_t now, struct ekcert_info *ret, char *why, size_t why_size)
 {
+	return ekcert_verify_ctx(s, NULL, cert, len, now, ret, why, why_size);
+}
+
+int ekcert_verify_ctx(const struct ekcert_store *s, OSSL_LIB_CTX *libctx, const uint8_t *cert,
+		      size_t len, time_t now, struct ekcert_info *ret, char *why, size_t why_size)
+{
 	_cleanup_(X509_freep) X509 *x = NULL;
 	_cleanup_(X509_STORE_CTX_freep) X509_STORE_CTX *ctx = NULL;
 	struct ekcert_info info;
@@ -546,10 +558,10 @@ int ekcert_verify(const struct ekcert_store *s, const uint8_t *cert, size_t len,
 
 	if (!s || !cert)
 		return -EINVAL;
-	r = parse_cert(cert, len, &x, why, why_size);
+	r = parse_cert(libctx, cert, len, &x, why, why_size);
 	if (r < 0)
 		return r;
-	ctx = X509_STORE_CTX_new();
+	ctx = X509_STORE_CTX_new_ex(libctx, NULL);
 	if (!ctx || !X509_STORE_CTX_init(ctx, s->store, x, NULL))
 		return -ENOMEM;
 	X509_STORE_CTX_set_time(ctx, 0, now);

@@ -104,6 +104,15 @@ size_t ekcert_store_count(const struct ekcert_store *s);
  */
 int ekcert_verify(const struct ekcert_store *s, const uint8_t *cert, size_t len,
 		  time_t now, struct ekcert_info *ret, char *why, size_t why_size);
+/*
+ * The same in an OpenSSL library context of the caller's (NULL: the
+ * default).  OpenSSL 3.0 serialises a library context's algorithm lookups,
+ * so threads that verify in bulk (the fleet import) each use their own.
+ */
+struct ossl_lib_ctx_st;
+int ekcert_verify_ctx(const struct ekcert_store *s, struct ossl_lib_ctx_st *libctx,
+		      const uint8_t *cert, size_t len, time_t now, struct ekcert_info *ret,
+		      char *why, size_t why_size);
 
 /*
  * The EK profile checks of ekcert_verify() alone, on a parsed certificate,

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/provider.h>
 #include <pthread.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -65,8 +67,9 @@ static bool name_ok(const char *s)
 }
 
 /* Checks one row and fills *d; thread-safe (no store access). */
-static int row_prepare(const struct ekcert_store *trust, char **f, const int *idx,
-		       const struct import_opts *o, struct op_device *d, char *why, size_t why_size)
+static int row_prepare(const struct ekcert_store *trust, OSSL_LIB_CTX *libctx, char **f,
+		       const int *idx, const struct import_opts *o, struct op_device *d, char *why,
+		       size_t why_size)
 {
 	const char *cert = idx[C_EK_CERT] >= 0 ? f[idx[C_EK_CERT]] : "";
 	const char *pub = idx[C_EK_PUBLIC] >= 0 ? f[idx[C_EK_PUBLIC]] : "";
@@ -91,7 +94,7 @@ static int row_prepare(const struct ekcert_store *trust, char **f, const int *id
 			 *cert ? "ek_cert" : "ek_public");
 		return -EINVAL;
 	}
-	r = *cert ? ekcert_verify(trust, bytes, n, o->now, &info, why, why_size)
+	r = *cert ? ekcert_verify_ctx(trust, libctx, bytes, n, o->now, &info, why, why_size)
 		  : ekcert_from_public(bytes, n, &info, why, why_size);
 	if (r < 0)
 		return -EINVAL;
@@ -137,6 +140,8 @@ struct job {
 
 struct chunk {
 	const struct ekcert_store *trust;
+	OSSL_LIB_CTX *libctx[THREADS_MAX]; /* one per thread: see ekcert_verify_ctx() */
+	OSSL_PROVIDER *prov[THREADS_MAX];  /* its default provider */
 	const struct import_opts *o;
 	const int *idx;
 	unsigned ncols;
@@ -165,7 +170,8 @@ static void *work(void *arg)
 			j->r = -EINVAL;
 			continue;
 		}
-		j->r = row_prepare(c->trust, f, c->idx, c->o, &j->dev, j->why, sizeof(j->why));
+		j->r = row_prepare(c->trust, c->libctx[w->id], f, c->idx, c->o, &j->dev, j->why,
+				   sizeof(j->why));
 	}
 	return NULL;
 }
@@ -245,6 +251,17 @@ static int header(char *line, int *idx, unsigned *ret_ncols, char *why, size_t w
 	return 0;
 }
 
+static void free_contexts(struct chunk *c)
+{
+	for (unsigned t = 0; t < c->nthreads; t++) {
+		if (c->prov[t])
+			OSSL_PROVIDER_unload(c->prov[t]);
+		OSSL_LIB_CTX_free(c->libctx[t]);
+		c->prov[t] = NULL;
+		c->libctx[t] = NULL;
+	}
+}
+
 int import_csv(struct store *s, const struct ekcert_store *trust, FILE *in,
 	       const struct import_opts *o, unsigned long *ret_count, char *why, size_t why_size)
 {
@@ -273,6 +290,14 @@ int import_csv(struct store *s, const struct ekcert_store *trust, FILE *in,
 	if (r < 0) {
 		snprintf(why, why_size, "%s", store_errmsg(s));
 		return r;
+	}
+	for (unsigned t = 0; r == 0 && t < c.nthreads; t++) {
+		c.libctx[t] = OSSL_LIB_CTX_new();
+		c.prov[t] = c.libctx[t] ? OSSL_PROVIDER_load(c.libctx[t], "default") : NULL;
+		if (!c.prov[t]) {
+			snprintf(why, why_size, "OpenSSL: no library context");
+			r = -ENOMEM;
+		}
 	}
 	while (r == 0 && fgets(line, IMPORT_LINE_MAX + 2, in)) {
 		size_t len = strlen(line);
@@ -322,6 +347,7 @@ int import_csv(struct store *s, const struct ekcert_store *trust, FILE *in,
 		snprintf(why, why_size, "the CSV is empty (no header)");
 		r = -EINVAL;
 	}
+	free_contexts(&c);
 	if (r < 0) {
 		store_import_abort(s);
 		return r;
