@@ -336,29 +336,31 @@ codes=$(for _ in 1 2 3 4; do
 done)
 retry=$(curl -s -D - -o /dev/null --cacert "$W/pki/root-ca.pem" "https://127.0.0.1:$(cat "$W/port2")/v1/health" |
 	tr -d '\r' | sed -n 's/^Retry-After: //Ip')
-# Connections per address: a third one, while two are open, is closed at once.
+# Connections per address: of three opened at once with a limit of two, one
+# is closed at once (which one depends on the order the workers accept them).
 conns=$(python3 - "$(cat "$W/port2")" <<'PY'
-import socket, ssl, sys
+import socket, sys
 port = int(sys.argv[1])
-held = []
-for _ in range(2):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    held.append(s)
-third = socket.create_connection(("127.0.0.1", port), timeout=5)
-third.settimeout(5)
-try:
-    print("closed" if third.recv(1) == b"" else "open")
-except (ConnectionResetError, socket.timeout) as e:
-    print("closed" if isinstance(e, ConnectionResetError) else "open")
+socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(3)]
+closed = 0
+for s in socks:
+    s.settimeout(2)
+    try:
+        closed += s.recv(1) == b""
+    except ConnectionResetError:
+        closed += 1
+    except socket.timeout:
+        pass
+print(closed)
 PY
 )
 kill $rpid
 wait $rpid
 n=$(cat "$W/n")
-if [ "$conns" = closed ]; then
-	echo "ok $((n + 1)) - connections per address: a third connection while two are open is closed at once"
+if [ "$conns" = 1 ]; then
+	echo "ok $((n + 1)) - connections per address: of three at once with a limit of two, one is closed at once"
 else
-	echo "not ok $((n + 1)) - connections per address: the third connection stayed $conns"
+	echo "not ok $((n + 1)) - connections per address: $conns of three closed, want 1"
 	rc=1
 fi
 n=$((n + 1))
