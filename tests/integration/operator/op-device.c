@@ -492,6 +492,9 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	tre_config_init(&cfg);
+	/* Its own epoch counter: on a TPM that mcimd uses too (the demo's VM),
+	 * mcimd's counters keep the authorization mcimd gives them. */
+	cfg.epoch_index = TRE_EPOCH_NV_INDEX + 0x10;
 	cfg.tcti = opt.tcti;
 	if (tre_open(&cfg, &t) < 0) {
 		fprintf(stderr, "op-device: TPM: %s\n", tre_open_error());
