@@ -142,15 +142,22 @@ int b64_decode(const char *s, size_t slen, size_t max, uint8_t **ret, size_t *re
 	uint8_t *out;
 	int got;
 
-	/* Canonical padded base64 only: length a multiple of 4, '=' at the end. */
-	if (slen % 4 || slen / 4 * 3 > max + 2 || slen > INT32_MAX)
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	/* Canonical padded base64 only: length a multiple of 4, '=' at the end
+	 * and nowhere else, and the bits the padding drops zero. */
+	if (slen % 4)
 		return -EINVAL;
+	if (slen / 4 * 3 > max + 2 || slen > INT32_MAX)
+		return -EMSGSIZE;
 	if (slen && s[slen - 1] == '=')
 		pad = slen >= 2 && s[slen - 2] == '=' ? 2 : 1;
 	for (size_t i = 0; i < slen - pad; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '/'))
+		if (!s[i] || !strchr(alphabet, s[i]))
 			return -EINVAL;
+	if (pad && (strchr(alphabet, s[slen - pad - 1]) - alphabet) & (pad == 1 ? 0x3 : 0xf))
+		return -EINVAL;
 	n = slen / 4 * 3 - pad;
 	if (n > max)
 		return -EMSGSIZE;

@@ -39,7 +39,11 @@ int ju_base64(struct json_object *o, const char *name, bool optional, size_t max
 int ju_hex(struct json_object *o, const char *name, uint8_t *out, size_t len, bool exact,
 	   size_t *ret_len, char *why, size_t why_size);
 
-/* Standard base64 with padding (RFC 4648 4) <-> bytes; malloc'ed results. */
+/*
+ * Standard base64 with padding (RFC 4648 4) <-> bytes; malloc'ed results.
+ * b64_decode takes the canonical form only (section 3.5: the bits the
+ * padding drops are zero): -EINVAL otherwise, -EMSGSIZE over max bytes.
+ */
 char *b64_encode(const uint8_t *p, size_t n);
 int b64_decode(const char *s, size_t slen, size_t max, uint8_t **ret, size_t *ret_len);
 

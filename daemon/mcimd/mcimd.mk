@@ -8,8 +8,8 @@ $(eval $(call unit_test,test-tamper,tests/unit/test-tamper.c,mcimdctl))
 $(eval $(call lib,mcimdtrace,daemon/mcimd/gsmtap.c))
 # The device's parsers of the operator's answers (pure: fuzzed, unit-tested).
 $(eval $(call lib,mcimdop,daemon/mcimd/operator-json.c,$(LDLIBS_jsonc) $(LDLIBS_tss)))
-$(eval $(call unit_test,test-operator-json,tests/unit/test-operator-json.c,mcimdop))
-$(eval $(call fuzzer,fuzz-operator-json,tests/fuzz/fuzz-operator-json.c,mcimdop,$(LDLIBS_jsonc) $(LDLIBS_tss)))
+$(eval $(call unit_test,test-operator-json,tests/unit/test-operator-json.c,mcimdop refvalues mcimutil))
+$(eval $(call fuzzer,fuzz-operator-json,tests/fuzz/fuzz-operator-json.c,mcimdop refvalues mcimutil,$(LDLIBS_jsonc) $(LDLIBS_tss)))
 # Semi-autonomous validation: the device's own checks of its logs (pure).
 $(eval $(call lib,mcimdsummary,daemon/mcimd/summary.c,$(LDLIBS_jsonc)))
 $(eval $(call unit_test,test-summary,tests/unit/test-summary.c,mcimdsummary refvalues eventlog mcimutil))

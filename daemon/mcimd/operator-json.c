@@ -10,16 +10,10 @@
 #include <tss2/tss2_mu.h>
 
 #include "daemon/mcimd/operator-json.h"
+#include "json-util.h"
 #include "macro.h"
 
 #define FAIL(...) (snprintf(why, why_size, __VA_ARGS__), -EBADMSG)
-
-static void json_putp(struct json_object **o)
-{
-	if (*o)
-		json_object_put(*o);
-}
-#define _cleanup_json_ _cleanup_(json_putp)
 
 const char *op_ek_name(enum op_ek ek)
 {
@@ -53,85 +47,6 @@ const char *op_bank_name(TPMI_ALG_HASH alg)
 		if (banks[i].alg == alg)
 			return banks[i].name;
 	return NULL;
-}
-
-/* ---- base64 (RFC 4648 4) ---- */
-
-static int b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-long op_base64_decode(const char *s, size_t len, uint8_t *out, size_t max)
-{
-	size_t n = 0;
-
-	if (len % 4)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i += 4) {
-		int v[4], pad = 0;
-		uint32_t w = 0;
-
-		for (int j = 0; j < 4; j++) {
-			if (s[i + j] == '=' && i + 4 == len && j >= 2) {
-				v[j] = 0;
-				pad++;
-				continue;
-			}
-			if (pad) /* "x=y": padding only at the end */
-				return -EINVAL;
-			v[j] = b64_value(s[i + j]);
-			if (v[j] < 0)
-				return -EINVAL;
-		}
-		w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
-		    (uint32_t)v[3];
-		/* The bits the padding drops must be zero (canonical form). */
-		if ((pad == 1 && (w & 0xff)) || (pad == 2 && (w & 0xffff)))
-			return -EINVAL;
-		if (n + 3 - (size_t)pad > max)
-			return -EMSGSIZE;
-		out[n++] = (uint8_t)(w >> 16);
-		if (pad < 2)
-			out[n++] = (uint8_t)(w >> 8);
-		if (pad < 1)
-			out[n++] = (uint8_t)w;
-	}
-	return (long)n;
-}
-
-char *op_base64_encode(const uint8_t *p, size_t n)
-{
-	static const char a[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *s = malloc((n + 2) / 3 * 4 + 1), *o = s;
-
-	if (!s)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t w = (uint32_t)p[i] << 16;
-
-		if (i + 1 < n)
-			w |= (uint32_t)p[i + 1] << 8;
-		if (i + 2 < n)
-			w |= p[i + 2];
-		*o++ = a[w >> 18 & 63];
-		*o++ = a[w >> 12 & 63];
-		*o++ = i + 1 < n ? a[w >> 6 & 63] : '=';
-		*o++ = i + 2 < n ? a[w & 63] : '=';
-	}
-	*o = 0;
-	return s;
 }
 
 /* ---- JSON helpers ---- */
@@ -257,19 +172,25 @@ static int get_b64(struct json_object *o, const char *where, const char *key, ui
 		   size_t max, size_t *ret_len, char *why, size_t why_size)
 {
 	struct json_object *x = member(o, key);
-	long n;
+	_cleanup_free_ uint8_t *bytes = NULL;
+	size_t n;
+	int r;
 
 	if (!x)
 		return FAIL("%s: \"%s\" is missing", where, key);
 	if (!json_object_is_type(x, json_type_string))
 		return FAIL("%s: \"%s\" is not a string", where, key);
-	n = op_base64_decode(json_object_get_string(x), (size_t)json_object_get_string_len(x),
-			     out, max);
-	if (n == -EMSGSIZE)
+	r = b64_decode(json_object_get_string(x), (size_t)json_object_get_string_len(x), max,
+		       &bytes, &n);
+	if (r == -ENOMEM)
+		return r;
+	if (r == -EMSGSIZE)
 		return FAIL("%s: \"%s\" is longer than %zu bytes", where, key, max);
-	if (n < 0)
+	if (r < 0)
 		return FAIL("%s: \"%s\" is not base64 (RFC 4648 4, with padding)", where, key);
-	*ret_len = (size_t)n;
+	memcpy(out, bytes, n);
+	explicit_bzero(bytes, n);
+	*ret_len = n;
 	return 0;
 }
 

@@ -99,16 +99,6 @@ int op_parse_session(const char *body, size_t len, struct op_session *ret, char 
 int op_parse_result(const char *body, size_t len, struct op_result *ret, char *why,
 		    size_t why_size);
 
-/*
- * Strict standard base64 with padding (RFC 4648 4): returns the number of
- * bytes written into out (at most max), -EINVAL for a character outside the
- * alphabet, a length that is not a multiple of 4 or misplaced padding,
- * -EMSGSIZE when the text holds more than max bytes.
- */
-long op_base64_decode(const char *s, size_t len, uint8_t *out, size_t max);
-/* Encodes into a malloc'ed NUL-terminated string (NULL: no memory). */
-char *op_base64_encode(const uint8_t *p, size_t n);
-
 /* The bank name of the protocol ("sha256", ...) of a TPM hash algorithm. */
 const char *op_bank_name(TPMI_ALG_HASH alg);
 

@@ -50,6 +50,7 @@
 #include "daemon/mcimd/log.h"
 #include "daemon/mcimd/mcimd.h"
 #include "daemon/mcimd/operator-json.h"
+#include "json-util.h"
 #include "daemon/mcimd/summary.h"
 
 #define BLOB_REGISTRATION "provision.registration"
@@ -76,13 +77,6 @@ struct mcimd_prov {
 	struct op_model ref;
 	struct json_object *summary; /* the summary sent, for the result */
 };
-
-static void json_putp(struct json_object **o)
-{
-	if (*o)
-		json_object_put(*o);
-}
-#define _cleanup_json_ _cleanup_(json_putp)
 
 static void step_begin(struct mcimd_prov *p, const char *step)
 {
@@ -291,7 +285,7 @@ static int public_json(struct json_object *o, const char *key, const TPM2B_PUBLI
 
 static struct json_object *b64_json(const uint8_t *b, size_t n)
 {
-	char *s = op_base64_encode(b, n);
+	char *s = b64_encode(b, n);
 	struct json_object *o = s ? json_object_new_string(s) : NULL;
 
 	free(s);

@@ -40,6 +40,7 @@
 #include "daemon/tre/tre.h"
 #include "fileio.h"
 #include "hex.h"
+#include "json-util.h"
 #include "tpm2-quote.h"
 
 static struct {
@@ -49,33 +50,16 @@ static struct {
 	unsigned wait;
 } opt;
 
-static char *b64(const void *p, size_t n)
-{
-	char *s = malloc(4 * ((n + 2) / 3) + 1);
-
-	if (s)
-		EVP_EncodeBlock((unsigned char *)s, p, (int)n);
-	return s;
-}
-
+/* A base64 field of the operator's answer into out (lib's strict decoder). */
 static int unb64(const char *s, uint8_t *out, size_t max, size_t *ret_len)
 {
-	size_t n = strlen(s);
-	int got;
-	uint8_t *tmp = malloc(n / 4 * 3 + 3);
+	uint8_t *b;
+	int r = b64_decode(s, strlen(s), max, &b, ret_len);
 
-	if (!tmp || n % 4)
-		return free(tmp), -EINVAL;
-	got = EVP_DecodeBlock(tmp, (const unsigned char *)s, (int)n);
-	if (got < 0)
-		return free(tmp), -EINVAL;
-	while (n && s[n - 1] == '=')
-		n--, got--;
-	if ((size_t)got > max)
-		return free(tmp), -EMSGSIZE;
-	memcpy(out, tmp, (size_t)got);
-	*ret_len = (size_t)got;
-	free(tmp);
+	if (r < 0)
+		return r;
+	memcpy(out, b, *ret_len);
+	free(b);
 	return 0;
 }
 
@@ -140,7 +124,7 @@ static int exit_for(long status)
 
 static void add_b64(struct json_object *o, const char *k, const void *p, size_t n)
 {
-	char *s = b64(p, n);
+	char *s = b64_encode(p, n);
 
 	json_object_object_add(o, k, json_object_new_string(s));
 	free(s);
