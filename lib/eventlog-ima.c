@@ -32,7 +32,7 @@
 #define IMA_ALGO_NAME_MAX 64		/* "<algo>:" in a d-ng field */
 
 #define FAIL(err, idx, off, fmt, ...)                                                  \
-	evlog_fail(why, why_size, err, "entry %u at offset %zu: " fmt, (unsigned)(idx), \
+	why_fail(why, why_size, err, "entry %u at offset %zu: " fmt, (unsigned)(idx), \
 		   (size_t)(off), ##__VA_ARGS__)
 
 /* The kernel's hash_algo_name[] for the algorithms a TPM bank can have. */
@@ -178,11 +178,11 @@ static int replay(const uint8_t *log, size_t len, TPMI_ALG_HASH bank, uint32_t w
 	if (!ret || (!log && len) || (want && want_pcr >= EVLOG_PCRS))
 		return -EINVAL;
 	if (len > EVLOG_MAX_LOG)
-		return evlog_fail(why, why_size, -E2BIG, "log of %zu bytes, the limit is %u",
+		return why_fail(why, why_size, -E2BIG, "log of %zu bytes, the limit is %u",
 				  len, EVLOG_MAX_LOG);
 	if (bank != TPM2_ALG_SHA1 && bank != TPM2_ALG_SHA256 && bank != TPM2_ALG_SHA384 &&
 	    bank != TPM2_ALG_SHA512)
-		return evlog_fail(why, why_size, -ENOTSUP,
+		return why_fail(why, why_size, -ENOTSUP,
 				  "bank 0x%04x cannot be computed from an IMA log", bank);
 	r = evlog_hash_init(&sha1, TPM2_ALG_SHA1);
 	if (r == 0)
@@ -300,7 +300,7 @@ static int replay(const uint8_t *log, size_t len, TPMI_ALG_HASH bank, uint32_t w
 		}
 	}
 	if (want) {
-		r = evlog_fail(why, why_size, -ENOENT,
+		r = why_fail(why, why_size, -ENOENT,
 			       "no prefix of the %u entries replays PCR %u to the value given",
 			       c.idx, want_pcr);
 		goto out;

@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "eventlog.h"
+#include "why.h"
 #include "macro.h"
 
 struct evlog_hash {
@@ -34,8 +35,6 @@ static inline void evlog_pcrs_init(struct evlog_pcrs *p, TPMI_ALG_HASH bank, uin
 /* PCR pcr = H(PCR pcr || digest), digest of the bank's size. */
 int evlog_extend(struct evlog_hash *h, struct evlog_pcrs *p, uint32_t pcr, const uint8_t *digest);
 
-/* Formats why (when given) and returns err. */
-int evlog_fail(char *why, size_t why_size, int err, const char *fmt, ...) _printf_(4, 5);
 
 static inline uint32_t evlog_le32(const uint8_t *p)
 {

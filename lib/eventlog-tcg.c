@@ -35,7 +35,7 @@ struct tcg_header {
 };
 
 #define FAIL(err, idx, off, fmt, ...)                                                  \
-	evlog_fail(why, why_size, err, "event %u at offset %zu: " fmt, (unsigned)(idx), \
+	why_fail(why, why_size, err, "event %u at offset %zu: " fmt, (unsigned)(idx), \
 		   (size_t)(off), ##__VA_ARGS__)
 
 /* Spec ID Event03 (10.4.5.1), the data of event 0. */
@@ -90,7 +90,7 @@ static int parse_header(const uint8_t *log, size_t len, struct tcg_header *h, ch
 	if (!log && len)
 		return -EINVAL;
 	if (len > EVLOG_MAX_LOG)
-		return evlog_fail(why, why_size, -E2BIG, "log of %zu bytes, the limit is %u",
+		return why_fail(why, why_size, -E2BIG, "log of %zu bytes, the limit is %u",
 				  len, EVLOG_MAX_LOG);
 	if (len < 32)
 		return FAIL(-EBADMSG, 0, 0, "%zu bytes, too short for the header event", len);
@@ -176,10 +176,10 @@ int evlog_tcg_replay(const uint8_t *log, size_t len, TPMI_ALG_HASH bank, evlog_t
 	for (uint32_t i = 0; i < h.nalgs; i++)
 		have_bank |= h.algs[i].alg == bank;
 	if (!have_bank)
-		return evlog_fail(why, why_size, -ENOTSUP, "bank 0x%04x is not in the log", bank);
+		return why_fail(why, why_size, -ENOTSUP, "bank 0x%04x is not in the log", bank);
 	r = evlog_hash_init(&hash, bank);
 	if (r < 0)
-		return evlog_fail(why, why_size, r, "bank 0x%04x cannot be computed", bank);
+		return why_fail(why, why_size, r, "bank 0x%04x cannot be computed", bank);
 	evlog_pcrs_init(&pcrs, bank, hash.size);
 
 	ev.index = 0;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Hashing, PCR extension, algorithm names and errors for lib/eventlog-*.c. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -92,16 +91,4 @@ int evlog_extend(struct evlog_hash *h, struct evlog_pcrs *p, uint32_t pcr, const
 	if (r == 0)
 		p->touched |= UINT32_C(1) << pcr;
 	return r;
-}
-
-int evlog_fail(char *why, size_t why_size, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && why_size) {
-		va_start(ap, fmt);
-		vsnprintf(why, why_size, fmt, ap);
-		va_end(ap);
-	}
-	return err;
 }

@@ -5,6 +5,6 @@
 # "kernel"); fuzzers in tests/fuzz/.
 $(eval $(call lib,eventlog,lib/eventlog.c lib/eventlog-tcg.c lib/eventlog-ima.c,$(LDLIBS_crypto)))
 $(eval $(call unit_test,test-eventlog,tests/unit/test-eventlog.c,eventlog mcimutil))
-$(eval $(call fuzzer,fuzz-eventlog-tcg,tests/fuzz/fuzz-eventlog-tcg.c,eventlog))
-$(eval $(call fuzzer,fuzz-eventlog-ima,tests/fuzz/fuzz-eventlog-ima.c,eventlog))
+$(eval $(call fuzzer,fuzz-eventlog-tcg,tests/fuzz/fuzz-eventlog-tcg.c,eventlog mcimutil))
+$(eval $(call fuzzer,fuzz-eventlog-ima,tests/fuzz/fuzz-eventlog-ima.c,eventlog mcimutil))
 $(call add_test,eventlog,$(BUILD)/tests/test-eventlog)

@@ -125,10 +125,10 @@ static int store_add(struct ekcert_store *s, X509 *x, const char *path,
 		     char *why, size_t why_size)
 {
 	if (X509_check_ca(x) <= 0)
-		return opcrypto_why(why, why_size, -EINVAL,
+		return why_fail(why, why_size, -EINVAL,
 				    "%s: not a CA certificate (basicConstraints cA is not TRUE)", path);
 	if (!X509_STORE_add_cert(s->store, x))
-		return opcrypto_why(why, why_size, -ENOMEM, "%s: cannot add to the store", path);
+		return why_fail(why, why_size, -ENOMEM, "%s: cannot add to the store", path);
 	s->count++;
 	return 0;
 }
@@ -143,7 +143,7 @@ static int store_load_file(struct ekcert_store *s, const char *path, char *why,
 
 	r = read_file_max(path, STORE_MAX_FILE_SIZE, &buf, &len);
 	if (r < 0)
-		return opcrypto_why(why, why_size, r, "%s: %s", path,
+		return why_fail(why, why_size, r, "%s: %s", path,
 				    r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
 	if (memmem(buf, len, "-----BEGIN", 10)) {
 		_cleanup_(BIO_freep) BIO *bio = BIO_new_mem_buf(buf, (int)len);
@@ -161,7 +161,7 @@ static int store_load_file(struct ekcert_store *s, const char *path, char *why,
 				if (n && ERR_GET_LIB(e) == ERR_LIB_PEM &&
 				    ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
 					return 0;
-				return opcrypto_why(why, why_size, -EINVAL,
+				return why_fail(why, why_size, -EINVAL,
 						    "%s: certificate %zu does not parse", path, n + 1);
 			}
 			r = store_add(s, x, path, why, why_size);
@@ -175,7 +175,7 @@ static int store_load_file(struct ekcert_store *s, const char *path, char *why,
 
 	ERR_clear_error();
 	if (!x || p != (const unsigned char *)buf + len)
-		return opcrypto_why(why, why_size, -EINVAL,
+		return why_fail(why, why_size, -EINVAL,
 				    "%s: not a DER or PEM certificate", path);
 	return store_add(s, x, path, why, why_size);
 }
@@ -228,7 +228,7 @@ int ekcert_store_load(const char *dir, struct ekcert_store **ret, char *why,
 		return -EINVAL;
 	d = opendir(dir);
 	if (!d)
-		return opcrypto_why(why, why_size, -errno, "%s: %s", dir, strerror(errno));
+		return why_fail(why, why_size, -errno, "%s: %s", dir, strerror(errno));
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -241,7 +241,7 @@ int ekcert_store_load(const char *dir, struct ekcert_store **ret, char *why,
 		if (!cert_file_name(de->d_name))
 			continue;
 		if (++files > STORE_MAX_FILES)
-			return opcrypto_why(why, why_size, -E2BIG,
+			return why_fail(why, why_size, -E2BIG,
 					    "%s: more than %d certificate files", dir, STORE_MAX_FILES);
 		if (asprintf(&path, "%s/%s", dir, de->d_name) < 0)
 			return -ENOMEM;
@@ -250,9 +250,9 @@ int ekcert_store_load(const char *dir, struct ekcert_store **ret, char *why,
 			return r;
 	}
 	if (errno)
-		return opcrypto_why(why, why_size, -errno, "%s: %s", dir, strerror(errno));
+		return why_fail(why, why_size, -errno, "%s: %s", dir, strerror(errno));
 	if (!s->count)
-		return opcrypto_why(why, why_size, -ENOENT,
+		return why_fail(why, why_size, -ENOENT,
 				    "%s: no CA certificates (*.pem, *.crt, *.cer, *.der)", dir);
 	r = store_ids(s);
 	if (r < 0)
@@ -272,14 +272,14 @@ static int key_to_info(EVP_PKEY *pkey, X509 *x, struct ekcert_info *info, char *
 
 	r = tpm2_public_from_evp(pkey, TPM2_ALG_SHA256, 0, &k);
 	if (r < 0)
-		return opcrypto_why(why, why_size, -EKCERT_E_KEY,
+		return why_fail(why, why_size, -EKCERT_E_KEY,
 				    "key type %s is not RSA or ECC NIST P-256/P-384",
 				    EVP_PKEY_get0_type_name(pkey) ?: "unknown");
 	if (k.type == TPM2_ALG_RSA) {
 		/* Template L-1: RSA 2048, exponent 0 (= 65537). */
 		if (k.parameters.rsaDetail.keyBits != 2048 || k.parameters.rsaDetail.exponent ||
 		    k.unique.rsa.size != 256)
-			return opcrypto_why(why, why_size, -EKCERT_E_KEY,
+			return why_fail(why, why_size, -EKCERT_E_KEY,
 					    "RSA key of %u bits, exponent %u: the default EK template is RSA 2048, exponent 65537",
 					    k.parameters.rsaDetail.keyBits,
 					    k.parameters.rsaDetail.exponent ?: 65537);
@@ -289,7 +289,7 @@ static int key_to_info(EVP_PKEY *pkey, X509 *x, struct ekcert_info *info, char *
 	} else {
 		/* Template L-2: ECC NIST P-256. */
 		if (k.parameters.eccDetail.curveID != TPM2_ECC_NIST_P256)
-			return opcrypto_why(why, why_size, -EKCERT_E_KEY,
+			return why_fail(why, why_size, -EKCERT_E_KEY,
 					    "ECC curve 0x%04x: the default EK templates are RSA 2048 (L-1) and NIST P-256 (L-2)",
 					    k.parameters.eccDetail.curveID);
 		tpm2_ek_template_ecc_p256(&info->ek_public);
@@ -314,18 +314,18 @@ static int tpm_attr(const X509_NAME_ENTRY *e, const char *oid, char *out,
 	int n;
 
 	if (out[0])
-		return opcrypto_why(why, why_size, -EKCERT_E_PROFILE,
+		return why_fail(why, why_size, -EKCERT_E_PROFILE,
 				    "subjectAltName holds %s twice", oid);
 	n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
 	if (n <= 0 || n >= EKCERT_STR_MAX) {
 		OPENSSL_free(utf8);
-		return opcrypto_why(why, why_size, -EKCERT_E_PROFILE,
+		return why_fail(why, why_size, -EKCERT_E_PROFILE,
 				    "subjectAltName %s: empty, too long or not a string", oid);
 	}
 	for (int i = 0; i < n; i++)
 		if (utf8[i] < 0x20 || utf8[i] == 0x7f) {
 			OPENSSL_free(utf8);
-			return opcrypto_why(why, why_size, -EKCERT_E_PROFILE,
+			return why_fail(why, why_size, -EKCERT_E_PROFILE,
 					    "subjectAltName %s holds a control character", oid);
 		}
 	memcpy(out, utf8, (size_t)n);
@@ -348,14 +348,14 @@ static int check_san(X509 *x, struct ekcert_info *info, char *why, size_t why_si
 	if (!gens) {
 		ERR_clear_error();
 		if (crit == -1)
-			return opcrypto_why(why, why_size, -EKCERT_E_PROFILE,
+			return why_fail(why, why_size, -EKCERT_E_PROFILE,
 					    "no subjectAltName (TPM manufacturer, model, version)");
-		return opcrypto_why(why, why_size, -EKCERT_E_PROFILE,
+		return why_fail(why, why_size, -EKCERT_E_PROFILE,
 				    crit == -2 ? "more than one subjectAltName" :
 						 "subjectAltName does not parse");
 	}
 	if (!crit && X509_NAME_entry_count(X509_get_subject_name(x)) == 0)
-		return opcrypto_why(why, why_size, -EKCERT_E_PROFILE,
+		return why_fail(why, why_size, -EKCERT_E_PROFILE,
 				    "empty subject and a non-critical subjectAltName");
 	for (int i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
@@ -383,7 +383,7 @@ static int check_san(X509 *x, struct ekcert_info *info, char *why, size_t why_si
 		}
 	}
 	if (!info->manufacturer[0] || !info->model[0] || !info->version[0])
-		return opcrypto_why(why, why_size, -EKCERT_E_PROFILE,
+		return why_fail(why, why_size, -EKCERT_E_PROFILE,
 				    "subjectAltName lacks the TPM %s attribute",
 				    !info->manufacturer[0] ? "manufacturer (2.23.133.2.1)" :
 				    !info->model[0] ? "model (2.23.133.2.2)" :
@@ -401,7 +401,7 @@ static int check_eku(X509 *x, char *why, size_t why_size)
 	eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
 	if (!eku) {
 		ERR_clear_error();
-		return opcrypto_why(why, why_size, -EKCERT_E_PROFILE, "extendedKeyUsage does not parse");
+		return why_fail(why, why_size, -EKCERT_E_PROFILE, "extendedKeyUsage does not parse");
 	}
 	for (int i = 0; i < sk_ASN1_OBJECT_num(eku); i++) {
 		char oid[64];
@@ -410,7 +410,7 @@ static int check_eku(X509 *x, char *why, size_t why_size)
 		    !strcmp(oid, OID_KP_EK_CERTIFICATE))
 			return 0;
 	}
-	return opcrypto_why(why, why_size, -EKCERT_E_PROFILE,
+	return why_fail(why, why_size, -EKCERT_E_PROFILE,
 			    "extendedKeyUsage lacks tcg-kp-EKCertificate (2.23.133.8.1)");
 }
 
@@ -425,36 +425,36 @@ int ekcert_check_profile(X509 *x, struct ekcert_info *ret, char *why, size_t why
 		return -EINVAL;
 	flags = X509_get_extension_flags(x);
 	if (flags & EXFLAG_INVALID)
-		return opcrypto_why(why, why_size, -EKCERT_E_PARSE,
+		return why_fail(why, why_size, -EKCERT_E_PARSE,
 				    "an extension does not parse or is repeated");
 	/* Profile 3.2.1: X.509 version 3. */
 	if (X509_get_version(x) != X509_VERSION_3)
-		return opcrypto_why(why, why_size, -EKCERT_E_PROFILE,
+		return why_fail(why, why_size, -EKCERT_E_PROFILE,
 				    "X.509 version %ld, not 3", X509_get_version(x) + 1);
 	pkey = X509_get0_pubkey(x);
 	if (!pkey) {
 		ERR_clear_error();
-		return opcrypto_why(why, why_size, -EKCERT_E_KEY, "public key does not parse");
+		return why_fail(why, why_size, -EKCERT_E_KEY, "public key does not parse");
 	}
 	r = key_to_info(pkey, x, &info, why, why_size);
 	if (r < 0)
 		return r;
 	/* Key Usage: the EK decrypts (RSA) or agrees keys (ECC); it never signs certificates. */
 	if (!(flags & EXFLAG_KUSAGE))
-		return opcrypto_why(why, why_size, -EKCERT_E_KEY_USAGE, "no keyUsage extension");
+		return why_fail(why, why_size, -EKCERT_E_KEY_USAGE, "no keyUsage extension");
 	ku = X509_get_key_usage(x);
 	need = info.type == EKCERT_TYPE_RSA ? KU_KEY_ENCIPHERMENT : KU_KEY_AGREEMENT;
 	if (!(ku & need))
-		return opcrypto_why(why, why_size, -EKCERT_E_KEY_USAGE,
+		return why_fail(why, why_size, -EKCERT_E_KEY_USAGE,
 				    "keyUsage lacks %s (%s EK)",
 				    need == KU_KEY_ENCIPHERMENT ? "keyEncipherment" : "keyAgreement",
 				    ekcert_type_name(info.type));
 	if (ku & (KU_KEY_CERT_SIGN | KU_CRL_SIGN))
-		return opcrypto_why(why, why_size, -EKCERT_E_KEY_USAGE,
+		return why_fail(why, why_size, -EKCERT_E_KEY_USAGE,
 				    "keyUsage allows signing certificates or CRLs");
 	/* Basic Constraints: cA FALSE. */
 	if ((flags & EXFLAG_BCONS) && (flags & EXFLAG_CA))
-		return opcrypto_why(why, why_size, -EKCERT_E_CA, "basicConstraints cA is TRUE");
+		return why_fail(why, why_size, -EKCERT_E_CA, "basicConstraints cA is TRUE");
 	r = check_san(x, &info, why, why_size);
 	if (r < 0)
 		return r;
@@ -472,7 +472,7 @@ static int parse_cert(OSSL_LIB_CTX *libctx, const uint8_t *data, size_t len, X50
 	X509 *x;
 
 	if (!len || len > EKCERT_MAX_SIZE)
-		return opcrypto_why(why, why_size, -EKCERT_E_PARSE,
+		return why_fail(why, why_size, -EKCERT_E_PARSE,
 				    "certificate of %zu bytes (1..%d allowed)", len, EKCERT_MAX_SIZE);
 	if (len > 10 && !memcmp(data, "-----BEGIN", 10)) {
 		_cleanup_(BIO_freep) BIO *bio = BIO_new_mem_buf(data, (int)len);
@@ -493,13 +493,13 @@ static int parse_cert(OSSL_LIB_CTX *libctx, const uint8_t *data, size_t len, X50
 		if (x && p != data + len) {
 			X509_free(x);
 			ERR_clear_error();
-			return opcrypto_why(why, why_size, -EKCERT_E_PARSE,
+			return why_fail(why, why_size, -EKCERT_E_PARSE,
 					    "%zu bytes after the certificate", (size_t)(data + len - p));
 		}
 	}
 	ERR_clear_error();
 	if (!x)
-		return opcrypto_why(why, why_size, -EKCERT_E_PARSE,
+		return why_fail(why, why_size, -EKCERT_E_PARSE,
 				    "not a DER or PEM X.509 certificate");
 	*ret = x;
 	return 0;
@@ -536,7 +536,7 @@ static int chain_error(int err, int depth, char *why, size_t why_size)
 		code = EKCERT_E_REJECTED;
 		break;
 	}
-	return opcrypto_why(why, why_size, -code, "%s (%s)", what,
+	return why_fail(why, why_size, -code, "%s (%s)", what,
 			    depth == 0 ? "the EK certificate" : "a CA certificate of its chain");
 }
 
@@ -574,7 +574,7 @@ int ekcert_verify_ctx(const struct ekcert_store *s, OSSL_LIB_CTX *libctx, const 
 	chain = X509_STORE_CTX_get0_chain(ctx);
 	n = chain ? sk_X509_num(chain) : 0;
 	if (n < 2)
-		return opcrypto_why(why, why_size, -EKCERT_E_UNTRUSTED,
+		return why_fail(why, why_size, -EKCERT_E_UNTRUSTED,
 				    "the EK certificate is its own trust anchor");
 	r = ekcert_check_profile(x, &info, why, why_size);
 	if (r < 0)
@@ -616,7 +616,7 @@ int ekcert_from_public(const uint8_t *data, size_t len, struct ekcert_info *ret,
 	    off == len) {
 		r = tpm2_public_to_evp(&pub.publicArea, &pkey);
 		if (r < 0)
-			return opcrypto_why(why, why_size, -EKCERT_E_KEY,
+			return why_fail(why, why_size, -EKCERT_E_KEY,
 					    "TPM2B_PUBLIC is not an RSA or ECC key OpenSSL takes");
 		r = key_to_info(pkey, NULL, &info, why, why_size);
 		if (r < 0)
@@ -625,7 +625,7 @@ int ekcert_from_public(const uint8_t *data, size_t len, struct ekcert_info *ret,
 		if (tpm2_public_name(&pub.publicArea, &given) < 0 ||
 		    tpm2_public_name(&info.ek_public, &rebuilt) < 0 || given.size != rebuilt.size ||
 		    memcmp(given.name, rebuilt.name, given.size))
-			return opcrypto_why(why, why_size, -EKCERT_E_KEY,
+			return why_fail(why, why_size, -EKCERT_E_KEY,
 					    "EK public area is not the TCG default %s template",
 					    ekcert_type_name(info.type));
 	} else {
@@ -634,7 +634,7 @@ int ekcert_from_public(const uint8_t *data, size_t len, struct ekcert_info *ret,
 		pkey = len <= EKCERT_MAX_SIZE ? d2i_PUBKEY(NULL, &p, (long)len) : NULL;
 		ERR_clear_error();
 		if (!pkey || p != data + len)
-			return opcrypto_why(why, why_size, -EKCERT_E_PARSE,
+			return why_fail(why, why_size, -EKCERT_E_PARSE,
 					    "neither a marshalled TPM2B_PUBLIC nor a DER SubjectPublicKeyInfo");
 		r = key_to_info(pkey, NULL, &info, why, why_size);
 		if (r < 0)

@@ -1,25 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Helpers shared by ekcert, pki and ticket; see opcrypto.h. */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 
 #include <openssl/evp.h>
 
 #include "hex.h"
 #include "opcrypto.h"
-
-int opcrypto_why(char *why, size_t why_size, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && why_size) {
-		va_start(ap, fmt);
-		vsnprintf(why, why_size, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
 
 int opcrypto_cert_sha256_hex(X509 *cert, char ret[65])
 {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Helpers shared by the operator's X.509 and signing modules (ekcert, pki,
- * ticket): the "why" text that goes with a refusal, and certificate
- * fingerprints.
+ * ticket): certificate fingerprints and cleanups (the "why" text of a
+ * refusal is lib/why.h's).
  */
 #ifndef MCIM_OPCRYPTO_H
 #define MCIM_OPCRYPTO_H
@@ -13,9 +13,8 @@
 #include <openssl/x509.h>
 
 #include "macro.h"
+#include "why.h"
 
-/* Formats a reason into why (when why is not NULL), then returns err. */
-int opcrypto_why(char *why, size_t why_size, int err, const char *fmt, ...) _printf_(4, 5);
 
 /* Lowercase hex SHA-256 of the certificate's DER encoding (65 bytes with NUL). */
 int opcrypto_cert_sha256_hex(X509 *cert, char ret[65]);

@@ -154,14 +154,14 @@ static int server_san(const struct pki_init_opts *o, char **ret, char *why, size
 		n_dns = n_ip = 1;
 	}
 	if (n_dns + n_ip > PKI_MAX_NAMES)
-		return opcrypto_why(why, why_size, -EINVAL, "more than %d server names", PKI_MAX_NAMES);
+		return why_fail(why, why_size, -EINVAL, "more than %d server names", PKI_MAX_NAMES);
 	f = open_memstream(&s, &size);
 	if (!f)
 		return -ENOMEM;
 	for (size_t i = 0; i < n_dns; i++) {
 		if (!dns[i] || !dns_name_ok(dns[i])) {
 			fclose(f);
-			return opcrypto_why(why, why_size, -EINVAL, "bad DNS name \"%s\"",
+			return why_fail(why, why_size, -EINVAL, "bad DNS name \"%s\"",
 					    dns[i] ? dns[i] : "");
 		}
 		fprintf(f, "%sDNS:%s", i ? "," : "", dns[i]);
@@ -172,7 +172,7 @@ static int server_san(const struct pki_init_opts *o, char **ret, char *why, size
 		if (!ips[i] || (inet_pton(AF_INET, ips[i], addr) != 1 &&
 				inet_pton(AF_INET6, ips[i], addr) != 1)) {
 			fclose(f);
-			return opcrypto_why(why, why_size, -EINVAL, "bad IP address \"%s\"",
+			return why_fail(why, why_size, -EINVAL, "bad IP address \"%s\"",
 					    ips[i] ? ips[i] : "");
 		}
 		fprintf(f, "%sIP:%s", n_dns || i ? "," : "", ips[i]);
@@ -241,11 +241,11 @@ static int write_issued(int dfd, const char *dir, const char *cert_name,
 	len = BIO_get_mem_data(kb, &data);
 	r = write_atomic(dfd, key_name, data, (size_t)len, 0600);
 	if (r < 0)
-		return opcrypto_why(why, why_size, r, "%s/%s: %s", dir, key_name, strerror(-r));
+		return why_fail(why, why_size, r, "%s/%s: %s", dir, key_name, strerror(-r));
 	len = BIO_get_mem_data(cb, &data);
 	r = write_atomic(dfd, cert_name, data, (size_t)len, 0644);
 	if (r < 0)
-		return opcrypto_why(why, why_size, r, "%s/%s: %s", dir, cert_name, strerror(-r));
+		return why_fail(why, why_size, r, "%s/%s: %s", dir, cert_name, strerror(-r));
 	return 0;
 }
 
@@ -277,11 +277,11 @@ int pki_init(const char *dir, const struct pki_init_opts *o, char *why, size_t w
 		return -EINVAL;
 	days = o->days ? o->days : PKI_DEFAULT_DAYS;
 	if (days > PKI_MAX_DAYS)
-		return opcrypto_why(why, why_size, -EINVAL, "validity of %u days (at most %d)",
+		return why_fail(why, why_size, -EINVAL, "validity of %u days (at most %d)",
 				    days, PKI_MAX_DAYS);
 	org = o->organization ? o->organization : "mcim operator";
 	if (!*org || strlen(org) > 64 || has_control_char(org))
-		return opcrypto_why(why, why_size, -EINVAL,
+		return why_fail(why, why_size, -EINVAL,
 				    "organization must be 1-64 bytes without control characters");
 	r = server_san(o, &san, why, why_size);
 	if (r < 0)
@@ -296,13 +296,13 @@ int pki_init(const char *dir, const struct pki_init_opts *o, char *why, size_t w
 	};
 
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return opcrypto_why(why, why_size, -errno, "%s: %s", dir, strerror(errno));
+		return why_fail(why, why_size, -errno, "%s: %s", dir, strerror(errno));
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
-		return opcrypto_why(why, why_size, -errno, "%s: %s", dir, strerror(errno));
+		return why_fail(why, why_size, -errno, "%s: %s", dir, strerror(errno));
 	for (size_t i = 0; i < ARRAY_SIZE(pki_files) && !o->force; i++)
 		if (faccessat(dfd, pki_files[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-			r = opcrypto_why(why, why_size, -EEXIST,
+			r = why_fail(why, why_size, -EEXIST,
 					 "%s/%s exists: a PKI is there already (force replaces it)",
 					 dir, pki_files[i]);
 			goto out;
@@ -319,7 +319,7 @@ int pki_init(const char *dir, const struct pki_init_opts *o, char *why, size_t w
 		r = issue(org, "mcim operator DPF packages", &root, days, sign_exts,
 			  ARRAY_SIZE(sign_exts), &dpf);
 	if (r < 0) {
-		r = opcrypto_why(why, why_size, r, "making the certificates failed: %s", strerror(-r));
+		r = why_fail(why, why_size, r, "making the certificates failed: %s", strerror(-r));
 		goto out;
 	}
 	r = write_issued(dfd, dir, PKI_SERVER_CERT, PKI_SERVER_KEY, &server, why, why_size);
@@ -374,16 +374,16 @@ int pki_signer_load(const char *cert_path, const char *key_path,
 		return -EINVAL;
 	r = read_file_max(cert_path, PKI_MAX_PEM_SIZE, &cert_pem, &len);
 	if (r < 0)
-		return opcrypto_why(why, why_size, r, "%s: %s", cert_path, strerror(-r));
+		return why_fail(why, why_size, r, "%s: %s", cert_path, strerror(-r));
 	if (stat(key_path, &st) < 0)
-		return opcrypto_why(why, why_size, -errno, "%s: %s", key_path, strerror(errno));
+		return why_fail(why, why_size, -errno, "%s: %s", key_path, strerror(errno));
 	if (st.st_mode & 077)
-		return opcrypto_why(why, why_size, -EPERM,
+		return why_fail(why, why_size, -EPERM,
 				    "%s: private key readable by group or others (mode %04o); chmod 0600 it",
 				    key_path, (unsigned)(st.st_mode & 07777));
 	r = read_file_max(key_path, PKI_MAX_PEM_SIZE, &key_pem, &len);
 	if (r < 0)
-		return opcrypto_why(why, why_size, r, "%s: %s", key_path, strerror(-r));
+		return why_fail(why, why_size, r, "%s: %s", key_path, strerror(-r));
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -398,12 +398,12 @@ int pki_signer_load(const char *cert_path, const char *key_path,
 	s->key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
 	ERR_clear_error();
 	if (!s->cert)
-		return opcrypto_why(why, why_size, -EINVAL, "%s: not a PEM certificate", cert_path);
+		return why_fail(why, why_size, -EINVAL, "%s: not a PEM certificate", cert_path);
 	if (!s->key)
-		return opcrypto_why(why, why_size, -EINVAL, "%s: not a PEM private key", key_path);
+		return why_fail(why, why_size, -EINVAL, "%s: not a PEM private key", key_path);
 	if (X509_check_private_key(s->cert, s->key) != 1) {
 		ERR_clear_error();
-		return opcrypto_why(why, why_size, -EINVAL, "%s is not the key of %s",
+		return why_fail(why, why_size, -EINVAL, "%s is not the key of %s",
 				    key_path, cert_path);
 	}
 	r = opcrypto_cert_sha256_hex(s->cert, s->cert_sha256);

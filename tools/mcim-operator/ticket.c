@@ -229,7 +229,7 @@ static int claims_check(const struct ticket *t, char *why, size_t why_size)
 	else if (t->exp <= t->iat || t->exp > TICKET_TIME_MAX)
 		bad = "exp";
 	if (bad)
-		return opcrypto_why(why, why_size, -TICKET_E_CLAIMS, "claim \"%s\" is out of range", bad);
+		return why_fail(why, why_size, -TICKET_E_CLAIMS, "claim \"%s\" is out of range", bad);
 	return 0;
 }
 
@@ -409,7 +409,7 @@ static bool copy_string(json_object *o, const char *key, char *out, size_t size)
 
 static int bad_claim(char *why, size_t why_size, const char *name)
 {
-	return opcrypto_why(why, why_size, -TICKET_E_CLAIMS, "claim \"%s\" is missing or malformed", name);
+	return why_fail(why, why_size, -TICKET_E_CLAIMS, "claim \"%s\" is missing or malformed", name);
 }
 
 static int parse_claims(const uint8_t *data, size_t len, struct ticket *t, char *why,
@@ -421,9 +421,9 @@ static int parse_claims(const uint8_t *data, size_t len, struct ticket *t, char 
 
 	memset(t, 0, sizeof(*t));
 	if (!o)
-		return opcrypto_why(why, why_size, -TICKET_E_CLAIMS, "payload is not one JSON object");
+		return why_fail(why, why_size, -TICKET_E_CLAIMS, "payload is not one JSON object");
 	if (!exact_members(o, claim_names, ARRAY_SIZE(claim_names)))
-		return opcrypto_why(why, why_size, -TICKET_E_CLAIMS,
+		return why_fail(why, why_size, -TICKET_E_CLAIMS,
 				    "payload members are not exactly the ticket claims");
 	s = get_string(o, "iss");
 	if (!s || strcmp(s, TICKET_ISSUER))
@@ -472,59 +472,59 @@ int ticket_verify(X509 *signer_cert, const char *token, time_t now,
 	if (!signer_cert || !token)
 		return -EINVAL;
 	if (!key_is_p256(X509_get0_pubkey(signer_cert)))
-		return opcrypto_why(why, why_size, -ENOTSUP,
+		return why_fail(why, why_size, -ENOTSUP,
 				    "the ticket certificate's key is not EC NIST P-256");
 	len = strnlen(token, TICKET_MAX_SIZE + 1);
 	if (len > TICKET_MAX_SIZE)
-		return opcrypto_why(why, why_size, -TICKET_E_FORMAT,
+		return why_fail(why, why_size, -TICKET_E_FORMAT,
 				    "longer than %d bytes", TICKET_MAX_SIZE);
 	/* RFC 7515 7.1: header '.' payload '.' signature. */
 	dot1 = memchr(token, '.', len);
 	dot2 = dot1 ? memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token)) : NULL;
 	if (!dot2 || memchr(dot2 + 1, '.', len - (size_t)(dot2 + 1 - token)))
-		return opcrypto_why(why, why_size, -TICKET_E_FORMAT,
+		return why_fail(why, why_size, -TICKET_E_FORMAT,
 				    "not three base64url parts separated by '.'");
 	if (b64url_decode(token, (size_t)(dot1 - token), &hdr, &hdr_len) < 0 ||
 	    b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &payload, &payload_len) < 0 ||
 	    b64url_decode(dot2 + 1, len - (size_t)(dot2 + 1 - token), &sig, &sig_len) < 0)
-		return opcrypto_why(why, why_size, -TICKET_E_FORMAT,
+		return why_fail(why, why_size, -TICKET_E_FORMAT,
 				    "a part is not canonical base64url without padding");
 	header = parse_object(hdr, hdr_len);
 	if (!header)
-		return opcrypto_why(why, why_size, -TICKET_E_FORMAT, "header is not one JSON object");
+		return why_fail(why, why_size, -TICKET_E_FORMAT, "header is not one JSON object");
 	/* RFC 7515 4.1.1 / RFC 7518 3.1: only ES256; "none" and HMAC are refused. */
 	alg = get_string(header, "alg");
 	if (!alg)
-		return opcrypto_why(why, why_size, -TICKET_E_FORMAT, "header has no \"alg\"");
+		return why_fail(why, why_size, -TICKET_E_FORMAT, "header has no \"alg\"");
 	if (strcmp(alg, "ES256"))
-		return opcrypto_why(why, why_size, -TICKET_E_ALG, "alg \"%.16s\" is not ES256", alg);
+		return why_fail(why, why_size, -TICKET_E_ALG, "alg \"%.16s\" is not ES256", alg);
 	if (!exact_members(header, header_names, ARRAY_SIZE(header_names)))
-		return opcrypto_why(why, why_size, -TICKET_E_FORMAT,
+		return why_fail(why, why_size, -TICKET_E_FORMAT,
 				    "header members are not exactly alg, typ, kid");
 	s = get_string(header, "typ");
 	if (!s || strcmp(s, TICKET_TYPE))
-		return opcrypto_why(why, why_size, -TICKET_E_FORMAT, "typ is not \"%s\"", TICKET_TYPE);
+		return why_fail(why, why_size, -TICKET_E_FORMAT, "typ is not \"%s\"", TICKET_TYPE);
 	r = opcrypto_cert_sha256_hex(signer_cert, kid);
 	if (r < 0)
 		return r;
 	s = get_string(header, "kid");
 	if (!s || strcmp(s, kid))
-		return opcrypto_why(why, why_size, -TICKET_E_SIGNATURE,
+		return why_fail(why, why_size, -TICKET_E_SIGNATURE,
 				    "kid does not name the ticket certificate");
 	if (sig_len != ES256_SIG_SIZE)
-		return opcrypto_why(why, why_size, -TICKET_E_SIGNATURE,
+		return why_fail(why, why_size, -TICKET_E_SIGNATURE,
 				    "signature of %zu bytes, not %d", sig_len, ES256_SIG_SIZE);
 	r = es256_verify(X509_get0_pubkey(signer_cert), token, (size_t)(dot2 - token), sig);
 	if (r < 0)
-		return opcrypto_why(why, why_size, r, "ES256 signature does not verify");
+		return why_fail(why, why_size, r, "ES256 signature does not verify");
 	r = parse_claims(payload, payload_len, &t, why, why_size);
 	if (r < 0)
 		return r;
 	if ((int64_t)now >= t.exp)
-		return opcrypto_why(why, why_size, -TICKET_E_EXPIRED, "expired at %lld (now %lld)",
+		return why_fail(why, why_size, -TICKET_E_EXPIRED, "expired at %lld (now %lld)",
 				    (long long)t.exp, (long long)now);
 	if (t.iat > (int64_t)now + TICKET_SKEW_S)
-		return opcrypto_why(why, why_size, -TICKET_E_CLAIMS, "issued in the future (iat %lld)",
+		return why_fail(why, why_size, -TICKET_E_CLAIMS, "issued in the future (iat %lld)",
 				    (long long)t.iat);
 	if (ret)
 		*ret = t;
