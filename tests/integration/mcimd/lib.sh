@@ -2,6 +2,13 @@
 # tests/lib/with-swtpm ($MCIM_TEST_TCTI), driven through mcimctl.
 # Needs: B (build dir), dir (scratch directory).
 
+# TAP: ok WHAT, nok WHAT, t WHAT CONDITION (counted in n, which the script
+# sets to 0); jget PYEXPR reads a member of the JSON on stdin.
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); echo "not ok $n - $1"; }
+t() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
+jget() { /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
+
 # The TS 35.208 test set 1 subscriber of daemon/usim/profiles/test-usim.json.
 K=465b5ce8b199b49faa5f0a2ee238a6bc
 OPC=cd63cb71954a9f4e48a5994e37a02baf

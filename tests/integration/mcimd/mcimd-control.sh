@@ -26,9 +26,6 @@ trap '[ -n "${hogs:-}" ] && kill $hogs 2>/dev/null; [ -n "$mcimd_pid" ] && kill 
 private_bins || { echo "cannot copy the programs"; exit 1; }
 chmod 0755 "$dir/bin"
 n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; }
-t() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
 # nobody, in the control group (daemon) but not in the admin group (root)
 AS_USER="setpriv --reuid=65534 --regid=1 --clear-groups"
 UCTL() { $AS_USER "$MCIMCTL" -s "$dir/control" "$@"; }

@@ -21,9 +21,6 @@ trap '[ -n "$mcimd_pid" ] && kill -9 $mcimd_pid 2>/dev/null; wait 2>/dev/null; r
 . tests/integration/mcimd/lib.sh
 private_bins || { echo "cannot copy the programs"; exit 1; }
 n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; }
-t() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
 # holds FILE HEX: the bytes HEX occur in FILE.
 holds() { /usr/bin/python3 -c 'import sys; sys.exit(0 if bytes.fromhex(sys.argv[2]) in open(sys.argv[1], "rb").read() else 1)' "$1" "$2"; }
 PIN1=$(grep -o '"value": *"[0-9]*"' $P1 | head -1 | grep -o '[0-9][0-9]*' | head -1)

@@ -29,7 +29,6 @@ mcimd_pid= client=
 trap '[ -n "${KEEP:-}" ] && cp -r $dir $KEEP; [ -n "$client" ] && kill -9 $client 2>/dev/null; [ -n "$mcimd_pid" ] && kill -9 $mcimd_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
 . tests/integration/mcimd/lib.sh
 private_bins || { echo "cannot copy the programs"; exit 1; }
-jget() { /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 
 P2=$dir/p2.json P2_ICCID=89001010000000000019
 sed -e 's/"98000101000000000081"/"98000101000000000091"/' \

@@ -21,9 +21,6 @@ trap '[ -n "$mcimd_pid" ] && kill -9 $mcimd_pid 2>/dev/null; wait 2>/dev/null; r
 . tests/integration/mcimd/lib.sh
 private_bins || { echo "cannot copy the programs"; exit 1; }
 n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; }
-t() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
 T=$MCIM_TEST_SWTPM_TCTI
 
 write_conf "$dir/mcimd.conf" 0

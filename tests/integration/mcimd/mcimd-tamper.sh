@@ -21,10 +21,6 @@ trap '[ -n "${KEEP:-}" ] && cp -r $dir $KEEP; [ -n "$mcimd_pid" ] && kill -9 $mc
 . tests/integration/mcimd/lib.sh
 private_bins || { echo "cannot copy the programs"; exit 1; }
 n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; }
-t() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
-jget() { /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 db=$dir/store.db
 P2=$dir/p2.json P2_ICCID=89001010000000000019
 sed -e 's/"98000101000000000081"/"98000101000000000091"/' \

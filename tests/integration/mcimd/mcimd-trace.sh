@@ -21,9 +21,6 @@ trap '[ -n "$sniffer" ] && kill $sniffer 2>/dev/null; [ -n "$mcimd_pid" ] && kil
 . tests/integration/mcimd/lib.sh
 private_bins || { echo "cannot copy the programs"; exit 1; }
 n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; }
-t() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
 
 # A UDP listener on a free loopback port: one hex line per datagram.
 python3 -u -c '

@@ -22,10 +22,6 @@ dir=$(mktemp -d /tmp/mcimd-vm.XXXXXX)
 MCIM_TEST_TCTI=device:/dev/tpmrm0
 . tests/integration/mcimd/lib.sh
 n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; }
-t() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
-jget() { /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 MODEM="$B/bin/vusim-modem -s 0"
 # vusim-modem apdu: the response lines ("< xx xx ...") as one hex string
 rsp() { sed -n 's/^< //p' | tr -d ' \n'; }

@@ -30,9 +30,6 @@ trap '[ -n "$mcimd_pid" ] && kill -9 $mcimd_pid 2>/dev/null; [ -n "$srv_pid" ] &
 private_bins || { echo "cannot copy the programs"; exit 1; }
 unset https_proxy HTTPS_PROXY all_proxy ALL_PROXY
 n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; }
-t() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
 blob() { sqlite3 "$dir/store.db" "SELECT CAST(data AS TEXT) FROM device_blobs WHERE kind = '$1'"; }
 behave() { echo "$1" >"$dir/behaviour"; }
 # run NAME CTL-ARGS...: mcimctl's stdout+stderr in $dir/NAME.out, status in $rc
