@@ -162,6 +162,32 @@ static int check_scheme(const TPMT_PUBLIC *ak, const TPMT_SIGNATURE *sig,
 	return 0;
 }
 
+int tpm2_attest_signature_verify(const TPMT_PUBLIC *ak, const uint8_t *msg, size_t len,
+				 const TPMT_SIGNATURE *sig, TPMI_ALG_HASH *ret_hash)
+{
+	uint8_t digest[TPM2_SHA512_DIGEST_SIZE];
+	TPMI_ALG_HASH hash = TPM2_ALG_NULL;
+	int r;
+
+	if (!ak || !msg || !sig)
+		return -EINVAL;
+	r = check_scheme(ak, sig, &hash);
+	if (r < 0)
+		return r;
+	/* Part 3 18.4 (Quote), 18.2 (Certify): the signature covers H_scheme(TPMS_ATTEST). */
+	r = tpm2_hash(hash, msg, len, digest);
+	if (r < 0)
+		return r;
+	r = tpm2_signature_verify(ak, digest, tpm2_hash_size(hash), sig);
+	if (r == -EBADMSG)
+		return -TPM2_VERIFY_E_SIGNATURE;
+	if (r == -EINVAL)
+		return -TPM2_VERIFY_E_SIG_SCHEME;
+	if (r == 0 && ret_hash)
+		*ret_hash = hash;
+	return r;
+}
+
 static bool selections_equal(const TPML_PCR_SELECTION *a,
 			     const TPML_PCR_SELECTION *b)
 {
@@ -190,7 +216,6 @@ int tpm2_quote_verify(const TPMT_PUBLIC *ak, const uint8_t *msg, size_t len,
 		      size_t nonce_len, const struct tpm2_pcr_values *pcrs,
 		      TPMS_ATTEST *ret_attest)
 {
-	uint8_t digest[TPM2_SHA512_DIGEST_SIZE];
 	TPMS_ATTEST attest;
 	TPMI_ALG_HASH hash = TPM2_ALG_NULL;
 	TPM2_ST type;
@@ -213,18 +238,7 @@ int tpm2_quote_verify(const TPMT_PUBLIC *ak, const uint8_t *msg, size_t len,
 	}
 	if (attest.type != TPM2_ST_ATTEST_QUOTE)
 		return -TPM2_VERIFY_E_TYPE;
-	r = check_scheme(ak, sig, &hash);
-	if (r < 0)
-		return r;
-	/* Part 3 18.4: the signature covers H_scheme(TPMS_ATTEST). */
-	r = tpm2_hash(hash, msg, len, digest);
-	if (r < 0)
-		return r;
-	r = tpm2_signature_verify(ak, digest, tpm2_hash_size(hash), sig);
-	if (r == -EBADMSG)
-		return -TPM2_VERIFY_E_SIGNATURE;
-	if (r == -EINVAL)
-		return -TPM2_VERIFY_E_SIG_SCHEME;
+	r = tpm2_attest_signature_verify(ak, msg, len, sig, &hash);
 	if (r < 0)
 		return r;
 	if (attest.extraData.size != nonce_len ||

@@ -65,6 +65,15 @@ int tpm2_ak_check(const TPMT_PUBLIC *ak);
 int tpm2_attest_parse(const uint8_t *msg, size_t len, TPMS_ATTEST *ret);
 
 /*
+ * Verifies the AK's signature over a TPMS_ATTEST as the TPM made it (Quote,
+ * Certify): the signature's scheme must fit the key (and the key's fixed
+ * scheme, if any), the digest is H_scheme(msg).  ret_hash (may be NULL) gets
+ * the scheme's hash.  -TPM2_VERIFY_E_SIG_SCHEME or -TPM2_VERIFY_E_SIGNATURE.
+ */
+int tpm2_attest_signature_verify(const TPMT_PUBLIC *ak, const uint8_t *msg, size_t len,
+				 const TPMT_SIGNATURE *sig, TPMI_ALG_HASH *ret_hash);
+
+/*
  * Verifies a quote, in this order:
  *   tpm2_ak_check(ak); parse msg (magic; type TPM_ST_ATTEST_QUOTE);
  *   sig scheme fits ak and verifies over H_sig(msg); extraData == nonce;

@@ -139,32 +139,19 @@ int pva_challenge_make(const TPMT_PUBLIC *ek, const TPM2B_PUBLIC *ak, struct pva
 
 /* ---- signed structures ---- */
 
-/* Verifies sig over H(msg) with the AK; the scheme's own hash. */
+/*
+ * The AK's signature over a TPMS_ATTEST (lib's check, which also holds the
+ * AK to its fixed scheme), with a hash of at least SHA-256.
+ */
 static int ak_signature(const TPMT_PUBLIC *ak, const uint8_t *msg, size_t len,
 			const TPMT_SIGNATURE *sig, TPMI_ALG_HASH *ret_hash)
 {
-	uint8_t digest[TPM2_SHA512_DIGEST_SIZE];
 	TPMI_ALG_HASH hash;
-	int r;
+	int r = tpm2_attest_signature_verify(ak, msg, len, sig, &hash);
 
-	switch (sig->sigAlg) {
-	case TPM2_ALG_ECDSA:
-		hash = sig->signature.ecdsa.hash;
-		break;
-	case TPM2_ALG_RSASSA:
-		hash = sig->signature.rsassa.hash;
-		break;
-	case TPM2_ALG_RSAPSS:
-		hash = sig->signature.rsapss.hash;
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (hash != TPM2_ALG_SHA256 && hash != TPM2_ALG_SHA384 && hash != TPM2_ALG_SHA512)
-		return -EINVAL;
-	r = tpm2_hash(hash, msg, len, digest);
-	if (r == 0)
-		r = tpm2_signature_verify(ak, digest, tpm2_hash_size(hash), sig);
+	if (r == 0 && hash != TPM2_ALG_SHA256 && hash != TPM2_ALG_SHA384 &&
+	    hash != TPM2_ALG_SHA512)
+		r = -TPM2_VERIFY_E_SIG_SCHEME;
 	if (r == 0 && ret_hash)
 		*ret_hash = hash;
 	return r;
@@ -172,9 +159,9 @@ static int ak_signature(const TPMT_PUBLIC *ak, const uint8_t *msg, size_t len,
 
 static const char *sig_reason(int r)
 {
-	return r == -EBADMSG ? "the signature does not verify with the AK"
-	       : r == -EINVAL ? "the signature's algorithm does not fit the AK"
-			      : "the signature could not be checked";
+	return r == -TPM2_VERIFY_E_SIGNATURE ? "the signature does not verify with the AK"
+	       : r == -TPM2_VERIFY_E_SIG_SCHEME ? "the signature's algorithm does not fit the AK"
+						: "the signature could not be checked";
 }
 
 int pva_srk_check(const TPM2B_PUBLIC *srk, char *why, size_t why_size)
@@ -341,7 +328,9 @@ static bool quote_checks(const struct pva_context *ctx, const struct pva_evidenc
 		r = ak_signature(ak, ev->quote, ev->quote_len, &ev->quote_sig, &hash);
 	if (r < 0) {
 		FAIL(v, "quote_signature", "%s",
-		     r <= -TPM2_VERIFY_E_FORMAT ? tpm2_verify_strerror(r) : sig_reason(r));
+		     r == -TPM2_VERIFY_E_SIGNATURE || r == -TPM2_VERIFY_E_SIG_SCHEME
+			     ? sig_reason(r)
+			     : tpm2_verify_strerror(r));
 		return false; /* nothing in it can be believed */
 	}
 	PASS(v, "quote_signature");
