@@ -462,6 +462,7 @@ static int validate(long iters)
 			tk.ak_name = v.ak_name;
 			tk.srk_name = v.srk_name;
 			tk.pcr_digest = v.pcr_digest;
+			tk.kpd = v.kpd;
 			snprintf(tk.model, sizeof(tk.model), "%s", mm.name);
 			tk.policy_version = 1;
 			tk.mode = TICKET_MODE_REMOTE;
