@@ -26,6 +26,8 @@ static const struct {
 	{ "model", cmd_model, "model set|show|list: device models' reference values" },
 	{ "sho", cmd_sho, "sho add|list: the home operators devices can be assigned to" },
 	{ "audit", cmd_audit, "audit [DEVICE]: the decisions taken" },
+	{ "subscription", cmd_subscription, "subscription create|list|show: the SHO's subscriptions" },
+	{ "export", cmd_export, "export: subscriptions for the HLR/HSS (CSV, osmo-hlr)" },
 };
 
 static void usage(FILE *f)
@@ -42,7 +44,7 @@ static void usage(FILE *f)
 		"Commands:\n",
 		OP_CONFIG_PATH);
 	for (unsigned i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].help);
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\nExit status: 0 ok, 1 failed or refused, 2 usage, 3 configuration, store or PKI.\n");
 }
 
