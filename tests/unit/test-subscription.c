@@ -4,8 +4,9 @@
  * the DPF's store rules (store.h "The download"): the Luhn digit against
  * published examples, ICCID and IMSI layout on the card, IMSI range
  * exhaustion, the KEK (round trip, a flipped byte, another ICCID or KEK
- * refused), the template's refusal of secrets, and store_package_issue()'s
- * refusals leaving the database unchanged.
+ * refused), the template's refusal of secrets, store_package_issue()'s
+ * refusals leaving the database unchanged, and a package dpf_build() makes
+ * for a subscription verifies and parses back with lib/package.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -14,11 +15,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <openssl/pem.h>
 
 #include <cmocka.h>
 
+#include "hex.h"
 #include "json-util.h"
+#include "package.h"
+#include "tpm2-crypto.h"
+#include "tools/mcim-operator/dpf.h"
 #include "tools/mcim-operator/kek.h"
 #include "tools/mcim-operator/store.h"
 #include "tools/mcim-operator/subscription.h"
@@ -274,11 +282,120 @@ static void store_dpf(void **state _unused_)
 	assert_int_equal(system(cmd), 0);
 }
 
+static void package_round_trip(void **state _unused_)
+{
+	_cleanup_free_ char *d = tmpdir();
+	struct pki_init_opts po = { .days = 1 };
+	struct op_config cfg;
+	struct dpf_keys *k = NULL;
+	struct sub_secrets sec;
+	struct op_subscription x = { .iccid = "8988211000000000178", .imsi = "001010123456789",
+				     .sho = "op-a", .algorithm = "milenage", .state = "created" };
+	struct package_content c;
+	TPM2B_PUBLIC srk = { 0 };
+	uint8_t plain[SUB_SECRETS_SIZE], nonce[32], *der = NULL, *content = NULL;
+	size_t der_len, clen;
+	char why[512], path[300], cmd[400];
+	enum sub_algorithm a = SUB_MILENAGE;
+	EVP_PKEY *srk_key;
+	X509 *root;
+	FILE *f;
+
+	op_config_defaults(&cfg);
+	snprintf(cfg.pki_dir, sizeof(cfg.pki_dir), "%s/pki", d);
+	assert_int_equal(pki_init(cfg.pki_dir, &po, why, sizeof(why)), 0);
+	assert_int_equal(dpf_keys_load(&cfg, &k, why, sizeof(why)), 0);
+	/* a subscription as `subscription create` stores it */
+	assert_int_equal(fill("", "", "", &a, false, &x.profile, why), 0);
+	assert_int_equal(sub_secrets_new(SUB_MILENAGE, &sec), 0);
+	sub_secrets_serialize(&sec, plain);
+	assert_int_equal(kek_seal(k->kek, x.iccid, plain, sizeof(plain), &x.secrets), 0);
+	/* an SRK as the TRE makes it: ECC P-256 restricted decrypt, AES-128-CFB */
+	srk_key = EVP_EC_gen("P-256");
+	assert_int_equal(tpm2_public_from_evp(srk_key, TPM2_ALG_SHA256,
+					      TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT |
+						      TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT,
+					      &srk.publicArea), 0);
+	srk.publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_AES;
+	srk.publicArea.parameters.eccDetail.symmetric.keyBits.aes = 128;
+	srk.publicArea.parameters.eccDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+	memset(nonce, 0x5a, sizeof(nonce));
+	struct dpf_input in = { .device_id = DEV, .srk = &srk, .nonce = nonce, .sequence = 3,
+				.issued = time(NULL), .expires = time(NULL) + 600, .sub = &x,
+				.operator_name = "Operator A",
+				.key_pcr_mask = (1u << 0) | (1u << 7) | (1u << 23),
+				.key_form = PACKAGE_FORM_AES };
+	in.ek_name.size = 34;
+	in.ek_name.name[1] = 0x0b;
+	in.kpd.size = 32;
+	memset(in.kpd.buffer, 0x77, 32);
+	assert_int_equal(dpf_build(k, &in, &der, &der_len, why, sizeof(why)), 0);
+
+	/* what the device does with it: verify against the pinned root, parse, check */
+	snprintf(path, sizeof(path), "%s/root-ca.pem", cfg.pki_dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	root = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_non_null(root);
+	assert_int_equal(package_verify(der, der_len, root, time(NULL), &content, &clen, NULL, why,
+					sizeof(why)), 0);
+	assert_int_equal(package_content_parse((char *)content, clen, &c, why, sizeof(why)), 0);
+	assert_int_equal(package_objects_check(&c, why, sizeof(why)), 0);
+	assert_int_equal(package_policy_verify(&c.policy), 0);
+	assert_string_equal(c.device, DEV);
+	assert_string_equal(c.iccid, x.iccid);
+	assert_string_equal(c.imsi, x.imsi);
+	assert_string_equal(c.operator_name, "Operator A");
+	assert_int_equal(c.sequence, 3);
+	assert_memory_equal(c.nonce, nonce, 32);
+	assert_int_equal(c.policy.pcr_mask, in.key_pcr_mask);
+	assert_memory_equal(&c.policy.pcr_digest, &in.kpd, sizeof(in.kpd));
+	{
+		/* the package's policy key is pki's TPM2B_PUBLIC of policy.key, by name */
+		TPM2B_NAME n1, n2;
+
+		assert_int_equal(tpm2_public_name(&c.policy.key.publicArea, &n1), 0);
+		assert_int_equal(tpm2_public_name(&k->policy_public.publicArea, &n2), 0);
+		assert_memory_equal(&n1, &n2, sizeof(n1));
+	}
+	assert_int_equal(c.k.form, PACKAGE_FORM_AES);
+	assert_int_equal(c.opc.form, PACKAGE_FORM_SEALED);
+	/* one object per PIN of the template (PIN1, ADM1) */
+	assert_int_equal(c.n_pins, 2);
+	assert_int_equal(c.pins[0].ref, 0x01);
+	assert_int_equal(c.pins[1].ref, 0x0a);
+	assert_non_null(strstr(c.profile, "\"contents\":\"080910101032547698\""));
+	/* no secret in clear anywhere in the content */
+	{
+		char hk[33];
+
+		hex_encode(sec.k, 16, hk);
+		assert_null(strstr((char *)content, hk));
+	}
+	package_content_free(&c);
+	free(content);
+	free(der);
+	/* a TUAK subscription asked as AES gets its K sealed */
+	assert_int_equal(dpf_key_form(PACKAGE_FORM_AES, "tuak"), PACKAGE_FORM_SEALED);
+	/* a subscription whose sealed secrets were changed is refused */
+	x.secrets[10] = x.secrets[10] == '0' ? '1' : '0';
+	assert_int_not_equal(dpf_build(k, &in, &der, &der_len, why, sizeof(why)), 0);
+	assert_non_null(strstr(why, "do not decrypt"));
+	X509_free(root);
+	EVP_PKEY_free(srk_key);
+	op_subscription_clear(&x);
+	dpf_keys_free(k);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(luhn),	    cmocka_unit_test(identities), cmocka_unit_test(kek),
 		cmocka_unit_test(template), cmocka_unit_test(store_dpf),
+		cmocka_unit_test(package_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,15 +8,17 @@ OPCORE_SRCS := tools/mcim-operator/db-sqlite.c tools/mcim-operator/store.c \
 	tools/mcim-operator/import.c tools/mcim-operator/ratelimit.c \
 	tools/mcim-operator/http.c tools/mcim-operator/api.c \
 	tools/mcim-operator/api-drf.c tools/mcim-operator/api-pva.c \
-	tools/mcim-operator/subscription.c
+	tools/mcim-operator/subscription.c tools/mcim-operator/dpf.c \
+	tools/mcim-operator/api-dpf.c
 OPCORE_LDLIBS := $(LDLIBS_sqlite) $(LDLIBS_jsonc) $(LDLIBS_mhd) $(LDLIBS_inih) \
 	$(LDLIBS_crypto) $(LDLIBS_tss) -lpthread
 $(eval $(call lib,opcore,$(OPCORE_SRCS),$(OPCORE_LDLIBS)))
-OPERATOR_LIBS := opcore opcrypto refvalues eventlog tpm2util mcimutil
+OPERATOR_LIBS := opcore opcrypto package refvalues eventlog tpm2util mcimutil
 OPERATOR_SRCS := tools/mcim-operator/mcim-operator.c tools/mcim-operator/cmd-serve.c \
 	tools/mcim-operator/cmd-pki.c tools/mcim-operator/cmd-device.c \
 	tools/mcim-operator/cmd-model.c tools/mcim-operator/cmd-sho.c \
-	tools/mcim-operator/cmd-audit.c tools/mcim-operator/cmd-subscription.c
+	tools/mcim-operator/cmd-audit.c tools/mcim-operator/cmd-subscription.c \
+	tools/mcim-operator/cmd-package.c
 $(eval $(call prog,mcim-operator,$(OPERATOR_SRCS),$(OPERATOR_LIBS)))
 
 # Tests: tests/integration/operator/ (group "operator").

@@ -444,7 +444,6 @@ void pki_signer_free(struct pki_signer *s)
 	free(s);
 }
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct pki_signer *, pki_signer_free)
 
 static void wipe_freep(char **p)
 {
@@ -534,7 +533,8 @@ int pki_policy_public(EVP_PKEY *key, TPM2B_PUBLIC *ret_pub)
 		return -ENOTSUP;
 	}
 	memset(ret_pub, 0, sizeof(*ret_pub));
-	r = tpm2_public_from_evp(key, TPM2_ALG_SHA256, TPMA_OBJECT_SIGN_ENCRYPT,
+	r = tpm2_public_from_evp(key, TPM2_ALG_SHA256,
+				 TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_USERWITHAUTH,
 				 &ret_pub->publicArea);
 	if (r < 0)
 		return r;

@@ -35,6 +35,8 @@
 #include <openssl/x509.h>
 #include <tss2/tss2_tpm2_types.h>
 
+#include "macro.h"
+
 struct pki_init_opts {
 	/* validity of every certificate in days; 0: PKI_DEFAULT_DAYS */
 	unsigned days;
@@ -97,12 +99,14 @@ struct pki_signer {
 int pki_signer_load(const char *cert_path, const char *key_path,
 		    struct pki_signer **ret, char *why, size_t why_size);
 void pki_signer_free(struct pki_signer *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct pki_signer *, pki_signer_free)
 
 /*
  * Loads the policy key (PKCS#8 PEM, mode 0600, EC NIST P-256) and its public
  * part as the TPM sees it (ret_pub, may be NULL): ECC NIST P-256, ECDSA with
  * SHA-256, sign, nameAlg SHA-256 (the key TPM2_LoadExternal loads on the
- * device and whose name PolicyAuthorize names).
+ * device and whose name PolicyAuthorize names; userWithAuth, as lib/package
+ * makes it).
  */
 int pki_policy_key_load(const char *path, EVP_PKEY **ret_key, TPM2B_PUBLIC *ret_pub,
 			char *why, size_t why_size);

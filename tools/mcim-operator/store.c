@@ -1009,6 +1009,20 @@ int store_package_get(struct store *s, const char *device_id, int64_t sequence,
 	return r < 0 ? r : o.found ? 0 : -ENOENT;
 }
 
+int store_package_latest(struct store *s, const char *device_id, struct op_package *ret)
+{
+	struct db_val q = DBT(device_id);
+	struct one_pkg o = { ret, false };
+	int r;
+
+	r = LOCKED(s, exec(s,
+			   "SELECT device_id, sequence, nonce, jti, iccid, ak_public, kpd, issued, "
+			   "expires, confirmed FROM packages WHERE device_id = $1 "
+			   "ORDER BY sequence DESC LIMIT 1",
+			   &q, 1, one_pkg_row, &o));
+	return r < 0 ? r : o.found ? 0 : -ENOENT;
+}
+
 static int row_iccid(const struct db_row *row, void *user)
 {
 	snprintf(user, OP_ICCID_MAX + 1, "%s", db_row_text(row, 0));

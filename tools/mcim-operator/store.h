@@ -199,6 +199,8 @@ int store_package_issue(struct store *s, const char *sho, const char *subscriber
 /* The package (device, sequence); -ENOENT. */
 int store_package_get(struct store *s, const char *device_id, int64_t sequence,
 		      struct op_package *ret);
+/* The device's last package (highest sequence); -ENOENT none. */
+int store_package_latest(struct store *s, const char *device_id, struct op_package *ret);
 /*
  * The receipt: package (device, sequence) confirmed and its subscription
  * active, with an audit record; -EALREADY confirmed before.
