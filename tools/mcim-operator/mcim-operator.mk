@@ -22,8 +22,9 @@ OPERATOR_SRCS := tools/mcim-operator/mcim-operator.c tools/mcim-operator/cmd-ser
 $(eval $(call prog,mcim-operator,$(OPERATOR_SRCS),$(OPERATOR_LIBS)))
 
 # Tests: tests/integration/operator/ (group "operator").
-$(eval $(call test_prog,op-device,tests/integration/operator/op-device.c,tre tpm2util refvalues mcimutil,$(LDLIBS_curl) $(LDLIBS_jsonc) $(LDLIBS_tss) $(LDLIBS_crypto)))
+$(eval $(call test_prog,op-device,tests/integration/operator/op-device.c,tre package tpm2util refvalues mcimutil,$(LDLIBS_curl) $(LDLIBS_jsonc) $(LDLIBS_tss) $(LDLIBS_crypto)))
 $(call add_test,operator,tests/integration/operator/pva.sh,$(BUILD)/bin/mcim-operator $(BUILD)/tests/op-device)
+$(call add_test,operator,tests/integration/operator/dpf.sh,$(BUILD)/bin/mcim-operator $(BUILD)/tests/op-device)
 $(eval $(call unit_test,test-operator-core,tests/unit/test-operator-core.c,$(OPERATOR_LIBS)))
 $(eval $(call unit_test,test-subscription,tests/unit/test-subscription.c,$(OPERATOR_LIBS)))
 $(eval $(call fuzzer,fuzz-operator-requests,tests/fuzz/fuzz-operator-requests.c,$(OPERATOR_LIBS)))
