@@ -56,6 +56,11 @@ struct mcimd {
 	char tre_why[256];        /* why not */
 	struct tre_policy local_policy; /* of locally installed objects */
 	TPM2B_DIGEST local_auth;  /* their authPolicy */
+	struct {                  /* operator profiles' approved policies */
+		TPM2B_DIGEST auth; /* PolicyAuthorize(key, ref): the objects' */
+		struct tre_policy policy;
+	} op_policies[STORE_MAX_PROFILES];
+	size_t n_op_policies;
 	bool have_policy;
 	bool platform_ok;         /* the PCRs match local_policy */
 	bool store_frozen;        /* store not verifiable (state key sealed) */
@@ -119,7 +124,22 @@ int mcimd_tamper_persist(struct mcimd *d);
 /* Wraps clear K to the SRK (lib/tpm2-dup.h), imports it: a tre_blob. */
 int mcimd_tpm_import(struct mcimd *d, bool sealed, const uint8_t *k, size_t len,
 		     uint8_t *blob, size_t max, size_t *ret_len);
-/* Loads a key blob with the local policy set. */
+/*
+ * Approved policies, marshalled "MCLP" 1 0 0 0 | TPM2B_PUBLIC | TPM2B_NONCE
+ * | TPML_PCR_SELECTION | TPM2B_DIGEST pcr | TPM2B_DIGEST approved |
+ * TPMT_SIGNATURE: the device blob "local-policy" and the profile blob
+ * "policy" of an operator profile.
+ */
+int mcimd_policy_marshal(const struct tre_policy *p, uint8_t *buf, size_t max, size_t *ret);
+int mcimd_policy_unmarshal(const uint8_t *buf, size_t len, struct tre_policy *p);
+/*
+ * Registers an operator profile's approved policy (after its install; at
+ * start for every stored one): objects whose authPolicy is
+ * PolicyAuthorize(p->op_key, p->policy_ref) are used with it.
+ */
+int mcimd_policy_register(struct mcimd *d, const struct tre_policy *p);
+/* Loads a key blob with its approved policy set (chosen by its authPolicy:
+ * the local policy or a registered operator policy; -EKEYREJECTED: none). */
 int mcimd_tpm_key(struct mcimd *d, const uint8_t *blob, size_t len, struct tre_key **ret);
 /* Loads the AK from the store, or creates and stores it (tre_ak_create). */
 int mcimd_ak_ready(struct mcimd *d);
