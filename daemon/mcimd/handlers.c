@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hex.h"
@@ -23,6 +24,8 @@ static struct json_object *profile_json(const struct store_profile_info *i)
 	json_object_object_add(o, "state", json_object_new_string(store_state_name(i->state)));
 	json_object_object_add(o, "nickname", json_object_new_string(i->nickname));
 	json_object_object_add(o, "operator", json_object_new_string(i->operator_name));
+	if (i->expires)
+		json_object_object_add(o, "expires", json_object_new_int64(i->expires));
 	return o;
 }
 
@@ -174,6 +177,8 @@ static int lifecycle(void *user, const struct control_call *call, struct json_ob
 	mcimd_release_heap(d);
 	if (r < 0)
 		return r;
+	if (op != MCIMD_ENABLE)
+		mcimd_bootstrap(d); /* none left: the provisioning profile */
 	log_notice("profile %s %s (uid %u)", i.iccid, what, (unsigned)call->peer->uid);
 	if (op == MCIMD_ENABLE) {
 		*ret = json_object_new_object();
@@ -275,6 +280,23 @@ static int h_profile_install(void *user, const struct control_call *call,
 		r = opt_string(call, "operator", &in.operator_name, why, why_size);
 	if (r == 0)
 		r = opt_bool(call, "enable", &in.enable, why, why_size);
+	if (r == 0 && json_object_object_get_ex(call->params, "expires", &x)) {
+		if (!json_object_is_type(x, json_type_int) || json_object_get_int64(x) <= 0) {
+			snprintf(why, why_size, "params.expires must be a Unix time");
+			r = -EINVAL;
+		} else {
+			in.expires = json_object_get_int64(x);
+		}
+	}
+	if (r == 0 && in.cls == STORE_CLASS_PROVISIONING && in.expires <= time(NULL)) {
+		snprintf(why, why_size, "a provisioning profile needs params.expires, a Unix "
+			 "time in the future");
+		r = -EINVAL;
+	}
+	if (r == 0 && in.cls != STORE_CLASS_PROVISIONING && in.expires) {
+		snprintf(why, why_size, "params.expires is for provisioning profiles only");
+		r = -EINVAL;
+	}
 	if (r == 0 && ((in.nickname && strlen(in.nickname) > STORE_NAME_MAX) ||
 		       (in.operator_name && strlen(in.operator_name) > STORE_NAME_MAX))) {
 		snprintf(why, why_size, "nickname and operator: at most %d bytes", STORE_NAME_MAX);
@@ -289,6 +311,10 @@ static int h_profile_install(void *user, const struct control_call *call,
 	if (r < 0)
 		return r;
 	log_notice("profile %s installed (uid %u)", i.iccid, (unsigned)call->peer->uid);
+	if (!in.enable) {
+		mcimd_bootstrap(d); /* a first provisioning profile is enabled */
+		store_profile_get(d->store, i.id, &i);
+	}
 	o = json_object_new_object();
 	json_object_object_add(o, "iccid", json_object_new_string(i.iccid));
 	json_object_object_add(o, "imsi", json_object_new_string(i.imsi));

@@ -180,11 +180,19 @@ struct mcimd_install {
 	size_t len;
 	enum store_class cls;
 	const char *nickname, *operator_name;
+	int64_t expires;    /* provisioning: Unix time, 0 never */
 	bool enable;
 };
 int mcimd_profile_install(struct mcimd *d, const struct mcimd_install *in,
 			  struct store_profile_info *ret, char *why, size_t why_size);
 enum mcimd_lifecycle { MCIMD_ENABLE, MCIMD_DISABLE, MCIMD_DELETE };
+/*
+ * The provisioning profile's rules (docs/store.md "Provisioning"): deletes
+ * those whose expiry passed; enables the newest one when no operational
+ * profile exists and none is enabled.  Enabling one (install with enable,
+ * profile.enable) is refused (-EPERM) once an operational profile worked.
+ */
+void mcimd_bootstrap(struct mcimd *d);
 int mcimd_profile_lifecycle(struct mcimd *d, int64_t id, enum mcimd_lifecycle op,
 			    char *why, size_t why_size);
 

@@ -16,6 +16,8 @@ static const struct subcommand subcommands[] = {
 	{ "status", cmd_status, "show the daemon's state" },
 	{ "slot", cmd_slot, "list the virtual card slots (slot list)" },
 	{ "profile", cmd_profile, "list, show, install, enable, disable, delete profiles" },
+	{ "factory-install", cmd_factory_install,
+	  "install the provisioning profile, time-limited (admin)" },
 	{ "tamper", cmd_tamper, "record a tamper event (admin)" },
 	{ "attest", cmd_attest, "produce a TPM quote over a nonce" },
 	{ "apdu", cmd_apdu, "send a command APDU to the card engine (admin)" },

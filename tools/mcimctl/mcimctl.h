@@ -75,6 +75,7 @@ int operands(int argc, char **argv, int min, int max, const char *usage);
 int cmd_status(const struct ctl *c, int argc, char **argv);
 int cmd_slot(const struct ctl *c, int argc, char **argv);
 int cmd_profile(const struct ctl *c, int argc, char **argv);
+int cmd_factory_install(const struct ctl *c, int argc, char **argv);
 int cmd_tamper(const struct ctl *c, int argc, char **argv);
 int cmd_attest(const struct ctl *c, int argc, char **argv);
 int cmd_apdu(const struct ctl *c, int argc, char **argv);

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * mcimctl profile list | show ICCID | install FILE [...] | enable ICCID |
- * disable ICCID | delete ICCID: methods "profile.*".
+ * disable ICCID | delete ICCID: methods "profile.*"; mcimctl
+ * factory-install --expires TIME FILE: profile.install of a provisioning
+ * profile (docs/package-format.md 5).
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/mcimd/control.h"
 #include "fileio.h"
@@ -131,33 +134,91 @@ static int read_file(const struct ctl *c, const char *path, char **ret)
 	return EXIT_OK;
 }
 
-static int p_install(const struct ctl *c, int argc, char **argv)
+/*
+ * --expires TIME: Unix seconds, an RFC 3339 UTC time (2027-01-31T00:00:00Z)
+ * or +N followed by s, m, h or d from now.
+ */
+static int parse_time(const char *t, int64_t *ret)
 {
-	static const char usage[] =
-		"profile install [--class provisioning|operational] [--nickname NAME]\n"
-		"               [--operator NAME] [--enable] FILE";
+	struct tm tm = { 0 };
+	char *end = NULL;
+	long long v;
+
+	if (t[0] == '+') {
+		static const struct { char c; long long mul; } units[] = {
+			{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+		};
+
+		errno = 0;
+		v = strtoll(t + 1, &end, 10);
+		if (errno || end == t + 1 || v <= 0 || v > 100LL * 365 * 86400 || !*end ||
+		    end[1])
+			return -EINVAL;
+		for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+			if (*end == units[i].c) {
+				*ret = (int64_t)time(NULL) + v * units[i].mul;
+				return 0;
+			}
+		return -EINVAL;
+	}
+	end = strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end && !*end) {
+		time_t u = timegm(&tm);
+
+		if (u <= 0)
+			return -EINVAL;
+		*ret = u;
+		return 0;
+	}
+	errno = 0;
+	v = strtoll(t, &end, 10);
+	if (errno || end == t || *end || v <= 0)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* profile install, and factory-install (class provisioning, --expires). */
+static int install(const struct ctl *c, int argc, char **argv, bool factory)
+{
+	static const char usage_install[] =
+		"profile install [--class provisioning|operational] [--expires TIME]\n"
+		"               [--nickname NAME] [--operator NAME] [--enable] FILE";
+	static const char usage_factory[] =
+		"factory-install --expires TIME [--nickname NAME] [--operator NAME] FILE";
 	static const struct option opts[] = {
 		{ "class", required_argument, NULL, 'c' },
+		{ "expires", required_argument, NULL, 'x' },
 		{ "nickname", required_argument, NULL, 'n' },
 		{ "operator", required_argument, NULL, 'o' },
 		{ "enable", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *cls = "operational", *nick = NULL, *op = NULL;
+	const char *usage = factory ? usage_factory : usage_install;
+	const char *cls = factory ? "provisioning" : "operational", *nick = NULL, *op = NULL;
 	struct json_object *res = NULL, *params;
 	_cleanup_free_ char *text = NULL;
+	int64_t expires = 0;
 	bool enable = false;
 	int o, r;
 
 	optind = 0;
-	while ((o = getopt_long(argc, argv, "+c:n:o:eh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, factory ? "+x:n:o:h" : "+c:x:n:o:eh", opts,
+				NULL)) != -1) {
 		switch (o) {
 		case 'c':
 			cls = optarg;
 			if (strcmp(cls, "provisioning") && strcmp(cls, "operational")) {
 				fprintf(stderr, "%s: --class is provisioning or operational\n",
 					c->prog);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'x':
+			if (parse_time(optarg, &expires) < 0) {
+				fprintf(stderr, "%s: --expires: '%s' is not a time (Unix seconds, "
+					"YYYY-MM-DDTHH:MM:SSZ or +N[smhd])\n", c->prog, optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -180,27 +241,46 @@ static int p_install(const struct ctl *c, int argc, char **argv)
 	}
 	if (operands(argc, argv, 1, 1, usage) < 0)
 		return EXIT_USAGE;
+	if (factory && !expires) {
+		fprintf(stderr, "%s: factory-install needs --expires TIME (the provisional "
+			"identity is time-limited)\n", c->prog);
+		return EXIT_USAGE;
+	}
 	r = read_file(c, argv[optind], &text);
 	if (r)
 		return r;
 	params = json_object_new_object();
 	json_object_object_add(params, "profile", json_object_new_string(text));
 	json_object_object_add(params, "class", json_object_new_string(cls));
+	if (expires)
+		json_object_object_add(params, "expires", json_object_new_int64(expires));
 	if (nick)
 		json_object_object_add(params, "nickname", json_object_new_string(nick));
 	if (op)
 		json_object_object_add(params, "operator", json_object_new_string(op));
 	json_object_object_add(params, "enable", json_object_new_boolean(enable));
+	explicit_bzero(text, strlen(text)); /* K in clear */
 	r = ctl_call(c, "profile.install", params, &res);
 	if (r)
 		return r;
 	if (c->json)
 		print_result(c, res);
 	else
-		printf("installed %s%s\n", json_str(res, "iccid"), enable ? " (enabled)" : "");
+		printf("installed %s%s\n", json_str(res, "iccid"),
+		       !strcmp(json_str(res, "state"), "enabled") ? " (enabled)" : "");
 	r = card_state(c, res, json_str(res, "iccid"));
 	json_object_put(res);
 	return r;
+}
+
+static int p_install(const struct ctl *c, int argc, char **argv)
+{
+	return install(c, argc, argv, false);
+}
+
+int cmd_factory_install(const struct ctl *c, int argc, char **argv)
+{
+	return install(c, argc, argv, true);
 }
 
 static const struct subcommand profile_cmds[] = {
