@@ -196,6 +196,25 @@ void mcimd_bootstrap(struct mcimd *d);
 int mcimd_profile_lifecycle(struct mcimd *d, int64_t id, enum mcimd_lifecycle op,
 			    char *why, size_t why_size);
 
+/* ---- package.c: the operator's package (docs/package-format.md) ---- */
+/*
+ * The download request (section 3): a fresh nonce, kept pending (replacing
+ * any earlier one), the AK and SRK public areas, the stored ticket, the K
+ * form ("aes" when the TPM runs AES and the algorithm is MILENAGE, tuak
+ * false).  *ret: the request object.
+ */
+int mcimd_package_request(struct mcimd *d, bool tuak, struct json_object **ret, char *why,
+			  size_t why_size);
+/*
+ * Verifies der (section 1's eleven checks in order; why: "package refused,
+ * check N (name): ..."), imports the objects and installs the profile in
+ * one store transaction (the nonce consumed, the sequence recorded), with
+ * the optional enable.  ret_info (may be NULL): {sequence, device, key_form}.
+ */
+int mcimd_package_install(struct mcimd *d, const uint8_t *der, size_t len, bool enable,
+			  struct store_profile_info *ret, struct json_object **ret_info,
+			  char *why, size_t why_size);
+
 /* ---- provision-client.c: the operator's DRF and PVA (docs/operator-protocol.md) ---- */
 enum mcimd_prov_flow {
 	MCIMD_PROV_REGISTER, /* POST /v1/register with the EK certificate */

@@ -25,6 +25,7 @@ static const struct subcommand subcommands[] = {
 	{ "log", cmd_log, "set the daemon's log level (admin)" },
 	{ "register", cmd_register, "register the device with the operator's DRF (admin)" },
 	{ "validate", cmd_validate, "have the operator's PVA validate the platform (admin)" },
+	{ "provision", cmd_provision, "write a package download request (admin)" },
 };
 
 static void usage(FILE *f, const char *prog)

@@ -14,6 +14,7 @@
 
 #include "daemon/mcimd/control.h"
 #include "fileio.h"
+#include "json-util.h"
 #include "macro.h"
 #include "tools/mcimctl/mcimctl.h"
 
@@ -178,12 +179,65 @@ static int parse_time(const char *t, int64_t *ret)
 	return 0;
 }
 
+/*
+ * profile install --package FILE: the operator's package (DER) through
+ * mcimd's verifier.  The base64 text travels inside one request of at most
+ * CONTROL_REQUEST_MAX bytes, hence the limit (PACKAGE_MAX is larger).
+ */
+#define PACKAGE_FILE_MAX ((CONTROL_REQUEST_MAX - 1024) / 4 * 3)
+
+int install_package(const struct ctl *c, const char *path, bool enable)
+{
+	_cleanup_free_ char *der = NULL, *b64 = NULL;
+	struct json_object *res = NULL, *err = NULL, *params;
+	size_t len = 0;
+	int r;
+
+	r = read_file_max(path, PACKAGE_FILE_MAX, &der, &len);
+	if (r < 0) {
+		fprintf(stderr, "%s: %s: %s\n", c->prog, path,
+			r == -EFBIG || r == -EINVAL ? "not a regular file of at most 96 KiB"
+						    : strerror(-r));
+		return EXIT_USAGE;
+	}
+	b64 = b64_encode((const uint8_t *)der, len);
+	if (!b64)
+		return EXIT_FAILED;
+	params = json_object_new_object();
+	json_object_object_add(params, "package", json_object_new_string(b64));
+	json_object_object_add(params, "enable", json_object_new_boolean(enable));
+	r = ctl_call_err(c, "profile.install_package", params, &res, &err, NULL, NULL);
+	if (err) {
+		const char *msg = json_str(err, "message");
+
+		if (!strncmp(msg, "package refused", 15))
+			r = EXIT_PKG_REFUSED;
+		if (c->json)
+			print_result(c, err);
+		fprintf(stderr, "%s: %s\n", c->prog, msg);
+		json_object_put(err);
+		return r;
+	}
+	if (r)
+		return r;
+	if (c->json)
+		print_result(c, res);
+	else
+		printf("installed %s from the package (sequence %s)%s\n", json_str(res, "iccid"),
+		       json_str(res, "sequence"),
+		       !strcmp(json_str(res, "state"), "enabled") ? " (enabled)" : "");
+	r = card_state(c, res, json_str(res, "iccid"));
+	json_object_put(res);
+	return r;
+}
+
 /* profile install, and factory-install (class provisioning, --expires). */
 static int install(const struct ctl *c, int argc, char **argv, bool factory)
 {
 	static const char usage_install[] =
 		"profile install [--class provisioning|operational] [--expires TIME]\n"
-		"               [--nickname NAME] [--operator NAME] [--enable] FILE";
+		"               [--nickname NAME] [--operator NAME] [--enable] FILE\n"
+		"       mcimctl profile install --package [--enable] FILE";
 	static const char usage_factory[] =
 		"factory-install --expires TIME [--nickname NAME] [--operator NAME] FILE";
 	static const struct option opts[] = {
@@ -192,6 +246,7 @@ static int install(const struct ctl *c, int argc, char **argv, bool factory)
 		{ "nickname", required_argument, NULL, 'n' },
 		{ "operator", required_argument, NULL, 'o' },
 		{ "enable", no_argument, NULL, 'e' },
+		{ "package", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -200,11 +255,11 @@ static int install(const struct ctl *c, int argc, char **argv, bool factory)
 	struct json_object *res = NULL, *params;
 	_cleanup_free_ char *text = NULL;
 	int64_t expires = 0;
-	bool enable = false;
+	bool enable = false, package = false;
 	int o, r;
 
 	optind = 0;
-	while ((o = getopt_long(argc, argv, factory ? "+x:n:o:h" : "+c:x:n:o:eh", opts,
+	while ((o = getopt_long(argc, argv, factory ? "+x:n:o:h" : "+c:x:n:o:eph", opts,
 				NULL)) != -1) {
 		switch (o) {
 		case 'c':
@@ -231,6 +286,9 @@ static int install(const struct ctl *c, int argc, char **argv, bool factory)
 		case 'e':
 			enable = true;
 			break;
+		case 'p':
+			package = true;
+			break;
 		case 'h':
 			printf("Usage: mcimctl %s\n", usage);
 			return EXIT_OK;
@@ -241,6 +299,13 @@ static int install(const struct ctl *c, int argc, char **argv, bool factory)
 	}
 	if (operands(argc, argv, 1, 1, usage) < 0)
 		return EXIT_USAGE;
+	if (package && (nick || op || expires || strcmp(cls, "operational"))) {
+		fprintf(stderr, "%s: --package takes only --enable: the package says the rest\n",
+			c->prog);
+		return EXIT_USAGE;
+	}
+	if (package)
+		return install_package(c, argv[optind], enable);
 	if (factory && !expires) {
 		fprintf(stderr, "%s: factory-install needs --expires TIME (the provisional "
 			"identity is time-limited)\n", c->prog);
@@ -286,7 +351,7 @@ int cmd_factory_install(const struct ctl *c, int argc, char **argv)
 static const struct subcommand profile_cmds[] = {
 	{ "list", p_list, "list installed profiles" },
 	{ "show", p_show, "show one profile" },
-	{ "install", p_install, "install a profile description file (admin)" },
+	{ "install", p_install, "install a profile description file or a package (admin)" },
 	{ "enable", p_enable, "enable a profile (the enabled one is disabled)" },
 	{ "disable", p_disable, "disable the enabled profile" },
 	{ "delete", p_delete, "delete a profile and its keys (admin)" },
