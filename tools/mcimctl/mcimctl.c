@@ -49,7 +49,8 @@ static void usage(FILE *f, const char *prog)
 		   "7 profile enabled but its card not served; register, validate:\n"
 		   "8 the operator refused, 9 operator unreachable or no answer in time,\n"
 		   "10 TLS failed (not the pinned operator), 11 operator busy, retry later,\n"
-		   "12 the operator's answer is malformed.\n");
+		   "12 the operator's answer is malformed; profile install --package:\n"
+		   "13 the package was refused (the message names the check).\n");
 }
 
 int main(int argc, char **argv)

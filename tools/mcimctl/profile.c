@@ -196,7 +196,7 @@ int install_package(const struct ctl *c, const char *path, bool enable)
 	r = read_file_max(path, PACKAGE_FILE_MAX, &der, &len);
 	if (r < 0) {
 		fprintf(stderr, "%s: %s: %s\n", c->prog, path,
-			r == -EFBIG || r == -EINVAL ? "not a regular file of at most 96 KiB"
+			r == -EFBIG || r == -EINVAL ? "not a regular file of at most 95 KiB"
 						    : strerror(-r));
 		return EXIT_USAGE;
 	}
