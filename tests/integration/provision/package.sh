@@ -170,6 +170,15 @@ t "AUTHENTICATE with the imported K and OPc: RES $RES1" "[ \"\${r:0:20}\" = db08
 CTL apdu 00a40004023f00 >/dev/null
 t "a PIN value imported from the package: VERIFY PIN2 5678 answers 9000" \
 	"[ \"\$(CTL apdu 002000810835363738ffffffff)\" = 9000 ]"
+# The TRE's mode (a): K never in mcimd's memory; OPc (MILENAGE's XORs run on
+# the host) only in mlock'ed pages (docs/tre.md 3, docs/security.md).
+ICCID_HEX=$(printf %s $P1_ICCID | xxd -p)
+python3 tests/integration/provision/memscan.py $mcimd_pid $K $OPC $ICCID_HEX >$dir/scan 2>&1
+sed 's/^/# memory scan: /' $dir/scan
+t "the memory scan finds what is there (the ICCID's text, unlocked)" \
+	"grep -q '^$ICCID_HEX total=[1-9][0-9]* unlocked=[1-9]' $dir/scan"
+t "memory scan of mcimd after the install: no K" "grep -q '^$K total=0 ' $dir/scan"
+t "  OPc only in locked memory" "grep -q '^$OPC total=[0-9]* unlocked=0$' $dir/scan"
 stop_mcimd
 t "mcimd restarts: the operator policy is loaded again" "start_mcimd $dir/mcimd.conf"
 r=$(auth_resync 64; echo "$rsp")
