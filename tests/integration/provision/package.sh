@@ -19,37 +19,10 @@ dir=$(mktemp -d /tmp/mcimd-package.XXXXXX)
 mcimd_pid=
 trap '[ -n "$mcimd_pid" ] && kill -9 $mcimd_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
 . tests/integration/mcimd/lib.sh
+. tests/integration/provision/package-lib.sh
 private_bins || { echo "cannot copy the programs"; exit 1; }
-FORGE=$B/tests/pkg-forge
-export TPM2TOOLS_TCTI=$MCIM_TEST_TCTI
 n=0
-KP=2.25.100283043871109241917352944415068407155.2
-
-# The operator's PKI: a root the device pins, the DPF's certificate with the
-# package-signing EKU, one without it, and a DPF under another root.
-pki() {
-	local d=$dir/pki
-	mkdir -p $d
-	for k in root dpf other-root other-dpf policy; do
-		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $d/$k.key 2>/dev/null || return 1
-	done
-	for r in root other-root; do
-		openssl req -x509 -new -key $d/$r.key -subj "/CN=$r" -days 30 \
-			-addext basicConstraints=critical,CA:TRUE \
-			-addext keyUsage=critical,keyCertSign,cRLSign -out $d/$r.pem 2>/dev/null || return 1
-	done
-	printf 'keyUsage=critical,digitalSignature\nextendedKeyUsage=%s\n' $KP >$d/dpf.ext
-	printf 'keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' >$d/noeku.ext
-	sign() { # KEY CA EXT OUT
-		openssl req -new -key $d/$1.key -subj "/CN=$1" 2>/dev/null |
-			openssl x509 -req -CA $d/$2.pem -CAkey $d/$2.key -CAcreateserial -days 10 \
-				-extfile $d/$3.ext -out $d/$4.pem 2>/dev/null
-	}
-	sign dpf root dpf dpf && sign dpf root noeku dpf-noeku && sign other-dpf other-root dpf other-dpf
-}
 t "a test operator PKI (root, DPF with id-mcim-kp-package, variants)" pki
-P=$dir/pki
-
 write_conf "$dir/mcimd.conf" 0 "[provisioning]
 ca = $P/root.pem"
 t "mcimd starts on the TPM (tabrmd)" "start_mcimd $dir/mcimd.conf"
@@ -57,18 +30,10 @@ CTL provision --request $dir/req0.json >$dir/out 2>&1; rc=$?
 t "a download request without a validation ticket is refused (exit $rc)" \
 	"[ $rc = 5 ] && grep -q 'no validation ticket' $dir/out"
 stop_mcimd
-# What registration and validation leave in the store (provision-test.sh
-# tests those against the test operator): the device id, the EK kind, a ticket.
-DEV=$(head -c 32 /dev/urandom | xxd -p -c 64)
-sqlite3 $dir/store.db "INSERT INTO device_blobs(kind, data) VALUES
- ('provision.registration', CAST('{\"device_id\":\"$DEV\",\"sho\":{\"id\":\"sho-a\",\"name\":\"A\"},\"pva_url\":\"https://127.0.0.1:1/\",\"dpf_url\":\"https://127.0.0.1:1/\",\"ek\":\"ecc\"}' AS BLOB)),
- ('provision.ticket', CAST('{\"ticket\":\"eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2ln\",\"expires\":$(( $(date +%s) + 3600 )),\"device_id\":\"$DEV\",\"dpf_url\":\"https://127.0.0.1:1/\",\"mode\":\"remote\"}' AS BLOB))"
+fake_registration
 t "mcimd restarts with a registration and a ticket" "start_mcimd $dir/mcimd.conf"
 
-tpm2_createek -G ecc -c $dir/ek.ctx -u $dir/ek.pub >/dev/null 2>&1 &&
-	tpm2_readpublic -c $dir/ek.ctx -n $dir/ek.name >/dev/null 2>&1 && tpm2_flushcontext -t >/dev/null 2>&1
-EK=$(xxd -p -c 256 $dir/ek.name)
-tpm2_pcrread sha256:0,2,4,7,23 -o $dir/pcrs.bin >/dev/null 2>&1
+device_facts
 t "the EK's name and the PCR values read with tpm2-tools" "[ \${#EK} = 68 ] && [ \$(stat -c %s $dir/pcrs.bin) = 160 ]"
 # Another TPM's SRK: an ECC primary key of another template.
 tpm2_createprimary -C o -G ecc -c $dir/other.ctx -a 'restricted|decrypt|fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda' >/dev/null 2>&1 &&
@@ -82,18 +47,6 @@ t "  key_form aes: the TPM runs AES and the algorithm is MILENAGE" \
 t "  the pending nonce is the request's" \
 	"[ \"\$(sqlite3 $dir/store.db \"SELECT lower(hex(data)) FROM device_blobs WHERE kind = 'package-nonce'\")\" = \"\$(jget '[\"nonce\"]' <$dir/req.json)\" ]"
 
-forge() { # OUT [pkg-forge options]: a package for this device's request
-	local out=$1
-	shift
-	$FORGE --request $dir/req.json --profile $P1 --device $DEV --ek-name $EK \
-		--key $P/dpf.key --cert $P/dpf.pem --policy-key $P/policy.key \
-		--pcr-values $dir/pcrs.bin --out $out "$@" >/dev/null
-}
-nv() { # the generation counter's value
-	local auth
-	auth=$(sqlite3 $dir/store.db "SELECT lower(hex(data)) FROM device_blobs WHERE kind = 'nv-auth'")
-	tpm2_nvread 0x01800a01 -C 0x01800a01 -P hex:$auth 2>/dev/null | xxd -p
-}
 snap() { # what must not change: profiles, blobs, the MAC'd device state, NV
 	CTL profile list
 	sqlite3 $dir/store.db "SELECT key, value FROM meta ORDER BY key;
