@@ -86,6 +86,7 @@ static void on_tick(struct loop_source *src, uint32_t events)
 	if (store_checkpoint(d->store) < 0)
 		log_debug("store checkpoint: %s", store_errmsg(d->store));
 	control_server_drop_idle(d->control);
+	mcimd_bootstrap(d);
 }
 
 static int setup_signals(struct mcimd *d)
@@ -235,6 +236,7 @@ static int run(struct mcimd *d)
 	mcimd_slots_open(d);
 	if (d->tre)
 		mcimd_card_start(d);
+	mcimd_bootstrap(d);
 	r = setup_control(d);
 	if (r < 0)
 		return r;
