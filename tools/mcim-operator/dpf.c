@@ -14,6 +14,7 @@
 #include "tools/mcim-operator/dpf.h"
 #include "tools/mcim-operator/subscription.h"
 #include "tpm2-crypto.h"
+#include "tpm2-quote.h"
 
 int dpf_keys_load(const struct op_config *cfg, struct dpf_keys **ret, char *why, size_t why_size)
 {
@@ -85,6 +86,23 @@ enum package_form dpf_key_form(enum package_form asked, const char *algorithm)
 	/* docs/package-format.md 2: the AES form is MILENAGE's 16-byte K only. */
 	return asked == PACKAGE_FORM_AES && !strcmp(algorithm, "milenage") ? PACKAGE_FORM_AES
 									  : PACKAGE_FORM_SEALED;
+}
+
+int dpf_attested_verify(const struct package_attested *a, const TPMT_PUBLIC *ak,
+			TPMS_ATTEST *ret, char *why, size_t why_size)
+{
+	uint8_t q[32];
+	int r;
+
+	/* docs/package-format.md 4: a restricted AK signs only what the TPM
+	 * made, so the report is bound in as the quote's qualifyingData. */
+	r = tpm2_hash(TPM2_ALG_SHA256, a->body, a->body_len, q);
+	if (r < 0)
+		return r;
+	r = tpm2_quote_verify(ak, a->quote, a->quote_len, &a->signature, q, sizeof(q), NULL, ret);
+	if (r < 0)
+		return why_fail(why, why_size, -EPERM, "the quote: %s", tpm2_verify_strerror(r));
+	return 0;
 }
 
 /* TS 102 221 9.5.1 key references of the PINs a subscription has values for. */
