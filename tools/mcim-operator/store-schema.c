@@ -94,7 +94,7 @@ const char *const store_migrations[] = {
 	"  UNIQUE (device_id, nonce));"
 	"CREATE TABLE device_sequences ("
 	"  device_id TEXT PRIMARY KEY,"
-	"  next BIGINT NOT NULL);"
+	"  next_sequence BIGINT NOT NULL);"
 	"CREATE TABLE tamper_reports ("
 	"  device_id TEXT NOT NULL,"
 	"  at BIGINT NOT NULL,"

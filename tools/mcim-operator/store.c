@@ -747,11 +747,13 @@ int store_subscription_last_imsi(struct store *s, const char *first, const char 
 				 char ret[OP_IMSI_MAX + 1])
 {
 	/* Equal-length digit strings: text order is numeric order. */
-	const struct db_val p[] = { DBT(first), DBT(last) };
+	const struct db_val p[] = { DBT(first), DBT(last), DBI(strlen(first)) };
 
 	ret[0] = 0;
-	return LOCKED(s, exec(s, "SELECT MAX(imsi) FROM subscriptions WHERE imsi >= $1 AND imsi <= $2",
-			      p, 2, row_text16, ret));
+	return LOCKED(s, exec(s,
+			      "SELECT MAX(imsi) FROM subscriptions WHERE imsi >= $1 AND imsi <= $2 "
+			      "AND LENGTH(imsi) = $3",
+			      p, 3, row_text16, ret));
 }
 
 struct one_sub {
@@ -924,9 +926,9 @@ static int issue_tx(struct store *s, void *arg)
 
 		n = 0;
 		r = exec(s,
-			 "INSERT INTO device_sequences (device_id, next) VALUES ($1, 2) "
-			 "ON CONFLICT (device_id) DO UPDATE SET next = device_sequences.next + 1 "
-			 "RETURNING next - 1",
+			 "INSERT INTO device_sequences (device_id, next_sequence) VALUES ($1, 2) "
+			 "ON CONFLICT (device_id) DO UPDATE SET "
+			 "next_sequence = device_sequences.next_sequence + 1 RETURNING next_sequence - 1",
 			 q, 1, row_int, &n);
 		if (r < 0)
 			return r;
@@ -971,6 +973,8 @@ int store_package_issue(struct store *s, const char *sho, const char *subscriber
 	return r;
 }
 
+#define PKG_COLS "device_id, sequence, nonce, jti, iccid, ak_public, kpd, issued, expires, confirmed"
+
 struct one_pkg {
 	struct op_package *p;
 	bool found;
@@ -1003,8 +1007,7 @@ int store_package_get(struct store *s, const char *device_id, int64_t sequence,
 	int r;
 
 	r = LOCKED(s, exec(s,
-			   "SELECT device_id, sequence, nonce, jti, iccid, ak_public, kpd, issued, "
-			   "expires, confirmed FROM packages WHERE device_id = $1 AND sequence = $2",
+			   "SELECT " PKG_COLS " FROM packages WHERE device_id = $1 AND sequence = $2",
 			   q, 2, one_pkg_row, &o));
 	return r < 0 ? r : o.found ? 0 : -ENOENT;
 }
@@ -1016,8 +1019,7 @@ int store_package_latest(struct store *s, const char *device_id, struct op_packa
 	int r;
 
 	r = LOCKED(s, exec(s,
-			   "SELECT device_id, sequence, nonce, jti, iccid, ak_public, kpd, issued, "
-			   "expires, confirmed FROM packages WHERE device_id = $1 "
+			   "SELECT " PKG_COLS " FROM packages WHERE device_id = $1 "
 			   "ORDER BY sequence DESC LIMIT 1",
 			   &q, 1, one_pkg_row, &o));
 	return r < 0 ? r : o.found ? 0 : -ENOENT;
