@@ -619,8 +619,8 @@ static int packages(long iters)
 		free(tmpl);
 		tmpl = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	}
-	if (sub_template_fill(tmpl, strlen(tmpl), &alg, false, sub.iccid, sub.imsi, &sub.profile, why,
-			      sizeof(why)) < 0 ||
+	if (sub_template_fill(tmpl, strlen(tmpl), &alg, false, sub.iccid, sub.imsi, &sub.profile,
+			      sub.pin_refs, why, sizeof(why)) < 0 ||
 	    sub_secrets_new(SUB_MILENAGE, &sec) < 0)
 		die(why);
 	sub_secrets_serialize(&sec, plain);

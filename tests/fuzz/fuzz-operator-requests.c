@@ -132,7 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char *out = NULL;
 
 		if (sub_template_fill(text, size - 1, &alg, false, "8988211000000000178",
-				      "001010123456789", &out, why, sizeof(why)) == 0)
+				      "001010123456789", &out, NULL, why, sizeof(why)) == 0)
 			free(out);
 		break;
 	}

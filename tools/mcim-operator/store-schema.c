@@ -75,6 +75,7 @@ const char *const store_migrations[] = {
 	"  secrets TEXT NOT NULL,"
 	"  state TEXT NOT NULL,"
 	"  profile TEXT NOT NULL,"
+	"  pin_refs TEXT NOT NULL,"
 	"  created BIGINT NOT NULL,"
 	"  updated BIGINT NOT NULL);"
 	"CREATE INDEX subscriptions_device ON subscriptions (device_id);"

@@ -693,7 +693,7 @@ int store_audit_list(struct store *s, const char *device_id, unsigned limit, sto
 
 #define SUB_COLS                                                               \
 	"iccid, imsi, msisdn, sho, subscriber, device_id, algorithm, secrets, "  \
-	"state, profile, created, updated"
+	"state, profile, pin_refs, created, updated"
 
 void op_subscription_clear(struct op_subscription *x)
 {
@@ -717,8 +717,9 @@ static int sub_from_row(const struct db_row *row, struct op_subscription *x)
 	x->secrets = strdup(db_row_text(row, 7));
 	COPY(x->state, db_row_text(row, 8));
 	x->profile = strdup(db_row_text(row, 9));
-	x->created = db_row_int(row, 10);
-	x->updated = db_row_int(row, 11);
+	COPY(x->pin_refs, db_row_text(row, 10));
+	x->created = db_row_int(row, 11);
+	x->updated = db_row_int(row, 12);
 	return x->secrets && x->profile ? 0 : -ENOMEM;
 }
 
@@ -728,12 +729,12 @@ int store_subscription_add(struct store *s, const struct op_subscription *x)
 		DBT(x->iccid),	    DBT(x->imsi),     DBT(x->msisdn),	DBT(x->sho),
 		DBT(x->subscriber), x->device_id[0] ? DBT(x->device_id) : DBN,
 		DBT(x->algorithm),  DBT(x->secrets),  DBT(x->state),	DBT(x->profile),
-		DBI(x->created),    DBI(x->created),
+		DBT(x->pin_refs),   DBI(x->created),  DBI(x->created),
 	};
 
 	return LOCKED(s, exec(s,
 			      "INSERT INTO subscriptions (" SUB_COLS ") VALUES "
-			      "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+			      "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
 			      p, ARRAY_SIZE(p), NULL, NULL));
 }
 
