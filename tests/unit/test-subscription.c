@@ -141,6 +141,8 @@ static const char tmpl[] =
 	"{\"path\":\"3F00/7FFF\",\"type\":\"ADF\",\"name\":\"ADF.USIM\",\"aid\":\"a0000000871002ff\"},"
 	"{\"path\":\"ADF.USIM/6F07\",\"type\":\"transparent\",\"size\":9}%s]}";
 
+static char pins[SUB_PIN_REFS_MAX];
+
 static int fill(const char *auth_extra, const char *pin_extra, const char *files_extra,
 		enum sub_algorithm *a, bool given, char **ret, char *why)
 {
@@ -148,7 +150,7 @@ static int fill(const char *auth_extra, const char *pin_extra, const char *files
 
 	snprintf(buf, sizeof(buf), tmpl, auth_extra, pin_extra, files_extra);
 	return sub_template_fill(buf, strlen(buf), a, given, "8988211000000000178",
-				 "001010123456789", ret, why, 256);
+				 "001010123456789", ret, pins, why, 256);
 }
 
 static void template(void **state _unused_)
@@ -160,6 +162,7 @@ static void template(void **state _unused_)
 	assert_non_null(strstr(out, "\"path\":\"3F00/2FE2\",\"type\":\"transparent\",\"size\":10,"
 				    "\"contents\":\"988812010000000071f8\""));
 	assert_non_null(strstr(out, "\"contents\":\"080910101032547698\""));
+	assert_string_equal(pins, "010a"); /* PIN1, ADM1 */
 	free(out);
 	/* secrets are refused wherever they are */
 	assert_int_equal(fill(",\"k\":\"00\"", "", "", &a, false, &out, why), -EINVAL);
@@ -178,7 +181,7 @@ static void template(void **state _unused_)
 			      &a, false, &out, why), -EINVAL);
 	assert_non_null(strstr(why, "more than one EF.IMSI"));
 	assert_int_equal(sub_template_fill("{\"format\":\"x\"}", 14, &a, false, "1", "001010123456789",
-					   &out, why, sizeof(why)), -EINVAL);
+					   &out, NULL, why, sizeof(why)), -EINVAL);
 }
 
 static char *tmpdir(void)
@@ -307,6 +310,7 @@ static void package_round_trip(void **state _unused_)
 	assert_int_equal(dpf_keys_load(&cfg, &k, why, sizeof(why)), 0);
 	/* a subscription as `subscription create` stores it */
 	assert_int_equal(fill("", "", "", &a, false, &x.profile, why), 0);
+	memcpy(x.pin_refs, pins, sizeof(pins));
 	assert_int_equal(sub_secrets_new(SUB_MILENAGE, &sec), 0);
 	sub_secrets_serialize(&sec, plain);
 	assert_int_equal(kek_seal(k->kek, x.iccid, plain, sizeof(plain), &x.secrets), 0);

@@ -226,8 +226,8 @@ again:
 			cli_error(EXIT_FAILED, "subscription create: %s", store_errmsg(s));
 			goto out;
 		}
-		r = sub_template_fill(tmpl, tlen, &algo, algo_given, x.iccid, x.imsi, &x.profile, why,
-				      sizeof(why));
+		r = sub_template_fill(tmpl, tlen, &algo, algo_given, x.iccid, x.imsi, &x.profile,
+				      x.pin_refs, why, sizeof(why));
 		if (r < 0) {
 			cli_error(EXIT_FAILED, "%s: %s", tpath, why);
 			goto out;

@@ -4,16 +4,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/mman.h>
 
 #include <openssl/crypto.h>
 
+#include "hex.h"
 #include "json-util.h"
 #include "why.h"
 #include "tools/mcim-operator/dpf.h"
 #include "tools/mcim-operator/subscription.h"
 #include "tpm2-crypto.h"
+#include "tpm2-quote.h"
 
 int dpf_keys_load(const struct op_config *cfg, struct dpf_keys **ret, char *why, size_t why_size)
 {
@@ -87,50 +88,38 @@ enum package_form dpf_key_form(enum package_form asked, const char *algorithm)
 									  : PACKAGE_FORM_SEALED;
 }
 
-/* TS 102 221 9.5.1 key references of the PINs a subscription has values for. */
-static int pin_ref(const char *s, uint8_t *ret)
+int dpf_attested_verify(const struct package_attested *a, const TPMT_PUBLIC *ak,
+			TPMS_ATTEST *ret, char *why, size_t why_size)
 {
-	static const struct {
-		const char *a, *b;
-		uint8_t ref;
-	} refs[] = { { "PIN1", "01", 0x01 }, { "PIN2", "81", 0x81 }, { "ADM1", "0A", 0x0a } };
-
-	for (size_t i = 0; i < ARRAY_SIZE(refs); i++)
-		if (!strcmp(s, refs[i].a) || !strcasecmp(s, refs[i].b)) {
-			*ret = refs[i].ref;
-			return 0;
-		}
-	return -EINVAL;
-}
-
-/* The profile's PIN references, in its order. */
-static int profile_pins(const char *profile, uint8_t refs[PACKAGE_PINS_MAX], size_t *ret_n,
-			char *why, size_t why_size)
-{
-	_cleanup_json_ struct json_object *o = NULL;
-	struct json_object *pins, *v;
-	size_t n;
+	uint8_t q[32];
 	int r;
 
-	*ret_n = 0;
-	r = ju_parse(profile, strlen(profile), PACKAGE_DEPTH, &o, why, why_size);
+	/* docs/package-format.md 4: a restricted AK signs only what the TPM
+	 * made, so the report is bound in as the quote's qualifyingData. */
+	r = tpm2_hash(TPM2_ALG_SHA256, a->body, a->body_len, q);
 	if (r < 0)
 		return r;
-	if (!json_object_object_get_ex(o, "pins", &pins))
-		return 0;
-	n = json_object_array_length(pins);
-	if (n > PACKAGE_PINS_MAX)
-		return why_fail(why, why_size, -EINVAL, "the profile has more than %d PINs",
-				PACKAGE_PINS_MAX);
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *p = json_object_array_get_idx(pins, i);
+	r = tpm2_quote_verify(ak, a->quote, a->quote_len, &a->signature, q, sizeof(q), NULL, ret);
+	if (r < 0)
+		return why_fail(why, why_size, -EPERM, "the quote: %s", tpm2_verify_strerror(r));
+	return 0;
+}
 
-		if (!json_object_object_get_ex(p, "ref", &v) ||
-		    pin_ref(json_object_get_string(v), &refs[i]) < 0)
+/* The subscription's PIN references (kept at create time, sub_template_fill). */
+static int profile_pins(const struct op_subscription *sub, uint8_t refs[PACKAGE_PINS_MAX],
+			size_t *ret_n, char *why, size_t why_size)
+{
+	size_t len = strlen(sub->pin_refs);
+	int n = hex_decode(sub->pin_refs, refs, PACKAGE_PINS_MAX);
+
+	if (n < 0 || len % 2 || (size_t)n * 2 != len)
+		return why_fail(why, why_size, -EINVAL, "subscription %s: bad PIN references \"%s\"",
+				sub->iccid, sub->pin_refs);
+	for (int i = 0; i < n; i++)
+		if (refs[i] != 0x01 && refs[i] != 0x81 && refs[i] != 0x0a)
 			return why_fail(why, why_size, -EINVAL,
-					"the profile's PIN %zu is not PIN1, PIN2 or ADM1", i);
-	}
-	*ret_n = n;
+					"subscription %s: PIN %02x has no value", sub->iccid, refs[i]);
+	*ret_n = (size_t)n;
 	return 0;
 }
 
@@ -147,10 +136,10 @@ static int build_locked(const struct dpf_keys *k, const struct dpf_input *in, st
 	_cleanup_free_ char *json = NULL;
 	TPM2B_DIGEST auth;
 	uint8_t refs[PACKAGE_PINS_MAX];
-	size_t n_refs, jlen;
+	size_t n_refs = 0, jlen;
 	int r;
 
-	r = profile_pins(in->sub->profile, refs, &n_refs, why, why_size);
+	r = profile_pins(in->sub, refs, &n_refs, why, why_size);
 	if (r < 0)
 		return r;
 	r = kek_open(k->kek, in->sub->iccid, in->sub->secrets, cl->plain, sizeof(cl->plain));

@@ -46,6 +46,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct dpf_keys *, dpf_keys_free)
 int dpf_request_check(const struct package_request *req, const struct ticket *t,
 		      const char **ret_code, char *why, size_t why_size);
 
+/*
+ * A receipt or tamper report (docs/package-format.md 4): the quote verifies
+ * with ak (the package request's) and its qualifyingData is SHA-256 of the
+ * report's bytes.  0 with *ret the attestation, or -EPERM with why.
+ */
+int dpf_attested_verify(const struct package_attested *a, const TPMT_PUBLIC *ak,
+			TPMS_ATTEST *ret, char *why, size_t why_size);
+
 /* The K form the package carries: AES only for a 16-byte MILENAGE K asked as AES. */
 enum package_form dpf_key_form(enum package_form asked, const char *algorithm);
 

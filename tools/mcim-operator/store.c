@@ -693,7 +693,7 @@ int store_audit_list(struct store *s, const char *device_id, unsigned limit, sto
 
 #define SUB_COLS                                                               \
 	"iccid, imsi, msisdn, sho, subscriber, device_id, algorithm, secrets, "  \
-	"state, profile, created, updated"
+	"state, profile, pin_refs, created, updated"
 
 void op_subscription_clear(struct op_subscription *x)
 {
@@ -717,8 +717,9 @@ static int sub_from_row(const struct db_row *row, struct op_subscription *x)
 	x->secrets = strdup(db_row_text(row, 7));
 	COPY(x->state, db_row_text(row, 8));
 	x->profile = strdup(db_row_text(row, 9));
-	x->created = db_row_int(row, 10);
-	x->updated = db_row_int(row, 11);
+	COPY(x->pin_refs, db_row_text(row, 10));
+	x->created = db_row_int(row, 11);
+	x->updated = db_row_int(row, 12);
 	return x->secrets && x->profile ? 0 : -ENOMEM;
 }
 
@@ -728,12 +729,12 @@ int store_subscription_add(struct store *s, const struct op_subscription *x)
 		DBT(x->iccid),	    DBT(x->imsi),     DBT(x->msisdn),	DBT(x->sho),
 		DBT(x->subscriber), x->device_id[0] ? DBT(x->device_id) : DBN,
 		DBT(x->algorithm),  DBT(x->secrets),  DBT(x->state),	DBT(x->profile),
-		DBI(x->created),    DBI(x->created),
+		DBT(x->pin_refs),   DBI(x->created),  DBI(x->created),
 	};
 
 	return LOCKED(s, exec(s,
 			      "INSERT INTO subscriptions (" SUB_COLS ") VALUES "
-			      "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+			      "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
 			      p, ARRAY_SIZE(p), NULL, NULL));
 }
 
@@ -747,11 +748,13 @@ int store_subscription_last_imsi(struct store *s, const char *first, const char 
 				 char ret[OP_IMSI_MAX + 1])
 {
 	/* Equal-length digit strings: text order is numeric order. */
-	const struct db_val p[] = { DBT(first), DBT(last) };
+	const struct db_val p[] = { DBT(first), DBT(last), DBI(strlen(first)) };
 
 	ret[0] = 0;
-	return LOCKED(s, exec(s, "SELECT MAX(imsi) FROM subscriptions WHERE imsi >= $1 AND imsi <= $2",
-			      p, 2, row_text16, ret));
+	return LOCKED(s, exec(s,
+			      "SELECT MAX(imsi) FROM subscriptions WHERE imsi >= $1 AND imsi <= $2 "
+			      "AND LENGTH(imsi) = $3",
+			      p, 3, row_text16, ret));
 }
 
 struct one_sub {
@@ -924,9 +927,9 @@ static int issue_tx(struct store *s, void *arg)
 
 		n = 0;
 		r = exec(s,
-			 "INSERT INTO device_sequences (device_id, next) VALUES ($1, 2) "
-			 "ON CONFLICT (device_id) DO UPDATE SET next = device_sequences.next + 1 "
-			 "RETURNING next - 1",
+			 "INSERT INTO device_sequences (device_id, next_sequence) VALUES ($1, 2) "
+			 "ON CONFLICT (device_id) DO UPDATE SET "
+			 "next_sequence = device_sequences.next_sequence + 1 RETURNING next_sequence - 1",
 			 q, 1, row_int, &n);
 		if (r < 0)
 			return r;
@@ -971,6 +974,8 @@ int store_package_issue(struct store *s, const char *sho, const char *subscriber
 	return r;
 }
 
+#define PKG_COLS "device_id, sequence, nonce, jti, iccid, ak_public, kpd, issued, expires, confirmed"
+
 struct one_pkg {
 	struct op_package *p;
 	bool found;
@@ -1003,8 +1008,7 @@ int store_package_get(struct store *s, const char *device_id, int64_t sequence,
 	int r;
 
 	r = LOCKED(s, exec(s,
-			   "SELECT device_id, sequence, nonce, jti, iccid, ak_public, kpd, issued, "
-			   "expires, confirmed FROM packages WHERE device_id = $1 AND sequence = $2",
+			   "SELECT " PKG_COLS " FROM packages WHERE device_id = $1 AND sequence = $2",
 			   q, 2, one_pkg_row, &o));
 	return r < 0 ? r : o.found ? 0 : -ENOENT;
 }
@@ -1016,8 +1020,7 @@ int store_package_latest(struct store *s, const char *device_id, struct op_packa
 	int r;
 
 	r = LOCKED(s, exec(s,
-			   "SELECT device_id, sequence, nonce, jti, iccid, ak_public, kpd, issued, "
-			   "expires, confirmed FROM packages WHERE device_id = $1 "
+			   "SELECT " PKG_COLS " FROM packages WHERE device_id = $1 "
 			   "ORDER BY sequence DESC LIMIT 1",
 			   &q, 1, one_pkg_row, &o));
 	return r < 0 ? r : o.found ? 0 : -ENOENT;

@@ -152,6 +152,7 @@ struct op_subscription {
 	char state[16];
 	char *secrets;  /* hex, sealed with the KEK (kek.h), AAD = iccid; malloc'ed */
 	char *profile;  /* the profile template (JSON, no secrets); malloc'ed */
+	char pin_refs[33]; /* the profile's PIN key references in order, hex ("01810a") */
 	int64_t created, updated;
 };
 void op_subscription_clear(struct op_subscription *x);

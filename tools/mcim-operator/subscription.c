@@ -361,42 +361,59 @@ static int set_identities(struct json_object *files, const char *ef_iccid, const
 static const char *const secret_auth[] = { "k", "op", "opc", "top", "topc", NULL };
 static const char *const secret_pin[] = { "value", "value_hex", "puk", NULL };
 
-static int check_pins(struct json_object *pins, char *why, size_t why_size)
+int sub_pin_ref(const char *s, uint8_t *ret)
 {
-	static const char *const allowed[] = { "PIN1", "01", "PIN2", "81", "ADM1", "0A", "0a", NULL };
+	static const struct {
+		const char *name, *hex;
+		uint8_t ref;
+	} refs[] = { { "PIN1", "01", 0x01 }, { "PIN2", "81", 0x81 }, { "ADM1", "0A", 0x0a } };
+
+	for (size_t i = 0; i < ARRAY_SIZE(refs); i++)
+		if (!strcmp(s, refs[i].name) || !strcasecmp(s, refs[i].hex)) {
+			*ret = refs[i].ref;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* The template's PINs: no value, only those sub_secrets makes; their refs as hex. */
+static int check_pins(struct json_object *pins, char ret_pins[SUB_PIN_REFS_MAX], char *why,
+		      size_t why_size)
+{
 	size_t n;
 
 	if (!json_object_is_type(pins, json_type_array))
 		return fail(why, why_size, "\"pins\" must be an array");
 	n = json_object_array_length(pins);
+	if (n > (SUB_PIN_REFS_MAX - 1) / 2)
+		return fail(why, why_size, "the template has more than %d PINs",
+			    (SUB_PIN_REFS_MAX - 1) / 2);
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *p = json_object_array_get_idx(pins, i), *v;
-		const char *ref;
-		bool ok = false;
+		struct json_object *p = json_object_array_get_idx(pins, i);
+		const char *ref = str_member(p, "ref");
+		uint8_t b;
 
-		if (!json_object_is_type(p, json_type_object) ||
-		    !json_object_object_get_ex(p, "ref", &v) || !json_object_is_type(v, json_type_string))
+		if (!ref)
 			return fail(why, why_size, "a PIN of the template has no \"ref\"");
-		ref = json_object_get_string(v);
 		for (unsigned j = 0; secret_pin[j]; j++)
 			if (json_object_object_get_ex(p, secret_pin[j], NULL))
 				return fail(why, why_size,
 					    "the template's PIN %.8s has a value: secrets are made "
 					    "per subscription, never taken from a template", ref);
-		for (unsigned j = 0; allowed[j]; j++)
-			ok |= !strcmp(ref, allowed[j]);
-		if (!ok)
+		if (sub_pin_ref(ref, &b) < 0)
 			return fail(why, why_size,
 				    "the template's PIN \"%.8s\" is not PIN1, PIN2 or ADM1 (the PINs a "
 				    "subscription gets values for)", ref);
+		hex_encode(&b, 1, ret_pins + 2 * i);
 	}
 	return 0;
 }
 
 int sub_template_fill(const char *json, size_t len, enum sub_algorithm *algo, bool algo_given,
-		      const char *iccid, const char *imsi, char **ret, char *why,
-		      size_t why_size)
+		      const char *iccid, const char *imsi, char **ret,
+		      char ret_pins[SUB_PIN_REFS_MAX], char *why, size_t why_size)
 {
+	char pins[SUB_PIN_REFS_MAX] = "";
 	_cleanup_json_ struct json_object *o = NULL;
 	struct json_object *v, *auth, *files;
 	char ef_iccid[21], ef_imsi[19];
@@ -438,7 +455,7 @@ int sub_template_fill(const char *json, size_t len, enum sub_algorithm *algo, bo
 				       json_object_new_string(sub_algorithm_name(*algo)));
 	}
 	if (json_object_object_get_ex(o, "pins", &v)) {
-		r = check_pins(v, why, why_size);
+		r = check_pins(v, pins, why, why_size);
 		if (r < 0)
 			return r;
 	}
@@ -453,6 +470,8 @@ int sub_template_fill(const char *json, size_t len, enum sub_algorithm *algo, bo
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 						 JSON_C_TO_STRING_NOSLASHESCAPE);
 	*ret = text ? strdup(text) : NULL;
+	if (ret_pins)
+		memcpy(ret_pins, pins, sizeof(pins));
 	return *ret ? 0 : -ENOMEM;
 }
 

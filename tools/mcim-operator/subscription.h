@@ -83,11 +83,18 @@ void sub_pin_text(const uint8_t field[SUB_PIN_FIELD], char ret[SUB_PIN_FIELD + 1
  * PIN2 and ADM1 (the ones sub_secrets makes); auth.algorithm, when given,
  * equal to *algo (when *algo_given) or taken into *algo; an EF.ICCID
  * (MF/2FE2) and an EF.IMSI (an ADF's 6F07), whose contents are set.
- * *ret is new plain JSON text.  -EINVAL with why for a bad template.
+ * *ret is new plain JSON text; ret_pins (may be NULL) the PINs' key
+ * references in order as hex ("01810a": what the package carries a secret
+ * for, kept so that the DPF need not parse the profile again).  -EINVAL
+ * with why for a bad template.
  */
+#define SUB_PIN_REFS_MAX 33
 int sub_template_fill(const char *json, size_t len, enum sub_algorithm *algo, bool algo_given,
-		      const char *iccid, const char *imsi, char **ret, char *why,
-		      size_t why_size);
+		      const char *iccid, const char *imsi, char **ret,
+		      char ret_pins[SUB_PIN_REFS_MAX], char *why, size_t why_size);
+
+/* TS 102 221 9.5.1 key reference of "PIN1"/"01", "PIN2"/"81", "ADM1"/"0A"; -EINVAL else. */
+int sub_pin_ref(const char *s, uint8_t *ret);
 
 /* The template's sqn.ind_bits (default 5). */
 int sub_template_ind_bits(const char *json);

@@ -107,6 +107,20 @@ if [ "${1:-}" = phase ]; then
 	else
 		not_ok "openssl cms / content"
 	fi
+	# Secrets at rest and on screen: only with --show-secrets / --with-secrets.
+	iccid=$(cut -d' ' -f1 "$W/sub1")
+	! op subscription show "$iccid" | grep -qE '"(k|opc)":' &&
+		op subscription show "$iccid" --show-secrets | grep -qE '"k":"[0-9a-f]{32}","opc":"[0-9a-f]{32}"' &&
+		! sqlite3 "$W/op.db" "SELECT secrets FROM subscriptions" | grep -q "$(op subscription show "$iccid" --show-secrets | python3 -c 'import json,sys; print(json.load(sys.stdin)["k"])')" &&
+		ok "subscription show prints K and OPc only with --show-secrets; the database holds neither" ||
+		not_ok "show --show-secrets"
+	exp=$(op export 2>/dev/null)
+	[ "$(echo "$exp" | head -n 1)" = "imsi,iccid,msisdn,algorithm,k,opc,amf,sqn,ind_bitlen,state" ] &&
+		echo "$exp" | grep -qE '^001010000000001,'"$iccid"',,milenage,,,8000,0,5,packaged$' &&
+		op export --with-secrets --format osmo-hlr 2>/dev/null | grep -qE \
+			'^subscriber imsi 001010000000001 update aud3g milenage k [0-9a-f]{32} opc [0-9a-f]{32} ind-bitlen 5$' &&
+		ok "export: the CSV of package-format.md 6 without secrets; osmo-hlr commands with --with-secrets" ||
+		{ not_ok "export"; echo "$exp" | sed 's/^/# /'; }
 	refused "the same ticket again" 409 ticket_used download --state "$S"
 	validate
 	refused "the same nonce again (a fresh ticket)" 409 nonce_used download --state "$S" \
