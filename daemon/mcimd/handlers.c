@@ -607,6 +607,13 @@ static int h_provision_validate(void *user, const struct control_call *call,
 	return provision(user, call, MCIMD_PROV_VALIDATE, why, why_size);
 }
 
+static int h_provision_run(void *user, const struct control_call *call,
+			   struct json_object **ret, char *why, size_t why_size)
+{
+	(void)ret;
+	return provision(user, call, MCIMD_PROV_FULL, why, why_size);
+}
+
 const control_handler mcimd_handlers[CONTROL_METHOD_COUNT] = {
 	[CONTROL_STATUS] = h_status,
 	[CONTROL_PROFILE_LIST] = h_profile_list,
@@ -625,4 +632,5 @@ const control_handler mcimd_handlers[CONTROL_METHOD_COUNT] = {
 	[CONTROL_PROVISION_VALIDATE] = h_provision_validate,
 	[CONTROL_PROFILE_INSTALL_PACKAGE] = h_profile_install_package,
 	[CONTROL_PROVISION_REQUEST] = h_provision_request,
+	[CONTROL_PROVISION_RUN] = h_provision_run,
 };

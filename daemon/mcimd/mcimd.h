@@ -219,7 +219,10 @@ int mcimd_package_install(struct mcimd *d, const uint8_t *der, size_t len, bool 
 enum mcimd_prov_flow {
 	MCIMD_PROV_REGISTER, /* POST /v1/register with the EK certificate */
 	MCIMD_PROV_VALIDATE, /* platform validation, the ticket kept */
-	MCIMD_PROV_AUTO,     /* register when not registered yet, then validate */
+	MCIMD_PROV_AUTO,     /* at start: as FULL, registering only when not registered */
+	MCIMD_PROV_FULL,     /* register when not registered yet, validate, download the
+			      * package, install, receipt, enable, release the
+			      * provisioning profile (docs/package-format.md) */
 };
 /*
  * The end of a flow: r == 0 and result (taken), or a negative errno, why
@@ -234,7 +237,8 @@ int mcimd_provision_start(struct mcimd *d, enum mcimd_prov_flow flow, mcimd_prov
 			  void *user, char *why, size_t why_size);
 /* The flow under way for `status`: {flow, step, steps}, or NULL: none. */
 struct json_object *mcimd_provision_json(struct mcimd *d);
-/* At start: [provisioning] auto = yes and no operational profile. */
+/* At start: [provisioning] auto = yes and no operational profile: the
+ * whole provisioning (MCIMD_PROV_AUTO). */
 void mcimd_provision_auto(struct mcimd *d);
 /* Shutdown: the flow under way ends with -ECANCELED; the HTTP client goes. */
 void mcimd_provision_close(struct mcimd *d);

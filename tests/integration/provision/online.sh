@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# The whole provisioning against the test operator (operator-test-server.py
+# as DRF, PVA and DPF; its DPF builds packages with pkg-forge, i.e. lib/package
+# as the operator's DPF would), on swtpm with EK certificates and tabrmd:
+#   - the factory's provisioning profile, then [provisioning] auto = yes:
+#     register -> validate -> download -> install -> receipt (the AK's quote
+#     checked by the operator) -> enable -> the provisioning profile deleted;
+#   - mcimctl provision: the same with the steps printed, a second
+#     subscription; the failure classes and their exit codes: a DPF that
+#     refuses (409 tamper_reported: exit 8), a broken package (exit 13, check 2),
+#     a package of an installed ICCID (exit 13, check 9), each leaving the
+#     profiles as they were.
+set -u
+cd "$(dirname "$0")/../../.."
+B=${BUILD:-build}
+for x in $B/bin/mcimd $B/bin/mcimctl $B/tests/pkg-forge; do
+	[ -x "$x" ] || { echo "not built: $x"; exit 77; }
+done
+for x in tpm2_makecredential tpm2_checkquote tpm2_nvread tpm2_createek tpm2_pcrread tpm2-abrmd \
+	openssl sqlite3 swtpm_setup osmo-auc-gen xxd; do
+	command -v $x >/dev/null || { echo "$x is not installed"; exit 77; }
+done
+python3 -c 'import cryptography' 2>/dev/null || { echo "python3-cryptography is not installed"; exit 77; }
+[ -n "${MCIM_TEST_TCTI:-}" ] || exec tests/lib/with-swtpm --ek-cert --tabrmd -- "$0" "$@"
+dir=$(mktemp -d /tmp/mcim-online.XXXXXX)
+mcimd_pid= srv_pid=
+trap '[ -n "$mcimd_pid" ] && kill -9 $mcimd_pid 2>/dev/null; [ -n "$srv_pid" ] && kill $srv_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+. tests/integration/mcimd/lib.sh
+. tests/integration/provision/package-lib.sh
+private_bins || { echo "cannot copy the programs"; exit 1; }
+unset https_proxy HTTPS_PROXY all_proxy ALL_PROXY
+n=0
+run() { local o=$1; shift; CTL "$@" >"$dir/$o.out" 2>&1; rc=$?; }
+says() { grep -q -- "$2" "$dir/$1.out"; }
+plist() { CTL profile list | awk 'NR > 1 {print $1 ":" $2 ":" $3}' | tr '\n' ' '; }
+
+t "the operator's PKI: root, DPF certificate" pki
+# The operator's TLS certificate for 127.0.0.1 under the same root.
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+	-keyout $P/tls.key -out $P/tls.csr 2>/dev/null &&
+	printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >$P/tls.ext &&
+	openssl x509 -req -in $P/tls.csr -CA $P/root.pem -CAkey $P/root.key -CAcreateserial \
+		-days 2 -extfile $P/tls.ext -out $P/tls.pem 2>/dev/null
+tpm2_nvread -C o 0x01c00002 -o "$dir/ek.der" >/dev/null 2>&1
+device_id=$(openssl x509 -inform der -in "$dir/ek.der" -noout -pubkey 2>/dev/null |
+	openssl pkey -pubin -outform der 2>/dev/null | sha256sum | cut -d' ' -f1)
+echo "$device_id" >"$dir/known"
+# The RSA EK's name (the registration sends the RSA EK certificate) and the PCRs.
+tpm2_createek -G rsa -c $dir/ek.ctx -u $dir/ek.pub >/dev/null 2>&1 &&
+	tpm2_readpublic -c $dir/ek.ctx -n $dir/ek.name >/dev/null 2>&1 && tpm2_flushcontext -t >/dev/null 2>&1
+EK=$(xxd -p -c 256 $dir/ek.name)
+tpm2_pcrread sha256:0,2,4,7,23 -o $dir/pcrs.bin >/dev/null 2>&1
+t "the device's EK certificate, RSA EK name and PCR values" "[ \${#device_id} = 64 ] && [ \${#EK} = 68 ]"
+dpf() { # PROFILE ICCID: what the DPF sells next
+	printf '{"argv": ["%s", "--profile", "%s", "--ek-name", "%s", "--key", "%s", "--cert", "%s", "--policy-key", "%s", "--pcr-values", "%s"], "iccid": "%s"}\n' \
+		"$FORGE" "$1" "$EK" "$P/dpf.key" "$P/dpf.pem" "$P/policy.key" "$dir/pcrs.bin" "$2" >$dir/dpf.json
+}
+dpf $P1 $P1_ICCID
+behave() { echo "$1" >"$dir/behaviour"; }
+behave '{}'
+/usr/bin/python3 tests/integration/provision/operator-test-server.py --cert $P/tls.pem \
+	--key $P/tls.key --port-file "$dir/port" --log "$dir/requests" \
+	--behaviour "$dir/behaviour" --known "$dir/known" --evidence "$dir/evidence.json" \
+	--manufacturer-ca /var/lib/swtpm-localca/issuercert.pem --dpf-forge $dir/dpf.json \
+	--receipts $dir/receipts 2>"$dir/server.log" &
+srv_pid=$!
+for _ in $(seq 200); do [ -s "$dir/port" ] && break; sleep 0.02; done
+port=$(cat "$dir/port" 2>/dev/null)
+t "the test operator (DRF, PVA, DPF) listens on 127.0.0.1:$port" "[ -n '$port' ]"
+conf() { # NAME [extra]
+	write_conf "$dir/$1.conf" 0 "[provisioning]
+drf_url = https://127.0.0.1:$port
+ca = $P/root.pem
+timeout = 5
+retries = 1
+${2:-}"
+}
+conf main
+conf auto "auto = yes"
+
+t "mcimd starts" "start_mcimd $dir/main.conf"
+PB=$dir/boot.json PB_ICCID=89001110000000000027
+sed -e 's/"98000101000000000081"/"98001101000000000072"/' $P1 >$PB
+t "the factory step: the provisioning profile, enabled" \
+	"CTL factory-install --expires +1d $PB | grep -q enabled"
+stop_mcimd
+s0=$(date +%s%N)
+start_mcimd $dir/auto.conf
+for _ in $(seq 1000); do grep -q 'automatic provisioning.*\(installed\|failed\)' $dir/mcimd.log && break; sleep 0.02; done
+s1=$(date +%s%N)
+echo "# [provisioning] auto: start to enabled $(( (s1 - s0) / 1000000 )) ms"
+grep 'provisioning' $dir/mcimd.log | tail -3 | sed 's/^/# /'
+t "auto = yes: registered, validated, downloaded, installed and enabled at start" \
+	"grep -q 'automatic provisioning: profile $P1_ICCID installed and enabled' $dir/mcimd.log"
+t "  the new profile enabled, the provisioning profile deleted" "[ \"\$(plist)\" = '$P1_ICCID:enabled:operational ' ]"
+t "  the DPF got the receipt (AK quote over SHA-256(receipt) verified): sequence 1" \
+	"grep -q '\"iccid\": \"$P1_ICCID\".*\"result\": \"installed\", \"sequence\": 1' $dir/receipts"
+r=$(auth 32)
+t "  the downloaded profile authenticates (RES $RES1)" "[ \"\${r:0:20}\" = db08$RES1 ]"
+reqs=$(sed 's,/[0-9a-f]\{32\}/,/S/,' $dir/requests | tr '\n' ' ')
+t "  the requests in order: $reqs" \
+	"[ '$reqs' = 'POST /v1/register POST /v1/validations POST /v1/validations/S/evidence POST /v1/dpf/package POST /v1/dpf/receipt ' ]"
+
+P2=$dir/p2.json P2_ICCID=89001010000000000019
+sed -e 's/"98000101000000000081"/"98000101000000000091"/' \
+    -e 's/"080910101032547698"/"080910101032547699"/' $P1 >$P2
+dpf $P2 $P2_ICCID
+run prov provision
+cat $dir/prov.out | sed 's/^/# /'
+t "mcimctl provision: exit 0, a second subscription enabled (exit $rc)" \
+	"[ $rc = 0 ] && says prov 'provisioned: profile $P2_ICCID' && [ \"\$(plist)\" = '$P1_ICCID:disabled:operational $P2_ICCID:enabled:operational ' ]"
+t "  the steps printed: validate, request, download, install, receipt, enable, release" \
+	"for s in evidence request download install receipt enable release; do grep -q \"\\[ok\\] \$s \" $dir/prov.out || exit 1; done"
+before=$(plist)
+behave '{"package": "409"}'
+run ref provision
+t "a DPF that refuses (409 tamper_reported): exit 8, profiles unchanged (exit $rc)" \
+	"[ $rc = 8 ] && says ref tamper_reported && [ \"\$(plist)\" = \"$before\" ]"
+behave '{"package": "sig"}'
+run sig provision
+t "a package with a broken signature: exit 13, check 2, profiles unchanged (exit $rc)" \
+	"[ $rc = 13 ] && says sig 'check 2 ' && [ \"\$(plist)\" = \"$before\" ]"
+behave '{}'
+run dup --json provision
+t "a package of an installed ICCID: exit 13, check 9, --json error with kind package (exit $rc)" \
+	"[ $rc = 13 ] && says dup 'check 9 ' && says dup '\"kind\": *\"package\"'"
+stop_mcimd
+mcimd_pid=
+t "store integrity after the run" "[ \"\$(sqlite3 $dir/store.db 'PRAGMA integrity_check')\" = ok ]"
+echo "1..$n"
