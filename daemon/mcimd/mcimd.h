@@ -33,6 +33,7 @@ struct vusim_nl;
 struct mcimd_card;
 struct mcimd_prov;
 struct http;
+struct http_xfer;
 
 /* A vusim.ko slot mcimd is the backend of. */
 struct mcimd_slot {
@@ -79,6 +80,7 @@ struct mcimd {
 	/* the operator client (provision-client.c) */
 	struct http *http;        /* made at the first request */
 	struct mcimd_prov *prov;  /* the flow under way, or NULL */
+	struct http_xfer *tamper_xfer; /* a tamper report on its way, or NULL */
 	time_t started;
 	bool trim_pending;        /* mcimd_release_heap() queued */
 	bool stop;
@@ -240,6 +242,14 @@ struct json_object *mcimd_provision_json(struct mcimd *d);
 /* At start: [provisioning] auto = yes and no operational profile: the
  * whole provisioning (MCIMD_PROV_AUTO). */
 void mcimd_provision_auto(struct mcimd *d);
+/*
+ * Tamper reports (docs/package-format.md 4): queue keeps the newest event
+ * (device blob "tamper-report") until send, called every minute and after
+ * an event, has delivered it to {dpf_url}/v1/dpf/tamper, attested by the
+ * AK's quote (registered devices only; audit "tamper-report" "sent").
+ */
+int mcimd_tamper_report_queue(struct mcimd *d, const char *reason);
+void mcimd_tamper_report_send(struct mcimd *d);
 /* Shutdown: the flow under way ends with -ECANCELED; the HTTP client goes. */
 void mcimd_provision_close(struct mcimd *d);
 

@@ -1031,6 +1031,90 @@ static void start_receipt_step(struct mcimd_prov *p)
 	post(p, url, body, REQUEST_MAX, true, on_receipt);
 }
 
+/* ---- tamper reports (docs/package-format.md 4) ---- */
+
+#define BLOB_TAMPER_REPORT "tamper-report" /* {"reason", "at"}: not sent yet */
+
+int mcimd_tamper_report_queue(struct mcimd *d, const char *reason)
+{
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+	const char *text;
+
+	json_object_object_add(o, "reason", json_object_new_string(reason));
+	json_object_object_add(o, "at", json_object_new_int64(time(NULL)));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	return store_device_blob_put(d->store, BLOB_TAMPER_REPORT, (const uint8_t *)text,
+				     strlen(text));
+}
+
+static void on_tamper_sent(void *user, const struct http_response *rsp)
+{
+	struct mcimd *d = user;
+
+	d->tamper_xfer = NULL;
+	if (rsp->fail != HTTP_OK || rsp->status < 200 || rsp->status > 204) {
+		log_warning("tamper report not delivered (%s); tried again in a minute",
+			    rsp->fail != HTTP_OK ? rsp->why : "the operator did not accept it");
+		return;
+	}
+	if (store_device_blob_delete(d->store, BLOB_TAMPER_REPORT) < 0 ||
+	    store_audit(d->store, "tamper-report", NULL, "sent") < 0)
+		log_warning("store: %s", store_errmsg(d->store));
+	log_notice("tamper report delivered to the operator");
+}
+
+void mcimd_tamper_report_send(struct mcimd *d)
+{
+	_cleanup_free_ uint8_t *b = NULL, *reg_blob = NULL;
+	_cleanup_json_ struct json_object *o = NULL, *body = NULL;
+	struct package_report rep = { .kind = PACKAGE_TAMPER };
+	struct op_registration reg;
+	char why[CONTROL_WHY_SIZE], url[CONFIG_URL_MAX + 32];
+	const char *text, *reason = NULL;
+	size_t len = 0, rlen = 0;
+	int64_t at = 0;
+	int r;
+
+	if (!d->tre || d->tamper_xfer || !d->cfg.drf_url[0] ||
+	    store_device_blob_get(d->store, BLOB_TAMPER_REPORT, &b, &len) < 0)
+		return; /* nothing to send, or not now */
+	if (store_device_blob_get(d->store, BLOB_REGISTRATION, &reg_blob, &rlen) < 0 ||
+	    op_parse_registration((const char *)reg_blob, rlen, &reg, why, sizeof(why)) < 0)
+		return; /* not registered: no operator to tell yet */
+	r = ju_parse((const char *)b, len, 2, &o, why, sizeof(why));
+	if (r == 0)
+		r = ju_string(o, "reason", false, PACKAGE_REASON_MAX, &reason, why, sizeof(why));
+	if (r == 0)
+		r = ju_int(o, "at", false, 0, INT64_MAX, &at, why, sizeof(why));
+	if (r < 0) {
+		log_error("the queued tamper report is damaged: %s; dropped", why);
+		store_device_blob_delete(d->store, BLOB_TAMPER_REPORT);
+		return;
+	}
+	snprintf(rep.device, sizeof(rep.device), "%s", reg.device_id);
+	snprintf(rep.reason, sizeof(rep.reason), "%s", reason);
+	rep.at = at;
+	r = attested(d, &rep, reg.device_id, &body, why, sizeof(why));
+	if (r == 0 && url_join(reg.dpf_url, "/v1/dpf/tamper", NULL, url, sizeof(url)) < 0)
+		r = -ENAMETOOLONG;
+	if (r == 0 && !d->http)
+		r = http_new(d->loop, &d->http, why, sizeof(why));
+	if (r == 0) {
+		struct http_request req = {
+			.url = url, .ca = d->cfg.prov_ca, .timeout_s = (long)d->cfg.prov_timeout,
+			.retries = d->cfg.prov_retries, .idempotent = true, .body_max = OP_BODY_MAX,
+		};
+
+		text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
+								JSON_C_TO_STRING_NOSLASHESCAPE);
+		req.body = text;
+		req.len = strlen(text);
+		r = http_post(d->http, &req, on_tamper_sent, d, &d->tamper_xfer);
+	}
+	if (r < 0)
+		log_warning("tamper report not sent: %s", why[0] ? why : strerror(-r));
+}
+
 /* ---- the flows ---- */
 
 static void first_step(void *data)
@@ -1151,6 +1235,8 @@ void mcimd_provision_close(struct mcimd *d)
 		prov_free(p);
 		done(user, -ECANCELED, NULL, "mcimd is stopping", NULL);
 	}
+	http_cancel(d->tamper_xfer);
+	d->tamper_xfer = NULL;
 	http_free(d->http);
 	d->http = NULL;
 }

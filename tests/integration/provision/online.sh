@@ -9,7 +9,8 @@
 #     subscription; the failure classes and their exit codes: a DPF that
 #     refuses (409 tamper_reported: exit 8), a broken package (exit 13, check 2),
 #     a package of an installed ICCID (exit 13, check 9), each leaving the
-#     profiles as they were.
+#     profiles as they were;
+#   - a tamper event's report delivered to the DPF (/v1/dpf/tamper), attested.
 set -u
 cd "$(dirname "$0")/../../.."
 B=${BUILD:-build}
@@ -124,6 +125,13 @@ behave '{}'
 run dup --json provision
 t "a package of an installed ICCID: exit 13, check 9, --json error with kind package (exit $rc)" \
 	"[ $rc = 13 ] && says dup 'check 9 ' && says dup '\"kind\": *\"package\"'"
+# A tamper event: the report, attested by the AK, reaches the operator.
+CTL tamper "case opened" >/dev/null
+for _ in $(seq 250); do grep -q mcim-tamper $dir/receipts && break; sleep 0.02; done
+t "a tamper event: its report reaches the DPF, the AK's quote over it verified" \
+	"grep -q '\"format\": \"mcim-tamper\", \"reason\": \"control (uid 0): case opened\"' $dir/receipts"
+t "  delivered: audited, nothing left queued" \
+	"sqlite3 $dir/store.db \"SELECT detail FROM audit WHERE event = 'tamper-report'\" | grep -q sent && [ -z \"\$(sqlite3 $dir/store.db \"SELECT 1 FROM device_blobs WHERE kind = 'tamper-report'\")\" ]"
 stop_mcimd
 mcimd_pid=
 t "store integrity after the run" "[ \"\$(sqlite3 $dir/store.db 'PRAGMA integrity_check')\" = ok ]"

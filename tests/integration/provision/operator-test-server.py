@@ -31,7 +31,8 @@ request's], "iccid": ...}) it also plays the DPF (docs/package-format.md 3-4):
 builds (lib/package, as the DPF would) for the ticket's device with the next
 sequence number; /v1/dpf/receipt checks the AK's quote (the AK of the
 package request) over SHA-256(receipt) with python3-cryptography and appends
-the receipt to --receipts.  Behaviours for "package": 409 (tamper_reported),
+the receipt to --receipts; /v1/dpf/tamper the same for a tamper report.
+Behaviours for "package": 409 (tamper_reported),
 sig (a package whose signature is broken).
 """
 import argparse
@@ -281,7 +282,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if self.path == "/v1/dpf/package" and args.dpf_forge:
                 return self.package(req)
             if self.path == "/v1/dpf/receipt" and args.dpf_forge:
-                return self.receipt(req)
+                return self.receipt(req, "receipt", "mcim-receipt")
+            if self.path == "/v1/dpf/tamper" and args.dpf_forge:
+                return self.receipt(req, "report", "mcim-tamper")
         except (KeyError, ValueError, TypeError) as e:
             return self.error(400, "bad_request", "malformed request: %s" % e)
         except Exception as e:  # noqa: BLE001 - the operator failed: 500, logged
@@ -465,14 +468,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 der = f.read()
         self.send(200, {"package": b64(der), "sequence": seq, "iccid": forge["iccid"]})
 
-    def receipt(self, req):
-        if set(req) != {"device", "receipt", "quote", "signature"}:
+    def receipt(self, req, member, fmt):
+        if set(req) != {"device", member, "quote", "signature"}:
             return self.error(400, "bad_request", "members: %s" % sorted(req))
         with lock:
             ak = sessions.get("ak:" + req["device"])
         if not ak:
             return self.error(403, "not_registered", "no package for this device")
-        body, attest = unb64(req["receipt"]), unb64(req["quote"])
+        body, attest = unb64(req[member]), unb64(req["quote"])
         key, _, _ = ecc_public(ak)
         try:
             ecdsa_verify(key, attest, unb64(req["signature"]))
@@ -482,7 +485,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if extra != hashlib.sha256(body).digest():
             return self.error(403, "bad_receipt", "qualifyingData is not SHA-256(receipt)")
         rec = json.loads(body)
-        if rec.get("format") != "mcim-receipt" or rec.get("device") != req["device"]:
+        if rec.get("format") != fmt or rec.get("device") != req["device"]:
             return self.error(400, "bad_request", "not this device's receipt")
         with open(args.receipts, "a") as f:
             f.write(json.dumps(rec, sort_keys=True) + "\n")
