@@ -218,6 +218,13 @@ int mcimd_package_install(struct mcimd *d, const uint8_t *der, size_t len, bool 
 			  char *why, size_t why_size);
 
 /* ---- provision-client.c: the operator's DRF and PVA (docs/operator-protocol.md) ---- */
+/* Device blobs of the operator client: the DRF's answer, the PVA's ticket. */
+#define MCIMD_BLOB_REGISTRATION "provision.registration"
+#define MCIMD_BLOB_TICKET "provision.ticket"
+struct op_registration;
+/* The stored registration; -ENOENT (why: not registered), -EBADMSG. */
+int mcimd_registration(struct mcimd *d, struct op_registration *ret, char *why,
+		       size_t why_size);
 enum mcimd_prov_flow {
 	MCIMD_PROV_REGISTER, /* POST /v1/register with the EK certificate */
 	MCIMD_PROV_VALIDATE, /* platform validation, the ticket kept */

@@ -39,9 +39,6 @@ static void profile_freep(struct usim_profile **p)
 	usim_profile_free(*p);
 }
 
-#define BLOB_REGISTRATION "provision.registration"
-#define BLOB_TICKET "provision.ticket"
-
 /* The stored ticket: {"ticket", "expires", ...} (provision-client.c). */
 static int stored_ticket(struct mcimd *d, char **ret, int64_t *ret_expires, char *why,
 			 size_t why_size)
@@ -49,7 +46,7 @@ static int stored_ticket(struct mcimd *d, char **ret, int64_t *ret_expires, char
 	_cleanup_free_ uint8_t *b = NULL;
 	struct json_object *o = NULL, *x;
 	size_t len = 0;
-	int r = store_device_blob_get(d->store, BLOB_TICKET, &b, &len);
+	int r = store_device_blob_get(d->store, MCIMD_BLOB_TICKET, &b, &len);
 
 	if (r == -ENOENT) {
 		snprintf(why, why_size, "no validation ticket: validate the platform first "
@@ -234,20 +231,16 @@ static int check_envelope(struct verify *v, const uint8_t *der, size_t len,
 static int check_identity(struct verify *v, const struct package_content *c)
 {
 	struct mcimd *d = v->d;
-	_cleanup_free_ uint8_t *b = NULL;
 	struct op_registration reg;
 	TPM2B_PUBLIC pub;
 	TPM2B_NAME name;
 	char w[CONTROL_WHY_SIZE];
-	size_t len = 0;
 	int r;
 
 	v->check = 5;
-	r = store_device_blob_get(d->store, BLOB_REGISTRATION, &b, &len);
-	if (r == -ENOENT)
-		return refuse(v, -EBADMSG, "this device is not registered (mcimctl register)");
-	if (r < 0 || op_parse_registration((const char *)b, len, &reg, w, sizeof(w)) < 0)
-		return refuse(v, -EIO, "the stored registration cannot be read");
+	r = mcimd_registration(d, &reg, w, sizeof(w));
+	if (r < 0)
+		return refuse(v, r == -ENOENT ? -EBADMSG : r, "%s", w);
 	if (strcmp(c->device, reg.device_id))
 		return refuse(v, -EBADMSG, "made for device %.16s..., this is %.16s...",
 			      c->device, reg.device_id);

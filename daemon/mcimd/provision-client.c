@@ -55,8 +55,6 @@
 #include "json-util.h"
 #include "daemon/mcimd/summary.h"
 
-#define BLOB_REGISTRATION "provision.registration"
-#define BLOB_TICKET "provision.ticket"
 /* Request bodies (protocol "Transport"): 64 KiB, 12 MiB for the evidence. */
 #define REQUEST_MAX (64u << 10)
 #define EVIDENCE_MAX (12u << 20)
@@ -352,7 +350,7 @@ static void on_register(void *user, const struct http_response *rsp)
 	saved = registration_json(&p->reg);
 	text = json_object_to_json_string_ext(saved, JSON_C_TO_STRING_PLAIN |
 						     JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (store_device_blob_put(d->store, BLOB_REGISTRATION, (const uint8_t *)text,
+	if (store_device_blob_put(d->store, MCIMD_BLOB_REGISTRATION, (const uint8_t *)text,
 				  strlen(text)) < 0) {
 		fail(p, -EIO, "store", NULL, "store: %s", store_errmsg(d->store));
 		return;
@@ -452,7 +450,7 @@ static void on_evidence(void *user, const struct http_response *rsp)
 	json_object_object_add(saved, "mode", json_object_new_string(op_mode_name(p->sess.mode)));
 	text = json_object_to_json_string_ext(saved, JSON_C_TO_STRING_PLAIN |
 						     JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (store_device_blob_put(d->store, BLOB_TICKET, (const uint8_t *)text, strlen(text)) <
+	if (store_device_blob_put(d->store, MCIMD_BLOB_TICKET, (const uint8_t *)text, strlen(text)) <
 	    0) {
 		fail(p, -EIO, "store", NULL, "store: %s", store_errmsg(d->store));
 		return;
@@ -788,27 +786,35 @@ static void on_session(void *user, const struct http_response *rsp)
 	post(p, url, body, EVIDENCE_MAX, false, on_evidence);
 }
 
-static int load_registration(struct mcimd_prov *p, char *why, size_t why_size)
+int mcimd_registration(struct mcimd *d, struct op_registration *ret, char *why, size_t why_size)
 {
 	_cleanup_free_ uint8_t *b = NULL;
 	size_t len = 0;
 	char w[256];
-	int r = store_device_blob_get(p->d->store, BLOB_REGISTRATION, &b, &len);
+	int r = store_device_blob_get(d->store, MCIMD_BLOB_REGISTRATION, &b, &len);
 
 	if (r == -ENOENT) {
 		snprintf(why, why_size, "this device is not registered yet (mcimctl register)");
 		return r;
 	}
 	if (r < 0) {
-		snprintf(why, why_size, "store: %s", store_errmsg(p->d->store));
+		snprintf(why, why_size, "store: %s", store_errmsg(d->store));
 		return r;
 	}
-	if (op_parse_registration((const char *)b, len, &p->reg, w, sizeof(w)) < 0) {
+	if (op_parse_registration((const char *)b, len, ret, w, sizeof(w)) < 0) {
 		snprintf(why, why_size, "the stored registration is damaged: %s", w);
 		return -EBADMSG;
 	}
-	p->registered = true;
 	return 0;
+}
+
+static int load_registration(struct mcimd_prov *p, char *why, size_t why_size)
+{
+	int r = mcimd_registration(p->d, &p->reg, why, why_size);
+
+	if (r == 0)
+		p->registered = true;
+	return r;
 }
 
 static void start_validate(struct mcimd_prov *p)
@@ -1065,22 +1071,22 @@ static void on_tamper_sent(void *user, const struct http_response *rsp)
 
 void mcimd_tamper_report_send(struct mcimd *d)
 {
-	_cleanup_free_ uint8_t *b = NULL, *reg_blob = NULL;
+	_cleanup_free_ uint8_t *b = NULL;
 	_cleanup_json_ struct json_object *o = NULL, *body = NULL;
 	struct package_report rep = { .kind = PACKAGE_TAMPER };
 	struct op_registration reg;
-	char why[CONTROL_WHY_SIZE], url[CONFIG_URL_MAX + 32];
+	char why[CONTROL_WHY_SIZE] = "", url[CONFIG_URL_MAX + 32];
 	const char *text, *reason = NULL;
-	size_t len = 0, rlen = 0;
+	size_t len = 0;
 	int64_t at = 0;
 	int r;
 
 	if (!d->tre || d->tamper_xfer || !d->cfg.drf_url[0] ||
 	    store_device_blob_get(d->store, BLOB_TAMPER_REPORT, &b, &len) < 0)
 		return; /* nothing to send, or not now */
-	if (store_device_blob_get(d->store, BLOB_REGISTRATION, &reg_blob, &rlen) < 0 ||
-	    op_parse_registration((const char *)reg_blob, rlen, &reg, why, sizeof(why)) < 0)
+	if (mcimd_registration(d, &reg, why, sizeof(why)) < 0)
 		return; /* not registered: no operator to tell yet */
+	why[0] = '\0';
 	r = ju_parse((const char *)b, len, 2, &o, why, sizeof(why));
 	if (r == 0)
 		r = ju_string(o, "reason", false, PACKAGE_REASON_MAX, &reason, why, sizeof(why));
