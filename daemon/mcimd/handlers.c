@@ -353,7 +353,8 @@ static int h_profile_install_package(void *user, const struct control_call *call
 	r = opt_bool(call, "enable", &enable, why, why_size);
 	if (r < 0)
 		return r;
-	r = mcimd_package_install(d, der, len, enable, &i, &o, why, why_size);
+	r = mcimd_package_install(d, der, len, enable ? MCIMD_PKG_ENABLE : 0, &i, &o, why,
+				  why_size);
 	mcimd_release_heap(d);
 	if (r < 0)
 		return r;

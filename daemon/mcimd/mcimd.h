@@ -211,9 +211,13 @@ int mcimd_package_request(struct mcimd *d, bool tuak, struct json_object **ret, 
  * Verifies der (section 1's eleven checks in order; why: "package refused,
  * check N (name): ..."), imports the objects and installs the profile in
  * one store transaction (the nonce consumed, the sequence recorded), with
- * the optional enable.  ret_info (may be NULL): {sequence, device, key_form}.
+ * the flags' additions.  ret_info (may be NULL): {sequence, device, key_form}.
  */
-int mcimd_package_install(struct mcimd *d, const uint8_t *der, size_t len, bool enable,
+#define MCIMD_PKG_ENABLE 0x1u  /* enable the profile in the same transaction */
+#define MCIMD_PKG_RECEIPT 0x2u /* the receipt is still to send: device blob
+				* "receipt-pending" {iccid, sequence} with it */
+#define MCIMD_BLOB_RECEIPT_PENDING "receipt-pending"
+int mcimd_package_install(struct mcimd *d, const uint8_t *der, size_t len, unsigned flags,
 			  struct store_profile_info *ret, struct json_object **ret_info,
 			  char *why, size_t why_size);
 

@@ -880,7 +880,8 @@ static void on_package(void *user, const struct http_response *rsp)
 	}
 	step_ok(p, "package of %zu bytes", len);
 	step_begin(p, "install");
-	r = mcimd_package_install(d, der, len, false, &p->installed, &info, why, sizeof(why));
+	r = mcimd_package_install(d, der, len, MCIMD_PKG_RECEIPT, &p->installed, &info, why,
+				  sizeof(why));
 	if (r < 0) {
 		fail(p, r, !strncmp(why, "package refused", 15) ? "package" : "tpm", NULL, "%s",
 		     why);
@@ -892,6 +893,38 @@ static void on_package(void *user, const struct http_response *rsp)
 	start_receipt_step(p);
 }
 
+/*
+ * A flow cut after its install (kill, power cut, a receipt that failed):
+ * the profile is there, its receipt not sent (device blob receipt-pending).
+ * The flow goes on from the receipt instead of downloading again (a new
+ * download of that subscription would be refused: check 9).
+ */
+static bool resume(struct mcimd_prov *p)
+{
+	struct mcimd *d = p->d;
+	_cleanup_free_ uint8_t *b = NULL;
+	_cleanup_json_ struct json_object *o = NULL;
+	const char *iccid = NULL;
+	char why[CONTROL_WHY_SIZE];
+	size_t len = 0;
+
+	if (store_device_blob_get(d->store, MCIMD_BLOB_RECEIPT_PENDING, &b, &len) < 0)
+		return false;
+	step_begin(p, "install");
+	if (ju_parse((const char *)b, len, 2, &o, why, sizeof(why)) < 0 ||
+	    ju_string(o, "iccid", false, STORE_ICCID_MAX, &iccid, why, sizeof(why)) < 0 ||
+	    ju_int(o, "sequence", false, 1, INT64_MAX, &p->sequence, why, sizeof(why)) < 0 ||
+	    store_profile_find_iccid(d->store, iccid, &p->installed) < 0) {
+		log_warning("provisioning: a pending receipt that names no profile: dropped");
+		store_device_blob_delete(d->store, MCIMD_BLOB_RECEIPT_PENDING);
+		return false;
+	}
+	step_ok(p, "profile %s installed before (sequence %lld), its receipt not sent yet",
+		p->installed.iccid, (long long)p->sequence);
+	start_receipt_step(p);
+	return true;
+}
+
 static void start_download(struct mcimd_prov *p)
 {
 	struct mcimd *d = p->d;
@@ -899,6 +932,8 @@ static void start_download(struct mcimd_prov *p)
 	char url[CONFIG_URL_MAX + 32], why[CONTROL_WHY_SIZE];
 	int r;
 
+	if (resume(p))
+		return;
 	step_begin(p, "request");
 	r = mcimd_package_request(d, false, &body, why, sizeof(why));
 	if (r < 0) {
@@ -949,6 +984,8 @@ static void finish_download(struct mcimd_prov *p)
 		return;
 	}
 	step_ok(p, "%s", released);
+	if (store_device_blob_delete(d->store, MCIMD_BLOB_RECEIPT_PENDING) < 0)
+		log_warning("store: %s", store_errmsg(d->store));
 	result = json_object_new_object();
 	json_object_object_add(result, "iccid", json_object_new_string(p->installed.iccid));
 	json_object_object_add(result, "imsi", json_object_new_string(p->installed.imsi));

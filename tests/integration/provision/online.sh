@@ -10,6 +10,8 @@
 #     refuses (409 tamper_reported: exit 8), a broken package (exit 13, check 2),
 #     a package of an installed ICCID (exit 13, check 9), each leaving the
 #     profiles as they were;
+#   - kill -9 at random points of mcimctl provision: one usable profile, never
+#     a half one, and a retried provision completes (ONLINE_KILLS);
 #   - a tamper event's report delivered to the DPF (/v1/dpf/tamper), attested.
 set -u
 cd "$(dirname "$0")/../../.."
@@ -24,8 +26,8 @@ done
 python3 -c 'import cryptography' 2>/dev/null || { echo "python3-cryptography is not installed"; exit 77; }
 [ -n "${MCIM_TEST_TCTI:-}" ] || exec tests/lib/with-swtpm --ek-cert --tabrmd -- "$0" "$@"
 dir=$(mktemp -d /tmp/mcim-online.XXXXXX)
-mcimd_pid= srv_pid=
-trap '[ -n "$mcimd_pid" ] && kill -9 $mcimd_pid 2>/dev/null; [ -n "$srv_pid" ] && kill $srv_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+mcimd_pid= srv_pid= client=
+trap '[ -n "$client" ] && kill -9 $client 2>/dev/null; [ -n "$mcimd_pid" ] && kill -9 $mcimd_pid 2>/dev/null; [ -n "$srv_pid" ] && kill $srv_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
 . tests/integration/mcimd/lib.sh
 . tests/integration/provision/package-lib.sh
 private_bins || { echo "cannot copy the programs"; exit 1; }
@@ -106,7 +108,10 @@ P2=$dir/p2.json P2_ICCID=89001010000000000019
 sed -e 's/"98000101000000000081"/"98000101000000000091"/' \
     -e 's/"080910101032547698"/"080910101032547699"/' $P1 >$P2
 dpf $P2 $P2_ICCID
+p0=$(date +%s%N)
 run prov provision
+p1=$(date +%s%N)
+echo "# mcimctl provision (validate to enabled): $(( (p1 - p0) / 1000000 )) ms"
 cat $dir/prov.out | sed 's/^/# /'
 t "mcimctl provision: exit 0, a second subscription enabled (exit $rc)" \
 	"[ $rc = 0 ] && says prov 'provisioned: profile $P2_ICCID' && [ \"\$(plist)\" = '$P1_ICCID:disabled:operational $P2_ICCID:enabled:operational ' ]"
@@ -125,6 +130,45 @@ behave '{}'
 run dup --json provision
 t "a package of an installed ICCID: exit 13, check 9, --json error with kind package (exit $rc)" \
 	"[ $rc = 13 ] && says dup 'check 9 ' && says dup '\"kind\": *\"package\"'"
+# kill -9 of mcimd at random points of `mcimctl provision` (ONLINE_KILLS,
+# default 10; 100 in make check-powercut): after every restart one enabled
+# profile whose card authenticates, the new subscription wholly there or
+# absent, and `mcimctl provision` again completes it (from the receipt when
+# the cut came after the install, receipt-pending).
+kills=${ONLINE_KILLS:-10} bad=0 resumed=0 completed=0 sqn=64
+window=$(( (p1 - p0) / 1000000 + 100 ))
+for i in $(seq $kills); do
+	iccid=890010100000$(printf %08d $((100 + i)))
+	sed -e "s/\"98000101000000000081\"/\"$(echo $iccid | sed 's/\(.\)\(.\)/\2\1/g')\"/" $P1 >$dir/k$i.json
+	dpf $dir/k$i.json $iccid
+	CTL provision >$dir/kill.out 2>&1 &
+	client=$!
+	ms=$((RANDOM % window))
+	sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
+	kill -9 $mcimd_pid 2>/dev/null
+	wait $mcimd_pid 2>/dev/null
+	wait $client 2>/dev/null
+	start_mcimd $dir/main.conf || { bad=$((bad + 1)); echo "# kill $i: no restart"; break; }
+	why=
+	[ "$(sqlite3 $dir/store.db 'PRAGMA integrity_check')" = ok ] || why="integrity"
+	nb=$(sqlite3 $dir/store.db "SELECT count(*) FROM blobs b JOIN profiles p ON p.id = b.profile_id WHERE p.iccid = '$iccid'")
+	[ $nb = 0 ] || [ $nb = 6 ] || why="$why half($nb blobs)"
+	[ "$(CTL profile list | grep -c ' enabled ')" = 1 ] || why="$why enabled-count"
+	sqn=$((sqn + 64)); auth_resync $sqn; sqn=$(( sqn_used > sqn ? sqn_used : sqn ))
+	[ "${rsp:0:20}" = db08$RES1 ] || why="$why auth"
+	if CTL profile list | grep -q "^$iccid  *enabled" &&
+		[ -z "$(sqlite3 $dir/store.db "SELECT 1 FROM device_blobs WHERE kind = 'receipt-pending'")" ]; then
+		completed=$((completed + 1))
+	else
+		[ $nb = 6 ] && resumed=$((resumed + 1))
+		CTL provision >$dir/retry.out 2>&1 || why="$why retry($(tail -1 $dir/retry.out))"
+		CTL profile list | grep -q "^$iccid  *enabled" || why="$why not-enabled-after-retry"
+	fi
+	[ -z "$why" ] || { bad=$((bad + 1)); echo "# kill $i: $why"; }
+done
+echo "# $kills kills during provision: $completed completed before the kill, $resumed resumed from the receipt, $((kills - completed - resumed)) downloaded again; $bad inconsistencies"
+t "kills during provision: always one usable profile, never a half one; a retry completes ($bad bad)" "[ $bad = 0 ]"
+
 # A tamper event: the report, attested by the AK, reaches the operator.
 CTL tamper "case opened" >/dev/null
 for _ in $(seq 250); do grep -q mcim-tamper $dir/receipts && break; sleep 0.02; done
