@@ -50,6 +50,7 @@ static const struct {
 	/* The operator's package: a lifecycle change; a nonce replaced. */
 	[CONTROL_PROFILE_INSTALL_PACKAGE] = { "profile.install_package", true },
 	[CONTROL_PROVISION_REQUEST] = { "provision.request", true },
+	[CONTROL_PROVISION_RUN] = { "provision.run", true },
 };
 
 const char *control_method_name(enum control_method m)

@@ -353,7 +353,8 @@ static int h_profile_install_package(void *user, const struct control_call *call
 	r = opt_bool(call, "enable", &enable, why, why_size);
 	if (r < 0)
 		return r;
-	r = mcimd_package_install(d, der, len, enable, &i, &o, why, why_size);
+	r = mcimd_package_install(d, der, len, enable ? MCIMD_PKG_ENABLE : 0, &i, &o, why,
+				  why_size);
 	mcimd_release_heap(d);
 	if (r < 0)
 		return r;
@@ -607,6 +608,13 @@ static int h_provision_validate(void *user, const struct control_call *call,
 	return provision(user, call, MCIMD_PROV_VALIDATE, why, why_size);
 }
 
+static int h_provision_run(void *user, const struct control_call *call,
+			   struct json_object **ret, char *why, size_t why_size)
+{
+	(void)ret;
+	return provision(user, call, MCIMD_PROV_FULL, why, why_size);
+}
+
 const control_handler mcimd_handlers[CONTROL_METHOD_COUNT] = {
 	[CONTROL_STATUS] = h_status,
 	[CONTROL_PROFILE_LIST] = h_profile_list,
@@ -625,4 +633,5 @@ const control_handler mcimd_handlers[CONTROL_METHOD_COUNT] = {
 	[CONTROL_PROVISION_VALIDATE] = h_provision_validate,
 	[CONTROL_PROFILE_INSTALL_PACKAGE] = h_profile_install_package,
 	[CONTROL_PROVISION_REQUEST] = h_provision_request,
+	[CONTROL_PROVISION_RUN] = h_provision_run,
 };

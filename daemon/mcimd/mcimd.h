@@ -33,6 +33,7 @@ struct vusim_nl;
 struct mcimd_card;
 struct mcimd_prov;
 struct http;
+struct http_xfer;
 
 /* A vusim.ko slot mcimd is the backend of. */
 struct mcimd_slot {
@@ -79,6 +80,7 @@ struct mcimd {
 	/* the operator client (provision-client.c) */
 	struct http *http;        /* made at the first request */
 	struct mcimd_prov *prov;  /* the flow under way, or NULL */
+	struct http_xfer *tamper_xfer; /* a tamper report on its way, or NULL */
 	time_t started;
 	bool trim_pending;        /* mcimd_release_heap() queued */
 	bool stop;
@@ -209,17 +211,31 @@ int mcimd_package_request(struct mcimd *d, bool tuak, struct json_object **ret, 
  * Verifies der (section 1's eleven checks in order; why: "package refused,
  * check N (name): ..."), imports the objects and installs the profile in
  * one store transaction (the nonce consumed, the sequence recorded), with
- * the optional enable.  ret_info (may be NULL): {sequence, device, key_form}.
+ * the flags' additions.  ret_info (may be NULL): {sequence, device, key_form}.
  */
-int mcimd_package_install(struct mcimd *d, const uint8_t *der, size_t len, bool enable,
+#define MCIMD_PKG_ENABLE 0x1u  /* enable the profile in the same transaction */
+#define MCIMD_PKG_RECEIPT 0x2u /* the receipt is still to send: device blob
+				* "receipt-pending" {iccid, sequence} with it */
+#define MCIMD_BLOB_RECEIPT_PENDING "receipt-pending"
+int mcimd_package_install(struct mcimd *d, const uint8_t *der, size_t len, unsigned flags,
 			  struct store_profile_info *ret, struct json_object **ret_info,
 			  char *why, size_t why_size);
 
 /* ---- provision-client.c: the operator's DRF and PVA (docs/operator-protocol.md) ---- */
+/* Device blobs of the operator client: the DRF's answer, the PVA's ticket. */
+#define MCIMD_BLOB_REGISTRATION "provision.registration"
+#define MCIMD_BLOB_TICKET "provision.ticket"
+struct op_registration;
+/* The stored registration; -ENOENT (why: not registered), -EBADMSG. */
+int mcimd_registration(struct mcimd *d, struct op_registration *ret, char *why,
+		       size_t why_size);
 enum mcimd_prov_flow {
 	MCIMD_PROV_REGISTER, /* POST /v1/register with the EK certificate */
 	MCIMD_PROV_VALIDATE, /* platform validation, the ticket kept */
-	MCIMD_PROV_AUTO,     /* register when not registered yet, then validate */
+	MCIMD_PROV_AUTO,     /* at start: as FULL, registering only when not registered */
+	MCIMD_PROV_FULL,     /* register when not registered yet, validate, download the
+			      * package, install, receipt, enable, release the
+			      * provisioning profile (docs/package-format.md) */
 };
 /*
  * The end of a flow: r == 0 and result (taken), or a negative errno, why
@@ -234,8 +250,17 @@ int mcimd_provision_start(struct mcimd *d, enum mcimd_prov_flow flow, mcimd_prov
 			  void *user, char *why, size_t why_size);
 /* The flow under way for `status`: {flow, step, steps}, or NULL: none. */
 struct json_object *mcimd_provision_json(struct mcimd *d);
-/* At start: [provisioning] auto = yes and no operational profile. */
+/* At start: [provisioning] auto = yes and no operational profile: the
+ * whole provisioning (MCIMD_PROV_AUTO). */
 void mcimd_provision_auto(struct mcimd *d);
+/*
+ * Tamper reports (docs/package-format.md 4): queue keeps the newest event
+ * (device blob "tamper-report") until send, called every minute and after
+ * an event, has delivered it to {dpf_url}/v1/dpf/tamper, attested by the
+ * AK's quote (registered devices only; audit "tamper-report" "sent").
+ */
+int mcimd_tamper_report_queue(struct mcimd *d, const char *reason);
+void mcimd_tamper_report_send(struct mcimd *d);
 /* Shutdown: the flow under way ends with -ECANCELED; the HTTP client goes. */
 void mcimd_provision_close(struct mcimd *d);
 

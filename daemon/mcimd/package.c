@@ -39,9 +39,6 @@ static void profile_freep(struct usim_profile **p)
 	usim_profile_free(*p);
 }
 
-#define BLOB_REGISTRATION "provision.registration"
-#define BLOB_TICKET "provision.ticket"
-
 /* The stored ticket: {"ticket", "expires", ...} (provision-client.c). */
 static int stored_ticket(struct mcimd *d, char **ret, int64_t *ret_expires, char *why,
 			 size_t why_size)
@@ -49,7 +46,7 @@ static int stored_ticket(struct mcimd *d, char **ret, int64_t *ret_expires, char
 	_cleanup_free_ uint8_t *b = NULL;
 	struct json_object *o = NULL, *x;
 	size_t len = 0;
-	int r = store_device_blob_get(d->store, BLOB_TICKET, &b, &len);
+	int r = store_device_blob_get(d->store, MCIMD_BLOB_TICKET, &b, &len);
 
 	if (r == -ENOENT) {
 		snprintf(why, why_size, "no validation ticket: validate the platform first "
@@ -234,20 +231,16 @@ static int check_envelope(struct verify *v, const uint8_t *der, size_t len,
 static int check_identity(struct verify *v, const struct package_content *c)
 {
 	struct mcimd *d = v->d;
-	_cleanup_free_ uint8_t *b = NULL;
 	struct op_registration reg;
 	TPM2B_PUBLIC pub;
 	TPM2B_NAME name;
 	char w[CONTROL_WHY_SIZE];
-	size_t len = 0;
 	int r;
 
 	v->check = 5;
-	r = store_device_blob_get(d->store, BLOB_REGISTRATION, &b, &len);
-	if (r == -ENOENT)
-		return refuse(v, -EBADMSG, "this device is not registered (mcimctl register)");
-	if (r < 0 || op_parse_registration((const char *)b, len, &reg, w, sizeof(w)) < 0)
-		return refuse(v, -EIO, "the stored registration cannot be read");
+	r = mcimd_registration(d, &reg, w, sizeof(w));
+	if (r < 0)
+		return refuse(v, r == -ENOENT ? -EBADMSG : r, "%s", w);
 	if (strcmp(c->device, reg.device_id))
 		return refuse(v, -EBADMSG, "made for device %.16s..., this is %.16s...",
 			      c->device, reg.device_id);
@@ -444,8 +437,9 @@ static int check_profile(struct verify *v, const struct package_content *c,
 /* One transaction: the profile, its objects, the policy, the sequence, the nonce. */
 static int install_tx(struct mcimd *d, const struct package_content *c,
 		      const struct usim_profile *p, const struct imported *im,
-		      const uint8_t *pol, size_t pol_len, bool enable, int64_t *ret_id)
+		      const uint8_t *pol, size_t pol_len, unsigned flags, int64_t *ret_id)
 {
+	char pending[96];
 	struct store_blob blobs[3 + PACKAGE_PINS_MAX];
 	const struct store_profile_meta meta = {
 		.iccid = c->iccid, .imsi = c->imsi,
@@ -467,7 +461,13 @@ static int install_tx(struct mcimd *d, const struct package_content *c,
 		r = store_package_seq_set(d->store, (uint64_t)c->sequence);
 	if (r == 0)
 		r = store_device_blob_delete(d->store, STORE_PACKAGE_NONCE_BLOB);
-	if (r == 0 && enable)
+	if (r == 0 && (flags & MCIMD_PKG_RECEIPT)) {
+		snprintf(pending, sizeof(pending), "{\"iccid\":\"%s\",\"sequence\":%lld}",
+			 c->iccid, (long long)c->sequence);
+		r = store_device_blob_put(d->store, MCIMD_BLOB_RECEIPT_PENDING,
+					  (const uint8_t *)pending, strlen(pending));
+	}
+	if (r == 0 && (flags & MCIMD_PKG_ENABLE))
 		r = store_profile_enable(d->store, *ret_id);
 	if (r == 0)
 		r = store_commit(d->store);
@@ -478,10 +478,11 @@ static int install_tx(struct mcimd *d, const struct package_content *c,
 	return r;
 }
 
-int mcimd_package_install(struct mcimd *d, const uint8_t *der, size_t len, bool enable,
+int mcimd_package_install(struct mcimd *d, const uint8_t *der, size_t len, unsigned flags,
 			  struct store_profile_info *ret, struct json_object **ret_info,
 			  char *why, size_t why_size)
 {
+	bool enable = flags & MCIMD_PKG_ENABLE;
 	struct verify v = { .d = d, .why = why, .why_size = why_size };
 	struct package_content c;
 	_cleanup_(profile_freep) struct usim_profile *p = NULL;
@@ -525,7 +526,7 @@ int mcimd_package_install(struct mcimd *d, const uint8_t *der, size_t len, bool 
 		store_audit(d->store, "package-refused", c.iccid, why);
 		goto out;
 	}
-	r = install_tx(d, &c, p, im, pol_buf, pol_len, enable, &id);
+	r = install_tx(d, &c, p, im, pol_buf, pol_len, flags, &id);
 	if (r < 0) {
 		snprintf(why, why_size, "store: %s", store_errmsg(d->store));
 		goto out;

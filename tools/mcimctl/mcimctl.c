@@ -25,7 +25,7 @@ static const struct subcommand subcommands[] = {
 	{ "log", cmd_log, "set the daemon's log level (admin)" },
 	{ "register", cmd_register, "register the device with the operator's DRF (admin)" },
 	{ "validate", cmd_validate, "have the operator's PVA validate the platform (admin)" },
-	{ "provision", cmd_provision, "write a package download request (admin)" },
+	{ "provision", cmd_provision, "register, validate, download and enable a profile; or write a download request (admin)" },
 };
 
 static void usage(FILE *f, const char *prog)
@@ -49,7 +49,7 @@ static void usage(FILE *f, const char *prog)
 		   "7 profile enabled but its card not served; register, validate:\n"
 		   "8 the operator refused, 9 operator unreachable or no answer in time,\n"
 		   "10 TLS failed (not the pinned operator), 11 operator busy, retry later,\n"
-		   "12 the operator's answer is malformed; profile install --package:\n"
+		   "12 the operator's answer is malformed; profile install --package, provision:\n"
 		   "13 the package was refused (the message names the check).\n");
 }
 

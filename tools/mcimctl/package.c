@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
+ * mcimctl provision: the whole provisioning with the operator (method
+ * provision.run: register when not registered, validate, download the
+ * package, install it, the receipt, enable, release the provisioning
+ * profile), steps printed as they pass (provision.c).
  * mcimctl provision --request FILE [--algorithm milenage|tuak]: the
  * download request of docs/package-format.md 3 and 5 (method
  * provision.request): a fresh nonce that mcimd keeps pending, the AK and
@@ -42,7 +46,7 @@ static int write_request(const struct ctl *c, const char *path, struct json_obje
 int cmd_provision(const struct ctl *c, int argc, char **argv)
 {
 	static const char usage[] =
-		"provision --request FILE [--algorithm milenage|tuak]";
+		"provision [--request FILE [--algorithm milenage|tuak]]";
 	static const struct option opts[] = {
 		{ "request", required_argument, NULL, 'r' },
 		{ "algorithm", required_argument, NULL, 'a' },
@@ -77,9 +81,11 @@ int cmd_provision(const struct ctl *c, int argc, char **argv)
 	if (operands(argc, argv, 0, 0, usage) < 0)
 		return EXIT_USAGE;
 	if (!file) {
-		fprintf(stderr, "%s: the online download is not in this version: give "
-			"--request FILE\n", c->prog);
-		return EXIT_USAGE;
+		if (algo) {
+			fprintf(stderr, "%s: --algorithm goes with --request\n", c->prog);
+			return EXIT_USAGE;
+		}
+		return run_provision(c, "provision.run", "Provisioning");
 	}
 	params = json_object_new_object();
 	if (algo)

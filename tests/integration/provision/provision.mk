@@ -10,3 +10,5 @@ $(call add_test,mcimd,tests/integration/provision/package.sh,$(BUILD)/bin/mcimd 
 # kill -9 of mcimd during package downloads: 50 kills here, 200 in
 # make check-powercut (tests/integration/mcimd/mcimd.mk).
 $(call add_test,mcimd,tests/integration/provision/package-kill.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/tests/pkg-forge)
+# The whole provisioning against the test operator with a DPF (pkg-forge).
+$(call add_test,mcimd,tests/integration/provision/online.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/tests/pkg-forge)
