@@ -30,7 +30,7 @@ n=0
 t0=$(date +%s%N)
 
 # sai ARGS...: SendAuthInfo for $IMSI; the JSON in $dir/sai.json.
-sai() { "$B/tests/gsup-client" --port $HLR_GSUP_PORT sai "$IMSI" "$@" >"$dir/sai.json" 2>"$dir/sai.err"; }
+sai() { "$B/tests/gsup-client" --port $HLR_GSUP_PORT --name "${GSUP_NAME:-msc-a}" sai "$IMSI" "$@" >"$dir/sai.json" 2>"$dir/sai.err"; }
 # vec I FIELD: a member of vector I of the last answer.
 vec() { jget "[\"vectors\"][$1][\"$2\"]" <"$dir/sai.json"; }
 
@@ -108,6 +108,16 @@ check_vector 0 "vector 2"
 check_vector 1 "vector 3 (SQN $(hlr_sqn $IMSI))"
 card_auth "$(vec 0 rand)" "$(vec 0 autn)"
 t "vector 2 again: a replay, refused with a sync failure" "[ \"\${rsp:0:4}\" = dc0e ]"
+
+# Two clients (an MSC and an SGSN): osmo-hlr gives each its IND slot, and
+# the USIM keeps one SEQ per slot (TS 33.102 C.3.2), so the older vector of
+# one client is still accepted after a newer one of the other.
+sai
+a_rand=$(vec 0 rand) a_autn=$(vec 0 autn) a_xres=$(vec 0 xres) a_sqn=$(hlr_sqn $IMSI)
+GSUP_NAME=sgsn-b sai
+check_vector 0 "client B's vector (SQN $(hlr_sqn $IMSI))"
+card_auth $a_rand $a_autn
+t "client A's older vector (SQN $a_sqn, another IND) is still accepted" "card_ok && [ \$res = $a_xres ]"
 
 # Resynchronisation, the USIM ahead: another network (osmo-auc-gen) made
 # it accept SQN 2^20 + 1; the HLR's next vector is stale.

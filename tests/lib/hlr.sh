@@ -46,7 +46,9 @@ _hlr_listening() {
 
 # hlr_start DIR: writes DIR/hlr.cfg, starts osmo-hlr on 127.0.0.1 with the
 # database DIR/hlr.db (created on the first start, kept across restarts) and
-# its log in DIR/hlr.log, and waits until it listens (5 s at most).
+# its log in DIR/hlr.log, and waits until it listens (5 s at most).  Call
+# it from the script's own shell, not in $(...): osmo-hlr gets SIGTERM when
+# its parent dies (setpriv --pdeathsig), so a killed test leaves none.
 hlr_start() {
 	HLR_DIR=$1 HLR_DB=$1/hlr.db
 	mkdir -p "$HLR_DIR" || return 1
@@ -64,7 +66,7 @@ hlr_start() {
 	 gsup
 	  bind ip 127.0.0.1
 	EOF
-	(cd "$HLR_DIR" && exec osmo-hlr -c hlr.cfg -l hlr.db) >>"$HLR_DIR/hlr.log" 2>&1 &
+	(cd "$HLR_DIR" && exec setpriv --pdeathsig TERM -- osmo-hlr -c hlr.cfg -l hlr.db) >>"$HLR_DIR/hlr.log" 2>&1 &
 	hlr_pid=$!
 	for _ in $(seq 250); do
 		_hlr_listening && return 0
