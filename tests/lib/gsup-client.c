@@ -4,7 +4,7 @@
  * authentication vectors over GSUP, as an MSC or SGSN would, and prints
  * them as JSON.
  *
- *   gsup-client [--addr A] [--port P] [--name N] [--timeout S]
+ *   gsup-client [--addr A] [--port P] [--name N] [--timeout S] [--text]
  *               sai IMSI [--num N] [--auts HEX --rand HEX]
  *
  * GSUP (Osmocom's GPRS Subscriber Update Protocol, the MAP operations of
@@ -63,6 +63,7 @@ struct opts {
 	uint8_t auts[14];
 	uint8_t rand[16];
 	bool resync;
+	bool text;
 };
 
 static int64_t now_ms(void)
@@ -227,31 +228,55 @@ static int send_sai(int fd, const struct opts *o, int64_t deadline)
 	return ret;
 }
 
-static void print_hex_member(const char *key, const uint8_t *p, size_t len, bool last)
-{
-	char h[2 * 16 + 1];
+/* The members of a vector, in the order both outputs print them. */
+struct member {
+	const char *name;
+	const uint8_t *p;
+	size_t len;
+};
 
-	hex_encode(p, len, h);
-	printf("\"%s\": \"%s\"%s", key, h, last ? "" : ", ");
+static void vector_members(const struct osmo_auth_vector *v, struct member ret_m[static 7])
+{
+	const struct member m[7] = {
+		{ "rand", v->rand, sizeof(v->rand) },
+		{ "autn", v->autn, sizeof(v->autn) },
+		{ "xres", v->res, MIN(v->res_len, sizeof(v->res)) },
+		{ "ck", v->ck, sizeof(v->ck) },
+		{ "ik", v->ik, sizeof(v->ik) },
+		{ "kc", v->kc, sizeof(v->kc) },
+		{ "sres", v->sres, sizeof(v->sres) },
+	};
+
+	memcpy(ret_m, m, sizeof(m));
 }
 
-static void print_vectors(const struct osmo_gsup_message *m)
+/*
+ * JSON: {"imsi": ..., "vectors": [{"rand": hex, ...}]}; --text: one line
+ * per vector, the members' hex separated by spaces.
+ */
+static void print_vectors(const struct osmo_gsup_message *m, bool text)
 {
-	printf("{\"imsi\": \"%s\", \"vectors\": [", m->imsi);
+	if (!text)
+		printf("{\"imsi\": \"%s\", \"vectors\": [", m->imsi);
 	for (size_t i = 0; i < m->num_auth_vectors; i++) {
-		const struct osmo_auth_vector *v = &m->auth_vectors[i];
+		struct member f[7];
 
-		printf("%s{", i ? ", " : "");
-		print_hex_member("rand", v->rand, sizeof(v->rand), false);
-		print_hex_member("autn", v->autn, sizeof(v->autn), false);
-		print_hex_member("xres", v->res, MIN(v->res_len, sizeof(v->res)), false);
-		print_hex_member("ck", v->ck, sizeof(v->ck), false);
-		print_hex_member("ik", v->ik, sizeof(v->ik), false);
-		print_hex_member("kc", v->kc, sizeof(v->kc), false);
-		print_hex_member("sres", v->sres, sizeof(v->sres), true);
-		printf("}");
+		vector_members(&m->auth_vectors[i], f);
+		if (!text)
+			printf("%s{", i ? ", " : "");
+		for (size_t j = 0; j < ARRAY_SIZE(f); j++) {
+			char h[2 * 16 + 1];
+
+			hex_encode(f[j].p, f[j].len, h);
+			if (text)
+				printf("%s%s", j ? " " : "", h);
+			else
+				printf("%s\"%s\": \"%s\"", j ? ", " : "", f[j].name, h);
+		}
+		printf(text ? "\n" : "}");
 	}
-	printf("]}\n");
+	if (!text)
+		printf("]}\n");
 }
 
 static int connect_to(const struct opts *o, int64_t deadline)
@@ -347,7 +372,7 @@ static int run_sai(const struct opts *o)
 				fprintf(stderr, "gsup-client: SendAuthInfo result without vectors\n");
 				return EXIT_NO_ANSWER;
 			}
-			print_vectors(&m);
+			print_vectors(&m, o->text);
 			return fflush(stdout) == 0 ? 0 : EXIT_NO_ANSWER;
 		}
 	}
@@ -358,7 +383,7 @@ static int run_sai(const struct opts *o)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: gsup-client [--addr A] [--port P] [--name N] [--timeout S]\n"
+		"usage: gsup-client [--addr A] [--port P] [--name N] [--timeout S] [--text]\n"
 		"                   sai IMSI [--num N] [--auts HEX --rand HEX]\n"
 		"Asks an HLR for authentication vectors over GSUP (SendAuthInfo) and prints\n"
 		"them as JSON: {\"imsi\", \"vectors\": [{rand, autn, xres, ck, ik, kc, sres}]}.\n"
@@ -367,6 +392,7 @@ static void usage(FILE *f)
 		"  --name N     our IPA name; osmo-hlr keeps one SQN IND slot per name\n"
 		"               (default mcim-test)\n"
 		"  --timeout S  give up after S seconds (default 5)\n"
+		"  --text       one line per vector instead: RAND AUTN XRES CK IK Kc SRES\n"
 		"  --num N      vectors to ask for, 1-%d (default 1)\n"
 		"  --auts HEX   resynchronisation: the USIM's AUTS (14 bytes) and\n"
 		"  --rand HEX   the RAND it answered (16 bytes)\n"
@@ -390,7 +416,7 @@ static int parse_int(const char *s, int lo, int hi, int *ret_v)
 
 int main(int argc, char **argv)
 {
-	enum { O_ADDR = 256, O_PORT, O_NAME, O_TIMEOUT, O_NUM, O_AUTS, O_RAND };
+	enum { O_ADDR = 256, O_PORT, O_NAME, O_TIMEOUT, O_NUM, O_AUTS, O_RAND, O_TEXT };
 	static const struct option lo[] = {
 		{ "addr", required_argument, NULL, O_ADDR },
 		{ "port", required_argument, NULL, O_PORT },
@@ -399,6 +425,7 @@ int main(int argc, char **argv)
 		{ "num", required_argument, NULL, O_NUM },
 		{ "auts", required_argument, NULL, O_AUTS },
 		{ "rand", required_argument, NULL, O_RAND },
+		{ "text", no_argument, NULL, O_TEXT },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -443,6 +470,9 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			have_rand = true;
+			break;
+		case O_TEXT:
+			o.text = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -24,10 +24,18 @@ _hlr_lib=$(dirname "${BASH_SOURCE[0]}")
 
 # hlr_netns "$0" "$@": runs the calling script again in a new network
 # namespace with loopback up (everything it starts, swtpm included, lives
-# there); returns at once when already inside one.
+# there); returns at once when already inside one, and in the test VM
+# (VM=1) only brings loopback up.
 hlr_netns() {
 	local x
 	[ -n "${MCIM_HLR_NETNS:-}" ] && return 0
+	if [ -n "${VM:-}" ]; then
+		# The test VM (tests/kernel/vm-run) is a machine of its own, and
+		# vusim.ko's generic netlink family is in its first namespace only.
+		ip link set lo up || return 1
+		MCIM_HLR_NETNS=1
+		return 0
+	fi
 	for x in osmo-hlr python3 unshare ip; do
 		command -v $x >/dev/null || { echo "$x is not installed (scripts/install-deps)"; exit 77; }
 	done
