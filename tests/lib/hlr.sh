@@ -13,8 +13,9 @@
 #   hlr_stop                  # also from the script's EXIT trap
 #
 # Sets HLR_GSUP_PORT, HLR_VTY_PORT, HLR_CTRL_PORT, HLR_DIR, HLR_DB, hlr_pid.
-# Needs osmo-hlr, python3, unshare and ip (iproute2), and root for the
-# namespace; hlr_netns exits 77 (skip) with the reason when one is missing.
+# Needs osmo-hlr, python3, iproute2 (ip, ss), util-linux (unshare, setpriv),
+# root for the namespace, and sqlite3 for hlr_sqn; hlr_netns exits 77 (skip)
+# with the reason when one is missing.
 
 HLR_GSUP_PORT=4222
 HLR_VTY_PORT=4258
@@ -29,6 +30,9 @@ _hlr_lib=$(dirname "${BASH_SOURCE[0]}")
 hlr_netns() {
 	local x
 	[ -n "${MCIM_HLR_NETNS:-}" ] && return 0
+	for x in osmo-hlr python3 ip ss setpriv ${VM:-unshare}; do
+		command -v $x >/dev/null || { echo "$x is not installed (scripts/install-deps)"; exit 77; }
+	done
 	if [ -n "${VM:-}" ]; then
 		# The test VM (tests/kernel/vm-run) is a machine of its own, and
 		# vusim.ko's generic netlink family is in its first namespace only.
@@ -36,9 +40,6 @@ hlr_netns() {
 		MCIM_HLR_NETNS=1
 		return 0
 	fi
-	for x in osmo-hlr python3 unshare ip; do
-		command -v $x >/dev/null || { echo "$x is not installed (scripts/install-deps)"; exit 77; }
-	done
 	unshare -n true 2>/dev/null || {
 		echo "cannot make a network namespace (unshare -n needs root): osmo-hlr's ports are fixed"
 		exit 77
