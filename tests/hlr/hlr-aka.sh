@@ -41,8 +41,10 @@ mcimd_pid=
 trap '[ -n "$mcimd_pid" ] && kill -9 $mcimd_pid 2>/dev/null; hlr_stop; wait 2>/dev/null; rm -rf "$dir"' EXIT
 . tests/integration/mcimd/lib.sh
 private_bins || { echo "cannot copy the programs"; exit 1; }
-n=0
+n=0 fails=0
 t0=$(date +%s%N)
+# Counts failures, so that the logs are shown when there are some.
+nok() { n=$((n + 1)) fails=$((fails + 1)); echo "not ok $n - $1"; }
 
 # sai ARGS...: SendAuthInfo for $IMSI; the vectors in $dir/sai.txt, one a
 # line (gsup-client --text: RAND AUTN XRES CK IK Kc SRES).
@@ -219,4 +221,8 @@ sai; rc=$?
 t "without an HLR gsup-client reports no answer (exit $rc)" "[ $rc = 3 ]"
 stop_mcimd
 echo "# $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+if [ $fails != 0 ]; then
+	tail -20 "$dir/hlr/hlr.log" | sed 's/^/# osmo-hlr: /'
+	tail -20 "$dir/mcimd.log" | sed 's/^/# mcimd: /'
+fi
 echo "1..$n"
