@@ -165,6 +165,9 @@ for i in $(seq $kills); do
 		CTL profile list | grep -q "^$iccid  *enabled" || why="$why not-enabled-after-retry"
 	fi
 	[ -z "$why" ] || { bad=$((bad + 1)); echo "# kill $i: $why"; }
+	# The subscription before goes (at most 64 profiles).
+	[ -z "${prev:-}" ] || CTL profile delete $prev >/dev/null 2>&1
+	prev=$iccid
 done
 echo "# $kills kills during provision: $completed completed before the kill, $resumed resumed from the receipt, $((kills - completed - resumed)) downloaded again; $bad inconsistencies"
 t "kills during provision: always one usable profile, never a half one; a retry completes ($bad bad)" "[ $bad = 0 ]"
@@ -174,6 +177,11 @@ CTL tamper "case opened" >/dev/null
 for _ in $(seq 250); do grep -q mcim-tamper $dir/receipts && break; sleep 0.02; done
 t "a tamper event: its report reaches the DPF, the AK's quote over it verified" \
 	"grep -q '\"format\": \"mcim-tamper\", \"reason\": \"control (uid 0): case opened\"' $dir/receipts"
+# (the DPF writes the report before it answers: wait for mcimd to hear it)
+for _ in $(seq 250); do
+	[ -z "$(sqlite3 $dir/store.db "SELECT 1 FROM device_blobs WHERE kind = 'tamper-report'")" ] && break
+	sleep 0.02
+done
 t "  delivered: audited, nothing left queued" \
 	"sqlite3 $dir/store.db \"SELECT detail FROM audit WHERE event = 'tamper-report'\" | grep -q sent && [ -z \"\$(sqlite3 $dir/store.db \"SELECT 1 FROM device_blobs WHERE kind = 'tamper-report'\")\" ]"
 stop_mcimd
