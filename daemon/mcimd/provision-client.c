@@ -1008,11 +1008,31 @@ static void on_receipt(void *user, const struct http_response *rsp)
 }
 
 /*
+ * The PCRs an attested report quotes (docs/package-format.md 4): a receipt
+ * the key PCRs of the installed profile's approved policy, whose digest the
+ * DPF compares with the package's; otherwise (a tamper report) the TRE's.
+ */
+static void report_selection(struct mcimd *d, int64_t profile, TPML_PCR_SELECTION *ret)
+{
+	_cleanup_free_ uint8_t *blob = NULL;
+	struct tre_policy pol;
+	size_t len = 0;
+
+	if (profile > 0 && store_blob_get(d->store, profile, STORE_BLOB_POLICY, &blob, &len) == 0 &&
+	    mcimd_policy_unmarshal(blob, len, &pol) == 0) {
+		*ret = pol.pcrs;
+		return;
+	}
+	tre_pcr_selection(d->tre, ret);
+}
+
+/*
  * An AK-attested report (docs/package-format.md 4): TPM2_Quote over the key
  * PCRs with qualifyingData = SHA-256(report JSON); *ret the message body.
+ * profile: the installed profile a receipt is for (0: none).
  */
 static int attested(struct mcimd *d, const struct package_report *rep, const char *device,
-		    struct json_object **ret, char *why, size_t why_size)
+		    int64_t profile, struct json_object **ret, char *why, size_t why_size)
 {
 	struct package_attested a = { 0 };
 	_cleanup_free_ char *body = NULL, *msg = NULL;
@@ -1030,7 +1050,7 @@ static int attested(struct mcimd *d, const struct package_report *rep, const cha
 	r = tpm2_hash(TPM2_ALG_SHA256, body, len, digest);
 	if (r == 0)
 		r = mcimd_ak_ready(d);
-	tre_pcr_selection(d->tre, &sel);
+	report_selection(d, profile, &sel);
 	if (r == 0)
 		r = tre_quote(d->tre, &sel, digest, sizeof(digest), &q);
 	if (r < 0) {
@@ -1062,7 +1082,7 @@ static void start_receipt_step(struct mcimd_prov *p)
 	step_begin(p, "receipt");
 	snprintf(rep.device, sizeof(rep.device), "%s", p->reg.device_id);
 	snprintf(rep.iccid, sizeof(rep.iccid), "%s", p->installed.iccid);
-	r = attested(p->d, &rep, p->reg.device_id, &body, why, sizeof(why));
+	r = attested(p->d, &rep, p->reg.device_id, p->installed.id, &body, why, sizeof(why));
 	if (r < 0) {
 		fail(p, r, "tpm", NULL, "%s", why);
 		return;
@@ -1137,7 +1157,7 @@ void mcimd_tamper_report_send(struct mcimd *d)
 	snprintf(rep.device, sizeof(rep.device), "%s", reg.device_id);
 	snprintf(rep.reason, sizeof(rep.reason), "%s", reason);
 	rep.at = at;
-	r = attested(d, &rep, reg.device_id, &body, why, sizeof(why));
+	r = attested(d, &rep, reg.device_id, 0, &body, why, sizeof(why));
 	if (r == 0 && url_join(reg.dpf_url, "/v1/dpf/tamper", NULL, url, sizeof(url)) < 0)
 		r = -ENAMETOOLONG;
 	if (r == 0 && !d->http)

@@ -391,6 +391,90 @@ static int show(struct cli *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/*
+ * The whole profile description with its secrets (docs/profile-format.md:
+ * auth.k and auth.opc or auth.topc, each PIN's value and PUK): the file a
+ * production line gives `mcimctl factory-install` for a bootstrap
+ * subscription (docs/package-format.md 5).  Operational subscriptions
+ * travel only as packages; this is the bootstrap's one path, and the second
+ * place besides export --with-secrets where K leaves the store.
+ */
+static int factory_profile(const struct op_subscription *x, const struct sub_secrets *sec,
+			   struct json_object **ret)
+{
+	_cleanup_json_ struct json_object *p = NULL;
+	struct json_object *auth, *pins;
+	char why[128], t[SUB_PIN_FIELD + 1];
+
+	if (ju_parse(x->profile, strlen(x->profile), 16, &p, why, sizeof(why)) < 0 ||
+	    !json_object_object_get_ex(p, "auth", &auth) ||
+	    !json_object_is_type(auth, json_type_object))
+		return -EBADMSG;
+	hex_json(auth, "k", sec->k, sec->k_len);
+	hex_json(auth, !strcmp(x->algorithm, "tuak") ? "topc" : "opc", sec->opc, sec->opc_len);
+	if (json_object_object_get_ex(p, "pins", &pins) &&
+	    json_object_is_type(pins, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(pins); i++) {
+			struct json_object *pin = json_object_array_get_idx(pins, i), *ref;
+			const uint8_t *value = NULL, *puk = NULL;
+			uint8_t r;
+
+			if (!json_object_object_get_ex(pin, "ref", &ref) ||
+			    sub_pin_ref(json_object_get_string(ref), &r) < 0)
+				return -EBADMSG;
+			switch (r) {
+			case 0x01: value = sec->pin1; puk = sec->puk1; break;
+			case 0x81: value = sec->pin2; puk = sec->puk2; break;
+			case 0x0a: value = sec->adm1; break;
+			default: return -EBADMSG;
+			}
+			sub_pin_text(value, t);
+			json_object_object_add(pin, "value", json_object_new_string(t));
+			if (puk) {
+				sub_pin_text(puk, t);
+				json_object_object_add(pin, "puk", json_object_new_string(t));
+			}
+		}
+	OPENSSL_cleanse(t, sizeof(t));
+	*ret = TAKE_PTR(p);
+	return 0;
+}
+
+static int factory(struct cli *c, int argc, char **argv)
+{
+	_cleanup_(store_closep) struct store *s = NULL;
+	struct json_object *p = NULL;
+	struct op_subscription x;
+	struct sub_secrets sec;
+	uint8_t kek[KEK_SIZE];
+	int r;
+
+	if (argc != 2 || argv[1][0] == '-')
+		return cli_error(EXIT_USAGE, "usage: subscription factory ICCID|IMSI");
+	r = cli_store(c, &s);
+	if (r)
+		return r;
+	r = store_subscription_get(s, argv[1], &x);
+	if (r == -ENOENT)
+		return cli_error(EXIT_FAILED, "no subscription with ICCID or IMSI %s", argv[1]);
+	if (r < 0)
+		return cli_error(EXIT_FAILED, "subscription factory: %s", store_errmsg(s));
+	r = load_kek(c, kek);
+	if (r == 0)
+		r = open_secrets(kek, &x, &sec);
+	OPENSSL_cleanse(kek, sizeof(kek));
+	if (r == 0 && factory_profile(&x, &sec, &p) < 0)
+		r = cli_error(EXIT_FAILED, "subscription %s: its stored profile is not a profile "
+					   "description with PIN1, PIN2 and ADM1", x.iccid);
+	OPENSSL_cleanse(&sec, sizeof(sec));
+	op_subscription_clear(&x);
+	if (r)
+		return r;
+	puts(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(p);
+	return EXIT_OK;
+}
+
 int cmd_subscription(struct cli *c, int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "--help")) {
@@ -400,12 +484,15 @@ int cmd_subscription(struct cli *c, int argc, char **argv)
 		       "       mcim-operator subscription list [--sho ID] [--device ID]\n"
 		       "           [--subscriber NAME] [--state created|packaged|active] [--limit N]\n"
 		       "       mcim-operator subscription show ICCID|IMSI [--show-secrets]\n"
+		       "       mcim-operator subscription factory ICCID|IMSI\n"
 		       "create: IMSIs from [sho] imsi_first..imsi_last, ICCIDs from [sho]\n"
 		       "iccid_prefix with the Luhn digit, K and OPc (TOPc) and PIN, PUK and ADM1\n"
 		       "values random, sealed with the key-encryption key ([sho] kek).  The\n"
 		       "template is a profile description (docs/profile-format.md) without\n"
 		       "secrets; its EF.ICCID and EF.IMSI are filled in.  K, OPc and the PINs are\n"
-		       "printed only with show --show-secrets (and by export --with-secrets).\n");
+		       "printed only with show --show-secrets (and by export --with-secrets).\n"
+		       "factory: the profile description with its secrets, for `mcimctl\n"
+		       "factory-install` of a bootstrap (provisioning) subscription.\n");
 		return EXIT_OK;
 	}
 	if (argc >= 2 && !strcmp(argv[1], "create"))
@@ -414,7 +501,9 @@ int cmd_subscription(struct cli *c, int argc, char **argv)
 		return list(c, argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "show"))
 		return show(c, argc - 1, argv + 1);
-	return cli_error(EXIT_USAGE, "usage: subscription create|list|show (see subscription --help)");
+	if (argc >= 2 && !strcmp(argv[1], "factory"))
+		return factory(c, argc - 1, argv + 1);
+	return cli_error(EXIT_USAGE, "usage: subscription create|list|show|factory (see subscription --help)");
 }
 
 /* ---- export (docs/package-format.md section 6) ---- */
