@@ -83,6 +83,7 @@ static int h_status(void *user, const struct control_call *call,
 		json_object_object_add(tpm, "mode",
 				       json_object_new_string(tre_mode_name(tre_mode(d->tre))));
 		const struct tre_stats *ts = tre_stats(d->tre);
+		struct json_object *by;
 		uint64_t ns = 0;
 
 		json_object_object_add(tpm, "platform_ok", json_object_new_boolean(d->platform_ok));
@@ -90,6 +91,20 @@ static int h_status(void *user, const struct control_call *call,
 		for (size_t k = 0; k < ARRAY_SIZE(ts->ns_by_cc); k++)
 			ns += ts->ns_by_cc[k];
 		json_object_object_add(tpm, "commands", json_object_new_int64((int64_t)ts->commands));
+		by = json_object_new_object();
+		for (size_t k = 0; k < ARRAY_SIZE(ts->by_cc); k++) {
+			const char *name = tre_cc_name((TPM2_CC)(TPM2_CC_FIRST + k));
+			char hex[16];
+
+			if (!ts->by_cc[k])
+				continue;
+			if (!name) {
+				snprintf(hex, sizeof(hex), "0x%03zx", TPM2_CC_FIRST + k);
+				name = hex;
+			}
+			json_object_object_add(by, name, json_object_new_int64((int64_t)ts->by_cc[k]));
+		}
+		json_object_object_add(tpm, "by_command", by);
 		json_object_object_add(tpm, "time_us", json_object_new_int64((int64_t)(ns / 1000)));
 	}
 	json_object_object_add(o, "card", mcimd_card_iccid(d) ? json_object_new_string(

@@ -109,6 +109,8 @@ uint64_t tre_stats_cc(const struct tre_stats *s, TPM2_CC cc);
 /* Mean time of one command with code cc in ns (0 if none was sent). */
 uint64_t tre_stats_cc_ns(const struct tre_stats *s, TPM2_CC cc);
 void tre_stats_reset(struct tre *t);
+/* The command's name in TPM 2.0 Part 2 6.5.2 without "TPM2_CC_" (NULL if not one the TRE sends). */
+const char *tre_cc_name(TPM2_CC cc);
 
 /* ---- Capabilities ---- */
 enum tre_mode {
