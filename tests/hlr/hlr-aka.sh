@@ -160,6 +160,19 @@ EOF"
 t "osmo-hlr stops on SIGTERM (exit 0)" "hlr_stop"
 sai; rc=$?
 t "without an HLR gsup-client reports no answer (exit $rc)" "[ $rc = 3 ]"
+# A peer that accepts and never answers: the deadline ends the wait.
+python3 -c '
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 4222)); s.listen(1); c = s.accept(); time.sleep(30)' &
+silent=$!
+for _ in $(seq 250); do ss -Hltn 'sport = :4222' | grep -q . && break; sleep 0.02; done
+s0=$(date +%s%N)
+sai --timeout 1; rc=$?
+ms=$(( ($(date +%s%N) - s0) / 1000000 ))
+kill $silent; wait $silent 2>/dev/null
+t "a silent peer: gsup-client gives up after --timeout 1 (exit $rc, $ms ms)" \
+	"[ $rc = 3 ] && [ $ms -ge 1000 ] && [ $ms -lt 3000 ] && grep -q 'timed out' $dir/sai.err"
 stop_mcimd
 echo "# $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 if [ $fails != 0 ]; then

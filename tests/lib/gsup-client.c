@@ -435,9 +435,16 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
-		case O_ADDR:
+		case O_ADDR: {
+			struct in_addr a;
+
+			if (inet_pton(AF_INET, optarg, &a) != 1) {
+				fprintf(stderr, "gsup-client: --addr: '%s' is not an IPv4 address\n", optarg);
+				return EXIT_USAGE;
+			}
 			o.addr = optarg;
 			break;
+		}
 		case O_PORT:
 			if (parse_int(optarg, 1, 65535, &o.port) < 0)
 				goto bad_int;

@@ -30,7 +30,7 @@ _hlr_lib=$(dirname "${BASH_SOURCE[0]}")
 hlr_netns() {
 	local x
 	[ -n "${MCIM_HLR_NETNS:-}" ] && return 0
-	for x in osmo-hlr python3 ip ss setpriv ${VM:-unshare}; do
+	for x in osmo-hlr python3 ip ss setpriv $([ -n "${VM:-}" ] || echo unshare); do
 		command -v $x >/dev/null || { echo "$x is not installed (scripts/install-deps)"; exit 77; }
 	done
 	if [ -n "${VM:-}" ]; then
