@@ -2,7 +2,7 @@
 /*
  * gsup-client: the network side of a test asks an HLR (osmo-hlr) for
  * authentication vectors over GSUP, as an MSC or SGSN would, and prints
- * them as JSON.
+ * them as JSON (or, with --text, one line per vector).
  *
  *   gsup-client [--addr A] [--port P] [--name N] [--timeout S] [--text]
  *               sai IMSI [--num N] [--auts HEX --rand HEX]
@@ -12,7 +12,8 @@
  * length, a protocol byte, then the payload.  Protocol 0xFE (CCM) carries the
  * identity exchange and PING/PONG; 0xEE (OSMO) with extension byte 0x05
  * carries GSUP.  The GSUP codec is libosmogsm's (osmo_gsup_encode/decode);
- * the framing is done here, with blocking I/O bounded by one deadline.
+ * the framing is done here, every read and write bounded by one deadline
+ * (--timeout) through poll().
  *
  * SendAuthInfo with --auts/--rand is the resynchronisation of TS 33.102
  * 6.3.5: the HLR checks AUTS against RAND and K, takes SQN_MS from it and
