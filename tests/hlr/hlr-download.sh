@@ -13,26 +13,39 @@
 #   the operator: the subscription active only after the receipt; the
 #     tamper report recorded, and no further package for the device.
 # Runs in its own network namespace (tests/lib/hlr.sh: osmo-hlr's ports are
-# fixed).  TAP.
+# fixed).  With --vm, all of it in the test VM (tests/kernel/vm-run --tpm
+# --ek-cert) on the guest's loopback, the card on /dev/vusim0 of vusim.ko:
+# the modem's start-up reads and AUTHENTICATE go through the slot.  TAP.
 set -u
 cd "$(dirname "$0")/../.."
 B=${BUILD:-build}
-for x in $B/bin/mcimd $B/bin/mcimctl $B/bin/mcim-operator $B/tests/gsup-client; do
+vm=
+[ "${1:-}" = --vm ] && vm=1
+for x in $B/bin/mcimd $B/bin/mcimctl $B/bin/mcim-operator $B/tests/gsup-client \
+	${vm:+$B/bin/vusim-modem kernel/vusim.ko}; do
 	[ -e "$x" ] || { echo "not built: $x"; exit 77; }
 done
-for x in sqlite3 tpm2_nvread python3; do
+for x in sqlite3 tpm2_nvread tpm2_pcrread python3 ${vm:+qemu-system-x86_64 swtpm}; do
 	command -v $x >/dev/null || { echo "$x is not installed"; exit 77; }
 done
 . tests/lib/hlr.sh
+if [ -n "$vm" ] && [ -z "${VM:-}" ]; then
+	exec tests/kernel/vm-run --tpm --ek-cert --name hlr-download-vm --timeout 400 -- "$0" "$@"
+fi
 hlr_netns "$0" "$@"
-[ -n "${MCIM_TEST_TCTI:-}" ] || exec tests/lib/with-swtpm --ek-cert -- "$0" "$@"
+if [ -n "$vm" ]; then
+	MCIM_TEST_TCTI=device:/dev/tpmrm0
+	insmod kernel/vusim.ko || { echo "not ok 1 - insmod vusim.ko"; exit 1; }
+else
+	[ -n "${MCIM_TEST_TCTI:-}" ] || exec tests/lib/with-swtpm --ek-cert -- "$0" "$@"
+fi
 dir=$(mktemp -d /tmp/hlr-download.XXXXXX)
 mcimd_pid= srv_pid=
 trap '[ -n "$mcimd_pid" ] && kill -9 $mcimd_pid 2>/dev/null; [ -n "$srv_pid" ] && kill $srv_pid 2>/dev/null; hlr_stop; wait 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
 . tests/integration/mcimd/lib.sh
 private_bins || { echo "cannot copy the programs"; exit 1; }
 unset https_proxy HTTPS_PROXY all_proxy ALL_PROXY
-n=0 fails=0 vm=
+n=0 fails=0
 nok() { n=$((n + 1)) fails=$((fails + 1)); echo "not ok $n - $1"; }
 . tests/hlr/lib.sh
 OP() { "$B/bin/mcim-operator" -c "$dir/op.conf" "$@"; }
@@ -58,12 +71,19 @@ imsi_first = 001010000000001
 imsi_last = 001010000000099
 iccid_prefix = 8988211
 EOF
-zero=0000000000000000000000000000000000000000000000000000000000000000
-cat >"$dir/model.json" <<EOF
-{"model": "gw-1000", "version": 1, "mode": "autonomous", "pcrs": [0, 1, 2, 3, 4, 5, 6, 7, 23],
- "reference": {"0": "$zero", "1": "$zero", "2": "$zero", "3": "$zero", "4": "$zero",
-               "5": "$zero", "6": "$zero", "7": "$zero", "23": "$zero"}}
-EOF
+# The reference values: the platform's PCRs now (zero on a bare swtpm; in the
+# VM, SeaBIOS's measurements), PCR 23 (tamper) included.
+tpm2_pcrread -T "$MCIM_TEST_TCTI" sha256:0,1,2,3,4,5,6,7,23 -o "$dir/pcrs.bin" >/dev/null ||
+	{ echo "Bail out! tpm2_pcrread"; exit 1; }
+python3 - "$dir" <<'PY'
+import json, sys
+d = sys.argv[1]
+raw = open(d + "/pcrs.bin", "rb").read()
+pcrs = [0, 1, 2, 3, 4, 5, 6, 7, 23]
+ref = {str(p): raw[32 * i:32 * i + 32].hex() for i, p in enumerate(pcrs)}
+json.dump({"model": "gw-1000", "version": 1, "mode": "autonomous", "pcrs": pcrs,
+           "reference": ref}, open(d + "/model.json", "w"))
+PY
 # The SHO's template: the test profile without its secrets.
 python3 - "$dir" <<'PY'
 import json, sys
@@ -96,7 +116,7 @@ OP subscription factory "$BOOT_ICCID" >"$dir/factory.json"
 t "ICF: subscription factory prints the profile with K, OPc and the PIN values" \
 	"[ \"\$(jget '[\"auth\"][\"k\"]' <$dir/factory.json | wc -c)\" = 33 ] &&
 	 jget '[\"pins\"][0][\"value\"]' <$dir/factory.json >/dev/null"
-write_conf "$dir/mcimd.conf" 0 "[provisioning]
+write_conf "$dir/mcimd.conf" ${vm:-0} "[provisioning]
 drf_url = $url
 ca = $dir/pki/root-ca.pem
 timeout = 10
@@ -106,6 +126,8 @@ t "mcimctl factory-install: the provisioning profile, time-limited" \
 	"CTL factory-install --expires $(($(date +%s) + 86400)) $dir/factory.json >/dev/null"
 t "  mcimd enables it: no operational profile exists" \
 	"[ \"\$(plist)\" = '$BOOT_ICCID:enabled:provisioning ' ]"
+[ -z "$vm" ] || t "  its card is inserted in /dev/vusim0" \
+	"$B/bin/vusim-modem -s 0 wait --for inserted --timeout 5000 >/dev/null"
 
 # The network knows the bootstrap subscription (the export) and the modem
 # attaches with it.
@@ -129,6 +151,9 @@ t "mcimctl provision: exit $rc in $ms ms" "[ $rc = 0 ]"
 for step in register evidence download install receipt enable release; do
 	grep -q "\\[ok\\] $step " "$dir/prov.out" || nok "  the $step step is reported"
 done
+[ -z "$vm" ] || for _ in $(seq 50); do
+	"$B/bin/vusim-modem" -s 0 status 2>/dev/null | grep -q 'card: *present' && break; sleep 0.1
+done
 t "  the profiles: $ICCID enabled, the provisioning profile released" \
 	"[ \"\$(plist)\" = '$ICCID:enabled:operational ' ]"
 t "  the operator: the subscription is active (the receipt arrived)" "[ \"\$(substate $ICCID)\" = active ]"
@@ -136,6 +161,14 @@ t "  the operator's audit: package issued, receipt recorded" \
 	"OP audit | grep -q 'package *issued *sequence 1, iccid $ICCID' && OP audit | grep -q 'receipt *installed *sequence 1'"
 t "  K never reached mcimd's store: no K column, only TPM blobs" \
 	"! sqlite3 $dir/store.db .dump | grep -qi \"\$(OP --json subscription show --show-secrets $ICCID | jget '[\"k\"]')\""
+
+# The modem's start-up reads (TS 31.102 5.1.1): EF.ICCID of the new card,
+# then the USIM and its EF.IMSI (the IMSI TBCD-coded, TS 31.102 4.2.2).
+tbcd() { local x=$1 o=; [ $((${#x} % 2)) = 1 ] && x=${x}f; for ((i = 0; i < ${#x}; i += 2)); do o+=${x:i+1:1}${x:i:1}; done; echo "$o"; }
+ef_iccid=$(card 00a40004023f00 00a40004022fe2 00b000000a)
+ef_imsi=$(card "00a4040c10$ADF_USIM" 00a4080c047fff6f07 00b0000009)
+t "the modem reads EF.ICCID: $ICCID" "[ \"\$ef_iccid\" = \"\$(tbcd $ICCID)9000\" ]"
+t "the modem reads EF.IMSI: $OPIMSI" "[ \"\$ef_imsi\" = \"08\$(tbcd 9$OPIMSI)9000\" ]"
 
 # The network authenticates the downloaded subscription.
 OP export --format osmo-hlr --with-secrets --sho op-a >"$dir/export2.vty"

@@ -9,3 +9,6 @@ $(call add_test,hlr,tests/hlr/hlr-vm.sh,module $(BUILD)/bin/mcimd $(BUILD)/bin/m
 # Issue #11's story on the host: the factory's bootstrap profile, mcimctl
 # provision against mcim-operator, osmo-hlr authenticating both subscriptions.
 $(call add_test,hlr,tests/hlr/hlr-download.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/bin/mcim-operator $(BUILD)/tests/gsup-client)
+# The same in the test VM: vusim.ko, mcimd on the guest's TPM, the operator
+# and osmo-hlr on the guest's loopback, the modem on /dev/vusim0.
+$(call add_test,hlr,tests/hlr/hlr-download-vm.sh,module $(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/bin/mcim-operator $(BUILD)/bin/vusim-modem $(BUILD)/tests/gsup-client)
