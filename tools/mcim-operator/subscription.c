@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Subscriptions: identities, secrets and the profile template; see subscription.h. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 
 #include "hex.h"
 #include "json-util.h"
+#include "why.h"
 #include "tools/mcim-operator/subscription.h"
 
 static const char *const algorithm_names[] = {
@@ -260,18 +260,6 @@ void sub_pin_text(const uint8_t field[SUB_PIN_FIELD], char ret[SUB_PIN_FIELD + 1
 
 /* ---- the profile template ---- */
 
-static int fail(char *why, size_t why_size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *why, size_t why_size, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, why_size, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 static const char *str_member(struct json_object *o, const char *key)
 {
 	struct json_object *v;
@@ -311,11 +299,11 @@ static int set_file(struct json_object *files, const char *const *dirs, const ch
 		if (!path || !path_is(path, dirs, fid))
 			continue;
 		if (found)
-			return fail(why, why_size, "the template has more than one %s", what);
+			return why_fail(why, why_size, -EINVAL, "the template has more than one %s", what);
 		found = f;
 	}
 	if (!found && required)
-		return fail(why, why_size, "the template has no %s", what);
+		return why_fail(why, why_size, -EINVAL, "the template has no %s", what);
 	if (found)
 		json_object_object_add(found, "contents", json_object_new_string(hex));
 	return 0;
@@ -383,10 +371,10 @@ static int check_pins(struct json_object *pins, char ret_pins[SUB_PIN_REFS_MAX],
 	size_t n;
 
 	if (!json_object_is_type(pins, json_type_array))
-		return fail(why, why_size, "\"pins\" must be an array");
+		return why_fail(why, why_size, -EINVAL, "\"pins\" must be an array");
 	n = json_object_array_length(pins);
 	if (n > (SUB_PIN_REFS_MAX - 1) / 2)
-		return fail(why, why_size, "the template has more than %d PINs",
+		return why_fail(why, why_size, -EINVAL, "the template has more than %d PINs",
 			    (SUB_PIN_REFS_MAX - 1) / 2);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *p = json_object_array_get_idx(pins, i);
@@ -394,14 +382,14 @@ static int check_pins(struct json_object *pins, char ret_pins[SUB_PIN_REFS_MAX],
 		uint8_t b;
 
 		if (!ref)
-			return fail(why, why_size, "a PIN of the template has no \"ref\"");
+			return why_fail(why, why_size, -EINVAL, "a PIN of the template has no \"ref\"");
 		for (unsigned j = 0; secret_pin[j]; j++)
 			if (json_object_object_get_ex(p, secret_pin[j], NULL))
-				return fail(why, why_size,
+				return why_fail(why, why_size, -EINVAL,
 					    "the template's PIN %.8s has a value: secrets are made "
 					    "per subscription, never taken from a template", ref);
 		if (sub_pin_ref(ref, &b) < 0)
-			return fail(why, why_size,
+			return why_fail(why, why_size, -EINVAL,
 				    "the template's PIN \"%.8s\" is not PIN1, PIN2 or ADM1 (the PINs a "
 				    "subscription gets values for)", ref);
 		hex_encode(&b, 1, ret_pins + 2 * i);
@@ -421,7 +409,7 @@ int sub_template_fill(const char *json, size_t len, enum sub_algorithm *algo, bo
 	int r;
 
 	if (len > SUB_TEMPLATE_MAX)
-		return fail(why, why_size, "the template is larger than 192 KiB");
+		return why_fail(why, why_size, -EINVAL, "the template is larger than 192 KiB");
 	r = ju_parse(json, len, 16, &o, why, why_size);
 	if (r < 0)
 		return r;
@@ -430,14 +418,14 @@ int sub_template_fill(const char *json, size_t len, enum sub_algorithm *algo, bo
 	    strcmp(json_object_get_string(v), "mcim-profile") ||
 	    !json_object_object_get_ex(o, "version", &v) || !json_object_is_type(v, json_type_int) ||
 	    json_object_get_int64(v) != 1)
-		return fail(why, why_size,
+		return why_fail(why, why_size, -EINVAL,
 			    "not a profile description (\"format\": \"mcim-profile\", \"version\": 1)");
 	if (!json_object_object_get_ex(o, "auth", &auth) ||
 	    !json_object_is_type(auth, json_type_object))
-		return fail(why, why_size, "the template has no \"auth\" object");
+		return why_fail(why, why_size, -EINVAL, "the template has no \"auth\" object");
 	for (unsigned j = 0; secret_auth[j]; j++)
 		if (json_object_object_get_ex(auth, secret_auth[j], NULL))
-			return fail(why, why_size,
+			return why_fail(why, why_size, -EINVAL,
 				    "the template has auth.%s: secrets are made per subscription, "
 				    "never taken from a template", secret_auth[j]);
 	if (json_object_object_get_ex(auth, "algorithm", &v)) {
@@ -445,9 +433,9 @@ int sub_template_fill(const char *json, size_t len, enum sub_algorithm *algo, bo
 
 		if (!json_object_is_type(v, json_type_string) ||
 		    sub_algorithm_from_name(json_object_get_string(v), &a) < 0)
-			return fail(why, why_size, "auth.algorithm is not milenage or tuak");
+			return why_fail(why, why_size, -EINVAL, "auth.algorithm is not milenage or tuak");
 		if (algo_given && a != *algo)
-			return fail(why, why_size, "the template's auth.algorithm is %s, not the one asked",
+			return why_fail(why, why_size, -EINVAL, "the template's auth.algorithm is %s, not the one asked",
 				    sub_algorithm_name(a));
 		*algo = a;
 	} else {
@@ -461,7 +449,7 @@ int sub_template_fill(const char *json, size_t len, enum sub_algorithm *algo, bo
 	}
 	if (!json_object_object_get_ex(o, "files", &files) ||
 	    !json_object_is_type(files, json_type_array))
-		return fail(why, why_size, "the template has no \"files\" array");
+		return why_fail(why, why_size, -EINVAL, "the template has no \"files\" array");
 	if (sub_ef_iccid(iccid, ef_iccid) < 0 || sub_ef_imsi(imsi, ef_imsi) < 0)
 		return -EINVAL;
 	r = set_identities(files, ef_iccid, ef_imsi, why, why_size);

@@ -135,6 +135,9 @@ if [ "${1:-}" = phase ]; then
 		not_ok "receipt"; sed 's/^/# /' "$W/out" "$W/err" | tail -n 4
 	fi
 	refused "the same receipt again" 409 receipt_used receipt --state "$S"
+	echo 99 >"$S/sequence"
+	refused "a receipt for a package never issued" 404 no_package receipt --state "$S"
+	echo 1 >"$S/sequence"
 
 	dev tamper --state "$S" --reason "pcr 23 extended" >"$W/out" 2>"$W/err" &&
 		grep -q '"result":"recorded"' "$W/out" && ok "tamper report recorded" ||
