@@ -555,8 +555,20 @@ int package_content_parse(const char *json, size_t len, struct package_content *
 
 /* ---- objects ---- */
 
+int package_seed_new(const TPMT_PUBLIC *srk, struct package_seed *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->srk = *srk;
+	return tpm2_seed_new(srk, "DUPLICATE", ret->seed, &ret->len, &ret->enc);
+}
+
+void package_seed_wipe(struct package_seed *s)
+{
+	OPENSSL_cleanse(s, sizeof(*s));
+}
+
 int package_secret_make(enum package_form form, const uint8_t *data, size_t len,
-			const TPM2B_DIGEST *auth_policy, const TPMT_PUBLIC *srk,
+			const TPM2B_DIGEST *auth_policy, const struct package_seed *seed,
 			struct package_secret *ret)
 {
 	TPMT_SENSITIVE sens;
@@ -577,7 +589,10 @@ int package_secret_make(enum package_form form, const uint8_t *data, size_t len,
 			r = tpm2_template_sealed(auth_policy, &sens, &ret->pub.publicArea);
 	}
 	if (r == 0)
-		r = tpm2_duplicate(srk, &ret->pub.publicArea, &sens, &ret->duplicate, &ret->seed);
+		r = tpm2_duplicate_with_seed(&seed->srk, &ret->pub.publicArea, &sens, seed->seed,
+					     seed->len, &ret->duplicate);
+	if (r == 0)
+		ret->seed = seed->enc;
 	OPENSSL_cleanse(&sens, sizeof(sens));
 	return r;
 }

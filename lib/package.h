@@ -111,13 +111,30 @@ int package_content_parse(const char *json, size_t len, struct package_content *
 /* ---- objects ---- */
 
 /*
- * The object of one secret (docs/package-format.md 2's table), wrapped to srk:
- * form AES: an AES-128 key that can only encrypt (data = K, 16 bytes);
- * form SEALED: a sealed data object (1..128 bytes).  authPolicy = auth_policy,
- * nameAlg SHA-256, empty authValue.  The caller wipes data; nothing else keeps it.
+ * The seed the objects of one package are wrapped with (TPM 2.0 Part 1
+ * 23.3.2: the outer wrapper's symmetric and HMAC keys are KDFa(seed, label,
+ * the object's name), so objects of different names sharing one seed get
+ * keys of their own): one ECDH with the SRK per package instead of one per
+ * object.  package_seed_wipe() clears it.
+ */
+struct package_seed {
+	TPMT_PUBLIC srk;
+	uint8_t seed[64];
+	size_t len;
+	TPM2B_ENCRYPTED_SECRET enc;
+};
+int package_seed_new(const TPMT_PUBLIC *srk, struct package_seed *ret);
+void package_seed_wipe(struct package_seed *s);
+
+/*
+ * The object of one secret (docs/package-format.md 2's table), wrapped to the
+ * seed's SRK: form AES: an AES-128 key that can only encrypt (data = K, 16
+ * bytes); form SEALED: a sealed data object (1..128 bytes).  authPolicy =
+ * auth_policy, nameAlg SHA-256, empty authValue.  The caller wipes data;
+ * nothing else keeps it.
  */
 int package_secret_make(enum package_form form, const uint8_t *data, size_t len,
-			const TPM2B_DIGEST *auth_policy, const TPMT_PUBLIC *srk,
+			const TPM2B_DIGEST *auth_policy, const struct package_seed *seed,
 			struct package_secret *ret);
 
 /*

@@ -95,9 +95,11 @@ int tpm2_duplicate(const TPMT_PUBLIC *new_parent, const TPMT_PUBLIC *object,
 		   TPM2B_ENCRYPTED_SECRET *ret_in_sym_seed);
 
 /*
- * The same with a given seed (of H(new_parent nameAlg) size) instead of a
- * fresh one: the deterministic part, for known-answer tests and for byte
- * comparison with other implementations.  Not for production use.
+ * The same with a given seed (of H(new_parent nameAlg) size, from
+ * tpm2_seed_new(new_parent, "DUPLICATE")) instead of a fresh one: for
+ * known-answer tests, and for several objects sharing one seed (their keys
+ * are derived with each object's name, Part 1 23.3.2; lib/package.h).  A
+ * seed must never be a chosen or predictable value.
  */
 int tpm2_duplicate_with_seed(const TPMT_PUBLIC *new_parent,
 			     const TPMT_PUBLIC *object,

@@ -123,6 +123,7 @@ static const char profile[] =
 static void sample(struct package_content *c)
 {
 	static const uint8_t k[16] = { 1, 2, 3 }, opc[16] = { 4, 5, 6 }, pin[16] = "1234\xff\xff\xff\xff" "12345678";
+	struct package_seed seed;
 	TPM2B_DIGEST auth;
 
 	memset(c, 0, sizeof(*c));
@@ -148,12 +149,14 @@ static void sample(struct package_content *c)
 	memset(c->policy.pcr_digest.buffer, 0x11, 32);
 	assert_int_equal(package_policy_sign(&c->policy, policy_key), 0);
 	assert_int_equal(package_policy_digests(&c->policy, NULL, &auth), 0);
-	assert_int_equal(package_secret_make(PACKAGE_FORM_AES, k, 16, &auth, &srk, &c->k), 0);
-	assert_int_equal(package_secret_make(PACKAGE_FORM_SEALED, opc, 16, &auth, &srk, &c->opc), 0);
+	assert_int_equal(package_seed_new(&srk, &seed), 0);
+	assert_int_equal(package_secret_make(PACKAGE_FORM_AES, k, 16, &auth, &seed, &c->k), 0);
+	assert_int_equal(package_secret_make(PACKAGE_FORM_SEALED, opc, 16, &auth, &seed, &c->opc), 0);
 	c->n_pins = 1;
 	c->pins[0].ref = 0x01;
-	assert_int_equal(package_secret_make(PACKAGE_FORM_SEALED, pin, 16, &auth, &srk,
+	assert_int_equal(package_secret_make(PACKAGE_FORM_SEALED, pin, 16, &auth, &seed,
 					     &c->pins[0].s), 0);
+	package_seed_wipe(&seed);
 }
 
 static void test_content_round_trip(void **state)

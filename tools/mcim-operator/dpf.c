@@ -127,6 +127,7 @@ struct clear {
 	struct sub_secrets sec;
 	uint8_t plain[SUB_SECRETS_SIZE];
 	uint8_t pin[2 * SUB_PIN_FIELD];
+	struct package_seed seed;
 };
 
 static int build_locked(const struct dpf_keys *k, const struct dpf_input *in, struct clear *cl,
@@ -183,11 +184,14 @@ static int build_locked(const struct dpf_keys *k, const struct dpf_input *in, st
 		why_fail(why, why_size, r, "signing the policy failed");
 		goto out;
 	}
-	r = package_secret_make(dpf_key_form(in->key_form, in->sub->algorithm), cl->sec.k,
-				cl->sec.k_len, &auth, &in->srk->publicArea, &c.k);
+	/* One seed for every object of the package (lib/package.h). */
+	r = package_seed_new(&in->srk->publicArea, &cl->seed);
+	if (r == 0)
+		r = package_secret_make(dpf_key_form(in->key_form, in->sub->algorithm), cl->sec.k,
+					cl->sec.k_len, &auth, &cl->seed, &c.k);
 	if (r == 0)
 		r = package_secret_make(PACKAGE_FORM_SEALED, cl->sec.opc, cl->sec.opc_len, &auth,
-					&in->srk->publicArea, &c.opc);
+					&cl->seed, &c.opc);
 	for (size_t i = 0; r == 0 && i < n_refs; i++) {
 		/* value || PUK, 8 bytes each (TS 102 221 9.5.2), as mcimd seals a PIN */
 		const uint8_t *v = refs[i] == 0x01 ? cl->sec.pin1 : refs[i] == 0x81 ? cl->sec.pin2
@@ -202,7 +206,7 @@ static int build_locked(const struct dpf_keys *k, const struct dpf_input *in, st
 			memset(cl->pin + SUB_PIN_FIELD, 0xff, SUB_PIN_FIELD);
 		c.pins[i].ref = refs[i];
 		r = package_secret_make(PACKAGE_FORM_SEALED, cl->pin, sizeof(cl->pin), &auth,
-					&in->srk->publicArea, &c.pins[i].s);
+					&cl->seed, &c.pins[i].s);
 		c.n_pins = i + 1;
 	}
 	if (r < 0) {

@@ -160,6 +160,7 @@ int main(int argc, char **argv)
 	struct usim_profile *p = NULL;
 	struct aka_plain_secret k;
 	TPM2B_DIGEST auth;
+	struct package_seed seed;
 	TPM2B_PUBLIC srk;
 	char why[256] = "", iccid[21], imsi[16], *text, *json = NULL;
 	uint8_t *der = NULL;
@@ -255,13 +256,15 @@ int main(int argc, char **argv)
 	if (!strcmp(variant, "policy-sig"))
 		c.policy.signature.signature.ecdsa.signatureR.buffer[3] ^= 1;
 
-	/* The objects, wrapped to the SRK. */
-	if (package_secret_make(req.key_form, k.k, k.len, &auth, &srk.publicArea, &c.k) < 0)
+	/* The objects, wrapped to the SRK with one seed (as the DPF does). */
+	if (package_seed_new(&srk.publicArea, &seed) < 0)
+		die("%s", "the seed");
+	if (package_secret_make(req.key_form, k.k, k.len, &auth, &seed, &c.k) < 0)
 		die("%s", "K's object");
 	if (package_secret_make(PACKAGE_FORM_SEALED,
 				p->aka.algo == AKA_ALGO_MILENAGE ? p->aka.milenage.opc
 								 : p->aka.tuak.topc,
-				p->aka.algo == AKA_ALGO_MILENAGE ? 16 : 32, &auth, &srk.publicArea,
+				p->aka.algo == AKA_ALGO_MILENAGE ? 16 : 32, &auth, &seed,
 				&c.opc) < 0)
 		die("%s", "OPc's object");
 	for (size_t i = 0; i < p->n_pins && i < PACKAGE_PINS_MAX; i++) {
@@ -272,7 +275,7 @@ int main(int argc, char **argv)
 		if (!p->pins[i].has_puk)
 			memset(sec + 8, 0xff, 8);
 		c.pins[i].ref = p->pins[i].key_ref;
-		if (package_secret_make(PACKAGE_FORM_SEALED, sec, 16, &auth, &srk.publicArea,
+		if (package_secret_make(PACKAGE_FORM_SEALED, sec, 16, &auth, &seed,
 					&c.pins[i].s) < 0)
 			die("%s", "a PIN's object");
 		c.n_pins++;
