@@ -19,52 +19,11 @@ trap '[ -n "$mcimd_pid" ] && kill -9 $mcimd_pid 2>/dev/null; [ -n "$srv_pid" ] &
 . tests/integration/mcimd/lib.sh
 private_bins || exit 1
 unset https_proxy HTTPS_PROXY all_proxy ALL_PROXY
-OP() { "$B/bin/mcim-operator" -c "$dir/op.conf" "$@"; }
+. tests/integration/operator/op-lib.sh
 die() { echo "bench-provision: $*" >&2; tail -5 "$dir/mcimd.log" "$dir/serve.log" >&2; exit 1; }
-mkdir -p "$dir/mfr"
-cp /var/lib/swtpm-localca/issuercert.pem /var/lib/swtpm-localca/swtpm-localca-rootca-cert.pem "$dir/mfr/"
-cat >"$dir/op.conf" <<EOF
-[server]
-listen = 127.0.0.1:0
-[store]
-url = sqlite:$dir/op.db
-[pki]
-dir = $dir/pki
-[drf]
-manufacturers = $dir/mfr
-[sho]
-imsi_first = 001010000000001
-imsi_last = 001010000000099
-iccid_prefix = 8988211
-[limits]
-device_rate = 10000
-EOF
-zero=0000000000000000000000000000000000000000000000000000000000000000
-cat >"$dir/model.json" <<EOF
-{"model": "gw-1000", "version": 1, "mode": "autonomous", "pcrs": [0, 1, 2, 3, 4, 5, 6, 7, 23],
- "reference": {"0": "$zero", "1": "$zero", "2": "$zero", "3": "$zero", "4": "$zero",
-               "5": "$zero", "6": "$zero", "7": "$zero", "23": "$zero"}}
-EOF
-python3 - "$dir" <<'PY'
-import json, sys
-p = json.load(open("daemon/usim/profiles/test-usim.json"))
-for k in ("k", "opc"):
-    p["auth"].pop(k)
-for pin in p["pins"]:
-    for k in ("value", "puk"):
-        pin.pop(k, None)
-json.dump(p, open(sys.argv[1] + "/template.json", "w"))
-PY
-OP pki init >/dev/null && OP model set "$dir/model.json" >/dev/null || die "operator setup"
-"$B/bin/mcim-operator" -c "$dir/op.conf" serve --port-file "$dir/port" 2>"$dir/serve.log" &
-srv_pid=$!
-for _ in $(seq 200); do [ -s "$dir/port" ] && break; sleep 0.02; done
-url=https://127.0.0.1:$(cat "$dir/port")
-ek=$(tpm2_nvread -T "$MCIM_TEST_TCTI" -C o 0x01c00002 2>/dev/null | base64 -w0)
-printf 'ek_cert,model,subscriber\n%s,gw-1000,acme-meters\n' "$ek" >"$dir/fleet.csv"
-OP sho add op-a 'Operator A' "$url" "$url" && OP device import "$dir/fleet.csv" --sho op-a >/dev/null ||
-	die "fleet import"
-ID=$(OP --json device list | jget '[0]["device_id"]')
+op_setup || die "operator setup"
+op_serve || die "mcim-operator serve"
+op_fleet || die "fleet import"
 write_conf "$dir/mcimd.conf" 0 "[provisioning]
 drf_url = $url
 ca = $dir/pki/root-ca.pem

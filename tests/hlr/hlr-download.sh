@@ -48,64 +48,18 @@ unset https_proxy HTTPS_PROXY all_proxy ALL_PROXY
 n=0 fails=0
 nok() { n=$((n + 1)) fails=$((fails + 1)); echo "not ok $n - $1"; }
 . tests/hlr/lib.sh
-OP() { "$B/bin/mcim-operator" -c "$dir/op.conf" "$@"; }
+. tests/integration/operator/op-lib.sh
 plist() { CTL profile list | awk 'NR > 1 {print $1 ":" $2 ":" $3}' | tr '\n' ' '; }
 substate() { OP --json subscription show "$1" | jget '["state"]'; }
 
-# The operator: PKI, the TPM maker's CA, a model whose reference is the
-# swtpm's boot state (PCRs 0-7 and the tamper PCR 23 at zero), its SHO and
-# the registration operator's ICF as an SHO of its own.
-mkdir -p "$dir/mfr"
-cp /var/lib/swtpm-localca/issuercert.pem /var/lib/swtpm-localca/swtpm-localca-rootca-cert.pem "$dir/mfr/"
-cat >"$dir/op.conf" <<EOF
-[server]
-listen = 127.0.0.1:0
-[store]
-url = sqlite:$dir/op.db
-[pki]
-dir = $dir/pki
-[drf]
-manufacturers = $dir/mfr
-[sho]
-imsi_first = 001010000000001
-imsi_last = 001010000000099
-iccid_prefix = 8988211
-EOF
-# The reference values: the platform's PCRs now (zero on a bare swtpm; in the
-# VM, SeaBIOS's measurements), PCR 23 (tamper) included.
-tpm2_pcrread -T "$MCIM_TEST_TCTI" sha256:0,1,2,3,4,5,6,7,23 -o "$dir/pcrs.bin" >/dev/null ||
-	{ echo "Bail out! tpm2_pcrread"; exit 1; }
-python3 - "$dir" <<'PY'
-import json, sys
-d = sys.argv[1]
-raw = open(d + "/pcrs.bin", "rb").read()
-pcrs = [0, 1, 2, 3, 4, 5, 6, 7, 23]
-ref = {str(p): raw[32 * i:32 * i + 32].hex() for i, p in enumerate(pcrs)}
-json.dump({"model": "gw-1000", "version": 1, "mode": "autonomous", "pcrs": pcrs,
-           "reference": ref}, open(d + "/model.json", "w"))
-PY
-# The SHO's template: the test profile without its secrets.
-python3 - "$dir" <<'PY'
-import json, sys
-p = json.load(open("daemon/usim/profiles/test-usim.json"))
-for k in ("k", "opc"):
-    p["auth"].pop(k)
-for pin in p["pins"]:
-    for k in ("value", "puk"):
-        pin.pop(k, None)
-json.dump(p, open(sys.argv[1] + "/template.json", "w"))
-PY
-t "operator: pki init, model set" "OP pki init >/dev/null && OP model set $dir/model.json >/dev/null"
-"$B/bin/mcim-operator" -c "$dir/op.conf" serve --port-file "$dir/port" 2>"$dir/serve.log" &
-srv_pid=$!
-for _ in $(seq 200); do [ -s "$dir/port" ] && break; sleep 0.02; done
-url=https://127.0.0.1:$(cat "$dir/port")
-ek=$(tpm2_nvread -T "$MCIM_TEST_TCTI" -C o 0x01c00002 2>/dev/null | base64 -w0)
-printf 'ek_cert,model,subscriber\n%s,gw-1000,acme-meters\n' "$ek" >"$dir/fleet.csv"
+# The operator (tests/integration/operator/op-lib.sh): PKI, the TPM maker's
+# CA, the model gw-1000 whose reference is the platform's PCRs now (zero on a
+# bare swtpm; in the VM, SeaBIOS's measurements) with the tamper PCR 23, its
+# SHO op-a and the registration operator's ICF as an SHO of its own.
+t "operator: pki init, model set" "op_setup"
+t "operator: serve" "op_serve"
 t "operator: SHO op-a and the ICF added, the fleet imported" \
-	"OP sho add op-a 'Operator A' $url $url && OP sho add icf 'Registration operator' $url $url &&
-	 OP device import $dir/fleet.csv --sho op-a >/dev/null"
-ID=$(OP --json device list | jget '[0]["device_id"]')
+	"op_fleet && OP sho add icf 'Registration operator' \$url \$url >/dev/null"
 
 # The factory: a bootstrap subscription of the ICF (a batch's), its profile
 # with secrets for the production line, installed with an expiry.
@@ -132,7 +86,7 @@ t "  mcimd enables it: no operational profile exists" \
 # The network knows the bootstrap subscription (the export) and the modem
 # attaches with it.
 t "osmo-hlr starts" "hlr_start $dir/hlr"
-OP export --format osmo-hlr --with-secrets >"$dir/export1.vty"
+OP export --format osmo-hlr --with-secrets >"$dir/export1.vty" 2>/dev/null
 t "osmo-hlr: the operator's export loads through the VTY" "hlr_vty_load $dir/export1.vty >/dev/null"
 IMSI=$BOOT_IMSI
 t "bootstrap attach: SendAuthInfo for $IMSI" "sai"
@@ -171,7 +125,7 @@ t "the modem reads EF.ICCID: $ICCID" "[ \"\$ef_iccid\" = \"\$(tbcd $ICCID)9000\"
 t "the modem reads EF.IMSI: $OPIMSI" "[ \"\$ef_imsi\" = \"08\$(tbcd 9$OPIMSI)9000\" ]"
 
 # The network authenticates the downloaded subscription.
-OP export --format osmo-hlr --with-secrets --sho op-a >"$dir/export2.vty"
+OP export --format osmo-hlr --with-secrets --sho op-a >"$dir/export2.vty" 2>/dev/null
 t "osmo-hlr: op-a's export loads" "hlr_vty_load $dir/export2.vty >/dev/null"
 IMSI=$OPIMSI
 t "SendAuthInfo for $IMSI: two vectors" "sai --num 2 && [ \$(wc -l <$dir/sai.txt) = 2 ]"
@@ -192,7 +146,7 @@ CTL tamper "case opened" >/dev/null
 for _ in $(seq 250); do OP audit | grep -q 'tamper *recorded' && break; sleep 0.02; done
 t "tamper: the report reaches the operator (audited)" "OP audit | grep -q 'tamper *recorded .*case opened'"
 sai
-card_auth "$(vec 0 rand)" "$(vec 0 autn)"
+card_auth "$(vec 0 rand)" "$(vec 0 autn)" 2>/dev/null
 t "tamper: the card no longer answers AUTHENTICATE with RES" "! card_ok"
 OP subscription create --sho op-a --template "$dir/template.json" --device "$ID" >/dev/null
 CTL provision >"$dir/prov2.out" 2>&1
