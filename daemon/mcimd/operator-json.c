@@ -11,6 +11,7 @@
 
 #include "daemon/mcimd/operator-json.h"
 #include "json-util.h"
+#include "package.h"
 #include "macro.h"
 
 #define FAIL(...) (snprintf(why, why_size, __VA_ARGS__), -EBADMSG)
@@ -547,4 +548,37 @@ int op_parse_result(const char *body, size_t len, struct op_result *ret, char *w
 		return FAIL("%s: \"checks\" is missing", where);
 	return get_checks(checks, "checks", "result", ret->checks, &ret->n_checks, NULL, why,
 			  why_size);
+}
+
+int op_parse_package(const char *body, size_t len, struct op_package *ret, char *why,
+		     size_t why_size)
+{
+	static const char *const members[] = { "package", "sequence", "iccid", NULL };
+	_cleanup_json_ struct json_object *o = NULL;
+	const char *iccid;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = ju_parse(body, len, 4, &o, why, why_size);
+	if (r == 0)
+		r = ju_only(o, "the DPF's answer", members, why, why_size);
+	if (r == 0)
+		r = ju_int(o, "sequence", false, 1, INT64_MAX, &ret->sequence, why, why_size);
+	if (r == 0)
+		r = ju_string(o, "iccid", false, sizeof(ret->iccid) - 1, &iccid, why, why_size);
+	if (r == 0 && (strlen(iccid) < 18 || strspn(iccid, "0123456789") != strlen(iccid))) {
+		snprintf(why, why_size, "member \"iccid\" is not 18 to 20 digits");
+		r = -EINVAL;
+	}
+	if (r == 0) {
+		memcpy(ret->iccid, iccid, strlen(iccid) + 1);
+		r = ju_base64(o, "package", false, PACKAGE_MAX, &ret->der, &ret->der_len, why,
+			      why_size);
+	}
+	if (r < 0) {
+		free(ret->der);
+		ret->der = NULL;
+		return r == -ENOMEM ? r : -EBADMSG;
+	}
+	return 0;
 }

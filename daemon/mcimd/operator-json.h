@@ -99,6 +99,16 @@ int op_parse_session(const char *body, size_t len, struct op_session *ret, char 
 int op_parse_result(const char *body, size_t len, struct op_result *ret, char *why,
 		    size_t why_size);
 
+/* The DPF's answer to a download (docs/package-format.md 3). */
+struct op_package {
+	uint8_t *der;      /* the package (malloc'ed; free()), at most PACKAGE_MAX bytes */
+	size_t der_len;
+	int64_t sequence;  /* >= 1 */
+	char iccid[21];    /* 18-20 digits */
+};
+int op_parse_package(const char *body, size_t len, struct op_package *ret, char *why,
+		     size_t why_size);
+
 /* The bank name of the protocol ("sha256", ...) of a TPM hash algorithm. */
 const char *op_bank_name(TPMI_ALG_HASH alg);
 

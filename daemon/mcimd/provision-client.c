@@ -855,13 +855,11 @@ static void start_validate(struct mcimd_prov *p)
 /* The package's answer: {"package", "sequence", "iccid"}, 200. */
 static void on_package(void *user, const struct http_response *rsp)
 {
-	static const char *const members[] = { "package", "sequence", "iccid", NULL };
 	struct mcimd_prov *p = user;
 	struct mcimd *d = p->d;
-	_cleanup_json_ struct json_object *o = NULL, *info = NULL;
-	_cleanup_free_ uint8_t *der = NULL;
+	_cleanup_json_ struct json_object *info = NULL;
+	struct op_package a;
 	char why[CONTROL_WHY_SIZE];
-	size_t len = 0;
 	int r;
 
 	p->xfer = NULL;
@@ -869,19 +867,16 @@ static void on_package(void *user, const struct http_response *rsp)
 		fail_answer(p, rsp, 200);
 		return;
 	}
-	r = ju_parse(rsp->body, rsp->len, 4, &o, why, sizeof(why));
-	if (r == 0)
-		r = ju_only(o, "the DPF's answer", members, why, sizeof(why));
-	if (r == 0)
-		r = ju_base64(o, "package", false, PACKAGE_MAX, &der, &len, why, sizeof(why));
+	r = op_parse_package(rsp->body, rsp->len, &a, why, sizeof(why));
 	if (r < 0) {
-		fail(p, -EBADMSG, "bad-answer", NULL, "the DPF's answer: %s", why);
+		fail(p, r, "bad-answer", NULL, "the DPF's answer: %s", why);
 		return;
 	}
-	step_ok(p, "package of %zu bytes", len);
+	step_ok(p, "package of %zu bytes", a.der_len);
 	step_begin(p, "install");
-	r = mcimd_package_install(d, der, len, MCIMD_PKG_RECEIPT, &p->installed, &info, why,
-				  sizeof(why));
+	r = mcimd_package_install(d, a.der, a.der_len, MCIMD_PKG_RECEIPT, &p->installed, &info,
+				  why, sizeof(why));
+	free(a.der);
 	if (r < 0) {
 		fail(p, r, !strncmp(why, "package refused", 15) ? "package" : "tpm", NULL, "%s",
 		     why);

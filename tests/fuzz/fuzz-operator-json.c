@@ -2,7 +2,8 @@
 /*
  * libFuzzer target of the device's parsers of the operator's answers
  * (daemon/mcimd/operator-json.c): the first byte picks the parser
- * (registration, session, result, error), the rest is the body.  What a
+ * (registration, session, result, error, the DPF's package answer), the
+ * rest is the body.  What a
  * parser accepts must hold its invariants (terminated strings of the
  * limits, a PCR selection within the TPM's sizes).
  */
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "daemon/mcimd/operator-json.h"
+#include "package.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -19,13 +21,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct op_session s;
 	static struct op_result r;
 	static struct op_error e;
+	struct op_package pk;
 	const char *body = (const char *)data + 1;
 	char why[256];
 
 	if (size < 1)
 		return 0;
 	size--;
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0:
 		if (op_parse_registration(body, size, &g, why, sizeof(why)) == 0)
 			assert(strlen(g.device_id) == 64 && !strncmp(g.pva_url, "https://", 8));
@@ -41,9 +44,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (op_parse_result(body, size, &r, why, sizeof(why)) == 0)
 			assert(r.n_checks <= OP_CHECKS_MAX && strlen(r.ticket) <= OP_TICKET_MAX);
 		break;
-	default:
+	case 3:
 		if (op_parse_error(body, size, &e, why, sizeof(why)) == 0)
 			assert(e.n_failures <= OP_CHECKS_MAX && e.code[0]);
+		break;
+	default:
+		if (op_parse_package(body, size, &pk, why, sizeof(why)) == 0) {
+			assert(pk.der && pk.der_len <= PACKAGE_MAX && pk.sequence >= 1 &&
+			       strlen(pk.iccid) >= 18);
+			free(pk.der);
+		}
 		break;
 	}
 	assert(strlen(why) < sizeof(why));

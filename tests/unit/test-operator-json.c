@@ -243,12 +243,41 @@ static void test_result_and_error(void **state)
 	assert_string_equal(why, "error: \"code\" is not a lowercase identifier");
 }
 
+/* The DPF's answer (docs/package-format.md 3): the package, its sequence and ICCID. */
+static void test_package(void **state)
+{
+	struct op_package a;
+	char why[256];
+	(void)state;
+
+	assert_int_equal(op_parse_package("{\"package\":\"MIIB\",\"sequence\":3,"
+					  "\"iccid\":\"8988211000000000011\"}", 61, &a, why,
+					  sizeof(why)), 0);
+	assert_int_equal(a.der_len, 3);
+	assert_int_equal(a.sequence, 3);
+	assert_string_equal(a.iccid, "8988211000000000011");
+	free(a.der);
+	assert_int_equal(op_parse_package("{\"package\":\"MIIB\",\"sequence\":0,"
+					  "\"iccid\":\"8988211000000000011\"}", 61, &a, why,
+					  sizeof(why)), -EBADMSG);
+	assert_int_equal(op_parse_package("{\"package\":\"MIIB\",\"sequence\":3,"
+					  "\"iccid\":\"89882110000000000x1\"}", 61, &a, why,
+					  sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "iccid"));
+	assert_int_equal(op_parse_package("{\"package\":\"MIIB\",\"sequence\":3,"
+					  "\"iccid\":\"8988211000000000011\",\"x\":1}", 67, &a,
+					  why, sizeof(why)), -EBADMSG);
+	assert_int_equal(op_parse_package("{\"sequence\":3,\"iccid\":\"8988211000000000011\"}",
+					  44, &a, why, sizeof(why)), -EBADMSG);
+	assert_null(a.der);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_base64),        cmocka_unit_test(test_registration),
 		cmocka_unit_test(test_oversize),      cmocka_unit_test(test_session),
-		cmocka_unit_test(test_result_and_error),
+		cmocka_unit_test(test_result_and_error), cmocka_unit_test(test_package),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
