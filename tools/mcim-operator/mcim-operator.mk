@@ -2,13 +2,14 @@
 # tools/mcim-operator/README.md.  Library opcore: the store, the decision
 # cores, the request parsers and the HTTP server; the program adds the
 # command line.  Its X.509 pieces are library opcrypto (pki.mk).
-OPCORE_SRCS := tools/mcim-operator/db-sqlite.c tools/mcim-operator/store.c \
+OPCORE_SRCS := tools/mcim-operator/db.c tools/mcim-operator/db-sqlite.c \
+	tools/mcim-operator/db-pg.c tools/mcim-operator/store.c \
 	tools/mcim-operator/store-schema.c tools/mcim-operator/config.c \
 	tools/mcim-operator/pva.c tools/mcim-operator/evidence.c \
 	tools/mcim-operator/import.c tools/mcim-operator/ratelimit.c \
 	tools/mcim-operator/http.c tools/mcim-operator/api.c \
 	tools/mcim-operator/api-drf.c tools/mcim-operator/api-pva.c
-OPCORE_LDLIBS := $(LDLIBS_sqlite) $(LDLIBS_jsonc) $(LDLIBS_mhd) $(LDLIBS_inih) \
+OPCORE_LDLIBS := $(LDLIBS_sqlite) $(LDLIBS_pq) $(LDLIBS_jsonc) $(LDLIBS_mhd) $(LDLIBS_inih) \
 	$(LDLIBS_crypto) $(LDLIBS_tss) -lpthread
 $(eval $(call lib,opcore,$(OPCORE_SRCS),$(OPCORE_LDLIBS)))
 OPERATOR_LIBS := opcore opcrypto refvalues eventlog tpm2util mcimutil
@@ -33,3 +34,4 @@ install-operator: $(BUILD)/bin/mcim-operator
 		$(DESTDIR)$(PREFIX)/share/doc/mcim/operator.conf.example
 .PHONY: install-operator
 $(call add_test,operator,tests/integration/operator/mcimd.sh,$(BUILD)/bin/mcim-operator $(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl)
+$(call add_test,operator,tests/integration/operator/store-pg.sh,$(BUILD)/tests/test-operator-core $(BUILD)/san/tests/test-operator-core)

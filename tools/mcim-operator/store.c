@@ -1,70 +1,149 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The operator store (store.h) over db.h.  Each public call is one
- * transaction, under the store's mutex.
+ * The operator store (store.h) over db.h.  Each public call is one statement
+ * or one transaction on a connection taken from the store's pool (one
+ * connection on SQLite; store_open_pool's size on PostgreSQL), retried with
+ * a bounded backoff when the database asks for it (-EBUSY: locked,
+ * serialization failure, deadlock, connection lost and reset).  Replaying a
+ * statement is safe because every rule is a constraint or a conditional
+ * UPDATE in the database: a replay can only be refused, never applied twice.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hex.h"
 #include "tools/mcim-operator/db.h"
 #include "tools/mcim-operator/store-internal.h"
 
+#define POOL_MAX 64
+#define RETRIES_MAX 8 /* about 0.6 s of backoff in all */
+
 struct store {
-	struct db *db;
+	struct db *conns[POOL_MAX];
+	bool busy[POOL_MAX];
+	unsigned nconns;
 	pthread_mutex_t lock;
-	bool importing;
-	char err[320];
+	pthread_cond_t freed;
+	struct store_stats stats;
 };
 
-#define LOCKED(s, expr)                                                        \
-	({                                                                     \
-		int _r;                                                        \
-		pthread_mutex_lock(&(s)->lock);                                \
-		_r = (expr);                                                   \
-		pthread_mutex_unlock(&(s)->lock);                              \
-		_r;                                                            \
-	})
+/*
+ * The connection the calling thread holds (between take and give) and the
+ * thread's last error: each worker thread sees its own.
+ */
+static __thread struct db *conn;
+static __thread char errbuf[320];
+#define ERR errbuf, sizeof(errbuf)
 
-const char *store_errmsg(const struct store *s)
+const char *store_errmsg(const struct store *s _unused_)
 {
-	return s->err;
+	return errbuf;
 }
 
 static int dbfail(struct store *s, int r)
 {
-	snprintf(s->err, sizeof(s->err), "%s", db_errmsg(s->db));
+	snprintf(ERR, "%s", db_errmsg(conn));
+	atomic_fetch_add(&s->stats.db_errors, 1);
 	return r;
 }
 
 static int exec(struct store *s, const char *sql, const struct db_val *p, unsigned n,
 		db_row_fn fn, void *user)
 {
-	int r = db_exec(s->db, sql, p, n, fn, user);
+	int r = db_exec(conn, sql, p, n, fn, user);
 
 	return r < 0 && r != -ENOENT && r != -EALREADY ? dbfail(s, r) : r;
 }
 
+static void take(struct store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		for (unsigned i = 0; i < s->nconns; i++)
+			if (!s->busy[i]) {
+				s->busy[i] = true;
+				conn = s->conns[i];
+				pthread_mutex_unlock(&s->lock);
+				return;
+			}
+		pthread_cond_wait(&s->freed, &s->lock);
+	}
+}
+
+static void give(struct store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < s->nconns; i++)
+		if (s->conns[i] == conn)
+			s->busy[i] = false;
+	conn = NULL;
+	pthread_cond_signal(&s->freed);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* After attempt number `attempt` failed with r: wait and go again? */
+static bool again(struct store *s, int r, unsigned attempt)
+{
+	struct timespec ts;
+	long ms;
+
+	if (r != -EBUSY || attempt + 1 >= RETRIES_MAX)
+		return false;
+	atomic_fetch_add(&s->stats.retries, 1);
+	ms = MIN(5L << attempt, 200L);
+	ms += (long)((uintptr_t)&ts % 7); /* a little jitter between threads */
+	ts = (struct timespec){ .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+	return true;
+}
+
+/* Runs expr on a pooled connection, again while the database says retry. */
+#define LOCKED(s, expr)                                                        \
+	({                                                                     \
+		int _r;                                                        \
+		for (unsigned _try = 0;; _try++) {                             \
+			take(s);                                               \
+			_r = (expr);                                           \
+			give(s);                                               \
+			if (!again((s), _r, _try))                             \
+				break;                                         \
+		}                                                              \
+		_r;                                                            \
+	})
+
 /* Runs body(s, arg) in a transaction; commits on 0, rolls back otherwise. */
 static int in_tx(struct store *s, int (*body)(struct store *s, void *arg), void *arg)
 {
-	int r = db_begin(s->db);
+	int r = db_begin(conn);
 
 	if (r < 0)
 		return dbfail(s, r);
 	r = body(s, arg);
 	if (r == 0) {
-		r = db_commit(s->db);
+		r = db_commit(conn);
 		if (r < 0)
 			dbfail(s, r);
 	}
 	if (r < 0)
-		db_rollback(s->db);
+		db_rollback(conn);
 	return r;
+}
+
+void store_stats_get(struct store *s, struct store_stats *ret)
+{
+	ret->db_errors = atomic_load(&s->stats.db_errors);
+	ret->retries = atomic_load(&s->stats.retries);
+}
+
+const char *store_engine(const struct store *s)
+{
+	return db_engine(s->conns[0]);
 }
 
 static void copy(char *dst, size_t size, const char *src)
@@ -79,39 +158,61 @@ static int row_int(const struct db_row *row, void *user)
 	return 0;
 }
 
+int store_ping(struct store *s)
+{
+	int64_t one = 0;
+
+	return LOCKED(s, exec(s, "SELECT 1", NULL, 0, row_int, &one));
+}
+
 /* ---- open and migrations ---- */
 
-static int migrate(struct store *s, char *why, size_t why_size)
+static int migrate_locked(struct db *d, int64_t *version, char *why, size_t why_size)
+{
+	int r;
+
+	r = db_exec_script(d, "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)");
+	if (r == 0)
+		r = db_exec(d, "SELECT MAX(version) FROM schema_version", NULL, 0, row_int, version);
+	while (r == 0 && *version < (int64_t)store_migrations_count) {
+		struct db_val v = DBI(*version + 1);
+
+		r = db_begin(d);
+		if (r == 0)
+			r = db_exec_script(d, store_migrations[*version]);
+		if (r == 0)
+			r = db_exec(d, "INSERT INTO schema_version (version) VALUES ($1)", &v, 1,
+				    NULL, NULL);
+		if (r == 0)
+			r = db_commit(d);
+		if (r < 0) {
+			db_rollback(d);
+			snprintf(why, why_size, "migration %" PRId64 ": %s", *version + 1,
+				 db_errmsg(d));
+			return r;
+		}
+		(*version)++;
+	}
+	if (r < 0)
+		snprintf(why, why_size, "schema version: %s", db_errmsg(d));
+	return r;
+}
+
+static int migrate(struct db *d, char *why, size_t why_size)
 {
 	int64_t version = 0;
 	int r;
 
-	r = db_exec_script(s->db, "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)");
-	if (r == 0)
-		r = db_exec(s->db, "SELECT MAX(version) FROM schema_version", NULL, 0, row_int, &version);
-	while (r == 0 && version < (int64_t)store_migrations_count) {
-		struct db_val v = DBI(version + 1);
-
-		r = db_begin(s->db);
-		if (r == 0)
-			r = db_exec_script(s->db, store_migrations[version]);
-		if (r == 0)
-			r = db_exec(s->db, "INSERT INTO schema_version (version) VALUES ($1)", &v, 1,
-				    NULL, NULL);
-		if (r == 0)
-			r = db_commit(s->db);
-		if (r < 0) {
-			db_rollback(s->db);
-			snprintf(why, why_size, "migration %" PRId64 ": %s", version + 1,
-				 db_errmsg(s->db));
-			return r;
-		}
-		version++;
-	}
+	/* Instances starting together: one migrates, the others wait. */
+	r = db_schema_lock(d, true);
 	if (r < 0) {
-		snprintf(why, why_size, "schema version: %s", db_errmsg(s->db));
+		snprintf(why, why_size, "schema lock: %s", db_errmsg(d));
 		return r;
 	}
+	r = migrate_locked(d, &version, why, why_size);
+	db_schema_lock(d, false);
+	if (r < 0)
+		return r;
 	if (version > (int64_t)store_migrations_count) {
 		snprintf(why, why_size,
 			 "the database has schema version %" PRId64 ", newer than this "
@@ -122,7 +223,8 @@ static int migrate(struct store *s, char *why, size_t why_size)
 	return 0;
 }
 
-int store_open(const char *url, struct store **ret, char *why, size_t why_size)
+int store_open_pool(const char *url, unsigned pool, struct store **ret, char *why,
+		    size_t why_size)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	int r;
@@ -130,9 +232,21 @@ int store_open(const char *url, struct store **ret, char *why, size_t why_size)
 	if (!s)
 		return -ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
-	r = db_open(url, &s->db, why, why_size);
+	pthread_cond_init(&s->freed, NULL);
+	/* SQLite has one writer at a time: one connection is all it needs. */
+	if (!db_url_is_pg(url) || pool < 1)
+		pool = 1;
+	pool = MIN(pool, POOL_MAX);
+	r = db_open(url, &s->conns[0], why, why_size);
 	if (r == 0)
-		r = migrate(s, why, why_size);
+		s->nconns = 1;
+	if (r == 0)
+		r = migrate(s->conns[0], why, why_size);
+	while (r == 0 && s->nconns < pool) {
+		r = db_open(url, &s->conns[s->nconns], why, why_size);
+		if (r == 0)
+			s->nconns++;
+	}
 	if (r < 0) {
 		store_close(s);
 		return r;
@@ -141,11 +255,18 @@ int store_open(const char *url, struct store **ret, char *why, size_t why_size)
 	return 0;
 }
 
+int store_open(const char *url, struct store **ret, char *why, size_t why_size)
+{
+	return store_open_pool(url, 1, ret, why, why_size);
+}
+
 void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	db_close(s->db);
+	for (unsigned i = 0; i < s->nconns; i++)
+		db_close(s->conns[i]);
+	pthread_cond_destroy(&s->freed);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -242,7 +363,7 @@ static int model_put_tx(struct store *s, void *arg)
 	if (r < 0)
 		return r;
 	if (m->version <= latest) {
-		snprintf(s->err, sizeof(s->err),
+		snprintf(ERR,
 			 "model %s: version %" PRId64 " is not above the latest (%" PRId64 ")",
 			 m->name, m->version, latest);
 		return -EEXIST;
@@ -350,19 +471,40 @@ static void device_from_row(const struct db_row *row, struct op_device *d)
 	d->validated = db_row_int(row, 12);
 }
 
+/*
+ * A batch holds one connection of the pool (in the importing thread) from
+ * begin to commit or abort, and streams the rows through db_copy_*: COPY
+ * on PostgreSQL.  The importing thread is the only one that sees `copying`.
+ */
+static __thread bool importing, copying;
+
+static const char *const device_import_cols[] = { "id",		"ek_type", "ek_public",
+						  "ek_ca",	"model",   "subscriber",
+						  "sho",	"batch",   "created" };
+
 int store_import_begin(struct store *s)
 {
 	int r;
 
-	pthread_mutex_lock(&s->lock);
-	r = db_begin(s->db);
+	if (importing)
+		return -EINVAL;
+	take(s);
+	r = db_begin(conn);
 	if (r < 0) {
 		dbfail(s, r);
-		pthread_mutex_unlock(&s->lock);
+		give(s);
 		return r;
 	}
-	s->importing = true;
-	return 0; /* the lock is held until commit or abort */
+	importing = true;
+	return 0; /* the connection is ours until commit or abort */
+}
+
+static int conflict(struct store *s, int r)
+{
+	dbfail(s, r);
+	if (r == -EEXIST && *db_conflict(conn))
+		snprintf(ERR, "device %s is already registered", db_conflict(conn));
+	return r;
 }
 
 int store_device_add(struct store *s, const struct op_device *d)
@@ -370,42 +512,67 @@ int store_device_add(struct store *s, const struct op_device *d)
 	const struct db_val p[] = { DBT(d->id),	       DBT(d->ek_type), DBT(d->ek_public),
 				    DBT(d->ek_ca),     DBT(d->model),	DBT(d->subscriber),
 				    DBT(d->sho),       DBT(d->batch),	DBI(d->created) };
+	int r = 0;
+
+	if (!importing)
+		return -EINVAL;
+	if (!copying) {
+		r = db_copy_begin(conn, "devices", device_import_cols,
+				  ARRAY_SIZE(device_import_cols));
+		if (r < 0)
+			return dbfail(s, r);
+		copying = true;
+	}
+	r = db_copy_row(conn, p, ARRAY_SIZE(p));
+	return r < 0 ? conflict(s, r) : 0;
+}
+
+int store_import_flush(struct store *s, char ret_conflict[OP_DEVICE_ID_LEN + 1])
+{
 	int r;
 
-	if (!s->importing)
+	ret_conflict[0] = 0;
+	if (!importing)
 		return -EINVAL;
-	r = exec(s,
-		 "INSERT INTO devices (id, ek_type, ek_public, ek_ca, model, subscriber, sho, "
-		 "batch, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-		 p, ARRAY_SIZE(p), NULL, NULL);
-	if (r == -EEXIST)
-		snprintf(s->err, sizeof(s->err), "device %s is already registered", d->id);
+	if (!copying)
+		return 0;
+	copying = false;
+	r = db_copy_end(conn);
+	if (r < 0) {
+		conflict(s, r);
+		snprintf(ret_conflict, OP_DEVICE_ID_LEN + 1, "%s", db_conflict(conn));
+	}
 	return r;
 }
 
 int store_import_commit(struct store *s)
 {
+	char id[OP_DEVICE_ID_LEN + 1];
 	int r;
 
-	if (!s->importing)
+	if (!importing)
 		return -EINVAL;
-	r = db_commit(s->db);
-	if (r < 0) {
-		dbfail(s, r);
-		db_rollback(s->db);
+	r = store_import_flush(s, id);
+	if (r == 0) {
+		r = db_commit(conn);
+		if (r < 0)
+			dbfail(s, r);
 	}
-	s->importing = false;
-	pthread_mutex_unlock(&s->lock);
+	if (r < 0)
+		db_rollback(conn);
+	importing = false;
+	give(s);
 	return r;
 }
 
 void store_import_abort(struct store *s)
 {
-	if (!s->importing)
+	if (!importing)
 		return;
-	db_rollback(s->db);
-	s->importing = false;
-	pthread_mutex_unlock(&s->lock);
+	copying = false;
+	db_rollback(conn); /* also ends a COPY in progress */
+	importing = false;
+	give(s);
 }
 
 struct one_device {
@@ -485,7 +652,7 @@ static int assign_tx(struct store *s, void *arg)
 		if (r < 0)
 			return r;
 		if (!n) {
-			snprintf(s->err, sizeof(s->err), "no SHO %s (add it with `sho add`)", a->sho);
+			snprintf(ERR, "no SHO %s (add it with `sho add`)", a->sho);
 			return -ENOENT;
 		}
 	}
@@ -499,9 +666,9 @@ static int assign_tx(struct store *s, void *arg)
 		r = exec(s, "UPDATE devices SET sho = $1 WHERE batch = $2", p, 2, NULL, NULL);
 	}
 	if (r == 0)
-		a->count = db_changes(s->db);
+		a->count = db_changes(conn);
 	if (r == 0 && a->count == 0) {
-		snprintf(s->err, sizeof(s->err), "no device %s %s", a->id ? "with id" : "in batch",
+		snprintf(ERR, "no device %s %s", a->id ? "with id" : "in batch",
 			 a->id ? a->id : a->batch);
 		r = -ENOENT;
 	}
@@ -591,7 +758,7 @@ static int consume_locked(struct store *s, const char *id, struct op_session *re
 	if (r < 0)
 		return r;
 	if (c.bad) {
-		snprintf(s->err, sizeof(s->err), "session %s: corrupt nonce or secret", id);
+		snprintf(ERR, "session %s: corrupt nonce or secret", id);
 		return c.bad;
 	}
 	if (c.found)
@@ -615,12 +782,23 @@ static int success_tx(struct store *s, void *arg)
 	struct success *x = arg;
 	int r;
 
+	/* The clock rule again, in the database: of two validations of one
+	 * device on two instances, a later clock cannot be overwritten by an
+	 * earlier one (pva.c's clock check saw the row as it was before). */
 	const struct db_val d[] = { DBI(x->reset), DBI(x->restart), DBI(x->clock), DBI(x->now),
-				    DBT(x->device_id) };
+				    DBT(x->device_id), DBI(x->reset), DBI(x->reset),
+				    DBI(x->restart), DBI(x->clock) };
 	r = exec(s,
 		 "UPDATE devices SET reset_count = $1, restart_count = $2, clock = $3, "
-		 "validated = $4 WHERE id = $5",
+		 "validated = $4 WHERE id = $5 AND (reset_count IS NULL OR "
+		 "(($6 > reset_count OR ($7 = reset_count AND $8 >= restart_count)) AND "
+		 "$9 >= clock))",
 		 d, ARRAY_SIZE(d), NULL, NULL);
+	if (r == 0 && db_changes(conn) != 1) {
+		snprintf(ERR, "device %s: a validation with a later TPM clock was recorded "
+			 "meanwhile", x->device_id);
+		r = -ESTALE;
+	}
 	if (r == 0) {
 		const struct db_val t[] = { DBT(x->jti), DBT(x->device_id), DBI(x->now),
 					    DBI(x->expires) };
