@@ -28,6 +28,7 @@ struct store {
 	struct db *conns[POOL_MAX];
 	bool busy[POOL_MAX];
 	unsigned nconns;
+	bool retry; /* PostgreSQL; SQLite's -EBUSY has already waited its busy timeout */
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
 	struct store_stats stats;
@@ -93,11 +94,10 @@ static bool again(struct store *s, int r, unsigned attempt)
 	struct timespec ts;
 	long ms;
 
-	if (r != -EBUSY || attempt + 1 >= RETRIES_MAX)
+	if (r != -EBUSY || !s->retry || attempt + 1 >= RETRIES_MAX)
 		return false;
 	atomic_fetch_add(&s->stats.retries, 1);
-	ms = MIN(5L << attempt, 200L);
-	ms += (long)((uintptr_t)&ts % 7); /* a little jitter between threads */
+	ms = MIN(5L << attempt, 200L) + random() % 5; /* jitter: racing threads part */
 	ts = (struct timespec){ .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
 	return true;
@@ -237,6 +237,7 @@ int store_open_pool(const char *url, unsigned pool, struct store **ret, char *wh
 	if (!db_url_is_pg(url) || pool < 1)
 		pool = 1;
 	pool = MIN(pool, POOL_MAX);
+	s->retry = db_url_is_pg(url);
 	r = db_open(url, &s->conns[0], why, why_size);
 	if (r == 0)
 		s->nconns = 1;

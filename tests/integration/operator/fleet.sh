@@ -39,6 +39,11 @@ fleet_setup
 out=$(op db migrate) && [ "$out" = "postgresql: schema version $(sql 'SELECT MAX(version) FROM schema_version')" ] &&
 	ok "db migrate on PostgreSQL: $out" || not_ok "db migrate: $out"
 ok "device import of the fleet through COPY: $FLEET_IMPORT"
+sed 's/^pool = .*/pool = 65/' "$W/op.conf" >"$W/bad.conf"
+out=$("$OPBIN" -c "$W/bad.conf" db migrate 2>&1)
+rc=$?
+t "a pool size out of range is refused, naming the key (exit 3)" \
+	"[ $rc = 3 ] && echo \"\$out\" | grep -q '\[store\] pool: \"65\" is not 1 to 64'"
 start_instance a || { echo "Bail out! instance a"; cat "$W/serve-a.log"; exit 1; }
 start_instance b || { echo "Bail out! instance b"; cat "$W/serve-b.log"; exit 1; }
 PA=$(cat "$W/port-a") PB=$(cat "$W/port-b")
