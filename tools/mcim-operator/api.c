@@ -136,6 +136,10 @@ void api_metrics_route(const struct http_request *req, struct http_response *res
 		http_error(resp, 404, "not_found", "no such path (GET /metrics)");
 		return;
 	}
+	if (strcmp(req->method, "GET")) {
+		http_error(resp, 405, "method_not_allowed", "use GET");
+		return;
+	}
 	resp->body = metrics_render(s->metrics, s->store);
 	resp->status = 200;
 	resp->content_type = "text/plain; version=0.0.4";

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "macro.h"
 #include "tools/mcim-operator/http.h"
@@ -276,12 +277,20 @@ void http_server_stop(struct http_server *s)
 		/* Graceful: no new connections, answers close theirs, and the
 		 * requests in flight finish (up to a bound) before the stop. */
 		const struct timespec tick = { 0, 10 * 1000 * 1000 };
+		MHD_socket fd;
 
 		atomic_store(&s->closing, true);
-		MHD_quiesce_daemon(s->mhd);
+		fd = MHD_quiesce_daemon(s->mhd);
+		/* The socket stays open until MHD's threads are gone, but
+		 * listens no more: a new connection is refused at once (a load
+		 * balancer goes elsewhere) instead of waiting in the backlog. */
+		if (fd != MHD_INVALID_SOCKET)
+			shutdown(fd, SHUT_RDWR);
 		for (unsigned i = 0; i < HTTP_DRAIN_MS / 10 && atomic_load(&s->inflight); i++)
 			nanosleep(&tick, NULL);
 		MHD_stop_daemon(s->mhd);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
 	}
 	if (s->key)
 		explicit_bzero(s->key, strlen(s->key));

@@ -124,19 +124,24 @@ t "metrics: requests by endpoint and code, a latency histogram, db errors, and t
 	 grep -qE '^mcim_operator_db_up 1' $W/metrics"
 grep -E '^mcim_operator_(db_|requests_total\{endpoint="evidence")' "$W/metrics" | sed 's/^/# /'
 
-# SIGTERM: a graceful stop.  A request still arriving (its body sent at
-# 4 kB/s for about 2 s) when the signal comes gets its whole answer, then
-# the instance exits 0.
-python3 -c 'import json; print(json.dumps({"ek_public": "A" * 8000}))' >"$W/slow.json"
-curl -s -o "$W/slow.out" -w '%{http_code}' --cacert "$W/pki/root-ca.pem" --limit-rate 4k \
+# SIGTERM: a graceful stop.  A request still arriving when the signal comes
+# (a 300 kB evidence body sent at 100 kB/s) gets its whole answer; a new
+# connection meanwhile is refused at once; the instance exits 0.
+PC=$PB PID_c=$PID_b
+python3 -c 'import json; print(json.dumps({"quote": "A" * 300000}))' >"$W/slow.json"
+curl -s -o "$W/slow.out" -w '%{http_code}' --cacert "$W/pki/root-ca.pem" --limit-rate 100k \
 	-H 'Content-Type: application/json' --data-binary @"$W/slow.json" \
-	"https://127.0.0.1:$PB/v1/register" >"$W/slow.code" &
+	"https://127.0.0.1:$PC/v1/validations/00000000000000000000000000000000/evidence" >"$W/slow.code" &
 slow=$!
 sleep 0.7
-kill -TERM "$PID_b"
-wait "$PID_b"
+kill -TERM "$PID_c"
+sleep 0.3
+curl -s -o /dev/null --connect-timeout 5 --cacert "$W/pki/root-ca.pem" "https://127.0.0.1:$PC/healthz"
+refused=$?
+wait "$PID_c"
 rc=$?
 wait $slow
+t "while it stops, a new connection is refused at once (curl exit $refused: 7)" "[ $refused = 7 ]"
 t "SIGTERM during a request: its answer arrives whole ($(cat "$W/slow.code"), $(head -c 60 "$W/slow.out")), then exit $rc" \
 	"[ $rc = 0 ] && grep -q '\"code\":\"' $W/slow.out"
 echo "1..$n"
