@@ -30,6 +30,10 @@ struct db {
 	char conflict[128]; /* the key value a unique constraint refused, when known */
 };
 
+/* "HEAD TABLE (COL, COL, ...) TAIL" into buf: the bulk load's statement. */
+int db_copy_sql(char *buf, size_t size, const char *head, const char *table,
+		const char *const *cols, unsigned ncols, const char *tail);
+
 int db_sqlite_open(const char *path, struct db **ret, char *why, size_t why_size);
 int db_pg_open(const char *url, struct db **ret, char *why, size_t why_size);
 

@@ -206,18 +206,13 @@ static int pg_copy_begin(struct db *db, const char *table, const char *const *co
 {
 	struct db_pg *d = PG(db);
 	char sql[1024];
-	size_t n;
 	PGresult *res;
 	int r;
 
-	if (d->copying || !ncols)
+	if (d->copying)
 		return -EINVAL;
-	n = (size_t)snprintf(sql, sizeof(sql), "COPY %s (", table);
-	for (unsigned i = 0; i < ncols && n < sizeof(sql); i++)
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%s", i ? ", " : "", cols[i]);
-	if (n + 18 > sizeof(sql))
+	if (db_copy_sql(sql, sizeof(sql), "COPY", table, cols, ncols, "FROM STDIN"))
 		return -E2BIG;
-	strcat(sql, ") FROM STDIN");
 	res = PQexec(d->conn, sql);
 	r = check(d, res, PGRES_COPY_IN);
 	PQclear(res);

@@ -189,21 +189,17 @@ static int sq_copy_begin(struct db *db, const char *table, const char *const *co
 			 unsigned ncols)
 {
 	struct db_sqlite *d = SQ(db);
-	char sql[1024];
-	size_t n;
+	char sql[1024], values[512];
+	size_t n = (size_t)snprintf(values, sizeof(values), "VALUES (");
 	int rc;
 
-	if (d->copy || !ncols)
+	if (d->copy)
 		return -EINVAL;
-	n = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO %s (", table);
-	for (unsigned i = 0; i < ncols && n < sizeof(sql); i++)
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s%s", i ? ", " : "", cols[i]);
-	for (unsigned i = 0; i < ncols && n < sizeof(sql); i++)
-		n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s$%u", i ? ", " : ") VALUES (",
-				      i + 1);
-	if (n + 2 > sizeof(sql))
+	for (unsigned i = 0; i < ncols && n < sizeof(values); i++)
+		n += (size_t)snprintf(values + n, sizeof(values) - n, "%s$%u", i ? ", " : "", i + 1);
+	if (n + 2 > sizeof(values) ||
+	    db_copy_sql(sql, sizeof(sql), "INSERT INTO", table, cols, ncols, strcat(values, ")")))
 		return -E2BIG;
-	strcat(sql, ")");
 	rc = sqlite3_prepare_v2(d->db, sql, -1, &d->copy, NULL);
 	return rc == SQLITE_OK ? 0 : fail(d, rc);
 }

@@ -22,6 +22,18 @@ bool db_url_is_pg(const char *url)
 	return !strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11);
 }
 
+int db_copy_sql(char *buf, size_t size, const char *head, const char *table,
+		const char *const *cols, unsigned ncols, const char *tail)
+{
+	size_t n = (size_t)snprintf(buf, size, "%s %s (", head, table);
+
+	for (unsigned i = 0; i < ncols && n < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "", cols[i]);
+	if (n < size)
+		n += (size_t)snprintf(buf + n, size - n, ") %s", tail);
+	return ncols && n < size ? 0 : -E2BIG;
+}
+
 int db_open(const char *url, struct db **ret, char *why, size_t why_size)
 {
 	if (db_url_is_pg(url))

@@ -117,14 +117,9 @@ static bool again(struct store *s, int r, unsigned attempt)
 		_r;                                                            \
 	})
 
-/* Runs body(s, arg) in a transaction; commits on 0, rolls back otherwise. */
-static int in_tx(struct store *s, int (*body)(struct store *s, void *arg), void *arg)
+/* Ends the transaction: commits when r is 0, rolls back otherwise. */
+static int end_tx(struct store *s, int r)
 {
-	int r = db_begin(conn);
-
-	if (r < 0)
-		return dbfail(s, r);
-	r = body(s, arg);
 	if (r == 0) {
 		r = db_commit(conn);
 		if (r < 0)
@@ -133,6 +128,16 @@ static int in_tx(struct store *s, int (*body)(struct store *s, void *arg), void 
 	if (r < 0)
 		db_rollback(conn);
 	return r;
+}
+
+/* Runs body(s, arg) in a transaction; commits on 0, rolls back otherwise. */
+static int in_tx(struct store *s, int (*body)(struct store *s, void *arg), void *arg)
+{
+	int r = db_begin(conn);
+
+	if (r < 0)
+		return dbfail(s, r);
+	return end_tx(s, body(s, arg));
 }
 
 void store_stats_get(struct store *s, struct store_stats *ret)
@@ -553,14 +558,7 @@ int store_import_commit(struct store *s)
 
 	if (!importing)
 		return -EINVAL;
-	r = store_import_flush(s, id);
-	if (r == 0) {
-		r = db_commit(conn);
-		if (r < 0)
-			dbfail(s, r);
-	}
-	if (r < 0)
-		db_rollback(conn);
+	r = end_tx(s, store_import_flush(s, id));
 	importing = false;
 	give(s);
 	return r;
