@@ -28,6 +28,7 @@
 #include "model.h"
 #include "tools/mcim-operator/evidence.h"
 #include "tools/mcim-operator/import.h"
+#include "tools/mcim-operator/metrics.h"
 #include "tools/mcim-operator/pva.h"
 #include "tools/mcim-operator/ratelimit.h"
 #include "tools/mcim-operator/store.h"
@@ -453,6 +454,43 @@ static void store_races(void **state _unused_)
 	rmtree(d);
 }
 
+/* The Prometheus text: fixed label sets, cumulative buckets. */
+static void metrics_text(void **state _unused_)
+{
+	struct metrics *m;
+	char *t;
+
+	assert_int_equal(metrics_new(&m), 0);
+	metrics_request(m, "/v1/validations/0123/evidence", 200, 0.003);
+	metrics_request(m, "/v1/validations/0123/evidence", 403, 0.2);
+	metrics_request(m, "/v1/validations/0123/evidence", 418, 7);
+	metrics_request(m, "/anything/a/client/sends", 404, 0.0001);
+	metrics_refused(m, "quote_nonce");
+	metrics_refused(m, "quote_nonce");
+	metrics_refused(m, "a name a client made up");
+	t = metrics_render(m, NULL);
+	assert_non_null(t);
+	assert_non_null(strstr(t, "# TYPE mcim_operator_requests_total counter\n"));
+	assert_non_null(strstr(t, "mcim_operator_requests_total{endpoint=\"evidence\",code=\"200\"} 1\n"));
+	assert_non_null(strstr(t, "mcim_operator_requests_total{endpoint=\"evidence\",code=\"403\"} 1\n"));
+	assert_non_null(strstr(t, "mcim_operator_requests_total{endpoint=\"evidence\",code=\"other\"} 1\n"));
+	assert_non_null(strstr(t, "mcim_operator_requests_total{endpoint=\"other\",code=\"404\"} 1\n"));
+	assert_null(strstr(t, "anything"));
+	/* 3 ms is in le=0.005 and above, 200 ms from 0.25, 7 s only in +Inf */
+	assert_non_null(strstr(t, "_bucket{endpoint=\"evidence\",le=\"0.0025\"} 0\n"));
+	assert_non_null(strstr(t, "_bucket{endpoint=\"evidence\",le=\"0.005\"} 1\n"));
+	assert_non_null(strstr(t, "_bucket{endpoint=\"evidence\",le=\"0.25\"} 2\n"));
+	assert_non_null(strstr(t, "_bucket{endpoint=\"evidence\",le=\"5\"} 2\n"));
+	assert_non_null(strstr(t, "_bucket{endpoint=\"evidence\",le=\"+Inf\"} 3\n"));
+	assert_non_null(strstr(t, "_count{endpoint=\"evidence\"} 3\n"));
+	assert_non_null(strstr(t, "_sum{endpoint=\"evidence\"} 7.203000\n"));
+	assert_non_null(strstr(t, "mcim_operator_validations_refused_total{check=\"quote_nonce\"} 2\n"));
+	assert_non_null(strstr(t, "mcim_operator_validations_refused_total{check=\"other\"} 1\n"));
+	assert_null(strstr(t, "made up"));
+	free(t);
+	metrics_free(m);
+}
+
 static void ak_checks(void **state _unused_)
 {
 	TPM2B_PUBLIC ak = { .publicArea = {
@@ -484,7 +522,7 @@ int main(void)
 		cmocka_unit_test(model_rules), cmocka_unit_test(requests),
 		cmocka_unit_test(rate_limits), cmocka_unit_test(store_rules),
 		cmocka_unit_test(csv_import),  cmocka_unit_test(store_races),
-		cmocka_unit_test(ak_checks),
+		cmocka_unit_test(metrics_text), cmocka_unit_test(ak_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
