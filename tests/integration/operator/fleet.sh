@@ -39,6 +39,18 @@ fleet_setup
 out=$(op db migrate) && [ "$out" = "postgresql: schema version $(sql 'SELECT MAX(version) FROM schema_version')" ] &&
 	ok "db migrate on PostgreSQL: $out" || not_ok "db migrate: $out"
 ok "device import of the fleet through COPY: $FLEET_IMPORT"
+# Instances starting together on an empty database: one migrates, the
+# others wait for its lock and find nothing to do.
+psql -X -q "$MCIM_TEST_PG_URL/postgres" -c 'CREATE DATABASE together' >/dev/null
+sed "s|^url = .*|url = $MCIM_TEST_PG_URL/together|" "$W/op.conf" >"$W/together.conf"
+for k in 1 2 3 4; do "$OPBIN" -c "$W/together.conf" db migrate >"$W/together-$k" 2>&1 & done
+wait_ok=0
+for j in $(jobs -p); do
+	case " ${pids[*]} " in *" $j "*) ;; *) wait "$j" || wait_ok=1 ;; esac
+done
+t "four db migrate at once on an empty database: all succeed, each migration applied once" \
+	"[ $wait_ok = 0 ] && [ \"\$(psql -X -qAt $MCIM_TEST_PG_URL/together -c 'SELECT COUNT(*) = COUNT(DISTINCT version) FROM schema_version')\" = t ]"
+[ $wait_ok = 0 ] || sed 's/^/# /' "$W"/together-*
 sed 's/^pool = .*/pool = 65/' "$W/op.conf" >"$W/bad.conf"
 out=$("$OPBIN" -c "$W/bad.conf" db migrate 2>&1)
 rc=$?
