@@ -80,12 +80,14 @@ static int parse_digest(const char *s, uint16_t *ret_alg, uint8_t out[64], uint1
 	return 0;
 }
 
-static int parse_pcrs(struct json_object *a, struct op_model *m, char *why, size_t why_size)
+/* "pcrs" or "key_pcrs" (name) into *mask. */
+static int parse_pcrs(struct json_object *a, const char *name, uint32_t *mask, char *why,
+		      size_t why_size)
 {
 	size_t n = json_object_array_length(a);
 
 	if (!n || n > MODEL_PCRS) {
-		snprintf(why, why_size, "\"pcrs\" must list 1 to %d PCRs", MODEL_PCRS);
+		snprintf(why, why_size, "\"%s\" must list 1 to %d PCRs", name, MODEL_PCRS);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -94,15 +96,15 @@ static int parse_pcrs(struct json_object *a, struct op_model *m, char *why, size
 
 		if (!json_object_is_type(v, json_type_int) ||
 		    (p = json_object_get_int64(v)) < 0 || p >= MODEL_PCRS) {
-			snprintf(why, why_size, "\"pcrs\"[%zu]: not a PCR number 0-%d", i,
+			snprintf(why, why_size, "\"%s\"[%zu]: not a PCR number 0-%d", name, i,
 				 MODEL_PCRS - 1);
 			return -EINVAL;
 		}
-		if (m->pcr_mask & (1u << p)) {
-			snprintf(why, why_size, "\"pcrs\": PCR %d listed twice", (int)p);
+		if (*mask & (1u << p)) {
+			snprintf(why, why_size, "\"%s\": PCR %d listed twice", name, (int)p);
 			return -EINVAL;
 		}
-		m->pcr_mask |= 1u << p;
+		*mask |= 1u << p;
 	}
 	return 0;
 }
@@ -245,7 +247,8 @@ int model_parse(const char *json, size_t len, struct op_model *ret, char *why, s
 {
 	static const char *const members[] = { "model",	    "version",	      "mode",
 					       "pcrs",	    "reference",      "firmware_allow",
-					       "ima_allow", "description",    NULL };
+					       "ima_allow", "description",    "key_pcrs",
+					       NULL };
 	_cleanup_json_ struct json_object *o = NULL;
 	struct json_object *v;
 	struct op_model m = { 0 };
@@ -285,7 +288,32 @@ int model_parse(const char *json, size_t len, struct op_model *ret, char *why, s
 		snprintf(why, why_size, "\"pcrs\" must be an array of PCR numbers");
 		return -EINVAL;
 	}
-	r = parse_pcrs(v, &m, why, why_size);
+	r = parse_pcrs(v, "pcrs", &m.pcr_mask, why, why_size);
+	if (r == 0 && json_object_object_get_ex(o, "key_pcrs", &v)) {
+		if (!json_object_is_type(v, json_type_array)) {
+			snprintf(why, why_size, "\"key_pcrs\" must be an array of PCR numbers");
+			r = -EINVAL;
+		} else {
+			r = parse_pcrs(v, "key_pcrs", &m.key_pcr_mask, why, why_size);
+		}
+		if (r == 0 && (m.key_pcr_mask & ~m.pcr_mask)) {
+			snprintf(why, why_size, "\"key_pcrs\" lists a PCR that is not in \"pcrs\"");
+			r = -EINVAL;
+		}
+		/* PCR 10 changes with every measured program: keys bound to it
+		 * would stop working at the next program run. */
+		if (r == 0 && (m.key_pcr_mask & (1u << 10))) {
+			snprintf(why, why_size, "\"key_pcrs\" may not hold PCR 10 (IMA)");
+			r = -EINVAL;
+		}
+	} else if (r == 0) {
+		m.key_pcr_mask = m.pcr_mask & ~(1u << 10);
+		if (!m.key_pcr_mask) {
+			snprintf(why, why_size,
+				 "\"pcrs\" holds only PCR 10: give \"key_pcrs\" without it");
+			r = -EINVAL;
+		}
+	}
 	if (r == 0 && json_object_object_get_ex(o, "reference", &v))
 		r = parse_reference(v, &m, why, why_size);
 	if (r == 0 && json_object_object_get_ex(o, "firmware_allow", &v)) {

@@ -7,6 +7,7 @@
  *
  *   {"model": "gw-1000", "version": 3, "mode": "remote",
  *    "pcrs": [0, 1, 2, 3, 4, 5, 6, 7, 10, 23],
+ *    "key_pcrs": [0, 2, 4, 7, 23],
  *    "reference": {"23": "<sha256 hex>", ...},
  *    "firmware_allow": ["<sha256 hex>", ...],
  *    "ima_allow": [{"path": "/usr/bin/env", "digest": "sha256:<hex>"}, ...]}
@@ -18,6 +19,11 @@
  * every selected PCR needs a reference value (the PVA compares the quoted
  * digest with the policy the keys are bound to); in semi-autonomous mode the
  * device checks its PCRs itself and reference values are optional.
+ *
+ * key_pcrs (optional) are the PCRs the subscription's keys are bound to
+ * (PolicyPCR under the operator's PolicyAuthorize, docs/package-format.md
+ * section 2): a non-empty subset of pcrs without PCR 10 (IMA's, which grows
+ * with every program run); absent, pcrs without 10.
  *
  * model_parse() is the one parser of this format; it is pure.
  */
@@ -51,6 +57,7 @@ struct op_model {
 	int64_t version;
 	enum pva_mode mode;
 	uint32_t pcr_mask;              /* selected PCRs, sha256 bank */
+	uint32_t key_pcr_mask;          /* key_pcrs: a subset of pcr_mask without 10 */
 	uint32_t ref_mask;              /* PCRs with a reference value */
 	uint8_t ref[MODEL_PCRS][32];
 	bool has_fw_allow, has_ima_allow;

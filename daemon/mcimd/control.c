@@ -47,6 +47,10 @@ static const struct {
 	/* Talk to the operator with the device's identity. */
 	[CONTROL_PROVISION_REGISTER] = { "provision.register", true },
 	[CONTROL_PROVISION_VALIDATE] = { "provision.validate", true },
+	/* The operator's package: a lifecycle change; a nonce replaced. */
+	[CONTROL_PROFILE_INSTALL_PACKAGE] = { "profile.install_package", true },
+	[CONTROL_PROVISION_REQUEST] = { "provision.request", true },
+	[CONTROL_PROVISION_RUN] = { "provision.run", true },
 };
 
 const char *control_method_name(enum control_method m)

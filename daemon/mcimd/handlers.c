@@ -6,9 +6,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hex.h"
+#include "json-util.h"
+#include "package.h"
 
 #include "daemon/mcimd/log.h"
 #include "daemon/mcimd/mcimd.h"
@@ -23,6 +26,8 @@ static struct json_object *profile_json(const struct store_profile_info *i)
 	json_object_object_add(o, "state", json_object_new_string(store_state_name(i->state)));
 	json_object_object_add(o, "nickname", json_object_new_string(i->nickname));
 	json_object_object_add(o, "operator", json_object_new_string(i->operator_name));
+	if (i->expires)
+		json_object_object_add(o, "expires", json_object_new_int64(i->expires));
 	return o;
 }
 
@@ -78,6 +83,7 @@ static int h_status(void *user, const struct control_call *call,
 		json_object_object_add(tpm, "mode",
 				       json_object_new_string(tre_mode_name(tre_mode(d->tre))));
 		const struct tre_stats *ts = tre_stats(d->tre);
+		struct json_object *by;
 		uint64_t ns = 0;
 
 		json_object_object_add(tpm, "platform_ok", json_object_new_boolean(d->platform_ok));
@@ -85,6 +91,20 @@ static int h_status(void *user, const struct control_call *call,
 		for (size_t k = 0; k < ARRAY_SIZE(ts->ns_by_cc); k++)
 			ns += ts->ns_by_cc[k];
 		json_object_object_add(tpm, "commands", json_object_new_int64((int64_t)ts->commands));
+		by = json_object_new_object();
+		for (size_t k = 0; k < ARRAY_SIZE(ts->by_cc); k++) {
+			const char *name = tre_cc_name((TPM2_CC)(TPM2_CC_FIRST + k));
+			char hex[16];
+
+			if (!ts->by_cc[k])
+				continue;
+			if (!name) {
+				snprintf(hex, sizeof(hex), "0x%03zx", TPM2_CC_FIRST + k);
+				name = hex;
+			}
+			json_object_object_add(by, name, json_object_new_int64((int64_t)ts->by_cc[k]));
+		}
+		json_object_object_add(tpm, "by_command", by);
 		json_object_object_add(tpm, "time_us", json_object_new_int64((int64_t)(ns / 1000)));
 	}
 	json_object_object_add(o, "card", mcimd_card_iccid(d) ? json_object_new_string(
@@ -174,6 +194,8 @@ static int lifecycle(void *user, const struct control_call *call, struct json_ob
 	mcimd_release_heap(d);
 	if (r < 0)
 		return r;
+	if (op != MCIMD_ENABLE)
+		mcimd_bootstrap(d); /* none left: the provisioning profile */
 	log_notice("profile %s %s (uid %u)", i.iccid, what, (unsigned)call->peer->uid);
 	if (op == MCIMD_ENABLE) {
 		*ret = json_object_new_object();
@@ -275,6 +297,23 @@ static int h_profile_install(void *user, const struct control_call *call,
 		r = opt_string(call, "operator", &in.operator_name, why, why_size);
 	if (r == 0)
 		r = opt_bool(call, "enable", &in.enable, why, why_size);
+	if (r == 0 && json_object_object_get_ex(call->params, "expires", &x)) {
+		if (!json_object_is_type(x, json_type_int) || json_object_get_int64(x) <= 0) {
+			snprintf(why, why_size, "params.expires must be a Unix time");
+			r = -EINVAL;
+		} else {
+			in.expires = json_object_get_int64(x);
+		}
+	}
+	if (r == 0 && in.cls == STORE_CLASS_PROVISIONING && in.expires <= time(NULL)) {
+		snprintf(why, why_size, "a provisioning profile needs params.expires, a Unix "
+			 "time in the future");
+		r = -EINVAL;
+	}
+	if (r == 0 && in.cls != STORE_CLASS_PROVISIONING && in.expires) {
+		snprintf(why, why_size, "params.expires is for provisioning profiles only");
+		r = -EINVAL;
+	}
 	if (r == 0 && ((in.nickname && strlen(in.nickname) > STORE_NAME_MAX) ||
 		       (in.operator_name && strlen(in.operator_name) > STORE_NAME_MAX))) {
 		snprintf(why, why_size, "nickname and operator: at most %d bytes", STORE_NAME_MAX);
@@ -289,6 +328,10 @@ static int h_profile_install(void *user, const struct control_call *call,
 	if (r < 0)
 		return r;
 	log_notice("profile %s installed (uid %u)", i.iccid, (unsigned)call->peer->uid);
+	if (!in.enable) {
+		mcimd_bootstrap(d); /* a first provisioning profile is enabled */
+		store_profile_get(d->store, i.id, &i);
+	}
 	o = json_object_new_object();
 	json_object_object_add(o, "iccid", json_object_new_string(i.iccid));
 	json_object_object_add(o, "imsi", json_object_new_string(i.imsi));
@@ -297,6 +340,69 @@ static int h_profile_install(void *user, const struct control_call *call,
 		add_card_state(d, i.id, o);
 	*ret = o;
 	return 0;
+}
+
+static int h_profile_install_package(void *user, const struct control_call *call,
+				     struct json_object **ret, char *why, size_t why_size)
+{
+	struct mcimd *d = user;
+	_cleanup_free_ uint8_t *der = NULL;
+	struct store_profile_info i;
+	struct json_object *x, *o = NULL;
+	size_t len = 0;
+	bool enable = false;
+	int r;
+
+	if (!json_object_object_get_ex(call->params, "package", &x) ||
+	    !json_object_is_type(x, json_type_string)) {
+		snprintf(why, why_size, "params.package (the package, base64 DER) is required");
+		return -EINVAL;
+	}
+	r = b64_decode(json_object_get_string(x), (size_t)json_object_get_string_len(x),
+		       PACKAGE_MAX, &der, &len);
+	if (r < 0) {
+		snprintf(why, why_size, "params.package is not base64 of at most %u bytes",
+			 PACKAGE_MAX);
+		return r == -EMSGSIZE ? r : -EINVAL;
+	}
+	r = opt_bool(call, "enable", &enable, why, why_size);
+	if (r < 0)
+		return r;
+	r = mcimd_package_install(d, der, len, enable ? MCIMD_PKG_ENABLE : 0, &i, &o, why,
+				  why_size);
+	mcimd_release_heap(d);
+	if (r < 0)
+		return r;
+	log_notice("package of profile %s installed (uid %u)", i.iccid,
+		   (unsigned)call->peer->uid);
+	if (!enable) {
+		mcimd_bootstrap(d);
+		store_profile_get(d->store, i.id, &i);
+	}
+	json_object_object_add(o, "iccid", json_object_new_string(i.iccid));
+	json_object_object_add(o, "imsi", json_object_new_string(i.imsi));
+	json_object_object_add(o, "class", json_object_new_string(store_class_name(i.cls)));
+	json_object_object_add(o, "state", json_object_new_string(store_state_name(i.state)));
+	if (i.state == STORE_STATE_ENABLED)
+		add_card_state(d, i.id, o);
+	*ret = o;
+	return 0;
+}
+
+static int h_provision_request(void *user, const struct control_call *call,
+			       struct json_object **ret, char *why, size_t why_size)
+{
+	struct mcimd *d = user;
+	const char *algo = NULL;
+	int r = opt_string(call, "algorithm", &algo, why, why_size);
+
+	if (r == 0 && algo && strcmp(algo, "milenage") && strcmp(algo, "tuak")) {
+		snprintf(why, why_size, "params.algorithm must be milenage or tuak");
+		r = -EINVAL;
+	}
+	if (r < 0)
+		return r;
+	return mcimd_package_request(d, algo && !strcmp(algo, "tuak"), ret, why, why_size);
 }
 
 static int h_tamper(void *user, const struct control_call *call,
@@ -517,6 +623,13 @@ static int h_provision_validate(void *user, const struct control_call *call,
 	return provision(user, call, MCIMD_PROV_VALIDATE, why, why_size);
 }
 
+static int h_provision_run(void *user, const struct control_call *call,
+			   struct json_object **ret, char *why, size_t why_size)
+{
+	(void)ret;
+	return provision(user, call, MCIMD_PROV_FULL, why, why_size);
+}
+
 const control_handler mcimd_handlers[CONTROL_METHOD_COUNT] = {
 	[CONTROL_STATUS] = h_status,
 	[CONTROL_PROFILE_LIST] = h_profile_list,
@@ -533,4 +646,7 @@ const control_handler mcimd_handlers[CONTROL_METHOD_COUNT] = {
 	[CONTROL_APDU] = h_apdu,
 	[CONTROL_PROVISION_REGISTER] = h_provision_register,
 	[CONTROL_PROVISION_VALIDATE] = h_provision_validate,
+	[CONTROL_PROFILE_INSTALL_PACKAGE] = h_profile_install_package,
+	[CONTROL_PROVISION_REQUEST] = h_provision_request,
+	[CONTROL_PROVISION_RUN] = h_provision_run,
 };

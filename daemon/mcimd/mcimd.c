@@ -86,6 +86,8 @@ static void on_tick(struct loop_source *src, uint32_t events)
 	if (store_checkpoint(d->store) < 0)
 		log_debug("store checkpoint: %s", store_errmsg(d->store));
 	control_server_drop_idle(d->control);
+	mcimd_bootstrap(d);
+	mcimd_tamper_report_send(d);
 }
 
 static int setup_signals(struct mcimd *d)
@@ -137,11 +139,13 @@ int mcimd_tamper_event(struct mcimd *d, const char *reason, bool revoke)
 	mcimd_card_stop(d, "tamper");
 	log_error("TAMPER: %s%s", reason, revoke ? " (epoch revoked: keys gone for good)" : "");
 	if (store_audit(d->store, "tamper", NULL, reason) < 0 ||
-	    /* The report the operator client sends (provisioning issue). */
-	    store_audit(d->store, "tamper-report", NULL, "queued") < 0)
+	    /* The report the operator client sends (mcimd_tamper_report_send). */
+	    store_audit(d->store, "tamper-report", NULL, "queued") < 0 ||
+	    mcimd_tamper_report_queue(d, reason) < 0)
 		log_error("audit: %s", store_errmsg(d->store));
 	if (mcimd_tamper_persist(d) < 0 && r == 0)
 		r = -EIO;
+	mcimd_tamper_report_send(d);
 	return r;
 }
 
@@ -235,6 +239,7 @@ static int run(struct mcimd *d)
 	mcimd_slots_open(d);
 	if (d->tre)
 		mcimd_card_start(d);
+	mcimd_bootstrap(d);
 	r = setup_control(d);
 	if (r < 0)
 		return r;
@@ -255,6 +260,7 @@ static int run(struct mcimd *d)
 	}
 	d->started = time(NULL);
 	mcimd_provision_auto(d);
+	mcimd_tamper_report_send(d); /* one queued before this start */
 	malloc_trim(0); /* start-up's temporaries (mcimd_release_heap) */
 	notify_send(d->card ? "READY=1\nSTATUS=serving the card"
 			    : "READY=1\nSTATUS=serving the control socket, no card");

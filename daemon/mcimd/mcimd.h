@@ -33,6 +33,7 @@ struct vusim_nl;
 struct mcimd_card;
 struct mcimd_prov;
 struct http;
+struct http_xfer;
 
 /* A vusim.ko slot mcimd is the backend of. */
 struct mcimd_slot {
@@ -56,6 +57,11 @@ struct mcimd {
 	char tre_why[256];        /* why not */
 	struct tre_policy local_policy; /* of locally installed objects */
 	TPM2B_DIGEST local_auth;  /* their authPolicy */
+	struct {                  /* operator profiles' approved policies */
+		TPM2B_DIGEST auth; /* PolicyAuthorize(key, ref): the objects' */
+		struct tre_policy policy;
+	} op_policies[STORE_MAX_PROFILES];
+	size_t n_op_policies;
 	bool have_policy;
 	bool platform_ok;         /* the PCRs match local_policy */
 	bool store_frozen;        /* store not verifiable (state key sealed) */
@@ -74,6 +80,7 @@ struct mcimd {
 	/* the operator client (provision-client.c) */
 	struct http *http;        /* made at the first request */
 	struct mcimd_prov *prov;  /* the flow under way, or NULL */
+	struct http_xfer *tamper_xfer; /* a tamper report on its way, or NULL */
 	time_t started;
 	bool trim_pending;        /* mcimd_release_heap() queued */
 	bool stop;
@@ -119,7 +126,22 @@ int mcimd_tamper_persist(struct mcimd *d);
 /* Wraps clear K to the SRK (lib/tpm2-dup.h), imports it: a tre_blob. */
 int mcimd_tpm_import(struct mcimd *d, bool sealed, const uint8_t *k, size_t len,
 		     uint8_t *blob, size_t max, size_t *ret_len);
-/* Loads a key blob with the local policy set. */
+/*
+ * Approved policies, marshalled "MCLP" 1 0 0 0 | TPM2B_PUBLIC | TPM2B_NONCE
+ * | TPML_PCR_SELECTION | TPM2B_DIGEST pcr | TPM2B_DIGEST approved |
+ * TPMT_SIGNATURE: the device blob "local-policy" and the profile blob
+ * "policy" of an operator profile.
+ */
+int mcimd_policy_marshal(const struct tre_policy *p, uint8_t *buf, size_t max, size_t *ret);
+int mcimd_policy_unmarshal(const uint8_t *buf, size_t len, struct tre_policy *p);
+/*
+ * Registers an operator profile's approved policy (after its install; at
+ * start for every stored one): objects whose authPolicy is
+ * PolicyAuthorize(p->op_key, p->policy_ref) are used with it.
+ */
+int mcimd_policy_register(struct mcimd *d, const struct tre_policy *p);
+/* Loads a key blob with its approved policy set (chosen by its authPolicy:
+ * the local policy or a registered operator policy; -EKEYREJECTED: none). */
 int mcimd_tpm_key(struct mcimd *d, const uint8_t *blob, size_t len, struct tre_key **ret);
 /* Loads the AK from the store, or creates and stores it (tre_ak_create). */
 int mcimd_ak_ready(struct mcimd *d);
@@ -160,19 +182,60 @@ struct mcimd_install {
 	size_t len;
 	enum store_class cls;
 	const char *nickname, *operator_name;
+	int64_t expires;    /* provisioning: Unix time, 0 never */
 	bool enable;
 };
 int mcimd_profile_install(struct mcimd *d, const struct mcimd_install *in,
 			  struct store_profile_info *ret, char *why, size_t why_size);
 enum mcimd_lifecycle { MCIMD_ENABLE, MCIMD_DISABLE, MCIMD_DELETE };
+/*
+ * The provisioning profile's rules (docs/store.md "Provisioning"): deletes
+ * those whose expiry passed; enables the newest one when no operational
+ * profile exists and none is enabled.  Enabling one (install with enable,
+ * profile.enable) is refused (-EPERM) once an operational profile worked.
+ */
+void mcimd_bootstrap(struct mcimd *d);
 int mcimd_profile_lifecycle(struct mcimd *d, int64_t id, enum mcimd_lifecycle op,
 			    char *why, size_t why_size);
 
+/* ---- package.c: the operator's package (docs/package-format.md) ---- */
+/*
+ * The download request (section 3): a fresh nonce, kept pending (replacing
+ * any earlier one), the AK and SRK public areas, the stored ticket, the K
+ * form ("aes" when the TPM runs AES and the algorithm is MILENAGE, tuak
+ * false).  *ret: the request object.
+ */
+int mcimd_package_request(struct mcimd *d, bool tuak, struct json_object **ret, char *why,
+			  size_t why_size);
+/*
+ * Verifies der (section 1's eleven checks in order; why: "package refused,
+ * check N (name): ..."), imports the objects and installs the profile in
+ * one store transaction (the nonce consumed, the sequence recorded), with
+ * the flags' additions.  ret_info (may be NULL): {sequence, device, key_form}.
+ */
+#define MCIMD_PKG_ENABLE 0x1u  /* enable the profile in the same transaction */
+#define MCIMD_PKG_RECEIPT 0x2u /* the receipt is still to send: device blob
+				* "receipt-pending" {iccid, sequence} with it */
+#define MCIMD_BLOB_RECEIPT_PENDING "receipt-pending"
+int mcimd_package_install(struct mcimd *d, const uint8_t *der, size_t len, unsigned flags,
+			  struct store_profile_info *ret, struct json_object **ret_info,
+			  char *why, size_t why_size);
+
 /* ---- provision-client.c: the operator's DRF and PVA (docs/operator-protocol.md) ---- */
+/* Device blobs of the operator client: the DRF's answer, the PVA's ticket. */
+#define MCIMD_BLOB_REGISTRATION "provision.registration"
+#define MCIMD_BLOB_TICKET "provision.ticket"
+struct op_registration;
+/* The stored registration; -ENOENT (why: not registered), -EBADMSG. */
+int mcimd_registration(struct mcimd *d, struct op_registration *ret, char *why,
+		       size_t why_size);
 enum mcimd_prov_flow {
 	MCIMD_PROV_REGISTER, /* POST /v1/register with the EK certificate */
 	MCIMD_PROV_VALIDATE, /* platform validation, the ticket kept */
-	MCIMD_PROV_AUTO,     /* register when not registered yet, then validate */
+	MCIMD_PROV_AUTO,     /* at start: as FULL, registering only when not registered */
+	MCIMD_PROV_FULL,     /* register when not registered yet, validate, download the
+			      * package, install, receipt, enable, release the
+			      * provisioning profile (docs/package-format.md) */
 };
 /*
  * The end of a flow: r == 0 and result (taken), or a negative errno, why
@@ -187,8 +250,17 @@ int mcimd_provision_start(struct mcimd *d, enum mcimd_prov_flow flow, mcimd_prov
 			  void *user, char *why, size_t why_size);
 /* The flow under way for `status`: {flow, step, steps}, or NULL: none. */
 struct json_object *mcimd_provision_json(struct mcimd *d);
-/* At start: [provisioning] auto = yes and no operational profile. */
+/* At start: [provisioning] auto = yes and no operational profile: the
+ * whole provisioning (MCIMD_PROV_AUTO). */
 void mcimd_provision_auto(struct mcimd *d);
+/*
+ * Tamper reports (docs/package-format.md 4): queue keeps the newest event
+ * (device blob "tamper-report") until send, called every minute and after
+ * an event, has delivered it to {dpf_url}/v1/dpf/tamper, attested by the
+ * AK's quote (registered devices only; audit "tamper-report" "sent").
+ */
+int mcimd_tamper_report_queue(struct mcimd *d, const char *reason);
+void mcimd_tamper_report_send(struct mcimd *d);
 /* Shutdown: the flow under way ends with -ECANCELED; the HTTP client goes. */
 void mcimd_provision_close(struct mcimd *d);
 

@@ -43,6 +43,8 @@
 
 #include "fileio.h"
 #include "hex.h"
+#include "json-util.h"
+#include "package.h"
 #include "model.h"
 #include "tpm2-crypto.h"
 
@@ -53,8 +55,6 @@
 #include "json-util.h"
 #include "daemon/mcimd/summary.h"
 
-#define BLOB_REGISTRATION "provision.registration"
-#define BLOB_TICKET "provision.ticket"
 /* Request bodies (protocol "Transport"): 64 KiB, 12 MiB for the evidence. */
 #define REQUEST_MAX (64u << 10)
 #define EVIDENCE_MAX (12u << 20)
@@ -76,6 +76,8 @@ struct mcimd_prov {
 	bool have_ref;            /* ref: [provisioning] reference (semi-autonomous) */
 	struct op_model ref;
 	struct json_object *summary; /* the summary sent, for the result */
+	struct store_profile_info installed; /* download: the new profile */
+	int64_t sequence;
 };
 
 static void step_begin(struct mcimd_prov *p, const char *step)
@@ -165,8 +167,17 @@ static int url_join(const char *base, const char *path, const char *arg, char *o
 }
 
 /* Starts the step's request (at most max bytes); on failure the flow ends (fail). */
+static int post_max(struct mcimd_prov *p, const char *url, struct json_object *body, size_t max,
+		    size_t answer_max, bool idempotent, http_done_fn fn);
+
 static int post(struct mcimd_prov *p, const char *url, struct json_object *body, size_t max,
 		bool idempotent, http_done_fn fn)
+{
+	return post_max(p, url, body, max, OP_BODY_MAX, idempotent, fn);
+}
+
+static int post_max(struct mcimd_prov *p, const char *url, struct json_object *body, size_t max,
+		    size_t answer_max, bool idempotent, http_done_fn fn)
 {
 	const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
 							      JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -174,7 +185,7 @@ static int post(struct mcimd_prov *p, const char *url, struct json_object *body,
 		.url = url, .body = text, .len = text ? strlen(text) : 0,
 		.ca = p->d->cfg.prov_ca, .timeout_s = (long)p->d->cfg.prov_timeout,
 		.retries = p->d->cfg.prov_retries, .idempotent = idempotent,
-		.body_max = OP_BODY_MAX,
+		.body_max = answer_max,
 	};
 	char why[256] = "";
 	int r = text ? 0 : -ENOMEM;
@@ -313,6 +324,8 @@ static struct json_object *registration_json(const struct op_registration *g)
 }
 
 static void start_validate(struct mcimd_prov *p);
+static void start_download(struct mcimd_prov *p);
+static void start_receipt_step(struct mcimd_prov *p);
 
 static void on_register(void *user, const struct http_response *rsp)
 {
@@ -337,7 +350,7 @@ static void on_register(void *user, const struct http_response *rsp)
 	saved = registration_json(&p->reg);
 	text = json_object_to_json_string_ext(saved, JSON_C_TO_STRING_PLAIN |
 						     JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (store_device_blob_put(d->store, BLOB_REGISTRATION, (const uint8_t *)text,
+	if (store_device_blob_put(d->store, MCIMD_BLOB_REGISTRATION, (const uint8_t *)text,
 				  strlen(text)) < 0) {
 		fail(p, -EIO, "store", NULL, "store: %s", store_errmsg(d->store));
 		return;
@@ -346,7 +359,7 @@ static void on_register(void *user, const struct http_response *rsp)
 		log_warning("audit: %s", store_errmsg(d->store));
 	step_ok(p, "registration kept");
 	p->registered = true;
-	if (p->flow == MCIMD_PROV_AUTO) {
+	if (p->flow == MCIMD_PROV_AUTO || p->flow == MCIMD_PROV_FULL) {
 		start_validate(p);
 		return;
 	}
@@ -437,7 +450,7 @@ static void on_evidence(void *user, const struct http_response *rsp)
 	json_object_object_add(saved, "mode", json_object_new_string(op_mode_name(p->sess.mode)));
 	text = json_object_to_json_string_ext(saved, JSON_C_TO_STRING_PLAIN |
 						     JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (store_device_blob_put(d->store, BLOB_TICKET, (const uint8_t *)text, strlen(text)) <
+	if (store_device_blob_put(d->store, MCIMD_BLOB_TICKET, (const uint8_t *)text, strlen(text)) <
 	    0) {
 		fail(p, -EIO, "store", NULL, "store: %s", store_errmsg(d->store));
 		return;
@@ -461,6 +474,13 @@ static void on_evidence(void *user, const struct http_response *rsp)
 	json_object_object_add(result, "checks", checks);
 	if (p->summary)
 		json_object_object_add(result, "summary", json_object_get(p->summary));
+	if (p->flow == MCIMD_PROV_FULL || p->flow == MCIMD_PROV_AUTO) {
+		if (p->flow == MCIMD_PROV_AUTO)
+			log_notice("automatic provisioning: registered and validated");
+		json_object_put(result);
+		start_download(p);
+		return;
+	}
 	finish(p, result);
 }
 
@@ -766,27 +786,35 @@ static void on_session(void *user, const struct http_response *rsp)
 	post(p, url, body, EVIDENCE_MAX, false, on_evidence);
 }
 
-static int load_registration(struct mcimd_prov *p, char *why, size_t why_size)
+int mcimd_registration(struct mcimd *d, struct op_registration *ret, char *why, size_t why_size)
 {
 	_cleanup_free_ uint8_t *b = NULL;
 	size_t len = 0;
 	char w[256];
-	int r = store_device_blob_get(p->d->store, BLOB_REGISTRATION, &b, &len);
+	int r = store_device_blob_get(d->store, MCIMD_BLOB_REGISTRATION, &b, &len);
 
 	if (r == -ENOENT) {
 		snprintf(why, why_size, "this device is not registered yet (mcimctl register)");
 		return r;
 	}
 	if (r < 0) {
-		snprintf(why, why_size, "store: %s", store_errmsg(p->d->store));
+		snprintf(why, why_size, "store: %s", store_errmsg(d->store));
 		return r;
 	}
-	if (op_parse_registration((const char *)b, len, &p->reg, w, sizeof(w)) < 0) {
+	if (op_parse_registration((const char *)b, len, ret, w, sizeof(w)) < 0) {
 		snprintf(why, why_size, "the stored registration is damaged: %s", w);
 		return -EBADMSG;
 	}
-	p->registered = true;
 	return 0;
+}
+
+static int load_registration(struct mcimd_prov *p, char *why, size_t why_size)
+{
+	int r = mcimd_registration(p->d, &p->reg, why, why_size);
+
+	if (r == 0)
+		p->registered = true;
+	return r;
 }
 
 static void start_validate(struct mcimd_prov *p)
@@ -822,6 +850,334 @@ static void start_validate(struct mcimd_prov *p)
 	post(p, url, body, REQUEST_MAX, true, on_session);
 }
 
+/* ---- download, install, receipt, enable (docs/package-format.md 3-4) ---- */
+
+/* The package's answer: {"package", "sequence", "iccid"}, 200. */
+static void on_package(void *user, const struct http_response *rsp)
+{
+	static const char *const members[] = { "package", "sequence", "iccid", NULL };
+	struct mcimd_prov *p = user;
+	struct mcimd *d = p->d;
+	_cleanup_json_ struct json_object *o = NULL, *info = NULL;
+	_cleanup_free_ uint8_t *der = NULL;
+	char why[CONTROL_WHY_SIZE];
+	size_t len = 0;
+	int r;
+
+	p->xfer = NULL;
+	if (rsp->fail != HTTP_OK || rsp->status != 200) {
+		fail_answer(p, rsp, 200);
+		return;
+	}
+	r = ju_parse(rsp->body, rsp->len, 4, &o, why, sizeof(why));
+	if (r == 0)
+		r = ju_only(o, "the DPF's answer", members, why, sizeof(why));
+	if (r == 0)
+		r = ju_base64(o, "package", false, PACKAGE_MAX, &der, &len, why, sizeof(why));
+	if (r < 0) {
+		fail(p, -EBADMSG, "bad-answer", NULL, "the DPF's answer: %s", why);
+		return;
+	}
+	step_ok(p, "package of %zu bytes", len);
+	step_begin(p, "install");
+	r = mcimd_package_install(d, der, len, MCIMD_PKG_RECEIPT, &p->installed, &info, why,
+				  sizeof(why));
+	if (r < 0) {
+		fail(p, r, !strncmp(why, "package refused", 15) ? "package" : "tpm", NULL, "%s",
+		     why);
+		return;
+	}
+	p->sequence = json_object_get_int64(json_object_object_get(info, "sequence"));
+	step_ok(p, "profile %s installed (sequence %lld): every check passed",
+		p->installed.iccid, (long long)p->sequence);
+	start_receipt_step(p);
+}
+
+/*
+ * A flow cut after its install (kill, power cut, a receipt that failed):
+ * the profile is there, its receipt not sent (device blob receipt-pending).
+ * The flow goes on from the receipt instead of downloading again (a new
+ * download of that subscription would be refused: check 9).
+ */
+static bool resume(struct mcimd_prov *p)
+{
+	struct mcimd *d = p->d;
+	_cleanup_free_ uint8_t *b = NULL;
+	_cleanup_json_ struct json_object *o = NULL;
+	const char *iccid = NULL;
+	char why[CONTROL_WHY_SIZE];
+	size_t len = 0;
+
+	if (store_device_blob_get(d->store, MCIMD_BLOB_RECEIPT_PENDING, &b, &len) < 0)
+		return false;
+	step_begin(p, "install");
+	if (ju_parse((const char *)b, len, 2, &o, why, sizeof(why)) < 0 ||
+	    ju_string(o, "iccid", false, STORE_ICCID_MAX, &iccid, why, sizeof(why)) < 0 ||
+	    ju_int(o, "sequence", false, 1, INT64_MAX, &p->sequence, why, sizeof(why)) < 0 ||
+	    store_profile_find_iccid(d->store, iccid, &p->installed) < 0) {
+		log_warning("provisioning: a pending receipt that names no profile: dropped");
+		store_device_blob_delete(d->store, MCIMD_BLOB_RECEIPT_PENDING);
+		return false;
+	}
+	step_ok(p, "profile %s installed before (sequence %lld), its receipt not sent yet",
+		p->installed.iccid, (long long)p->sequence);
+	start_receipt_step(p);
+	return true;
+}
+
+static void start_download(struct mcimd_prov *p)
+{
+	struct mcimd *d = p->d;
+	_cleanup_json_ struct json_object *body = NULL;
+	char url[CONFIG_URL_MAX + 32], why[CONTROL_WHY_SIZE];
+	int r;
+
+	if (resume(p))
+		return;
+	step_begin(p, "request");
+	r = mcimd_package_request(d, false, &body, why, sizeof(why));
+	if (r < 0) {
+		fail(p, r, "tpm", NULL, "%s", why);
+		return;
+	}
+	step_ok(p, "a fresh nonce, K form %s", json_object_get_string(
+			   json_object_object_get(body, "key_form")));
+	step_begin(p, "download");
+	if (url_join(p->reg.dpf_url, "/v1/dpf/package", NULL, url, sizeof(url)) < 0) {
+		fail(p, -ENAMETOOLONG, "bad-answer", NULL, "dpf_url is too long");
+		return;
+	}
+	/* Not idempotent: the ticket buys one package. */
+	post_max(p, url, body, REQUEST_MAX, 4 * (PACKAGE_MAX / 3) + 1024, false, on_package);
+}
+
+/* enable the new profile, then release the provisioning profile(s). */
+static void finish_download(struct mcimd_prov *p)
+{
+	struct mcimd *d = p->d;
+	_cleanup_free_ struct store_profile_info *v = NULL;
+	struct json_object *result;
+	char why[CONTROL_WHY_SIZE], released[64] = "none";
+	size_t n = 0;
+	int r;
+
+	step_begin(p, "enable");
+	r = mcimd_profile_lifecycle(d, p->installed.id, MCIMD_ENABLE, why, sizeof(why));
+	if (r < 0) {
+		fail(p, r, "store", NULL, "enabling %s: %s", p->installed.iccid, why);
+		return;
+	}
+	step_ok(p, "profile %s enabled%s", p->installed.iccid,
+		mcimd_card_absent_why(d, p->installed.id) ? " (its card is not served)" : "");
+	step_begin(p, "release");
+	r = store_profile_list(d->store, &v, &n);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (v[i].cls != STORE_CLASS_PROVISIONING)
+			continue;
+		r = mcimd_profile_lifecycle(d, v[i].id, MCIMD_DELETE, why, sizeof(why));
+		if (r == 0)
+			snprintf(released, sizeof(released), "provisioning profile %s deleted",
+				 v[i].iccid);
+	}
+	if (r < 0) {
+		fail(p, r, "store", NULL, "deleting the provisioning profile: %s", why);
+		return;
+	}
+	step_ok(p, "%s", released);
+	if (store_device_blob_delete(d->store, MCIMD_BLOB_RECEIPT_PENDING) < 0)
+		log_warning("store: %s", store_errmsg(d->store));
+	result = json_object_new_object();
+	json_object_object_add(result, "iccid", json_object_new_string(p->installed.iccid));
+	json_object_object_add(result, "imsi", json_object_new_string(p->installed.imsi));
+	json_object_object_add(result, "sequence", json_object_new_int64(p->sequence));
+	json_object_object_add(result, "device_id", json_object_new_string(p->reg.device_id));
+	finish(p, result);
+}
+
+static void on_receipt(void *user, const struct http_response *rsp)
+{
+	struct mcimd_prov *p = user;
+
+	p->xfer = NULL;
+	if (rsp->fail != HTTP_OK || rsp->status < 200 || rsp->status > 204) {
+		fail_answer(p, rsp, 200);
+		return;
+	}
+	step_ok(p, "the DPF confirmed %s", p->installed.iccid);
+	finish_download(p);
+}
+
+/*
+ * The PCRs an attested report quotes (docs/package-format.md 4): a receipt
+ * the key PCRs of the installed profile's approved policy, whose digest the
+ * DPF compares with the package's; otherwise (a tamper report) the TRE's.
+ */
+static void report_selection(struct mcimd *d, int64_t profile, TPML_PCR_SELECTION *ret)
+{
+	_cleanup_free_ uint8_t *blob = NULL;
+	struct tre_policy pol;
+	size_t len = 0;
+
+	if (profile > 0 && store_blob_get(d->store, profile, STORE_BLOB_POLICY, &blob, &len) == 0 &&
+	    mcimd_policy_unmarshal(blob, len, &pol) == 0) {
+		*ret = pol.pcrs;
+		return;
+	}
+	tre_pcr_selection(d->tre, ret);
+}
+
+/*
+ * An AK-attested report (docs/package-format.md 4): TPM2_Quote over the key
+ * PCRs with qualifyingData = SHA-256(report JSON); *ret the message body.
+ * profile: the installed profile a receipt is for (0: none).
+ */
+static int attested(struct mcimd *d, const struct package_report *rep, const char *device,
+		    int64_t profile, struct json_object **ret, char *why, size_t why_size)
+{
+	struct package_attested a = { 0 };
+	_cleanup_free_ char *body = NULL, *msg = NULL;
+	struct tre_quote q = { 0 };
+	TPML_PCR_SELECTION sel;
+	uint8_t digest[32];
+	size_t len = 0, mlen = 0;
+	int r;
+
+	r = package_report_build(rep, &body, &len);
+	if (r < 0) {
+		snprintf(why, why_size, "the report: %s", strerror(-r));
+		return r;
+	}
+	r = tpm2_hash(TPM2_ALG_SHA256, body, len, digest);
+	if (r == 0)
+		r = mcimd_ak_ready(d);
+	report_selection(d, profile, &sel);
+	if (r == 0)
+		r = tre_quote(d->tre, &sel, digest, sizeof(digest), &q);
+	if (r < 0) {
+		snprintf(why, why_size, "the quote: %s", tre_errmsg(d->tre));
+		return r;
+	}
+	snprintf(a.device, sizeof(a.device), "%s", device);
+	a.body = (uint8_t *)body;
+	a.body_len = len;
+	a.quote = q.attest.attestationData;
+	a.quote_len = q.attest.size;
+	a.signature = q.signature;
+	r = package_attested_build(&a, rep->kind, &msg, &mlen);
+	tre_quote_clear(&q);
+	if (r == 0)
+		r = ju_parse(msg, mlen, 4, ret, why, why_size);
+	else
+		snprintf(why, why_size, "the report: %s", strerror(-r));
+	return r;
+}
+
+static void start_receipt_step(struct mcimd_prov *p)
+{
+	struct package_report rep = { .kind = PACKAGE_RECEIPT, .sequence = p->sequence };
+	_cleanup_json_ struct json_object *body = NULL;
+	char url[CONFIG_URL_MAX + 32], why[CONTROL_WHY_SIZE];
+	int r;
+
+	step_begin(p, "receipt");
+	snprintf(rep.device, sizeof(rep.device), "%s", p->reg.device_id);
+	snprintf(rep.iccid, sizeof(rep.iccid), "%s", p->installed.iccid);
+	r = attested(p->d, &rep, p->reg.device_id, p->installed.id, &body, why, sizeof(why));
+	if (r < 0) {
+		fail(p, r, "tpm", NULL, "%s", why);
+		return;
+	}
+	if (url_join(p->reg.dpf_url, "/v1/dpf/receipt", NULL, url, sizeof(url)) < 0) {
+		fail(p, -ENAMETOOLONG, "bad-answer", NULL, "dpf_url is too long");
+		return;
+	}
+	post(p, url, body, REQUEST_MAX, true, on_receipt);
+}
+
+/* ---- tamper reports (docs/package-format.md 4) ---- */
+
+#define BLOB_TAMPER_REPORT "tamper-report" /* {"reason", "at"}: not sent yet */
+
+int mcimd_tamper_report_queue(struct mcimd *d, const char *reason)
+{
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+	const char *text;
+
+	json_object_object_add(o, "reason", json_object_new_string(reason));
+	json_object_object_add(o, "at", json_object_new_int64(time(NULL)));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	return store_device_blob_put(d->store, BLOB_TAMPER_REPORT, (const uint8_t *)text,
+				     strlen(text));
+}
+
+static void on_tamper_sent(void *user, const struct http_response *rsp)
+{
+	struct mcimd *d = user;
+
+	d->tamper_xfer = NULL;
+	if (rsp->fail != HTTP_OK || rsp->status < 200 || rsp->status > 204) {
+		log_warning("tamper report not delivered (%s); tried again in a minute",
+			    rsp->fail != HTTP_OK ? rsp->why : "the operator did not accept it");
+		return;
+	}
+	if (store_device_blob_delete(d->store, BLOB_TAMPER_REPORT) < 0 ||
+	    store_audit(d->store, "tamper-report", NULL, "sent") < 0)
+		log_warning("store: %s", store_errmsg(d->store));
+	log_notice("tamper report delivered to the operator");
+}
+
+void mcimd_tamper_report_send(struct mcimd *d)
+{
+	_cleanup_free_ uint8_t *b = NULL;
+	_cleanup_json_ struct json_object *o = NULL, *body = NULL;
+	struct package_report rep = { .kind = PACKAGE_TAMPER };
+	struct op_registration reg;
+	char why[CONTROL_WHY_SIZE] = "", url[CONFIG_URL_MAX + 32];
+	const char *text, *reason = NULL;
+	size_t len = 0;
+	int64_t at = 0;
+	int r;
+
+	if (!d->tre || d->tamper_xfer || !d->cfg.drf_url[0] ||
+	    store_device_blob_get(d->store, BLOB_TAMPER_REPORT, &b, &len) < 0)
+		return; /* nothing to send, or not now */
+	if (mcimd_registration(d, &reg, why, sizeof(why)) < 0)
+		return; /* not registered: no operator to tell yet */
+	why[0] = '\0';
+	r = ju_parse((const char *)b, len, 2, &o, why, sizeof(why));
+	if (r == 0)
+		r = ju_string(o, "reason", false, PACKAGE_REASON_MAX, &reason, why, sizeof(why));
+	if (r == 0)
+		r = ju_int(o, "at", false, 0, INT64_MAX, &at, why, sizeof(why));
+	if (r < 0) {
+		log_error("the queued tamper report is damaged: %s; dropped", why);
+		store_device_blob_delete(d->store, BLOB_TAMPER_REPORT);
+		return;
+	}
+	snprintf(rep.device, sizeof(rep.device), "%s", reg.device_id);
+	snprintf(rep.reason, sizeof(rep.reason), "%s", reason);
+	rep.at = at;
+	r = attested(d, &rep, reg.device_id, 0, &body, why, sizeof(why));
+	if (r == 0 && url_join(reg.dpf_url, "/v1/dpf/tamper", NULL, url, sizeof(url)) < 0)
+		r = -ENAMETOOLONG;
+	if (r == 0 && !d->http)
+		r = http_new(d->loop, &d->http, why, sizeof(why));
+	if (r == 0) {
+		struct http_request req = {
+			.url = url, .ca = d->cfg.prov_ca, .timeout_s = (long)d->cfg.prov_timeout,
+			.retries = d->cfg.prov_retries, .idempotent = true, .body_max = OP_BODY_MAX,
+		};
+
+		text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
+								JSON_C_TO_STRING_NOSLASHESCAPE);
+		req.body = text;
+		req.len = strlen(text);
+		r = http_post(d->http, &req, on_tamper_sent, d, &d->tamper_xfer);
+	}
+	if (r < 0)
+		log_warning("tamper report not sent: %s", why[0] ? why : strerror(-r));
+}
+
 /* ---- the flows ---- */
 
 static void first_step(void *data)
@@ -841,7 +1197,7 @@ int mcimd_provision_start(struct mcimd *d, enum mcimd_prov_flow flow, mcimd_prov
 	int r;
 
 	if (d->prov) {
-		snprintf(why, why_size, "a registration or validation is under way");
+		snprintf(why, why_size, "a registration, validation or download is under way");
 		return -EBUSY;
 	}
 	if (!d->cfg.drf_url[0]) {
@@ -884,6 +1240,7 @@ struct json_object *mcimd_provision_json(struct mcimd *d)
 		[MCIMD_PROV_REGISTER] = "register",
 		[MCIMD_PROV_VALIDATE] = "validate",
 		[MCIMD_PROV_AUTO] = "auto",
+		[MCIMD_PROV_FULL] = "provision",
 	};
 	struct json_object *o;
 
@@ -904,7 +1261,8 @@ static void auto_done(void *user, int r, struct json_object *result, const char 
 		log_error("automatic provisioning failed: %s (mcimctl register / validate "
 			  "try again)", why);
 	else
-		log_notice("automatic provisioning: registered and validated");
+		log_notice("automatic provisioning: profile %s installed and enabled",
+			   json_object_get_string(json_object_object_get(result, "iccid")));
 	json_object_put(result);
 	json_object_put(data);
 }
@@ -940,6 +1298,8 @@ void mcimd_provision_close(struct mcimd *d)
 		prov_free(p);
 		done(user, -ECANCELED, NULL, "mcimd is stopping", NULL);
 	}
+	http_cancel(d->tamper_xfer);
+	d->tamper_xfer = NULL;
 	http_free(d->http);
 	d->http = NULL;
 }

@@ -13,6 +13,13 @@
  * in the caller's file and in this process for a moment: this path is less
  * protected than the operator's package (docs/store.md).
  *
+ * The provisioning profile (docs/store.md "Provisioning", TR 33.812
+ * 5.1.3.5.2: the provisional connectivity identity installed at the
+ * factory): mcimd enables it only while no operational profile exists,
+ * refuses to enable it once an operational profile has worked (answered an
+ * AUTHENTICATE), and deletes it once its expiry has passed
+ * (mcimd_bootstrap(), at start, every tick and after each change).
+ *
  * Each life-cycle change is one transaction that also aligns the store
  * generation to the NV window, so the TPM counter is incremented at once
  * (store.h, docs/store.md "Rollback").  The card then follows: removed,
@@ -22,6 +29,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/mcimd/log.h"
 #include "daemon/mcimd/mcimd.h"
@@ -64,6 +72,70 @@ static int install_tx(struct mcimd *d, const struct store_profile_meta *meta,
 	return r;
 }
 
+/* Whether an operational profile has worked: the provisioning one is done. */
+static int operational_worked(struct mcimd *d, bool *ret)
+{
+	_cleanup_free_ struct store_profile_info *v = NULL;
+	size_t n = 0;
+	int r = store_profile_list(d->store, &v, &n);
+
+	*ret = false;
+	for (size_t i = 0; r == 0 && i < n && !*ret; i++)
+		if (v[i].cls == STORE_CLASS_OPERATIONAL)
+			r = store_profile_used(d->store, v[i].id, ret);
+	return r;
+}
+
+void mcimd_bootstrap(struct mcimd *d)
+{
+	_cleanup_free_ struct store_profile_info *v = NULL;
+	const struct store_profile_info *prov = NULL;
+	bool operational = false, enabled = false;
+	time_t now = time(NULL);
+	size_t n = 0;
+
+	if (!d->tre || d->store_frozen || store_profile_list(d->store, &v, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct store_profile_info *p = &v[i];
+
+		if (p->cls == STORE_CLASS_PROVISIONING && p->expires && p->expires <= now) {
+			bool card = mcimd_card_uses(d, p->id);
+
+			if (card)
+				mcimd_card_stop(d, "provisioning profile expired");
+			if (lifecycle_tx(d, store_profile_delete, p->id) < 0) {
+				log_error("deleting the expired provisioning profile %s: %s",
+					  p->iccid, store_errmsg(d->store));
+				if (card)
+					mcimd_card_start(d);
+				continue;
+			}
+			store_audit(d->store, "provisioning-expired", p->iccid, NULL);
+			log_notice("provisioning profile %s expired: deleted", p->iccid);
+			continue;
+		}
+		if (p->cls == STORE_CLASS_OPERATIONAL)
+			operational = true;
+		if (p->state == STORE_STATE_ENABLED)
+			enabled = true;
+		if (p->cls == STORE_CLASS_PROVISIONING && (!prov || p->id > prov->id))
+			prov = p;
+	}
+	if (operational || enabled || !prov)
+		return;
+	if (lifecycle_tx(d, store_profile_enable, prov->id) < 0) {
+		log_error("enabling the provisioning profile %s: %s", prov->iccid,
+			  store_errmsg(d->store));
+		return;
+	}
+	store_audit(d->store, "provisioning-enabled", prov->iccid,
+		    "no operational profile");
+	log_notice("no operational profile: provisioning profile %s enabled", prov->iccid);
+	if (mcimd_card_switch(d) < 0)
+		log_error("the provisioning profile's card did not start");
+}
+
 int mcimd_profile_install(struct mcimd *d, const struct mcimd_install *in,
 			  struct store_profile_info *ret, char *why, size_t why_size)
 {
@@ -98,6 +170,18 @@ int mcimd_profile_install(struct mcimd *d, const struct mcimd_install *in,
 		r = -EEXIST;
 		goto out;
 	}
+	if (in->cls == STORE_CLASS_PROVISIONING && in->enable) {
+		bool worked;
+
+		r = operational_worked(d, &worked);
+		if (r == 0 && worked) {
+			snprintf(why, why_size, "an operational profile has worked: a "
+				 "provisioning profile is not enabled any more");
+			r = -EPERM;
+		}
+		if (r < 0)
+			goto out;
+	}
 	r = mcimd_nv_budget(d, why, why_size);
 	if (r < 0)
 		goto out;
@@ -113,6 +197,7 @@ int mcimd_profile_install(struct mcimd *d, const struct mcimd_install *in,
 		const struct store_profile_meta meta = {
 			.iccid = iccid, .imsi = imsi, .cls = in->cls,
 			.nickname = in->nickname, .operator_name = in->operator_name,
+			.expires = in->expires,
 		};
 		const struct store_blob b = { .kind = STORE_BLOB_KEY, .data = blob,
 					      .len = blob_len };
@@ -147,6 +232,24 @@ int mcimd_profile_lifecycle(struct mcimd *d, int64_t id, enum mcimd_lifecycle op
 
 	if (op == MCIMD_ENABLE && mcimd_card_profile(d) == id)
 		return 0; /* enabled already, and its card is in */
+	if (op == MCIMD_ENABLE) {
+		struct store_profile_info info;
+		bool worked = false;
+
+		r = store_profile_get(d->store, id, &info);
+		if (r == 0 && info.cls == STORE_CLASS_PROVISIONING)
+			r = operational_worked(d, &worked);
+		if (r < 0) {
+			snprintf(why, why_size, "%s", store_errmsg(d->store));
+			return r;
+		}
+		if (worked) {
+			snprintf(why, why_size, "profile %s is a provisioning profile, and an "
+				 "operational profile has worked: it is not used any more",
+				 info.iccid);
+			return -EPERM;
+		}
+	}
 	r = mcimd_nv_budget(d, why, why_size);
 	if (r < 0)
 		return r;

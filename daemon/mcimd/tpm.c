@@ -47,7 +47,7 @@ static const char policy_ref[16] = "mcim-local-pol01";
  * TPM2B_NONCE | TPML_PCR_SELECTION | TPM2B_DIGEST pcr | TPM2B_DIGEST
  * approved | TPMT_SIGNATURE (TPM 2.0 Part 2 marshalling) ---- */
 
-static int policy_marshal(const struct tre_policy *p, uint8_t *buf, size_t max, size_t *ret)
+int mcimd_policy_marshal(const struct tre_policy *p, uint8_t *buf, size_t max, size_t *ret)
 {
 	size_t off = 8;
 
@@ -65,7 +65,7 @@ static int policy_marshal(const struct tre_policy *p, uint8_t *buf, size_t max, 
 	return 0;
 }
 
-static int policy_unmarshal(const uint8_t *buf, size_t len, struct tre_policy *p)
+int mcimd_policy_unmarshal(const uint8_t *buf, size_t len, struct tre_policy *p)
 {
 	size_t off = 8;
 
@@ -150,7 +150,7 @@ static int local_policy(struct mcimd *d)
 
 	r = store_device_blob_get(d->store, POLICY_BLOB, &blob, &len);
 	if (r == 0) {
-		r = policy_unmarshal(blob, len, &d->local_policy);
+		r = mcimd_policy_unmarshal(blob, len, &d->local_policy);
 		if (r < 0) {
 			log_error("store: device blob %s is malformed", POLICY_BLOB);
 			return r;
@@ -158,7 +158,7 @@ static int local_policy(struct mcimd *d)
 	} else if (r == -ENOENT) {
 		r = policy_create(d, &d->local_policy);
 		if (r == 0)
-			r = policy_marshal(&d->local_policy, buf, sizeof(buf), &len);
+			r = mcimd_policy_marshal(&d->local_policy, buf, sizeof(buf), &len);
 		if (r == 0)
 			r = store_device_blob_put(d->store, POLICY_BLOB, buf, len);
 		if (r < 0) {
@@ -187,6 +187,78 @@ static int local_policy(struct mcimd *d)
 	if (!d->platform_ok)
 		log_error("the platform state (PCRs) differs from the approved one: a "
 			  "tamper event or a platform change; no card is served");
+	return 0;
+}
+
+/* ---- approved policies: the local one and the operators' ---- */
+
+/*
+ * The approved policy for an object with authPolicy pub's: the local
+ * policy, or the one registered for operator profiles with that
+ * PolicyAuthorize (the last registered when several are: a newer approval
+ * for the same key and policyRef).  NULL: none, the object cannot be used.
+ */
+static const struct tre_policy *policy_for(struct mcimd *d, const TPM2B_PUBLIC *pub)
+{
+	const TPM2B_DIGEST *a = &pub->publicArea.authPolicy;
+
+	if (a->size == d->local_auth.size && !memcmp(a->buffer, d->local_auth.buffer, a->size))
+		return &d->local_policy;
+	for (size_t i = d->n_op_policies; i-- > 0;)
+		if (a->size == d->op_policies[i].auth.size &&
+		    !memcmp(a->buffer, d->op_policies[i].auth.buffer, a->size))
+			return &d->op_policies[i].policy;
+	return NULL;
+}
+
+int mcimd_policy_register(struct mcimd *d, const struct tre_policy *p)
+{
+	TPM2B_DIGEST auth;
+	size_t i;
+	int r = auth_digest(p, &auth);
+
+	if (r < 0)
+		return r;
+	for (i = 0; i < d->n_op_policies; i++)
+		if (auth.size == d->op_policies[i].auth.size &&
+		    !memcmp(auth.buffer, d->op_policies[i].auth.buffer, auth.size))
+			break;
+	if (i == ARRAY_SIZE(d->op_policies))
+		return -ENOSPC;
+	d->op_policies[i].auth = auth;
+	d->op_policies[i].policy = *p;
+	if (i == d->n_op_policies)
+		d->n_op_policies++;
+	return 0;
+}
+
+/* At start: the policy of every operator profile (profile blob "policy"). */
+static int policies_load(struct mcimd *d)
+{
+	_cleanup_free_ struct store_profile_info *v = NULL;
+	size_t n = 0;
+	int r = store_profile_list(d->store, &v, &n);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ uint8_t *blob = NULL;
+		struct tre_policy p;
+		size_t len = 0;
+
+		r = store_blob_get(d->store, v[i].id, STORE_BLOB_POLICY, &blob, &len);
+		if (r == -ENOENT)
+			continue; /* a locally installed profile */
+		if (r == 0)
+			r = mcimd_policy_unmarshal(blob, len, &p);
+		if (r == 0)
+			r = mcimd_policy_register(d, &p);
+		if (r < 0) {
+			log_error("store: the approved policy of profile %s: %s", v[i].iccid,
+				  strerror(-r));
+			return r;
+		}
+	}
 	return 0;
 }
 
@@ -234,16 +306,21 @@ static int unseal(void *ctx, const uint8_t *blob, size_t len, uint8_t *secret, s
 	struct mcimd *d = ctx;
 	_cleanup_tre_key_ struct tre_key *k = NULL;
 	struct copy c = { .out = secret, .max = max };
+	const struct tre_policy *pol = NULL;
 	struct tre_blob b;
 	int r;
 
 	if (!d->tre || !d->have_policy)
 		return -ENODEV;
 	r = tre_blob_unmarshal(blob, len, &b);
+	if (r == 0 && !(pol = policy_for(d, &b.pub))) {
+		log_error("unsealing: no approved policy for this object's authPolicy");
+		return -EKEYREJECTED;
+	}
 	if (r == 0)
 		r = tre_key_load(d->tre, &b, &k);
 	if (r == 0)
-		r = tre_key_set_policy(k, &d->local_policy);
+		r = tre_key_set_policy(k, pol);
 	if (r == 0)
 		r = tre_key_with_secret(k, copy_secret, &c);
 	if (r < 0) {
@@ -551,6 +628,8 @@ int mcimd_tpm_open(struct mcimd *d)
 		return r;
 	r = anchor_check(d);
 	if (r == 0)
+		r = policies_load(d);
+	if (r == 0)
 		tamper_restore(d);
 	return r;
 }
@@ -602,16 +681,19 @@ int mcimd_tpm_import(struct mcimd *d, bool sealed, const uint8_t *k, size_t len,
 
 int mcimd_tpm_key(struct mcimd *d, const uint8_t *blob, size_t len, struct tre_key **ret)
 {
+	const struct tre_policy *pol = NULL;
 	struct tre_blob b;
 	int r;
 
 	if (!d->tre || !d->have_policy)
 		return -ENODEV;
 	r = tre_blob_unmarshal(blob, len, &b);
+	if (r == 0 && !(pol = policy_for(d, &b.pub)))
+		return -EKEYREJECTED;
 	if (r == 0)
 		r = tre_key_load(d->tre, &b, ret);
 	if (r == 0) {
-		r = tre_key_set_policy(*ret, &d->local_policy);
+		r = tre_key_set_policy(*ret, pol);
 		if (r < 0) {
 			tre_key_free(*ret);
 			*ret = NULL;

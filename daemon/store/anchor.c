@@ -9,8 +9,11 @@
  * What the MAC covers (state_digest()): meta generation, nv_base, clean,
  * tampered;
  * per profile its id, ICCID, class, state, algorithm, SQN settings and
- * ceiling; every SEQ_MS(IND); every PIN's counters and flags; every
- * profile blob (K, OPc, PIN values); the sealed state key.  Not covered:
+ * ceiling, its expiry when it has one; every SEQ_MS(IND); every PIN's
+ * counters and flags; every profile blob (K, OPc, PIN values, operator
+ * policy); the sealed state key; the last accepted package sequence.
+ * Expiries and the package sequence feed the digest only when present, so
+ * that a store written before they existed keeps its MAC.  Not covered:
  * EF contents, nicknames, the audit log, other device blobs (the SRK name
  * is checked against the TPM, the local policy is signed).
  */
@@ -112,7 +115,8 @@ int store_nv_base(struct store *s, uint64_t *ret)
 
 static const char *const covered[] = {
 	"SELECT key, value FROM meta WHERE key IN ('generation', 'nv_base', 'clean', 'tampered')"
-	" ORDER BY key",
+	" UNION ALL SELECT 'expires:' || id, expires FROM profiles WHERE expires != 0"
+	" ORDER BY 1",
 	"SELECT id, iccid, class, state, algo, sqn_ind_bits, sqn_delta, sqn_limit_l,"
 	" sqn_ceiling FROM profiles ORDER BY id",
 	"SELECT profile_id, ind, seq_ms FROM sqn ORDER BY profile_id, ind",
@@ -120,7 +124,8 @@ static const char *const covered[] = {
 	" max_tries, tries_left, puk_max_tries, puk_tries_left FROM pins"
 	" ORDER BY profile_id, key_ref",
 	"SELECT profile_id, kind, data FROM blobs ORDER BY profile_id, kind",
-	"SELECT kind, data FROM device_blobs WHERE kind = '" STATE_KEY_BLOB "'",
+	"SELECT kind, data FROM device_blobs WHERE kind IN ('" STATE_KEY_BLOB "', '"
+	STORE_PACKAGE_SEQ_BLOB "') ORDER BY kind",
 };
 
 static int feed(EVP_MD_CTX *md, const void *p, size_t n)

@@ -130,3 +130,89 @@ int store_device_blob_get(struct store *s, const char *kind, uint8_t **ret,
 	return blob_get(s, "SELECT data FROM device_blobs WHERE kind = ?", 0, false,
 			kind, ret, ret_len);
 }
+
+int store_device_blob_delete(struct store *s, const char *kind)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!s || !store_kind_ok(kind))
+		return -EINVAL;
+	r = store_prepare(s, "DELETE FROM device_blobs WHERE kind = ?", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	r = store_step_done(s, st, "device blob delete");
+	if (r >= 0 && sqlite3_changes(s->db) == 0)
+		return store_fail(s, -ENOENT, "no device blob %s", kind);
+	return r;
+}
+
+int store_profile_used(struct store *s, int64_t id, bool *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!s || !ret)
+		return -EINVAL;
+	r = store_prepare(s, "SELECT EXISTS (SELECT 1 FROM sqn WHERE profile_id = ?"
+			  " AND seq_ms > 0)", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return store_sqlfail(s, sqlite3_errcode(s->db), "sqn");
+	*ret = sqlite3_column_int(st, 0) != 0;
+	return 0;
+}
+
+/* ---- operator packages: the last accepted sequence (covered by the MAC) ---- */
+
+int store_package_seq(struct store *s, uint64_t *ret)
+{
+	_cleanup_free_ uint8_t *b = NULL;
+	size_t len = 0;
+	uint64_t v = 0;
+	int r;
+
+	if (!s || !ret)
+		return -EINVAL;
+	r = store_device_blob_get(s, STORE_PACKAGE_SEQ_BLOB, &b, &len);
+	if (r == -ENOENT) {
+		*ret = 0;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (len != 8)
+		return store_fail(s, -EBADMSG, "device blob %s is malformed",
+				  STORE_PACKAGE_SEQ_BLOB);
+	for (size_t i = 0; i < 8; i++)
+		v = v << 8 | b[i];
+	*ret = v;
+	return 0;
+}
+
+int store_package_seq_set(struct store *s, uint64_t seq)
+{
+	uint8_t b[8];
+	uint64_t last;
+	int r = store_package_seq(s, &last);
+
+	if (r < 0)
+		return r;
+	if (seq <= last)
+		return store_fail(s, -ERANGE, "package sequence %" PRIu64 " is not above the "
+				  "last accepted (%" PRIu64 ")", seq, last);
+	for (int i = 7; i >= 0; i--, seq >>= 8)
+		b[i] = (uint8_t)seq;
+	/* Its own transaction (or a savepoint): the MAC covers it, and like a
+	 * lifecycle change it must never come back (a generation bump). */
+	r = store_tx_begin(s);
+	if (r < 0)
+		return r;
+	r = store_device_blob_put(s, STORE_PACKAGE_SEQ_BLOB, b, sizeof(b));
+	if (r >= 0)
+		store_mark_bump(s);
+	return store_tx_end(s, r);
+}

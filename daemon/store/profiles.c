@@ -134,7 +134,8 @@ static int install_files(struct store *s, int64_t id, const struct usim_profile 
 	return 0;
 }
 
-static int install_pins(struct store *s, int64_t id, const struct usim_profile *p)
+static int install_pins(struct store *s, int64_t id, const struct usim_profile *p,
+			bool presealed)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r;
@@ -165,6 +166,8 @@ static int install_pins(struct store *s, int64_t id, const struct usim_profile *
 		r = store_step_done(s, st, "pin");
 		if (r < 0)
 			return r;
+		if (presealed)
+			continue; /* the caller's blob "pin:XX" */
 		store_pin_kind(kind, sizeof(kind), pin->key_ref);
 		store_pin_secret(pin, sec);
 		r = store_seal_put(s, id, kind, sec, sizeof(sec));
@@ -210,8 +213,8 @@ static int install_row(struct store *s, const struct store_profile_meta *m,
 		       " operator, installed_at, changed_at, atr, algo, milenage_r,"
 		       " milenage_c, tuak_mac_bits, tuak_res_bits, tuak_ck_bits,"
 		       " tuak_ik_bits, tuak_iterations, sqn_ind_bits, sqn_delta,"
-		       " sqn_limit_l, n_files, n_pins)"
-		       " VALUES (?,?,?,0,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st);
+		       " sqn_limit_l, n_files, n_pins, expires)"
+		       " VALUES (?,?,?,0,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, m->iccid, -1, SQLITE_STATIC);
@@ -240,6 +243,7 @@ static int install_row(struct store *s, const struct store_profile_meta *m,
 	sqlite3_bind_int64(st, 19, (sqlite3_int64)p->sqn_cfg.limit_l);
 	sqlite3_bind_int64(st, 20, (sqlite3_int64)p->n_files);
 	sqlite3_bind_int64(st, 21, (sqlite3_int64)p->n_pins);
+	sqlite3_bind_int64(st, 22, m->expires);
 	rc = sqlite3_step(st);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return store_fail(s, -EEXIST, "ICCID %s is already installed", m->iccid);
@@ -280,10 +284,10 @@ static int install_all(struct store *s, const struct store_profile_meta *meta,
 	if (r >= 0)
 		r = install_files(s, id, p);
 	if (r >= 0)
-		r = install_pins(s, id, p);
+		r = install_pins(s, id, p, meta->presealed);
 	if (r >= 0)
 		r = install_sqn(s, id, p);
-	if (r >= 0) {
+	if (r >= 0 && !meta->presealed) {
 		if (p->aka.algo == AKA_ALGO_MILENAGE)
 			r = store_seal_put(s, id, STORE_BLOB_OPC, p->aka.milenage.opc,
 				     AKA_OPC_LEN);
@@ -295,15 +299,39 @@ static int install_all(struct store *s, const struct store_profile_meta *meta,
 		r = store_blob_put(s, id, blobs[i].kind, blobs[i].data, blobs[i].len);
 	if (r < 0)
 		return r;
-	snprintf(detail, sizeof(detail), "class=%s imsi=%s files=%zu pins=%zu",
+	snprintf(detail, sizeof(detail), "class=%s imsi=%s files=%zu pins=%zu%s",
 		 store_class_name(meta->cls), meta->imsi ? meta->imsi : "",
-		 p->n_files, p->n_pins);
+		 p->n_files, p->n_pins, meta->presealed ? " sealed-by=operator" : "");
 	r = store_audit(s, "install", meta->iccid, detail);
 	if (r >= 0)
 		store_mark_bump(s);
 	if (r >= 0)
 		*ret_id = id;
 	return r;
+}
+
+/* With presealed secrets every one must be among the caller's blobs. */
+static bool has_blob(const struct store_blob *blobs, size_t n, const char *kind)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(blobs[i].kind, kind))
+			return blobs[i].len > 0;
+	return false;
+}
+
+static int check_presealed(struct store *s, const struct usim_profile *p,
+			   const struct store_blob *blobs, size_t n)
+{
+	char kind[STORE_KIND_MAX + 1];
+
+	if (!has_blob(blobs, n, STORE_BLOB_OPC))
+		return store_fail(s, -EINVAL, "sealed secrets: no %s blob", STORE_BLOB_OPC);
+	for (size_t i = 0; i < p->n_pins; i++) {
+		store_pin_kind(kind, sizeof(kind), p->pins[i].key_ref);
+		if (!has_blob(blobs, n, kind))
+			return store_fail(s, -EINVAL, "sealed secrets: no %s blob", kind);
+	}
+	return 0;
 }
 
 int store_profile_install(struct store *s, const struct store_profile_meta *meta,
@@ -337,6 +365,13 @@ int store_profile_install(struct store *s, const struct store_profile_meta *meta
 		if (!store_kind_ok(blobs[i].kind) || blobs[i].len > STORE_BLOB_MAX ||
 		    (blobs[i].len && !blobs[i].data))
 			return store_fail(s, -EINVAL, "blob %zu: bad kind or size", i);
+	if (meta->expires < 0)
+		return store_fail(s, -EINVAL, "bad expiry");
+	if (meta->presealed) {
+		r = check_presealed(s, p, blobs, n_blobs);
+		if (r < 0)
+			return r;
+	}
 	if (!s->has_sealer)
 		return store_fail(s, -ENOKEY, "no sealer: cannot store secrets");
 	r = store_tx_begin(s);
@@ -354,7 +389,7 @@ int store_profile_install(struct store *s, const struct store_profile_meta *meta
 
 #define INFO_COLUMNS                                                           \
 	"id, iccid, imsi, class, state, nickname, operator, installed_at,"    \
-	" changed_at, n_files, n_pins, algo"
+	" changed_at, n_files, n_pins, algo, expires"
 
 static void read_info(sqlite3_stmt *st, struct store_profile_info *i)
 {
@@ -372,6 +407,7 @@ static void read_info(sqlite3_stmt *st, struct store_profile_info *i)
 	i->n_files = (uint32_t)sqlite3_column_int64(st, 9);
 	i->n_pins = (uint32_t)sqlite3_column_int64(st, 10);
 	i->algo = (unsigned)sqlite3_column_int(st, 11);
+	i->expires = sqlite3_column_int64(st, 12);
 }
 
 static int get_info(struct store *s, const char *where, int64_t id,

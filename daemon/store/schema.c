@@ -122,9 +122,18 @@ static const char migration_1[] =
 static const char migration_2[] =
 	"ALTER TABLE profiles ADD COLUMN sqn_ceiling INTEGER NOT NULL DEFAULT 0;";
 
+/*
+ * Version 3: the expiry of a profile (a provisioning profile's provisional
+ * identity, docs/store.md "Provisioning"); 0 is never.
+ */
+static const char migration_3[] =
+	"ALTER TABLE profiles ADD COLUMN expires INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (expires >= 0);";
+
 const char *const store_migrations[] = {
 	migration_1,
 	migration_2,
+	migration_3,
 };
 const size_t store_n_migrations = ARRAY_SIZE(store_migrations);
 

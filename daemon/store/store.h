@@ -40,7 +40,7 @@
 #include "macro.h"
 
 /* Schema version this program writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 #define STORE_ICCID_MAX 20    /* TS 102 221 13.2: up to 20 BCD digits */
 #define STORE_IMSI_MAX 15     /* TS 23.003 2.2 */
@@ -55,6 +55,10 @@
 #define STORE_BLOB_KEY "key"       /* K: TRE blob (tre_blob_marshal) */
 #define STORE_BLOB_OPC "opc"       /* sealed OPc (16) or TOPc (32) */
 #define STORE_BLOB_PIN_PREFIX "pin:" /* "pin:01": sealed value || PUK */
+#define STORE_BLOB_POLICY "policy" /* an operator profile's approved policy */
+/* Device blobs of the package download (docs/package-format.md). */
+#define STORE_PACKAGE_SEQ_BLOB "package-seq" /* last accepted, UINT64 BE */
+#define STORE_PACKAGE_NONCE_BLOB "package-nonce" /* the pending nonce, 32 */
 
 enum store_class {
 	STORE_CLASS_PROVISIONING = 0,
@@ -82,6 +86,7 @@ struct store_profile_info {
 	char operator_name[STORE_NAME_MAX + 1];
 	int64_t installed_at; /* Unix time, seconds */
 	int64_t changed_at;
+	int64_t expires;      /* Unix time; 0: never (version 3) */
 	uint32_t n_files;     /* nodes of the file tree */
 	uint32_t n_pins;
 	unsigned algo;        /* enum aka_algo */
@@ -143,6 +148,18 @@ struct store_profile_meta {
 	enum store_class cls;
 	const char *nickname;      /* may be NULL */
 	const char *operator_name; /* may be NULL */
+	/*
+	 * Unix time after which the profile is of no use (the provisional
+	 * identity of a provisioning profile, docs/store.md); 0: never.
+	 */
+	int64_t expires;
+	/*
+	 * The OPc/TOPc and PIN values come already sealed (operator-made TRE
+	 * objects imported from duplication blobs): the blobs hold "opc" and
+	 * "pin:XX" for every PIN of p, the sealer's seal() is not called and
+	 * p's OPc/TOPc and PIN values are ignored (the store never sees them).
+	 */
+	bool presealed;
 };
 
 /* An opaque blob to store with a profile (TPM objects). */
@@ -233,6 +250,27 @@ int store_device_blob_put(struct store *s, const char *kind,
 			  const uint8_t *data, size_t len);
 int store_device_blob_get(struct store *s, const char *kind, uint8_t **ret,
 			  size_t *ret_len);
+int store_device_blob_delete(struct store *s, const char *kind);
+
+/*
+ * Whether profile id ever answered an AUTHENTICATE (a SEQ_MS above 0): an
+ * operational profile that "worked" (docs/store.md "Provisioning").
+ */
+int store_profile_used(struct store *s, int64_t id, bool *ret);
+
+/* ---- Operator packages (docs/package-format.md) ------------------------ */
+
+/*
+ * The last package sequence number this device accepted (device blob
+ * "package-seq", covered by the state MAC); 0 before the first.
+ */
+int store_package_seq(struct store *s, uint64_t *ret);
+/*
+ * Records seq as the last accepted one, with a generation bump (inside the
+ * caller's transaction if any); -ERANGE when it is not above the last:
+ * nothing written.
+ */
+int store_package_seq_set(struct store *s, uint64_t seq);
 
 /* ---- Freshness and authentication (docs/store.md "Rollback") ---------- */
 

@@ -348,9 +348,10 @@ static int load_op_key(struct tre *t, const TPM2B_PUBLIC *op_key, ESYS_TR *ret, 
 	return 0;
 }
 
-static int set_policy(struct tre_key *k, const struct tre_policy *p)
+/* The TPM checks the operator's signature over p: its ticket and key name. */
+static int verify_policy(struct tre *t, const struct tre_policy *p, TPM2B_NAME *ret_name,
+			 TPMT_TK_VERIFIED *ret_ticket)
 {
-	struct tre *t = k->tre;
 	_cleanup_esys_ TPMT_TK_VERIFIED *ticket = NULL;
 	TPM2B_DIGEST ahash = { 0 };
 	/* The operator key's name algorithm hashes what it signs (aHash):
@@ -387,11 +388,37 @@ static int set_policy(struct tre_key *k, const struct tre_policy *p)
 		r = tre_fail(t, rc, "the operator's signature over the policy");
 		return r == -EIO ? -EKEYREJECTED : r;
 	}
+	*ret_name = name;
+	*ret_ticket = *ticket;
+	return 0;
+}
+
+static int set_policy(struct tre_key *k, const struct tre_policy *p)
+{
+	TPMT_TK_VERIFIED ticket;
+	TPM2B_NAME name;
+	int r = verify_policy(k->tre, p, &name, &ticket);
+
+	if (r < 0)
+		return r;
 	k->policy = *p;
 	k->op_name = name;
-	k->ticket = *ticket;
+	k->ticket = ticket;
 	k->has_policy = true;
 	return 0;
+}
+
+static int policy_check(struct tre *t, const struct tre_policy *p)
+{
+	TPMT_TK_VERIFIED ticket;
+	TPM2B_NAME name;
+
+	return verify_policy(t, p, &name, &ticket);
+}
+
+int tre_policy_verify(struct tre *t, const struct tre_policy *p)
+{
+	return TRE_RETRY(t, policy_check(t, p));
 }
 
 int tre_key_set_policy(struct tre_key *k, const struct tre_policy *p)

@@ -141,6 +141,55 @@ uint64_t tre_stats_cc_ns(const struct tre_stats *s, TPM2_CC cc)
 	return n ? s->ns_by_cc[cc - TPM2_CC_FIRST] / n : 0;
 }
 
+/* TPM 2.0 Part 2 6.5.2: the commands the TRE and mcimd send. */
+const char *tre_cc_name(TPM2_CC cc)
+{
+	static const struct {
+		TPM2_CC cc;
+		const char *name;
+	} names[] = {
+		{ TPM2_CC_ActivateCredential, "ActivateCredential" },
+		{ TPM2_CC_Certify, "Certify" },
+		{ TPM2_CC_ContextLoad, "ContextLoad" },
+		{ TPM2_CC_ContextSave, "ContextSave" },
+		{ TPM2_CC_Create, "Create" },
+		{ TPM2_CC_CreatePrimary, "CreatePrimary" },
+		{ TPM2_CC_EncryptDecrypt2, "EncryptDecrypt2" },
+		{ TPM2_CC_EvictControl, "EvictControl" },
+		{ TPM2_CC_FlushContext, "FlushContext" },
+		{ TPM2_CC_GetCapability, "GetCapability" },
+		{ TPM2_CC_GetRandom, "GetRandom" },
+		{ TPM2_CC_Import, "Import" },
+		{ TPM2_CC_Load, "Load" },
+		{ TPM2_CC_LoadExternal, "LoadExternal" },
+		{ TPM2_CC_NV_DefineSpace, "NV_DefineSpace" },
+		{ TPM2_CC_NV_Increment, "NV_Increment" },
+		{ TPM2_CC_NV_Read, "NV_Read" },
+		{ TPM2_CC_NV_ReadPublic, "NV_ReadPublic" },
+		{ TPM2_CC_PCR_Extend, "PCR_Extend" },
+		{ TPM2_CC_PCR_Read, "PCR_Read" },
+		{ TPM2_CC_PolicyAuthorize, "PolicyAuthorize" },
+		{ TPM2_CC_PolicyGetDigest, "PolicyGetDigest" },
+		{ TPM2_CC_PolicyNV, "PolicyNV" },
+		{ TPM2_CC_PolicyPCR, "PolicyPCR" },
+		{ TPM2_CC_PolicyRestart, "PolicyRestart" },
+		{ TPM2_CC_PolicySecret, "PolicySecret" },
+		{ TPM2_CC_Quote, "Quote" },
+		{ TPM2_CC_ReadClock, "ReadClock" },
+		{ TPM2_CC_ReadPublic, "ReadPublic" },
+		{ TPM2_CC_StartAuthSession, "StartAuthSession" },
+		{ TPM2_CC_Startup, "Startup" },
+		{ TPM2_CC_TestParms, "TestParms" },
+		{ TPM2_CC_Unseal, "Unseal" },
+		{ TPM2_CC_VerifySignature, "VerifySignature" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (names[i].cc == cc)
+			return names[i].name;
+	return NULL;
+}
+
 void tre_stats_reset(struct tre *t)
 {
 	memset(tre_tcti_stats(t->tcti), 0, sizeof(struct tre_stats));

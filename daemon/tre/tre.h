@@ -109,6 +109,8 @@ uint64_t tre_stats_cc(const struct tre_stats *s, TPM2_CC cc);
 /* Mean time of one command with code cc in ns (0 if none was sent). */
 uint64_t tre_stats_cc_ns(const struct tre_stats *s, TPM2_CC cc);
 void tre_stats_reset(struct tre *t);
+/* The command's name in TPM 2.0 Part 2 6.5.2 without "TPM2_CC_" (NULL if not one the TRE sends). */
+const char *tre_cc_name(TPM2_CC cc);
 
 /* ---- Capabilities ---- */
 enum tre_mode {
@@ -220,6 +222,14 @@ int tre_key_encrypt(struct tre_key *k, const uint8_t *in, uint8_t *out, size_t n
  */
 typedef int (*tre_secret_fn)(const uint8_t *secret, size_t len, void *user_data);
 int tre_key_with_secret(struct tre_key *k, tre_secret_fn use, void *user_data);
+
+/*
+ * Has the TPM check an approved policy's signature (TPM2_LoadExternal of
+ * the operator key, TPM2_VerifySignature over H(approved || policy_ref),
+ * Part 3 23.16) without a key: the package verifier's check before any
+ * import.  -EKEYREJECTED when the signature does not verify.
+ */
+int tre_policy_verify(struct tre *t, const struct tre_policy *p);
 
 /* ---- Platform state ---- */
 /* Extends PCR pcr (sha256 bank) with SHA-256(data): a measurement. */

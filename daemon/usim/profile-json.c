@@ -24,6 +24,7 @@
 struct loader {
 	struct usim_profile *p;
 	struct aka_plain_secret *k;
+	bool public_only; /* profile_json_load_public(): no secret allowed */
 	char *why;
 	size_t why_size;
 	/* Names of DFs and ADFs, for paths such as "DF.5GS/4F01". */
@@ -311,6 +312,11 @@ static int load_milenage(struct loader *l, json_object *auth)
 	ret = get_hex(l, auth, "auth", "opc", false, m->opc, 16, 16, &n_opc);
 	if (ret < 0)
 		return ret;
+	if (l->public_only) {
+		if (l->k->len || n_op || n_opc)
+			return fail(l, "auth", "holds a secret (k, op or opc): not allowed here");
+		return 0;
+	}
 	if (!!n_op == !!n_opc)
 		return fail(l, "auth", "give exactly one of \"op\" and \"opc\"");
 	if (n_op) {
@@ -456,6 +462,11 @@ static int load_tuak(struct loader *l, json_object *auth)
 	ret = get_hex(l, auth, "auth", "topc", false, t->topc, 32, 32, &n_topc);
 	if (ret < 0)
 		return ret;
+	if (l->public_only) {
+		if (l->k->len || n_top || n_topc)
+			return fail(l, "auth", "holds a secret (k, top or topc): not allowed here");
+		return 0;
+	}
 	if (!!n_top == !!n_topc)
 		return fail(l, "auth", "give exactly one of \"top\" and \"topc\"");
 	if (n_top) {
@@ -679,12 +690,21 @@ static int load_pin(struct loader *l, json_object *o, const char *where)
 	has_hex = n > 0;
 	if (has_hex && n < USIM_PIN_LEN)
 		memset(pin.value + n, 0xff, USIM_PIN_LEN - n);
-	if (has_value == has_hex)
-		return fail(l, where, "give exactly one of \"value\" and \"value_hex\"");
-
 	r = pin_value(l, o, where, "puk", 8, 8, pin.puk, &pin.has_puk);
 	if (r < 0)
 		return r;
+	if (l->public_only) {
+		/* The values travel sealed (docs/package-format.md 2): a PIN
+		 * other than ADM has a PUK, or one with PUK retries given. */
+		if (has_value || has_hex || pin.has_puk)
+			return fail(l, where, "holds a PIN or PUK value: not allowed here");
+		memset(pin.value, 0xff, USIM_PIN_LEN);
+		memset(pin.puk, 0xff, USIM_PIN_LEN);
+		pin.has_puk = !is_adm(pin.key_ref) ||
+			      json_object_object_get_ex(o, "puk_retries", NULL);
+	} else if (has_value == has_hex) {
+		return fail(l, where, "give exactly one of \"value\" and \"value_hex\"");
+	}
 	r = get_bool(l, o, where, "enabled", true, &pin.enabled);
 	if (r < 0)
 		return r;
@@ -1426,14 +1446,13 @@ static void line_col(const char *text, size_t off, size_t *line, size_t *col)
 	}
 }
 
-int profile_json_load_buf(const char *text, size_t len,
-			  struct usim_profile **ret_profile,
-			  struct aka_plain_secret *ret_k, char *why,
-			  size_t why_size)
+static int load_buf(const char *text, size_t len, bool public_only,
+		    struct usim_profile **ret_profile, struct aka_plain_secret *ret_k,
+		    char *why, size_t why_size)
 {
 	_cleanup_(usim_profile_freep) struct usim_profile *p = NULL;
 	_cleanup_(json_object_putp) json_object *root = NULL;
-	struct loader l = { .why = why, .why_size = why_size };
+	struct loader l = { .why = why, .why_size = why_size, .public_only = public_only };
 	struct json_tokener *tok;
 	enum json_tokener_error jerr;
 	size_t end;
@@ -1495,6 +1514,25 @@ int profile_json_load_buf(const char *text, size_t len,
 	}
 	*ret_profile = TAKE_PTR(p);
 	return 0;
+}
+
+int profile_json_load_buf(const char *text, size_t len,
+			  struct usim_profile **ret_profile,
+			  struct aka_plain_secret *ret_k, char *why,
+			  size_t why_size)
+{
+	return load_buf(text, len, false, ret_profile, ret_k, why, why_size);
+}
+
+int profile_json_load_public(const char *text, size_t len,
+			     struct usim_profile **ret_profile, char *why,
+			     size_t why_size)
+{
+	struct aka_plain_secret k;
+	int r = load_buf(text, len, true, ret_profile, &k, why, why_size);
+
+	wipe(&k, sizeof(k));
+	return r;
 }
 
 int profile_json_load_file(const char *path, struct usim_profile **ret_profile,

@@ -42,6 +42,18 @@ int profile_json_load_buf(const char *text, size_t len,
 			  size_t why_size);
 
 /*
+ * A profile description without secrets (the operator's package,
+ * docs/package-format.md 2): auth.k/op/opc/top/topc and the PINs' value,
+ * value_hex and puk must be absent (present: -EINVAL), the PIN and PUK
+ * values of the result are 'FF' bytes and OPc/TOPc zeros (the caller
+ * brings them sealed); a PIN other than ADM, or one with "puk_retries",
+ * has a PUK.
+ */
+int profile_json_load_public(const char *text, size_t len,
+			     struct usim_profile **ret_profile, char *why,
+			     size_t why_size);
+
+/*
  * The same from a file; also -errno from opening or reading it (why names
  * the file).
  */

@@ -88,10 +88,6 @@ int main(void)
 		TPM2_CC_PolicyNV, TPM2_CC_Load, TPM2_CC_Import, TPM2_CC_Unseal,
 		TPM2_CC_Quote, TPM2_CC_NV_Increment, TPM2_CC_CreatePrimary,
 	};
-	static const char *show_name[] = {
-		"EncryptDecrypt2", "PolicyPCR", "PolicyAuthorize", "PolicyNV", "Load", "Import",
-		"Unseal", "Quote", "NV_Increment", "CreatePrimary",
-	};
 	_cleanup_tre_ struct tre *t = NULL;
 	struct tre_key *ka = NULL, *kb = NULL;
 	double times[AUTHS];
@@ -209,7 +205,7 @@ int main(void)
 	/* Per-command latencies of this whole run, for docs/tre.md. */
 	fflush(stdout);
 	for (size_t i = 0; i < ARRAY_SIZE(show); i++)
-		fprintf(stderr, "# %-16s %8.1f us\n", show_name[i],
+		fprintf(stderr, "# %-16s %8.1f us\n", tre_cc_name(show[i]),
 			(double)tre_stats_cc_ns(tre_stats(t), show[i]) / 1000);
 	tre_key_free(ka);
 	tre_key_free(kb);

@@ -6,9 +6,14 @@
  *   1: an evidence body (evidence_parse), then, when it parses, pva_verify()
  *      in each mode against a fixed model, nonce and AK, so that the quote,
  *      certification, event log and summary checks run on fuzzed bytes;
- *   2: a model document (model_parse).
- * A verdict must never pass (the fuzzer cannot sign with the AK), and every
- * failed check must carry a reason.
+ *   2: a model document (model_parse);
+ *   3: a DPF download request (package_request_parse), then its AK and SRK
+ *      against a ticket's names (dpf_request_check);
+ *   4: a receipt or 5: a tamper report (package_attested_parse, the report
+ *      inside, then dpf_attested_verify with a fixed AK);
+ *   6: a subscription's profile template (sub_template_fill).
+ * A verdict or a quote must never pass (the fuzzer cannot sign with the AK),
+ * and every failed check must carry a reason.
  */
 #include <errno.h>
 #include <openssl/ec.h>
@@ -19,7 +24,10 @@
 
 #include "tpm2-crypto.h"
 #include "model.h"
+#include "package.h"
+#include "tools/mcim-operator/dpf.h"
 #include "tools/mcim-operator/evidence.h"
+#include "tools/mcim-operator/subscription.h"
 #include "tools/mcim-operator/pva.h"
 
 static TPM2B_PUBLIC ak;
@@ -63,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = '\0';
-	switch (data[0] % 3) {
+	switch (data[0] % 7) {
 	case 0:
 		evidence_parse_start(text, size - 1, &st, why, sizeof(why));
 		break;
@@ -89,6 +97,45 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (model_parse(text, size - 1, &m, why, sizeof(why)) == 0)
 			model_free(&m);
 		break;
+	case 3: {
+		struct package_request rq;
+		struct ticket t = { 0 };
+		const char *code = NULL;
+
+		if (package_request_parse(text, size - 1, &rq, why, sizeof(why)) == 0) {
+			/* a ticket naming the fixed AK: another AK or SRK is refused with a code */
+			tpm2_public_name(&ak.publicArea, &t.ak_name);
+			t.srk_name = t.ak_name;
+			if (dpf_request_check(&rq, &t, &code, why, sizeof(why)) < 0 && !code)
+				abort();
+			package_request_free(&rq);
+		}
+		break;
+	}
+	case 4:
+	case 5: {
+		enum package_report_kind kind = data[0] % 7 == 4 ? PACKAGE_RECEIPT : PACKAGE_TAMPER;
+		struct package_attested a;
+		struct package_report rep;
+		TPMS_ATTEST att;
+
+		if (package_attested_parse(text, size - 1, kind, &a, why, sizeof(why)) == 0) {
+			package_report_parse((const char *)a.body, a.body_len, &rep, why, sizeof(why));
+			if (dpf_attested_verify(&a, &ak.publicArea, &att, why, sizeof(why)) == 0)
+				abort(); /* verified without the AK's signature */
+			package_attested_free(&a);
+		}
+		break;
+	}
+	case 6: {
+		enum sub_algorithm alg = SUB_MILENAGE;
+		char *out = NULL;
+
+		if (sub_template_fill(text, size - 1, &alg, false, "8988211000000000178",
+				      "001010123456789", &out, NULL, why, sizeof(why)) == 0)
+			free(out);
+		break;
+	}
 	}
 	free(text);
 	return 0;

@@ -27,7 +27,7 @@ static char dir[] = "/tmp/fuzz-ticket.XXXXXX";
 static char header[256];
 static const char payload[] =
 	"{\"iss\":\"pva\",\"jti\":\"j\",\"sub\":\"3f2a000000000000000000000000000000000000000000000000000000000001\","
-	"\"ak_name\":\"000b01\",\"srk_name\":\"000b02\",\"pcr_digest\":\"aa\",\"model\":\"m\","
+	"\"ak_name\":\"000b01\",\"srk_name\":\"000b02\",\"pcr_digest\":\"aa\",\"kpd\":\"c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3\",\"model\":\"m\","
 	"\"policy_version\":1,\"mode\":\"remote\",\"iat\":1800000000,\"exp\":1800000600}";
 
 static void cleanup(void)

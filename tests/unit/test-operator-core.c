@@ -65,6 +65,26 @@ static void model_rules(void **state _unused_)
 	assert_true(model_ima_allowed(&m, "/a", TPM2_ALG_SHA256, d, 32));
 	model_free(&m);
 
+	/* key_pcrs: default pcrs without 10; a subset without 10 when given */
+	assert_int_equal(parse("{\"model\":\"gw\",\"version\":1,\"mode\":\"semi-autonomous\","
+			       "\"pcrs\":[0,7,10,23]}", &m, why), 0);
+	assert_int_equal(m.key_pcr_mask, (1u << 0) | (1u << 7) | (1u << 23));
+	model_free(&m);
+	assert_int_equal(parse("{\"model\":\"gw\",\"version\":1,\"mode\":\"semi-autonomous\","
+			       "\"pcrs\":[0,7,10,23],\"key_pcrs\":[23,7]}", &m, why), 0);
+	assert_int_equal(m.key_pcr_mask, (1u << 7) | (1u << 23));
+	model_free(&m);
+	assert_int_equal(parse("{\"model\":\"gw\",\"version\":1,\"mode\":\"semi-autonomous\","
+			       "\"pcrs\":[0,10],\"key_pcrs\":[0,10]}", &m, why), -EINVAL);
+	assert_non_null(strstr(why, "PCR 10"));
+	assert_int_equal(parse("{\"model\":\"gw\",\"version\":1,\"mode\":\"semi-autonomous\","
+			       "\"pcrs\":[0,10],\"key_pcrs\":[1]}", &m, why), -EINVAL);
+	assert_non_null(strstr(why, "not in \"pcrs\""));
+	assert_int_equal(parse("{\"model\":\"gw\",\"version\":1,\"mode\":\"semi-autonomous\","
+			       "\"pcrs\":[0,10],\"key_pcrs\":[]}", &m, why), -EINVAL);
+	assert_int_equal(parse("{\"model\":\"gw\",\"version\":1,\"mode\":\"semi-autonomous\","
+			       "\"pcrs\":[10]}", &m, why), -EINVAL);
+	assert_non_null(strstr(why, "only PCR 10"));
 	/* a selected PCR nothing checks */
 	assert_int_equal(parse("{\"model\":\"gw\",\"version\":1,\"pcrs\":[0,23],"
 			       "\"reference\":{\"23\":\"" ZERO64 "\"}}", &m, why), -EINVAL);

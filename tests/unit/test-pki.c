@@ -16,16 +16,22 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "fileio.h"
+#include "tools/mcim-operator/kek.h"
 #include "tools/mcim-operator/opcrypto.h"
 #include "tools/mcim-operator/pki.h"
 
 static char base[] = "/tmp/test-pki.XXXXXX";
+static const char *const pki_files_test[] = {
+	PKI_ROOT_CERT, PKI_ROOT_KEY, PKI_SERVER_CERT, PKI_SERVER_KEY, PKI_TICKET_CERT,
+	PKI_TICKET_KEY, PKI_DPF_CERT, PKI_DPF_KEY, PKI_POLICY_KEY,
+};
 
 static void path_of(char *out, size_t n, const char *dir, const char *name)
 {
@@ -144,6 +150,18 @@ static void test_init_defaults(void **state)
 		assert_int_equal(X509_get_key_usage(x), KU_DIGITAL_SIGNATURE);
 		assert_int_equal(verify_chain(root, x, 0), 1);
 		serial_check(x, serials, i);
+		if (!strcmp(certs[i], PKI_DPF_CERT)) {
+			/* docs/package-format.md 1: id-mcim-kp-package, and not TLS */
+			EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
+			char oid[80];
+
+			assert_non_null(eku);
+			assert_int_equal(sk_ASN1_OBJECT_num(eku), 1);
+			OBJ_obj2txt(oid, sizeof(oid), sk_ASN1_OBJECT_value(eku, 0), 1);
+			assert_string_equal(oid, PKI_OID_KP_PACKAGE);
+			sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+			assert_int_equal(verify_chain(root, x, X509_PURPOSE_SSL_SERVER), 0);
+		}
 		if (!strcmp(certs[i], PKI_SERVER_CERT)) {
 			assert_int_equal(X509_get_extended_key_usage(x), XKU_SSL_SERVER);
 			assert_int_equal(verify_chain(root, x, X509_PURPOSE_SSL_SERVER), 1);
@@ -156,6 +174,38 @@ static void test_init_defaults(void **state)
 	for (size_t i = 0; i < 4; i++)
 		BN_free(serials[i]);
 	X509_free(root);
+
+	/* the policy key: P-256, and its TPM2B_PUBLIC as the package carries it */
+	{
+		EVP_PKEY *pk = NULL;
+		TPM2B_PUBLIC pub;
+		uint8_t kek[KEK_SIZE], zero[KEK_SIZE] = { 0 };
+		char path[400];
+
+		assert_int_equal(mode_of(dir, PKI_POLICY_KEY), 0600);
+		path_of(path, sizeof(path), dir, PKI_POLICY_KEY);
+		assert_int_equal(pki_policy_key_load(path, &pk, &pub, why, sizeof(why)), 0);
+		assert_int_equal(pub.publicArea.type, TPM2_ALG_ECC);
+		assert_int_equal(pub.publicArea.nameAlg, TPM2_ALG_SHA256);
+		assert_int_equal(pub.publicArea.parameters.eccDetail.curveID, TPM2_ECC_NIST_P256);
+		assert_int_equal(pub.publicArea.parameters.eccDetail.scheme.scheme, TPM2_ALG_ECDSA);
+		assert_int_equal(pub.publicArea.parameters.eccDetail.scheme.details.ecdsa.hashAlg,
+				 TPM2_ALG_SHA256);
+		assert_true(pub.publicArea.objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT);
+		assert_int_equal(pub.publicArea.unique.ecc.x.size, 32);
+		EVP_PKEY_free(pk);
+		/* the KEK: 32 bytes, 0600, not all zero; another size or mode refused */
+		assert_int_equal(mode_of(dir, PKI_KEK), 0600);
+		path_of(path, sizeof(path), dir, PKI_KEK);
+		assert_int_equal(kek_load(path, kek, why, sizeof(why)), 0);
+		assert_memory_not_equal(kek, zero, KEK_SIZE);
+		assert_int_equal(chmod(path, 0640), 0);
+		assert_int_equal(kek_load(path, kek, why, sizeof(why)), -EPERM);
+		assert_int_equal(truncate(path, 31), 0);
+		assert_int_equal(chmod(path, 0600), 0);
+		assert_int_equal(kek_load(path, kek, why, sizeof(why)), -EINVAL);
+		assert_non_null(strstr(why, "32 bytes"));
+	}
 }
 
 static void test_no_overwrite(void **state)
@@ -179,6 +229,27 @@ static void test_no_overwrite(void **state)
 	path_of(path, sizeof(path), dir, PKI_ROOT_CERT);
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(pki_init(dir, &o, why, sizeof(why)), -EEXIST);
+	/* the key-encryption key alone is enough to refuse too */
+	{
+		char kek[400];
+
+		path_of(kek, sizeof(kek), base, "other.kek");
+		o.kek_path = kek;
+		assert_int_equal(pki_init(dir, &o, why, sizeof(why)), -EEXIST);
+		o.force = true;
+		assert_int_equal(pki_init(dir, &o, why, sizeof(why)), 0);
+		assert_int_equal(mode_of(base, "other.kek"), 0600);
+		o.force = false;
+		for (size_t i = 0; i < ARRAY_SIZE(pki_files_test); i++) {
+			path_of(path, sizeof(path), dir, pki_files_test[i]);
+			unlink(path);
+		}
+		path_of(path, sizeof(path), dir, PKI_KEK);
+		unlink(path);
+		assert_int_equal(pki_init(dir, &o, why, sizeof(why)), -EEXIST);
+		assert_non_null(strstr(why, "other.kek"));
+		o.kek_path = NULL;
+	}
 	o.force = true;
 	assert_int_equal(pki_init(dir, &o, why, sizeof(why)), 0);
 	path_of(path, sizeof(path), dir, PKI_ROOT_KEY);

@@ -208,6 +208,51 @@ static void test_key_handle(void **state)
 
 /* ---- valid documents: defaults and optional forms ------------------------ */
 
+/* The operator's package: a profile without secrets; any secret refused. */
+static void test_public_only(void **state)
+{
+	static const char ok[] = "{" HEAD ", \"auth\": {\"algorithm\": \"milenage\"},"
+		" \"pins\": [{\"ref\": \"PIN1\", \"retries\": 3},"
+		"  {\"ref\": \"ADM1\", \"retries\": 10}],"
+		" \"files\": [{\"path\": \"3F00\", \"type\": \"MF\"}]}";
+	static const char *const bad[] = {
+		"{" HEAD ", \"auth\": {\"algorithm\": \"milenage\", \"k\": \"" K1 "\"},"
+		" \"files\": [{\"path\": \"3F00\", \"type\": \"MF\"}]}",
+		"{" HEAD ", \"auth\": {\"algorithm\": \"milenage\", \"opc\": \"" OPC1 "\"},"
+		" \"files\": [{\"path\": \"3F00\", \"type\": \"MF\"}]}",
+		"{" HEAD ", \"auth\": {\"algorithm\": \"milenage\"}, \"pins\": [{\"ref\":"
+		" \"PIN1\", \"value\": \"1234\"}], \"files\": [{\"path\": \"3F00\", \"type\": \"MF\"}]}",
+		"{" HEAD ", \"auth\": {\"algorithm\": \"milenage\"}, \"pins\": [{\"ref\":"
+		" \"PIN2\", \"puk\": \"12345678\"}], \"files\": [{\"path\": \"3F00\", \"type\": \"MF\"}]}",
+		"{" HEAD ", \"auth\": {\"algorithm\": \"tuak\", \"topc\": \"" OPC1 OPC1 "\"},"
+		" \"files\": [{\"path\": \"3F00\", \"type\": \"MF\"}]}",
+	};
+	struct usim_profile *p = NULL;
+	struct aka_plain_secret k;
+	char why[PROFILE_JSON_WHY_SIZE];
+	const struct usim_pin *pin;
+
+	(void)state;
+	assert_int_equal(profile_json_load_public(ok, strlen(ok), &p, why, sizeof(why)), 0);
+	pin = usim_profile_pin(p, USIM_KEYREF_PIN1);
+	assert_non_null(pin);
+	assert_true(pin->has_puk);
+	assert_int_equal(pin->value[0], 0xff);
+	pin = usim_profile_pin(p, USIM_KEYREF_ADM1);
+	assert_non_null(pin);
+	assert_false(pin->has_puk);
+	usim_profile_free(p);
+	/* The same text is no complete profile for the local path. */
+	assert_int_equal(load(ok, &p, &k, why), -EINVAL);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		p = NULL;
+		assert_int_equal(profile_json_load_public(bad[i], strlen(bad[i]), &p, why,
+							  sizeof(why)), -EINVAL);
+		assert_non_null(strstr(why, "not allowed here"));
+		assert_null(p);
+	}
+}
+
 static void test_minimal_and_defaults(void **state)
 {
 	static const char doc[] =
@@ -706,6 +751,7 @@ int main(void)
 		cmocka_unit_test(test_nul_in_text),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_public_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

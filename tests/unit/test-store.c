@@ -343,6 +343,61 @@ static void test_no_clear_secrets(void **state)
 	assert_true(file_contains(t->path, t->p->files[1].data, t->p->files[1].rec_len));
 }
 
+/*
+ * Operator-made secrets: the OPc and PIN values arrive sealed (imported
+ * duplication blobs); the store never calls its sealer's seal() and needs
+ * every one of them.
+ */
+static void test_presealed_install(void **state)
+{
+	struct t *t = *state;
+	static const uint8_t key_blob[] = { 0x00, 0x01, 0xde, 0xad, 0xbe, 0xef };
+	uint8_t opc[AKA_OPC_LEN], sealed_opc[64], sealed_pin[USIM_MAX_PINS][64];
+	char kinds[USIM_MAX_PINS][STORE_KIND_MAX + 1];
+	struct store_blob b[2 + USIM_MAX_PINS];
+	struct store_profile_meta m = {
+		.iccid = t->iccid, .imsi = t->imsi, .cls = STORE_CLASS_OPERATIONAL,
+		.presealed = true,
+	};
+	struct usim_profile *q = NULL;
+	size_t n = 0, len = 0;
+	int64_t id = 0;
+
+	memset(opc, 0x3c, sizeof(opc));
+	b[n++] = (struct store_blob){ STORE_BLOB_KEY, key_blob, sizeof(key_blob) };
+	assert_int_equal(fake_seal(&t->fs, opc, sizeof(opc), sealed_opc, sizeof(sealed_opc),
+				   &len), 0);
+	b[n++] = (struct store_blob){ STORE_BLOB_OPC, sealed_opc, len };
+	for (size_t i = 0; i < t->p->n_pins; i++) {
+		uint8_t sec[2 * USIM_PIN_LEN];
+
+		memset(sec, (int)('0' + i), sizeof(sec));
+		assert_int_equal(fake_seal(&t->fs, sec, sizeof(sec), sealed_pin[i],
+					   sizeof(sealed_pin[i]), &len), 0);
+		snprintf(kinds[i], sizeof(kinds[i]), "pin:%02x", t->p->pins[i].key_ref);
+		b[n++] = (struct store_blob){ kinds[i], sealed_pin[i], len };
+	}
+	t->fs.seals = 0;
+	/* One PIN blob missing: refused, nothing written. */
+	assert_int_equal(store_profile_install(t->s, &m, t->p, b, n - 1, &id), -EINVAL);
+	assert_non_null(strstr(store_errmsg(t->s), "no pin:"));
+	assert_int_equal(count(t, "profiles"), 0);
+	assert_int_equal(store_profile_install(t->s, &m, t->p, b, n, &id), 0);
+	assert_int_equal(t->fs.seals, 0);
+	assert_int_equal(count(t, "blobs"), (int64_t)n);
+	/* The profile's own (clear) OPc never reached the store. */
+	store_close(t->s);
+	assert_false(file_contains(t->path, t->p->aka.milenage.opc, AKA_OPC_LEN));
+	assert_int_equal(store_open(t->path, &t->sealer, &t->s, NULL, 0), 0);
+	/* Loading unseals the operator's values. */
+	assert_int_equal(store_profile_load(t->s, id, &q), 0);
+	assert_memory_equal(q->aka.milenage.opc, opc, sizeof(opc));
+	for (size_t i = 0; i < q->n_pins; i++)
+		assert_int_equal(q->pins[i].value[0], '0' + (int)i);
+	usim_profile_free(q);
+	assert_int_equal(store_check(t->s), 0);
+}
+
 static void test_duplicate_and_atomic_install(void **state)
 {
 	struct t *t = *state;
@@ -745,6 +800,86 @@ static uint64_t seq_ms(struct t *t, int64_t id, unsigned ind)
 	return v;
 }
 
+/* Expiry, the package sequence and "used": stored, and covered by the MAC. */
+static void test_expiry_and_package_seq(void **state)
+{
+	struct t *t = *state;
+	struct fake_counter fc = { .value = 3 };
+	struct store_counter c = { fc_read, fc_inc, &fc };
+	struct store_profile_meta m = {
+		.iccid = "8900000000000000009", .imsi = t->imsi,
+		.cls = STORE_CLASS_PROVISIONING, .expires = 1900000000,
+	};
+	static const char *const edits[] = {
+		"UPDATE profiles SET expires = expires + 86400 WHERE expires != 0",
+		"UPDATE profiles SET expires = 0",
+		"DELETE FROM device_blobs WHERE kind = 'package-seq'",
+		"UPDATE device_blobs SET data = zeroblob(8) WHERE kind = 'package-seq'",
+	};
+	struct store_profile_info info;
+	int64_t id = anchored(t, &c, 16), prov = 0;
+	uint64_t seq = 99;
+	bool used = true;
+
+	assert_int_equal(store_profile_install(t->s, &m, t->p, NULL, 0, &prov), 0);
+	m.expires = -1;
+	m.iccid = "8900000000000000010";
+	assert_int_equal(store_profile_install(t->s, &m, t->p, NULL, 0, NULL), -EINVAL);
+	assert_int_equal(store_profile_get(t->s, prov, &info), 0);
+	assert_int_equal(info.expires, 1900000000);
+	assert_int_equal(info.cls, STORE_CLASS_PROVISIONING);
+	assert_int_equal(store_profile_get(t->s, id, &info), 0);
+	assert_int_equal(info.expires, 0);
+	assert_int_equal(store_profile_used(t->s, id, &used), 0);
+	assert_false(used);
+	assert_int_equal(auth_commit(t, &c, id, 1, 9), 0);
+	assert_int_equal(store_profile_used(t->s, id, &used), 0);
+	assert_true(used);
+
+	assert_int_equal(store_package_seq(t->s, &seq), 0);
+	assert_int_equal(seq, 0);
+	assert_int_equal(store_package_seq_set(t->s, 0), -ERANGE);
+	assert_int_equal(store_package_seq_set(t->s, 5), 0);
+	assert_int_equal(store_package_seq_set(t->s, 5), -ERANGE);
+	assert_int_equal(store_package_seq_set(t->s, 4), -ERANGE);
+	assert_int_equal(store_package_seq(t->s, &seq), 0);
+	assert_int_equal(seq, 5);
+	assert_int_equal(store_anchor_sync(t->s, &c), 0);
+	snapshot(t, "good", true);
+	for (size_t i = 0; i < ARRAY_SIZE(edits); i++) {
+		int r;
+
+		edit(t, edits[i]);
+		r = store_anchor_check(t->s, &c, 16);
+		if (r != -EBADMSG)
+			fail_msg("edit accepted (%d: %s): %s", r, store_errmsg(t->s), edits[i]);
+		snapshot(t, "good", false);
+	}
+	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_RAISED);
+	assert_int_equal(store_package_seq(t->s, &seq), 0);
+	assert_int_equal(seq, 5);
+}
+
+/*
+ * A version 2 store (no expiry column) anchored with its MAC: migrated to
+ * version 3 it keeps its MAC (what version 3 adds feeds the digest only
+ * when present).
+ */
+static void test_migrate_v2_keeps_mac(void **state)
+{
+	struct t *t = *state;
+	struct fake_counter fc = { .value = 11 };
+	struct store_counter c = { fc_read, fc_inc, &fc };
+	int v = 0;
+
+	anchored(t, &c, 16);
+	edit(t, "ALTER TABLE profiles DROP COLUMN expires; PRAGMA user_version = 2");
+	assert_int_equal(store_schema_version(t->s, &v), 0);
+	assert_int_equal(v, STORE_SCHEMA_VERSION);
+	assert_int_equal(count(t, "audit WHERE event = 'migrate'"), 2);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_RAISED);
+}
+
 /* A new store anchors; a store with profiles and no anchor is refused. */
 static void test_anchor_new_and_missing(void **state)
 {
@@ -1003,6 +1138,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_anchor_crash_repair, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_anchor_frozen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_presealed_install, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_and_package_seq, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v2_keeps_mac, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_blobs_and_limits, setup,
 						teardown),
 	};

@@ -48,6 +48,8 @@ static struct ticket sample(void)
 		t.srk_name.name[i] = (uint8_t)(255 - i);
 	}
 	memset(t.pcr_digest.buffer, 0x5a, 32);
+	t.kpd.size = 32;
+	memset(t.kpd.buffer, 0xc3, 32);
 	return t;
 }
 
@@ -132,7 +134,7 @@ static char *sign_raw(EVP_PKEY *key, const char *header, const char *payload)
 static char header_json[256];
 static const char claims_json[] =
 	"{\"iss\":\"pva\",\"jti\":\"j1\",\"sub\":\"3f2a000000000000000000000000000000000000000000000000000000000001\","
-	"\"ak_name\":\"000b01\",\"srk_name\":\"000b02\",\"pcr_digest\":\"aa\",\"model\":\"m\","
+	"\"ak_name\":\"000b01\",\"srk_name\":\"000b02\",\"pcr_digest\":\"aa\",\"kpd\":\"c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3\",\"model\":\"m\","
 	"\"policy_version\":1,\"mode\":\"remote\",\"iat\":1800000000,\"exp\":1800000600%s}";
 
 static const char *header(const char *alg, const char *extra)
@@ -170,6 +172,7 @@ static void test_round_trip(void **state)
 	assert_memory_equal(&got.ak_name, &t.ak_name, sizeof(t.ak_name));
 	assert_memory_equal(&got.srk_name, &t.srk_name, sizeof(t.srk_name));
 	assert_memory_equal(&got.pcr_digest, &t.pcr_digest, sizeof(t.pcr_digest));
+	assert_memory_equal(&got.kpd, &t.kpd, sizeof(t.kpd));
 	assert_int_equal(got.policy_version, 3);
 	assert_int_equal(got.mode, TICKET_MODE_SEMI_AUTONOMOUS);
 	assert_int_equal(got.iat, t.iat);
@@ -345,6 +348,12 @@ static void test_sign_refuses_bad_claims(void **state)
 	assert_int_equal(ticket_sign(signer, &t, &token), -EINVAL);
 	t = sample();
 	t.pcr_digest.size = 0;
+	assert_int_equal(ticket_sign(signer, &t, &token), -EINVAL);
+	/* kpd is a SHA-256 digest: 32 bytes exactly */
+	t = sample();
+	t.kpd.size = 20;
+	assert_int_equal(ticket_sign(signer, &t, &token), -EINVAL);
+	t.kpd.size = 0;
 	assert_int_equal(ticket_sign(signer, &t, &token), -EINVAL);
 	assert_null(token);
 	assert_int_equal(ticket_new_jti(t.jti), 0);

@@ -227,6 +227,7 @@ static int issue_ticket(struct op_server *s, const struct op_session *sess,
 	t->ak_name = v->ak_name;
 	t->srk_name = v->srk_name;
 	t->pcr_digest = v->pcr_digest;
+	t->kpd = v->kpd;
 	snprintf(t->model, sizeof(t->model), "%s", sess->model);
 	t->policy_version = (uint32_t)sess->model_version;
 	t->mode = mode == PVA_MODE_AUTONOMOUS ? TICKET_MODE_AUTONOMOUS

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "tools/mcim-operator/dpf.h"
 #include "tools/mcim-operator/evidence.h"
 #include "tools/mcim-operator/server.h"
 
@@ -105,6 +106,16 @@ static void route(struct op_server *s, const struct http_request *req,
 			api_validation_start(s, req, resp);
 		else
 			http_error(resp, 405, "method_not_allowed", "use POST");
+	} else if (!strcmp(req->path, "/v1/dpf/package") || !strcmp(req->path, "/v1/dpf/receipt") ||
+		   !strcmp(req->path, "/v1/dpf/tamper")) {
+		if (!post)
+			http_error(resp, 405, "method_not_allowed", "use POST");
+		else if (req->path[8] == 'p')
+			api_dpf_package(s, req, resp);
+		else if (req->path[8] == 'r')
+			api_dpf_receipt(s, req, resp);
+		else
+			api_dpf_tamper(s, req, resp);
 	} else if (evidence_path(req->path, session)) {
 		if (post)
 			api_validation_evidence(s, session, req, resp);
@@ -168,6 +179,8 @@ int server_open(struct op_server *s, const struct op_config *cfg, char *why, siz
 		r = pki_signer_load(cert, key, &s->ticket_key, why, why_size);
 	}
 	if (r == 0)
+		r = dpf_keys_load(cfg, &s->dpf, why, why_size);
+	if (r == 0)
 		r = ratelimit_new(cfg->address_rate, &s->per_address);
 	if (r == 0)
 		r = ratelimit_new(cfg->device_rate, &s->per_device);
@@ -184,6 +197,7 @@ void server_close(struct op_server *s)
 	ratelimit_free(s->per_device);
 	ratelimit_free(s->per_address);
 	pki_signer_free(s->ticket_key);
+	dpf_keys_free(s->dpf);
 	ekcert_store_free(s->trust);
 	store_close(s->store);
 	memset(s, 0, sizeof(*s));

@@ -215,8 +215,31 @@ static int assign(struct cli *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* After a tamper report was investigated: the DPF serves the device again. */
+static int clear_tamper(struct cli *c, const char *id)
+{
+	_cleanup_(store_closep) struct store *s = NULL;
+	struct op_device d;
+	int64_t n = 0;
+	int r;
+
+	if (!device_id_valid(id))
+		return cli_error(EXIT_USAGE, "a device id is 64 lowercase hex digits");
+	r = cli_store(c, &s);
+	if (r)
+		return r;
+	if (store_device_get(s, id, &d) < 0)
+		return cli_error(EXIT_FAILED, "no device %s", id);
+	if (store_tamper_clear(s, id, time(NULL), &n) < 0)
+		return cli_error(EXIT_FAILED, "device clear-tamper: %s", store_errmsg(s));
+	printf("%" PRId64 " tamper report%s cleared\n", n, n == 1 ? "" : "s");
+	return EXIT_OK;
+}
+
 int cmd_device(struct cli *c, int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "clear-tamper"))
+		return clear_tamper(c, argv[2]);
 	if (argc >= 2 && !strcmp(argv[1], "import"))
 		return import(c, argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "list"))
@@ -231,12 +254,14 @@ int cmd_device(struct cli *c, int argc, char **argv)
 		       "                                 [--batch NAME] [--unassigned] [--limit N]\n"
 		       "       mcim-operator device show DEVICE_ID\n"
 		       "       mcim-operator device assign DEVICE_ID SHO | --batch NAME SHO\n"
+		       "       mcim-operator device clear-tamper DEVICE_ID\n"
 		       "import registers a fleet from a CSV with a header naming its columns:\n"
 		       "ek_cert or ek_public (base64), model, subscriber, and optionally sho and\n"
 		       "batch; every EK certificate must chain to [drf] manufacturers. A bad row\n"
 		       "is reported with its line number and nothing of the file is imported.\n"
-		       "SHO \"-\" unassigns.\n");
+		       "SHO \"-\" unassigns. clear-tamper marks the device's tamper reports\n"
+		       "handled: the DPF builds packages for it again.\n");
 		return EXIT_OK;
 	}
-	return cli_error(EXIT_USAGE, "usage: device import|list|show|assign (see device --help)");
+	return cli_error(EXIT_USAGE, "usage: device import|list|show|assign|clear-tamper (see device --help)");
 }

@@ -21,7 +21,7 @@ int cmd_pki(struct cli *c, int argc, char **argv)
 	};
 	const char *dns[PKI_MAX_NAMES], *ips[PKI_MAX_NAMES];
 	struct pki_init_opts po = { .dns_names = dns, .ip_addresses = ips };
-	char why[512], *end;
+	char why[512], kek[OP_PATH_MAX + 32], *end;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -51,10 +51,12 @@ int cmd_pki(struct cli *c, int argc, char **argv)
 			       "[--days N] [--organization O] [--force]\n"
 			       "Makes in [pki] dir (%s): the root CA devices pin (%s), the TLS server\n"
 			       "certificate (%s, subjectAltName from --dns/--ip, default localhost and\n"
-			       "127.0.0.1), the PVA's ticket key (%s) and the DPF's signing key (%s).\n"
+			       "127.0.0.1), the PVA's ticket key (%s), the DPF's signing key (%s,\n"
+			       "extendedKeyUsage id-mcim-kp-package), the policy key (%s), and the\n"
+			       "subscribers' key-encryption key ([sho] kek, default %s/%s).\n"
 			       "Private keys are mode 0600. An existing PKI is kept unless --force.\n",
 			       c->cfg.pki_dir, PKI_ROOT_CERT, PKI_SERVER_CERT, PKI_TICKET_CERT,
-			       PKI_DPF_CERT);
+			       PKI_DPF_CERT, PKI_POLICY_KEY, c->cfg.pki_dir, PKI_KEK);
 			return EXIT_OK;
 		default:
 			return EXIT_USAGE;
@@ -62,6 +64,8 @@ int cmd_pki(struct cli *c, int argc, char **argv)
 	}
 	if (optind + 1 != argc || strcmp(argv[optind], "init"))
 		return cli_error(EXIT_USAGE, "usage: pki init [OPTIONS] (see pki --help)");
+	op_config_kek_path(&c->cfg, kek, sizeof(kek));
+	po.kek_path = kek;
 	if (pki_init(c->cfg.pki_dir, &po, why, sizeof(why)) < 0)
 		return cli_error(EXIT_FAILED, "pki init: %s", why);
 	printf("operator PKI made in %s; devices pin %s/%s\n", c->cfg.pki_dir, c->cfg.pki_dir,

@@ -28,6 +28,14 @@ void op_config_defaults(struct op_config *c)
 	};
 }
 
+void op_config_kek_path(const struct op_config *c, char *out, size_t size)
+{
+	if (c->kek[0])
+		snprintf(out, size, "%s", c->kek);
+	else
+		snprintf(out, size, "%s/subscriber.kek", c->pki_dir);
+}
+
 struct parser {
 	struct op_config *c;
 	char why[256];
@@ -54,6 +62,16 @@ static int set_path(const char *v, char *out, size_t size)
 	if (!*v || strlen(v) >= size)
 		return -EINVAL;
 	memcpy(out, v, strlen(v) + 1);
+	return 0;
+}
+
+static int set_digits(const char *v, size_t min, size_t max, char *out, size_t size)
+{
+	size_t n = strlen(v);
+
+	if (n < min || n > max || n >= size || strspn(v, "0123456789") != n)
+		return -EINVAL;
+	memcpy(out, v, n + 1);
 	return 0;
 }
 
@@ -97,6 +115,10 @@ static const struct {
 	{ "limits", "connections_per_address", "0 (no limit) to 65536" },
 	{ "store", "pool", "1 to 64 connections" },
 	{ "metrics", "listen", "ADDRESS:PORT with a numeric address" },
+	{ "sho", "kek", "a file path" },
+	{ "sho", "imsi_first", "an IMSI of 6 to 15 digits" },
+	{ "sho", "imsi_last", "an IMSI of 6 to 15 digits" },
+	{ "sho", "iccid_prefix", "2 to 17 digits starting with 89 (ITU-T E.118)" },
 };
 
 static int set(struct op_config *c, unsigned k, const char *v)
@@ -115,6 +137,13 @@ static int set(struct op_config *c, unsigned k, const char *v)
 	case 10: return set_uint(v, 0, 65536, &c->max_per_address);
 	case 11: return set_uint(v, 1, 64, &c->store_pool);
 	case 12: return set_listen(v, c->metrics_addr, sizeof(c->metrics_addr), &c->metrics_port);
+	case 13: return set_path(v, c->kek, sizeof(c->kek));
+	case 14: return set_digits(v, 6, 15, c->imsi_first, sizeof(c->imsi_first));
+	case 15: return set_digits(v, 6, 15, c->imsi_last, sizeof(c->imsi_last));
+	case 16:
+		if (strncmp(v, "89", 2))
+			return -EINVAL;
+		return set_digits(v, 2, 17, c->iccid_prefix, sizeof(c->iccid_prefix));
 	}
 	return -EINVAL;
 }
@@ -172,6 +201,15 @@ int op_config_load(struct op_config *c, const char *path, char *why, size_t why_
 		return -EINVAL;
 	}
 	r = ini_parse_string(text, handler, &p);
+	if (r == 0 && (strlen(c->imsi_first) != strlen(c->imsi_last) ||
+		       strcmp(c->imsi_first, c->imsi_last) > 0)) {
+		op_config_defaults(c);
+		snprintf(why, why_size,
+			 "%s: [sho] imsi_first and imsi_last must both be given, with as many "
+			 "digits, the first not above the last",
+			 path ? path : OP_CONFIG_PATH);
+		return -EINVAL;
+	}
 	if (r != 0) {
 		op_config_defaults(c);
 		snprintf(why, why_size, "%s:%d: %s", path ? path : OP_CONFIG_PATH, r,

@@ -29,6 +29,10 @@ struct op_config {
 	/* [pva] */
 	unsigned session_ttl;  /* seconds */
 	unsigned ticket_ttl;
+	/* [sho] subscriptions (docs/operator.md "Subscriptions") */
+	char kek[OP_PATH_MAX + 1];       /* "" : pki_dir/subscriber.kek */
+	char imsi_first[16], imsi_last[16]; /* "" : not configured */
+	char iccid_prefix[19];           /* digits before the serial and Luhn digit */
 	/* [limits] */
 	unsigned device_rate;  /* requests per minute per device */
 	unsigned address_rate; /* requests per minute per source address */
@@ -40,6 +44,8 @@ struct op_config {
 };
 
 void op_config_defaults(struct op_config *c);
+/* The KEK's path: [sho] kek, else PKI_DIR/subscriber.kek (pki.h PKI_KEK). */
+void op_config_kek_path(const struct op_config *c, char *out, size_t size);
 /* Reads path (NULL: OP_CONFIG_PATH); a missing file at the default path is fine. */
 int op_config_load(struct op_config *c, const char *path, char *why, size_t why_size);
 

@@ -20,13 +20,16 @@ static const struct {
 	int (*fn)(struct cli *c, int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{ "serve", cmd_serve, "run the HTTPS service (DRF, PVA)" },
+	{ "serve", cmd_serve, "run the HTTPS service (DRF, PVA, DPF)" },
 	{ "pki", cmd_pki, "pki init: make the operator's CA, TLS and signing keys" },
 	{ "device", cmd_device, "device import|list|show|assign: the registered fleet" },
 	{ "model", cmd_model, "model set|show|list: device models' reference values" },
 	{ "sho", cmd_sho, "sho add|list: the home operators devices can be assigned to" },
 	{ "audit", cmd_audit, "audit [DEVICE]: the decisions taken" },
 	{ "db", cmd_db, "db migrate: bring the store's schema up to date" },
+	{ "subscription", cmd_subscription, "subscription create|list|show: the SHO's subscriptions" },
+	{ "package", cmd_package, "package build: answer a download request offline (DPF)" },
+	{ "export", cmd_export, "export: subscriptions for the HLR/HSS (CSV, osmo-hlr)" },
 };
 
 static void usage(FILE *f)
@@ -43,7 +46,7 @@ static void usage(FILE *f)
 		"Commands:\n",
 		OP_CONFIG_PATH);
 	for (unsigned i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].help);
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\nExit status: 0 ok, 1 failed or refused, 2 usage, 3 configuration, store or PKI.\n");
 }
 

@@ -30,6 +30,9 @@ int cmd_model(struct cli *c, int argc, char **argv);
 int cmd_sho(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_db(struct cli *c, int argc, char **argv);
+int cmd_subscription(struct cli *c, int argc, char **argv);
+int cmd_export(struct cli *c, int argc, char **argv);
+int cmd_package(struct cli *c, int argc, char **argv);
 
 /* Opens the configured store; prints why and returns EXIT_SETUP on failure. */
 int cli_store(struct cli *c, struct store **ret);

@@ -3,11 +3,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -17,6 +19,7 @@
 #include "hex.h"
 #include "opcrypto.h"
 #include "pki.h"
+#include "tpm2-crypto.h"
 
 #define PKI_MAX_PEM_SIZE (64 * 1024)
 
@@ -224,24 +227,39 @@ static int write_atomic(int dfd, const char *name, const void *data, size_t len,
 	return r;
 }
 
-/* The certificate (0644) and PKCS#8 private key (0600) of m as PEM files. */
-static int write_issued(int dfd, const char *dir, const char *cert_name,
-			const char *key_name, const struct issued *m, char *why,
-			size_t why_size)
+/* A PKCS#8 private key (0600) as a PEM file. */
+static int write_key(int dfd, const char *dir, const char *key_name, EVP_PKEY *key, char *why,
+		     size_t why_size)
 {
 	_cleanup_(BIO_freep) BIO *kb = BIO_new(BIO_s_secmem());
-	_cleanup_(BIO_freep) BIO *cb = BIO_new(BIO_s_mem());
 	char *data;
 	long len;
 	int r;
 
-	if (!kb || !cb || !PEM_write_bio_PrivateKey(kb, m->key, NULL, NULL, 0, NULL, NULL) ||
-	    !PEM_write_bio_X509(cb, m->cert))
+	if (!kb || !PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL))
 		return -ENOMEM;
 	len = BIO_get_mem_data(kb, &data);
 	r = write_atomic(dfd, key_name, data, (size_t)len, 0600);
 	if (r < 0)
 		return why_fail(why, why_size, r, "%s/%s: %s", dir, key_name, strerror(-r));
+	return 0;
+}
+
+/* The certificate (0644) and PKCS#8 private key (0600) of m as PEM files. */
+static int write_issued(int dfd, const char *dir, const char *cert_name,
+			const char *key_name, const struct issued *m, char *why,
+			size_t why_size)
+{
+	_cleanup_(BIO_freep) BIO *cb = BIO_new(BIO_s_mem());
+	char *data;
+	long len;
+	int r;
+
+	if (!cb || !PEM_write_bio_X509(cb, m->cert))
+		return -ENOMEM;
+	r = write_key(dfd, dir, key_name, m->key, why, why_size);
+	if (r < 0)
+		return r;
 	len = BIO_get_mem_data(cb, &data);
 	r = write_atomic(dfd, cert_name, data, (size_t)len, 0644);
 	if (r < 0)
@@ -251,8 +269,43 @@ static int write_issued(int dfd, const char *dir, const char *cert_name,
 
 static const char *const pki_files[] = {
 	PKI_ROOT_CERT, PKI_ROOT_KEY, PKI_SERVER_CERT, PKI_SERVER_KEY,
-	PKI_TICKET_CERT, PKI_TICKET_KEY, PKI_DPF_CERT, PKI_DPF_KEY,
+	PKI_TICKET_CERT, PKI_TICKET_KEY, PKI_DPF_CERT, PKI_DPF_KEY, PKI_POLICY_KEY,
 };
+
+/* A directory fd for path's directory and path's last component. */
+static int open_parent(const char *path, int *ret_dfd, char **ret_base)
+{
+	_cleanup_free_ char *d = strdup(path), *b = strdup(path);
+	int fd;
+
+	if (!d || !b)
+		return -ENOMEM;
+	fd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*ret_base = strdup(basename(b));
+	if (!*ret_base) {
+		close(fd);
+		return -ENOMEM;
+	}
+	*ret_dfd = fd;
+	return 0;
+}
+
+/* 32 random bytes from the private DRBG, mode 0600, through write_atomic. */
+static int write_kek(int dfd, const char *base)
+{
+	uint8_t kek[32];
+	int r;
+
+	if (RAND_priv_bytes(kek, sizeof(kek)) != 1)
+		return -EIO;
+	r = write_atomic(dfd, base, kek, sizeof(kek), 0600);
+	OPENSSL_cleanse(kek, sizeof(kek));
+	if (r == 0 && fsync(dfd) < 0)
+		r = -errno;
+	return r;
+}
 
 int pki_init(const char *dir, const struct pki_init_opts *o, char *why, size_t why_size)
 {
@@ -267,11 +320,20 @@ int pki_init(const char *dir, const struct pki_init_opts *o, char *why, size_t w
 		{ NID_subject_key_identifier, "hash" },
 		{ NID_authority_key_identifier, "keyid:always" },
 	};
-	_cleanup_free_ char *san = NULL;
+	/* docs/package-format.md section 1: the device wants this EKU. */
+	static const struct ext dpf_exts[] = {
+		{ NID_basic_constraints, "critical,CA:FALSE" },
+		{ NID_key_usage, "critical,digitalSignature" },
+		{ NID_ext_key_usage, PKI_OID_KP_PACKAGE },
+		{ NID_subject_key_identifier, "hash" },
+		{ NID_authority_key_identifier, "keyid:always" },
+	};
+	_cleanup_free_ char *san = NULL, *kek_base = NULL;
+	_cleanup_(EVP_PKEY_freep) EVP_PKEY *policy = NULL;
 	struct issued root = { 0 }, server = { 0 }, ticket = { 0 }, dpf = { 0 };
 	const char *org;
 	unsigned days;
-	int dfd, r;
+	int dfd, kek_dfd = -1, r;
 
 	if (!dir || !o)
 		return -EINVAL;
@@ -300,6 +362,20 @@ int pki_init(const char *dir, const struct pki_init_opts *o, char *why, size_t w
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return why_fail(why, why_size, -errno, "%s: %s", dir, strerror(errno));
+	if (o->kek_path) {
+		r = open_parent(o->kek_path, &kek_dfd, &kek_base);
+		if (r < 0) {
+			r = why_fail(why, why_size, r, "%s: %s", o->kek_path, strerror(-r));
+			goto out;
+		}
+	} else {
+		kek_dfd = dup(dfd);
+		kek_base = strdup(PKI_KEK);
+		if (kek_dfd < 0 || !kek_base) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(pki_files) && !o->force; i++)
 		if (faccessat(dfd, pki_files[i], F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 			r = why_fail(why, why_size, -EEXIST,
@@ -307,6 +383,13 @@ int pki_init(const char *dir, const struct pki_init_opts *o, char *why, size_t w
 					 dir, pki_files[i]);
 			goto out;
 		}
+	if (!o->force && faccessat(kek_dfd, kek_base, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		r = why_fail(why, why_size, -EEXIST,
+			     "%s exists: replacing it would make every stored subscriber secret "
+			     "unreadable (force replaces it)",
+			     o->kek_path ? o->kek_path : PKI_KEK);
+		goto out;
+	}
 
 	r = issue(org, "mcim operator root CA", NULL, days, root_exts, ARRAY_SIZE(root_exts), &root);
 	if (r >= 0)
@@ -316,8 +399,10 @@ int pki_init(const char *dir, const struct pki_init_opts *o, char *why, size_t w
 		r = issue(org, "mcim operator PVA tickets", &root, days, sign_exts,
 			  ARRAY_SIZE(sign_exts), &ticket);
 	if (r >= 0)
-		r = issue(org, "mcim operator DPF packages", &root, days, sign_exts,
-			  ARRAY_SIZE(sign_exts), &dpf);
+		r = issue(org, "mcim operator DPF packages", &root, days, dpf_exts,
+			  ARRAY_SIZE(dpf_exts), &dpf);
+	if (r >= 0 && !(policy = EVP_EC_gen("P-256")))
+		r = -ENOMEM;
 	if (r < 0) {
 		r = why_fail(why, why_size, r, "making the certificates failed: %s", strerror(-r));
 		goto out;
@@ -328,6 +413,14 @@ int pki_init(const char *dir, const struct pki_init_opts *o, char *why, size_t w
 	if (r >= 0)
 		r = write_issued(dfd, dir, PKI_DPF_CERT, PKI_DPF_KEY, &dpf, why, why_size);
 	if (r >= 0)
+		r = write_key(dfd, dir, PKI_POLICY_KEY, policy, why, why_size);
+	if (r >= 0) {
+		r = write_kek(kek_dfd, kek_base);
+		if (r < 0)
+			r = why_fail(why, why_size, r, "%s: %s",
+				     o->kek_path ? o->kek_path : PKI_KEK, strerror(-r));
+	}
+	if (r >= 0)
 		r = write_issued(dfd, dir, PKI_ROOT_CERT, PKI_ROOT_KEY, &root, why, why_size);
 	if (r >= 0 && fsync(dfd) < 0)
 		r = -errno;
@@ -336,6 +429,8 @@ out:
 	issued_free(&server);
 	issued_free(&ticket);
 	issued_free(&dpf);
+	if (kek_dfd >= 0)
+		close(kek_dfd);
 	close(dfd);
 	return r;
 }
@@ -349,7 +444,6 @@ void pki_signer_free(struct pki_signer *s)
 	free(s);
 }
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct pki_signer *, pki_signer_free)
 
 static void wipe_freep(char **p)
 {
@@ -359,22 +453,15 @@ static void wipe_freep(char **p)
 	}
 }
 
-int pki_signer_load(const char *cert_path, const char *key_path,
-		    struct pki_signer **ret, char *why, size_t why_size)
+/* A PEM private key from a file nobody but its owner may read. */
+static int load_private_key(const char *key_path, EVP_PKEY **ret, char *why, size_t why_size)
 {
-	_cleanup_(pki_signer_freep) struct pki_signer *s = NULL;
-	_cleanup_free_ char *cert_pem = NULL;
 	_cleanup_(wipe_freep) char *key_pem = NULL;
 	_cleanup_(BIO_freep) BIO *bio = NULL;
 	struct stat st;
 	size_t len;
 	int r;
 
-	if (!cert_path || !key_path || !ret)
-		return -EINVAL;
-	r = read_file_max(cert_path, PKI_MAX_PEM_SIZE, &cert_pem, &len);
-	if (r < 0)
-		return why_fail(why, why_size, r, "%s: %s", cert_path, strerror(-r));
 	if (stat(key_path, &st) < 0)
 		return why_fail(why, why_size, -errno, "%s: %s", key_path, strerror(errno));
 	if (st.st_mode & 077)
@@ -384,6 +471,30 @@ int pki_signer_load(const char *cert_path, const char *key_path,
 	r = read_file_max(key_path, PKI_MAX_PEM_SIZE, &key_pem, &len);
 	if (r < 0)
 		return why_fail(why, why_size, r, "%s: %s", key_path, strerror(-r));
+	bio = BIO_new_mem_buf(key_pem, -1);
+	if (!bio)
+		return -ENOMEM;
+	*ret = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	ERR_clear_error();
+	if (!*ret)
+		return why_fail(why, why_size, -EINVAL, "%s: not a PEM private key", key_path);
+	return 0;
+}
+
+int pki_signer_load(const char *cert_path, const char *key_path,
+		    struct pki_signer **ret, char *why, size_t why_size)
+{
+	_cleanup_(pki_signer_freep) struct pki_signer *s = NULL;
+	_cleanup_free_ char *cert_pem = NULL;
+	_cleanup_(BIO_freep) BIO *bio = NULL;
+	size_t len;
+	int r;
+
+	if (!cert_path || !key_path || !ret)
+		return -EINVAL;
+	r = read_file_max(cert_path, PKI_MAX_PEM_SIZE, &cert_pem, &len);
+	if (r < 0)
+		return why_fail(why, why_size, r, "%s: %s", cert_path, strerror(-r));
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -391,16 +502,12 @@ int pki_signer_load(const char *cert_path, const char *key_path,
 	if (!bio)
 		return -ENOMEM;
 	s->cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-	BIO_free(bio);
-	bio = BIO_new_mem_buf(key_pem, -1);
-	if (!bio)
-		return -ENOMEM;
-	s->key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
 	ERR_clear_error();
 	if (!s->cert)
 		return why_fail(why, why_size, -EINVAL, "%s: not a PEM certificate", cert_path);
-	if (!s->key)
-		return why_fail(why, why_size, -EINVAL, "%s: not a PEM private key", key_path);
+	r = load_private_key(key_path, &s->key, why, why_size);
+	if (r < 0)
+		return r;
 	if (X509_check_private_key(s->cert, s->key) != 1) {
 		ERR_clear_error();
 		return why_fail(why, why_size, -EINVAL, "%s is not the key of %s",
@@ -410,5 +517,48 @@ int pki_signer_load(const char *cert_path, const char *key_path,
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+int pki_policy_public(EVP_PKEY *key, TPM2B_PUBLIC *ret_pub)
+{
+	char group[32];
+	int r;
+
+	if (!key || !EVP_PKEY_is_a(key, "EC") ||
+	    !EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+					    NULL) ||
+	    strcmp(group, "prime256v1")) {
+		ERR_clear_error();
+		return -ENOTSUP;
+	}
+	memset(ret_pub, 0, sizeof(*ret_pub));
+	r = tpm2_public_from_evp(key, TPM2_ALG_SHA256,
+				 TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_USERWITHAUTH,
+				 &ret_pub->publicArea);
+	if (r < 0)
+		return r;
+	ret_pub->publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
+	ret_pub->publicArea.parameters.eccDetail.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+	return 0;
+}
+
+int pki_policy_key_load(const char *path, EVP_PKEY **ret_key, TPM2B_PUBLIC *ret_pub, char *why,
+			size_t why_size)
+{
+	_cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
+	TPM2B_PUBLIC pub;
+	int r;
+
+	r = load_private_key(path, &key, why, why_size);
+	if (r < 0)
+		return r;
+	r = pki_policy_public(key, &pub);
+	if (r < 0)
+		return why_fail(why, why_size, r == -ENOTSUP ? -EINVAL : r,
+				"%s: the policy key must be EC NIST P-256", path);
+	if (ret_pub)
+		*ret_pub = pub;
+	*ret_key = TAKE_PTR(key);
 	return 0;
 }

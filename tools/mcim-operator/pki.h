@@ -7,7 +7,15 @@
  *                              keyCertSign, cRLSign); devices pin it
  *   server.pem  / server.key   TLS server (serverAuth, subjectAltName)
  *   ticket.pem  / ticket.key   the PVA's validation tickets (digitalSignature)
- *   dpf.pem     / dpf.key      the DPF's MCIM packages (digitalSignature)
+ *   dpf.pem     / dpf.key      the DPF's MCIM packages (digitalSignature,
+ *                              extendedKeyUsage id-mcim-kp-package)
+ * and two keys without a certificate:
+ *   policy.key                 the operator's policy key (P-256): it signs the
+ *                              PCR policies PolicyAuthorize accepts
+ *                              (docs/package-format.md section 2)
+ *   subscriber.kek             32 random bytes, the key that encrypts the
+ *                              subscribers' secrets in the store (kek.h); its
+ *                              path is opts.kek_path ([sho] kek) when given
  * Every certificate has a random 16-byte serial (126 random bits, positive,
  * of fixed length) and the validity of opts.
  * Private keys are PKCS#8 PEM, mode 0600; every file is written to an O_EXCL
@@ -25,6 +33,9 @@
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <tss2/tss2_tpm2_types.h>
+
+#include "macro.h"
 
 struct pki_init_opts {
 	/* validity of every certificate in days; 0: PKI_DEFAULT_DAYS */
@@ -36,6 +47,8 @@ struct pki_init_opts {
 	size_t n_dns_names;
 	const char *const *ip_addresses;	/* IPv4 or IPv6 text */
 	size_t n_ip_addresses;
+	/* where the key-encryption key goes; NULL: dir/PKI_KEK */
+	const char *kek_path;
 	/* replace an existing PKI in dir (else -EEXIST) */
 	bool force;
 };
@@ -53,6 +66,15 @@ struct pki_init_opts {
 #define PKI_TICKET_KEY "ticket.key"
 #define PKI_DPF_CERT "dpf.pem"
 #define PKI_DPF_KEY "dpf.key"
+#define PKI_POLICY_KEY "policy.key"
+#define PKI_KEK "subscriber.kek"
+
+/*
+ * The project's OID arc (docs/package-format.md section 1, ITU-T X.667 6.3):
+ * the extended key usage of a DPF certificate.
+ */
+#define PKI_OID_MCIM "2.25.100283043871109241917352944415068407155"
+#define PKI_OID_KP_PACKAGE PKI_OID_MCIM ".2"
 
 /*
  * Creates dir (mode 0700) when missing and the PKI in it.  Returns 0,
@@ -77,5 +99,18 @@ struct pki_signer {
 int pki_signer_load(const char *cert_path, const char *key_path,
 		    struct pki_signer **ret, char *why, size_t why_size);
 void pki_signer_free(struct pki_signer *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct pki_signer *, pki_signer_free)
+
+/*
+ * Loads the policy key (PKCS#8 PEM, mode 0600, EC NIST P-256) and its public
+ * part as the TPM sees it (ret_pub, may be NULL): ECC NIST P-256, ECDSA with
+ * SHA-256, sign, nameAlg SHA-256 (the key TPM2_LoadExternal loads on the
+ * device and whose name PolicyAuthorize names; userWithAuth, as lib/package
+ * makes it).
+ */
+int pki_policy_key_load(const char *path, EVP_PKEY **ret_key, TPM2B_PUBLIC *ret_pub,
+			char *why, size_t why_size);
+/* The TPM2B_PUBLIC of a P-256 policy key, as above. */
+int pki_policy_public(EVP_PKEY *key, TPM2B_PUBLIC *ret_pub);
 
 #endif

@@ -2,7 +2,8 @@
 # opcrypto (EK certificates, the operator PKI, validation tickets), and their
 # tests (group "operator": `make check-operator`).
 OPCRYPTO_SRCS := tools/mcim-operator/opcrypto.c tools/mcim-operator/ekcert.c \
-	tools/mcim-operator/pki.c tools/mcim-operator/ticket.c
+	tools/mcim-operator/pki.c tools/mcim-operator/ticket.c \
+	tools/mcim-operator/kek.c
 $(eval $(call lib,opcrypto,$(OPCRYPTO_SRCS),$(LDLIBS_crypto) $(LDLIBS_jsonc)))
 OPCRYPTO_LIBS := opcrypto tpm2util mcimutil
 

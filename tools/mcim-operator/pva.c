@@ -368,6 +368,28 @@ static bool quote_checks(const struct pva_context *ctx, const struct pva_evidenc
 	}
 	PASS(v, "pcr_digest");
 	v->pcr_digest = a.attested.quote.pcrDigest;
+	/* The ticket's kpd: the PolicyPCR digest (Part 3 23.7) of the key
+	 * PCRs' quoted values, in index order, that the DPF approves. */
+	{
+		TPM2B_DIGEST kv[MODEL_PCRS];
+		size_t nk = 0;
+
+		for (unsigned p = 0; p < MODEL_PCRS; p++) {
+			const TPM2B_DIGEST *q = pcr_value(&ev->pcrs, ctx->model->pcr_mask, p);
+
+			if (ctx->model->key_pcr_mask & (1u << p)) {
+				if (!q) {
+					FAIL(v, "pcr_digest", "key PCR %u has no SHA-256 value", p);
+					return false;
+				}
+				kv[nk++] = *q;
+			}
+		}
+		if (tpm2_pcr_digest(TPM2_ALG_SHA256, kv, nk, &v->kpd) < 0) {
+			FAIL(v, "pcr_digest", "the key PCR digest could not be computed");
+			return false;
+		}
+	}
 	clock_check(ctx, &a.clockInfo, v);
 	return ok;
 }

@@ -50,6 +50,7 @@ struct pva_verdict {
 	TPMS_CLOCK_INFO clock;
 	TPM2B_NAME ak_name, srk_name;
 	TPM2B_DIGEST pcr_digest;
+	TPM2B_DIGEST kpd;	/* SHA-256 of the key PCRs' values (ticket claim kpd) */
 };
 
 /*

@@ -14,11 +14,14 @@
 #include "tools/mcim-operator/ratelimit.h"
 #include "tools/mcim-operator/store.h"
 
+struct dpf_keys;
+
 struct op_server {
 	const struct op_config *cfg;
 	struct store *store;
 	struct ekcert_store *trust;
 	struct pki_signer *ticket_key;
+	struct dpf_keys *dpf;
 	struct ratelimit *per_address, *per_device;
 	struct metrics *metrics;
 	_Atomic bool draining; /* SIGTERM received: /readyz says 503 */
@@ -36,6 +39,13 @@ void api_validation_start(struct op_server *s, const struct http_request *req,
 			  struct http_response *resp);
 void api_validation_evidence(struct op_server *s, const char *session,
 			     const struct http_request *req, struct http_response *resp);
+
+void api_dpf_package(struct op_server *s, const struct http_request *req,
+		     struct http_response *resp);
+void api_dpf_receipt(struct op_server *s, const struct http_request *req,
+		     struct http_response *resp);
+void api_dpf_tamper(struct op_server *s, const struct http_request *req,
+		    struct http_response *resp);
 
 /* A 200/201 answer with the JSON object o (consumed). */
 void api_reply(struct http_response *resp, unsigned status, struct json_object *o);

@@ -865,3 +865,457 @@ int store_audit_list(struct store *s, const char *device_id, unsigned limit, sto
 			      "WHERE ($1 IS NULL OR device_id = $2) ORDER BY at LIMIT $3",
 			      p, ARRAY_SIZE(p), audit_iter_row, &it));
 }
+
+/* ---- subscriptions ---- */
+
+#define SUB_COLS                                                               \
+	"iccid, imsi, msisdn, sho, subscriber, device_id, algorithm, secrets, "  \
+	"state, profile, pin_refs, created, updated"
+
+void op_subscription_clear(struct op_subscription *x)
+{
+	if (!x)
+		return;
+	free(x->secrets);
+	free(x->profile);
+	x->secrets = x->profile = NULL;
+}
+
+static int sub_from_row(const struct db_row *row, struct op_subscription *x)
+{
+	op_subscription_clear(x);
+	COPY(x->iccid, db_row_text(row, 0));
+	COPY(x->imsi, db_row_text(row, 1));
+	COPY(x->msisdn, db_row_text(row, 2));
+	COPY(x->sho, db_row_text(row, 3));
+	COPY(x->subscriber, db_row_text(row, 4));
+	COPY(x->device_id, db_row_text(row, 5));
+	COPY(x->algorithm, db_row_text(row, 6));
+	x->secrets = strdup(db_row_text(row, 7));
+	COPY(x->state, db_row_text(row, 8));
+	x->profile = strdup(db_row_text(row, 9));
+	COPY(x->pin_refs, db_row_text(row, 10));
+	x->created = db_row_int(row, 11);
+	x->updated = db_row_int(row, 12);
+	return x->secrets && x->profile ? 0 : -ENOMEM;
+}
+
+int store_subscription_add(struct store *s, const struct op_subscription *x)
+{
+	const struct db_val p[] = {
+		DBT(x->iccid),	    DBT(x->imsi),     DBT(x->msisdn),	DBT(x->sho),
+		DBT(x->subscriber), x->device_id[0] ? DBT(x->device_id) : DBN,
+		DBT(x->algorithm),  DBT(x->secrets),  DBT(x->state),	DBT(x->profile),
+		DBT(x->pin_refs),   DBI(x->created),  DBI(x->created),
+	};
+
+	return LOCKED(s, exec(s,
+			      "INSERT INTO subscriptions (" SUB_COLS ") VALUES "
+			      "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+			      p, ARRAY_SIZE(p), NULL, NULL));
+}
+
+static int row_text16(const struct db_row *row, void *user)
+{
+	snprintf(user, OP_IMSI_MAX + 1, "%s", db_row_text(row, 0));
+	return 0;
+}
+
+int store_subscription_last_imsi(struct store *s, const char *first, const char *last,
+				 char ret[OP_IMSI_MAX + 1])
+{
+	/* Equal-length digit strings: text order is numeric order. */
+	const struct db_val p[] = { DBT(first), DBT(last), DBI(strlen(first)) };
+
+	ret[0] = 0;
+	return LOCKED(s, exec(s,
+			      "SELECT MAX(imsi) FROM subscriptions WHERE imsi >= $1 AND imsi <= $2 "
+			      "AND LENGTH(imsi) = $3",
+			      p, 3, row_text16, ret));
+}
+
+struct one_sub {
+	struct op_subscription *x;
+	bool found;
+};
+
+static int one_sub_row(const struct db_row *row, void *user)
+{
+	struct one_sub *o = user;
+
+	o->found = true;
+	return sub_from_row(row, o->x);
+}
+
+int store_subscription_get(struct store *s, const char *id, struct op_subscription *ret)
+{
+	const struct db_val p[] = { DBT(id), DBT(id) };
+	struct one_sub o = { ret, false };
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = LOCKED(s, exec(s, "SELECT " SUB_COLS " FROM subscriptions WHERE iccid = $1 OR imsi = $2",
+			   p, 2, one_sub_row, &o));
+	if (r == 0 && !o.found)
+		r = -ENOENT;
+	if (r < 0)
+		op_subscription_clear(ret);
+	return r;
+}
+
+struct sub_iter {
+	store_subscription_fn fn;
+	void *user;
+};
+
+static int sub_iter_row(const struct db_row *row, void *user)
+{
+	struct sub_iter *it = user;
+	struct op_subscription x = { 0 };
+	int r = sub_from_row(row, &x);
+
+	if (r == 0)
+		r = it->fn(&x, it->user);
+	op_subscription_clear(&x);
+	return r;
+}
+
+int store_subscription_list(struct store *s, const struct store_subscription_filter *f,
+			    store_subscription_fn fn, void *user)
+{
+	const struct db_val p[] = {
+		f->sho ? DBT(f->sho) : DBN,		  f->sho ? DBT(f->sho) : DBN,
+		f->device ? DBT(f->device) : DBN,	  f->device ? DBT(f->device) : DBN,
+		f->subscriber ? DBT(f->subscriber) : DBN, f->subscriber ? DBT(f->subscriber) : DBN,
+		f->state ? DBT(f->state) : DBN,		  f->state ? DBT(f->state) : DBN,
+		DBI(f->limit ? f->limit : INT64_MAX),
+	};
+	struct sub_iter it = { fn, user };
+
+	return LOCKED(s, exec(s,
+			      "SELECT " SUB_COLS " FROM subscriptions WHERE "
+			      "($1 IS NULL OR sho = $2) AND ($3 IS NULL OR device_id = $4) AND "
+			      "($5 IS NULL OR subscriber = $6) AND ($7 IS NULL OR state = $8) "
+			      "ORDER BY imsi LIMIT $9",
+			      p, ARRAY_SIZE(p), sub_iter_row, &it));
+}
+
+/* ---- the download ---- */
+
+struct issue {
+	const char *sho, *subscriber;
+	struct op_package *p;
+	struct op_subscription *sub;
+	bool found;
+};
+
+static int issue_sub_row(const struct db_row *row, void *user)
+{
+	struct issue *x = user;
+
+	x->found = true;
+	return sub_from_row(row, x->sub);
+}
+
+static int found_row(const struct db_row *row, void *user)
+{
+	(void)row;
+	*(bool *)user = true;
+	return 0;
+}
+
+static int issue_tx(struct store *s, void *arg)
+{
+	struct issue *x = arg;
+	struct op_package *p = x->p;
+	struct db_val dev = DBT(p->device_id);
+	int64_t n = 0;
+	bool used = false;
+	int r;
+
+	r = exec(s, "SELECT COUNT(*) FROM tamper_reports WHERE device_id = $1 AND cleared = 0", &dev,
+		 1, row_int, &n);
+	if (r < 0)
+		return r;
+	if (n) {
+		snprintf(ERR, "%" PRId64 " tamper report(s) outstanding", n);
+		return -EPERM;
+	}
+	{
+		const struct db_val q[] = { DBT(p->device_id), DBT(p->nonce) };
+
+		r = exec(s, "SELECT COUNT(*) FROM packages WHERE device_id = $1 AND nonce = $2", q, 2,
+			 row_int, &n);
+		if (r < 0)
+			return r;
+		if (n) {
+			snprintf(ERR, "a package was built for this nonce already");
+			return -EEXIST;
+		}
+	}
+	/* The device's subscription: its own, else one of its SHO and subscriber's pool. */
+	{
+		const struct db_val q[] = { DBT(p->device_id) };
+
+		r = exec(s,
+			 "SELECT " SUB_COLS " FROM subscriptions WHERE device_id = $1 AND "
+			 "state <> 'active' ORDER BY created, iccid LIMIT 1",
+			 q, 1, issue_sub_row, x);
+		if (r < 0)
+			return r;
+	}
+	if (!x->found) {
+		const struct db_val q[] = { DBT(p->device_id), DBT(x->sho), DBT(x->subscriber) };
+
+		r = exec(s,
+			 "UPDATE subscriptions SET device_id = $1 WHERE iccid = (SELECT iccid FROM "
+			 "subscriptions WHERE device_id IS NULL AND sho = $2 AND subscriber = $3 AND "
+			 "state = 'created' ORDER BY imsi LIMIT 1) AND device_id IS NULL RETURNING " SUB_COLS,
+			 q, ARRAY_SIZE(q), issue_sub_row, x);
+		if (r < 0)
+			return r;
+	}
+	if (!x->found) {
+		snprintf(ERR, "no subscription is assigned to the device");
+		return -ENXIO;
+	}
+	/* Single use of the ticket, in the transaction that assigns the sequence. */
+	{
+		const struct db_val q[] = { DBT(p->jti), DBT(p->device_id) };
+
+		r = exec(s,
+			 "UPDATE tickets SET used = 1 WHERE jti = $1 AND device_id = $2 AND used = 0 "
+			 "RETURNING jti",
+			 q, 2, found_row, &used);
+		if (r < 0)
+			return r;
+		if (!used) {
+			r = exec(s, "SELECT COUNT(*) FROM tickets WHERE jti = $1 AND device_id = $2", q, 2,
+				 row_int, &n);
+			if (r < 0)
+				return r;
+			snprintf(ERR, n ? "the ticket was used before"
+							   : "the ticket is not one the PVA issued to this device");
+			return n ? -EALREADY : -ENOENT;
+		}
+	}
+	{
+		const struct db_val q[] = { DBT(p->device_id) };
+
+		n = 0;
+		r = exec(s,
+			 "INSERT INTO device_sequences (device_id, next_sequence) VALUES ($1, 2) "
+			 "ON CONFLICT (device_id) DO UPDATE SET "
+			 "next_sequence = device_sequences.next_sequence + 1 RETURNING next_sequence - 1",
+			 q, 1, row_int, &n);
+		if (r < 0)
+			return r;
+		p->sequence = n;
+	}
+	COPY(p->iccid, x->sub->iccid);
+	{
+		const struct db_val q[] = { DBT(p->device_id), DBI(p->sequence), DBT(p->nonce),
+					    DBT(p->jti),       DBT(p->iccid),	 DBT(p->ak_public),
+					    DBT(p->kpd),       DBI(p->issued),	 DBI(p->expires) };
+
+		r = exec(s,
+			 "INSERT INTO packages (device_id, sequence, nonce, jti, iccid, ak_public, kpd, "
+			 "issued, expires) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+			 q, ARRAY_SIZE(q), NULL, NULL);
+		if (r == -EEXIST)
+			snprintf(ERR, "a package was built for this nonce already");
+		if (r < 0)
+			return r;
+	}
+	{
+		const struct db_val q[] = { DBI(p->issued), DBT(p->iccid) };
+
+		r = exec(s, "UPDATE subscriptions SET state = 'packaged', updated = $1 WHERE iccid = $2",
+			 q, 2, NULL, NULL);
+	}
+	if (r == 0)
+		COPY(x->sub->state, "packaged");
+	return r;
+}
+
+int store_package_issue(struct store *s, const char *sho, const char *subscriber,
+			struct op_package *p, struct op_subscription *ret_sub)
+{
+	struct issue x = { sho, subscriber, p, ret_sub, false };
+	int r;
+
+	memset(ret_sub, 0, sizeof(*ret_sub));
+	r = LOCKED(s, in_tx(s, issue_tx, &x));
+	if (r < 0)
+		op_subscription_clear(ret_sub);
+	return r;
+}
+
+#define PKG_COLS "device_id, sequence, nonce, jti, iccid, ak_public, kpd, issued, expires, confirmed"
+
+struct one_pkg {
+	struct op_package *p;
+	bool found;
+};
+
+static int one_pkg_row(const struct db_row *row, void *user)
+{
+	struct one_pkg *o = user;
+	struct op_package *p = o->p;
+
+	COPY(p->device_id, db_row_text(row, 0));
+	p->sequence = db_row_int(row, 1);
+	COPY(p->nonce, db_row_text(row, 2));
+	COPY(p->jti, db_row_text(row, 3));
+	COPY(p->iccid, db_row_text(row, 4));
+	COPY(p->ak_public, db_row_text(row, 5));
+	COPY(p->kpd, db_row_text(row, 6));
+	p->issued = db_row_int(row, 7);
+	p->expires = db_row_int(row, 8);
+	p->confirmed = db_row_int(row, 9);
+	o->found = true;
+	return 0;
+}
+
+int store_package_get(struct store *s, const char *device_id, int64_t sequence,
+		      struct op_package *ret)
+{
+	const struct db_val q[] = { DBT(device_id), DBI(sequence) };
+	struct one_pkg o = { ret, false };
+	int r;
+
+	r = LOCKED(s, exec(s,
+			   "SELECT " PKG_COLS " FROM packages WHERE device_id = $1 AND sequence = $2",
+			   q, 2, one_pkg_row, &o));
+	return r < 0 ? r : o.found ? 0 : -ENOENT;
+}
+
+int store_package_latest(struct store *s, const char *device_id, struct op_package *ret)
+{
+	struct db_val q = DBT(device_id);
+	struct one_pkg o = { ret, false };
+	int r;
+
+	r = LOCKED(s, exec(s,
+			   "SELECT " PKG_COLS " FROM packages WHERE device_id = $1 "
+			   "ORDER BY sequence DESC LIMIT 1",
+			   &q, 1, one_pkg_row, &o));
+	return r < 0 ? r : o.found ? 0 : -ENOENT;
+}
+
+static int row_iccid(const struct db_row *row, void *user)
+{
+	snprintf(user, OP_ICCID_MAX + 1, "%s", db_row_text(row, 0));
+	return 0;
+}
+
+struct confirm {
+	const char *device_id, *detail;
+	int64_t sequence, now;
+};
+
+static int confirm_tx(struct store *s, void *arg)
+{
+	struct confirm *c = arg;
+	const struct db_val q[] = { DBI(c->now), DBT(c->device_id), DBI(c->sequence) };
+	char iccid[OP_ICCID_MAX + 1] = "";
+	int r;
+
+	r = exec(s,
+		 "UPDATE packages SET confirmed = $1 WHERE device_id = $2 AND sequence = $3 AND "
+		 "confirmed = 0 RETURNING iccid",
+		 q, 3, row_iccid, iccid);
+	if (r < 0)
+		return r;
+	if (!iccid[0]) {
+		snprintf(ERR, "package %" PRId64 " was confirmed before",
+			 c->sequence);
+		return -EALREADY;
+	}
+	{
+		const struct db_val u[] = { DBI(c->now), DBT(iccid), DBT(c->device_id) };
+
+		r = exec(s,
+			 "UPDATE subscriptions SET state = 'active', updated = $1 WHERE iccid = $2 AND "
+			 "device_id = $3",
+			 u, 3, NULL, NULL);
+	}
+	if (r == 0) {
+		const struct db_val a[] = { DBI(c->now), DBT(c->device_id), DBT("receipt"),
+					    DBT("installed"), DBT(c->detail) };
+
+		r = exec(s,
+			 "INSERT INTO audit (at, device_id, event, result, detail) "
+			 "VALUES ($1, $2, $3, $4, $5)",
+			 a, ARRAY_SIZE(a), NULL, NULL);
+	}
+	return r;
+}
+
+int store_package_confirm(struct store *s, const char *device_id, int64_t sequence, int64_t now,
+			  const char *detail)
+{
+	struct confirm c = { device_id, detail, sequence, now };
+
+	return LOCKED(s, in_tx(s, confirm_tx, &c));
+}
+
+int store_tamper_add(struct store *s, const char *device_id, int64_t at, int64_t received,
+		     const char *reason)
+{
+	const struct db_val p[] = { DBT(device_id), DBI(at), DBI(received), DBT(reason) };
+
+	return LOCKED(s, exec(s,
+			      "INSERT INTO tamper_reports (device_id, at, received, reason) "
+			      "VALUES ($1, $2, $3, $4)",
+			      p, ARRAY_SIZE(p), NULL, NULL));
+}
+
+int store_tamper_outstanding(struct store *s, const char *device_id, int64_t *ret_count)
+{
+	struct db_val p = DBT(device_id);
+
+	*ret_count = 0;
+	return LOCKED(s, exec(s,
+			      "SELECT COUNT(*) FROM tamper_reports WHERE device_id = $1 AND cleared = 0",
+			      &p, 1, row_int, ret_count));
+}
+
+struct clear_tamper {
+	const char *device_id;
+	int64_t now, count;
+};
+
+static int clear_tamper_tx(struct store *s, void *arg)
+{
+	struct clear_tamper *c = arg;
+	const struct db_val p[] = { DBI(c->now), DBT(c->device_id) };
+	char detail[64];
+	int r;
+
+	r = exec(s, "UPDATE tamper_reports SET cleared = $1 WHERE device_id = $2 AND cleared = 0", p,
+		 2, NULL, NULL);
+	if (r < 0)
+		return r;
+	c->count = db_changes(conn);
+	snprintf(detail, sizeof(detail), "%" PRId64 " report(s) cleared", c->count);
+	{
+		const struct db_val a[] = { DBI(c->now), DBT(c->device_id), DBT("tamper"),
+					    DBT("cleared"), DBT(detail) };
+
+		return exec(s,
+			    "INSERT INTO audit (at, device_id, event, result, detail) "
+			    "VALUES ($1, $2, $3, $4, $5)",
+			    a, ARRAY_SIZE(a), NULL, NULL);
+	}
+}
+
+int store_tamper_clear(struct store *s, const char *device_id, int64_t now, int64_t *ret_count)
+{
+	struct clear_tamper c = { device_id, now, 0 };
+	int r = LOCKED(s, in_tx(s, clear_tamper_tx, &c));
+
+	if (r == 0 && ret_count)
+		*ret_count = c.count;
+	return r;
+}

@@ -163,4 +163,83 @@ typedef int (*store_audit_fn)(int64_t at, const char *device_id, const char *eve
 int store_audit_list(struct store *s, const char *device_id, unsigned limit,
 		     store_audit_fn fn, void *user);
 
+/* ---- Subscriptions (SHO): docs/operator.md "Subscriptions" ---- */
+#define OP_ICCID_MAX 20
+#define OP_IMSI_MAX 15
+
+/* states: created -> packaged (a package was issued) -> active (receipt) */
+struct op_subscription {
+	char iccid[OP_ICCID_MAX + 1];
+	char imsi[OP_IMSI_MAX + 1];
+	char msisdn[OP_IMSI_MAX + 1];          /* "" none */
+	char sho[OP_ID_MAX + 1];
+	char subscriber[OP_ID_MAX + 1];        /* "" none */
+	char device_id[OP_DEVICE_ID_LEN + 1];  /* "" not assigned yet */
+	char algorithm[16];
+	char state[16];
+	char *secrets;  /* hex, sealed with the KEK (kek.h), AAD = iccid; malloc'ed */
+	char *profile;  /* the profile template (JSON, no secrets); malloc'ed */
+	char pin_refs[33]; /* the profile's PIN key references in order, hex ("01810a") */
+	int64_t created, updated;
+};
+void op_subscription_clear(struct op_subscription *x);
+
+/* -EEXIST when the ICCID or the IMSI exists (pick the next and retry). */
+int store_subscription_add(struct store *s, const struct op_subscription *x);
+/* The highest IMSI in [first, last] ("" when none). */
+int store_subscription_last_imsi(struct store *s, const char *first, const char *last,
+				 char ret[OP_IMSI_MAX + 1]);
+/* By ICCID or IMSI; -ENOENT. */
+int store_subscription_get(struct store *s, const char *iccid_or_imsi, struct op_subscription *ret);
+struct store_subscription_filter {
+	const char *sho, *device, *subscriber, *state; /* NULL: any */
+	unsigned limit;                                /* 0: no limit */
+};
+typedef int (*store_subscription_fn)(const struct op_subscription *x, void *user);
+int store_subscription_list(struct store *s, const struct store_subscription_filter *f,
+			    store_subscription_fn fn, void *user);
+
+/* ---- The download (DPF) ---- */
+struct op_package {
+	char device_id[OP_DEVICE_ID_LEN + 1];
+	int64_t sequence;
+	char nonce[65];                        /* hex */
+	char jti[65];
+	char iccid[OP_ICCID_MAX + 1];
+	char ak_public[OP_EK_PUBLIC_HEX_MAX + 1]; /* hex TPM2B_PUBLIC of the request's AK */
+	char kpd[65];                          /* hex: the approved key PCR digest */
+	int64_t issued, expires, confirmed;
+};
+
+/*
+ * The DPF's decision, one transaction: refuses with -EPERM when a tamper
+ * report of the device is outstanding, -EEXIST when a package was built for
+ * (device, nonce), -ENXIO when no subscription is assigned to the device
+ * (one with its device_id, else the first `created` one of its SHO and
+ * subscriber, which it then takes); marks the ticket jti (of this device)
+ * used (-ENOENT unknown, -EALREADY used); assigns the device's next
+ * sequence number; records the package p (p->sequence and p->iccid are set)
+ * and the subscription `packaged`.  On a refusal nothing changes.
+ * *ret_sub gets the subscription (the caller clears it).
+ */
+int store_package_issue(struct store *s, const char *sho, const char *subscriber,
+			struct op_package *p, struct op_subscription *ret_sub);
+/* The package (device, sequence); -ENOENT. */
+int store_package_get(struct store *s, const char *device_id, int64_t sequence,
+		      struct op_package *ret);
+/* The device's last package (highest sequence); -ENOENT none. */
+int store_package_latest(struct store *s, const char *device_id, struct op_package *ret);
+/*
+ * The receipt: package (device, sequence) confirmed and its subscription
+ * active, with an audit record; -EALREADY confirmed before.
+ */
+int store_package_confirm(struct store *s, const char *device_id, int64_t sequence, int64_t now,
+			  const char *detail);
+
+/* Tamper reports: recorded, outstanding until cleared. */
+int store_tamper_add(struct store *s, const char *device_id, int64_t at, int64_t received,
+		     const char *reason);
+int store_tamper_outstanding(struct store *s, const char *device_id, int64_t *ret_count);
+int store_tamper_clear(struct store *s, const char *device_id, int64_t now, int64_t *ret_count);
+
 #endif

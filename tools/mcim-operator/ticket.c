@@ -27,7 +27,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_MD_CTX *, EVP_MD_CTX_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(ECDSA_SIG *, ECDSA_SIG_free)
 
 static const char *const claim_names[] = {
-	"iss", "jti", "sub", "ak_name", "srk_name", "pcr_digest",
+	"iss", "jti", "sub", "ak_name", "srk_name", "pcr_digest", "kpd",
 	"model", "policy_version", "mode", "iat", "exp",
 };
 
@@ -220,6 +220,8 @@ static int claims_check(const struct ticket *t, char *why, size_t why_size)
 		bad = "srk_name";
 	else if (!t->pcr_digest.size || t->pcr_digest.size > sizeof(t->pcr_digest.buffer))
 		bad = "pcr_digest";
+	else if (t->kpd.size != 32)
+		bad = "kpd";
 	else if (!model_ok(t->model))
 		bad = "model";
 	else if (!ticket_mode_name(t->mode))
@@ -251,6 +253,7 @@ static json_object *claims_json(const struct ticket *t)
 	    add_hex(o, "ak_name", t->ak_name.name, t->ak_name.size) ||
 	    add_hex(o, "srk_name", t->srk_name.name, t->srk_name.size) ||
 	    add_hex(o, "pcr_digest", t->pcr_digest.buffer, t->pcr_digest.size) ||
+	    add_hex(o, "kpd", t->kpd.buffer, t->kpd.size) ||
 	    json_object_object_add(o, "model", json_object_new_string(t->model)) ||
 	    json_object_object_add(o, "policy_version", json_object_new_int64(t->policy_version)) ||
 	    json_object_object_add(o, "mode", json_object_new_string(ticket_mode_name(t->mode))) ||
@@ -439,6 +442,8 @@ static int parse_claims(const uint8_t *data, size_t len, struct ticket *t, char 
 	if (!get_hex(o, "pcr_digest", t->pcr_digest.buffer, sizeof(t->pcr_digest.buffer),
 		     &t->pcr_digest.size))
 		return bad_claim(why, why_size, "pcr_digest");
+	if (!get_hex(o, "kpd", t->kpd.buffer, sizeof(t->kpd.buffer), &t->kpd.size))
+		return bad_claim(why, why_size, "kpd");
 	if (!copy_string(o, "model", t->model, sizeof(t->model)))
 		return bad_claim(why, why_size, "model");
 	if (!get_int(o, "policy_version", 0, UINT32_MAX, &v))

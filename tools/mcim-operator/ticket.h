@@ -57,6 +57,9 @@ struct ticket {
 	TPM2B_NAME ak_name;
 	TPM2B_NAME srk_name;
 	TPM2B_DIGEST pcr_digest;
+	/* "kpd": SHA-256 of the quoted sha256-bank values of the model's key
+	 * PCRs in index order (the PolicyPCR digest the DPF approves) */
+	TPM2B_DIGEST kpd;
 	char model[TICKET_MODEL_MAX + 1];	/* 1-64 printable ASCII characters */
 	uint32_t policy_version;
 	enum ticket_mode mode;

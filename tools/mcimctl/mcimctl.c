@@ -16,6 +16,8 @@ static const struct subcommand subcommands[] = {
 	{ "status", cmd_status, "show the daemon's state" },
 	{ "slot", cmd_slot, "list the virtual card slots (slot list)" },
 	{ "profile", cmd_profile, "list, show, install, enable, disable, delete profiles" },
+	{ "factory-install", cmd_factory_install,
+	  "install the provisioning profile, time-limited (admin)" },
 	{ "tamper", cmd_tamper, "record a tamper event (admin)" },
 	{ "attest", cmd_attest, "produce a TPM quote over a nonce" },
 	{ "apdu", cmd_apdu, "send a command APDU to the card engine (admin)" },
@@ -23,6 +25,7 @@ static const struct subcommand subcommands[] = {
 	{ "log", cmd_log, "set the daemon's log level (admin)" },
 	{ "register", cmd_register, "register the device with the operator's DRF (admin)" },
 	{ "validate", cmd_validate, "have the operator's PVA validate the platform (admin)" },
+	{ "provision", cmd_provision, "register, validate, download and enable a profile; or write a download request (admin)" },
 };
 
 static void usage(FILE *f, const char *prog)
@@ -46,7 +49,8 @@ static void usage(FILE *f, const char *prog)
 		   "7 profile enabled but its card not served; register, validate:\n"
 		   "8 the operator refused, 9 operator unreachable or no answer in time,\n"
 		   "10 TLS failed (not the pinned operator), 11 operator busy, retry later,\n"
-		   "12 the operator's answer is malformed.\n");
+		   "12 the operator's answer is malformed; profile install --package, provision:\n"
+		   "13 the package was refused (the message names the check).\n");
 }
 
 int main(int argc, char **argv)

@@ -26,6 +26,8 @@ enum {
 	EXIT_TLS = 10,        /* the server is not under the pinned root, or TLS failed */
 	EXIT_RETRY = 11,      /* the operator is busy (429, 503): try again later */
 	EXIT_BADANSWER = 12,  /* the operator's answer is not the protocol's */
+	/* profile install --package, provision */
+	EXIT_PKG_REFUSED = 13, /* a check of docs/package-format.md 1 refused the package */
 };
 
 struct ctl {
@@ -75,6 +77,7 @@ int operands(int argc, char **argv, int min, int max, const char *usage);
 int cmd_status(const struct ctl *c, int argc, char **argv);
 int cmd_slot(const struct ctl *c, int argc, char **argv);
 int cmd_profile(const struct ctl *c, int argc, char **argv);
+int cmd_factory_install(const struct ctl *c, int argc, char **argv);
 int cmd_tamper(const struct ctl *c, int argc, char **argv);
 int cmd_attest(const struct ctl *c, int argc, char **argv);
 int cmd_apdu(const struct ctl *c, int argc, char **argv);
@@ -82,6 +85,9 @@ int cmd_trace(const struct ctl *c, int argc, char **argv);
 int cmd_log(const struct ctl *c, int argc, char **argv);
 int cmd_register(const struct ctl *c, int argc, char **argv);
 int cmd_validate(const struct ctl *c, int argc, char **argv);
+int cmd_provision(const struct ctl *c, int argc, char **argv);
+/* profile.c: profile.install_package of the DER package in a file. */
+int install_package(const struct ctl *c, const char *path, bool enable);
 /* provision.c: runs provision.register / provision.validate with progress. */
 int run_provision(const struct ctl *c, const char *method, const char *doing);
 

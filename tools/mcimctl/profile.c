@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * mcimctl profile list | show ICCID | install FILE [...] | enable ICCID |
- * disable ICCID | delete ICCID: methods "profile.*".
+ * disable ICCID | delete ICCID: methods "profile.*"; mcimctl
+ * factory-install --expires TIME FILE: profile.install of a provisioning
+ * profile (docs/package-format.md 5).
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/mcimd/control.h"
 #include "fileio.h"
+#include "json-util.h"
 #include "macro.h"
 #include "tools/mcimctl/mcimctl.h"
 
@@ -131,33 +135,145 @@ static int read_file(const struct ctl *c, const char *path, char **ret)
 	return EXIT_OK;
 }
 
-static int p_install(const struct ctl *c, int argc, char **argv)
+/*
+ * --expires TIME: Unix seconds, an RFC 3339 UTC time (2027-01-31T00:00:00Z)
+ * or +N followed by s, m, h or d from now.
+ */
+static int parse_time(const char *t, int64_t *ret)
 {
-	static const char usage[] =
-		"profile install [--class provisioning|operational] [--nickname NAME]\n"
-		"               [--operator NAME] [--enable] FILE";
+	struct tm tm = { 0 };
+	char *end = NULL;
+	long long v;
+
+	if (t[0] == '+') {
+		static const struct { char c; long long mul; } units[] = {
+			{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+		};
+
+		errno = 0;
+		v = strtoll(t + 1, &end, 10);
+		if (errno || end == t + 1 || v <= 0 || v > 100LL * 365 * 86400 || !*end ||
+		    end[1])
+			return -EINVAL;
+		for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+			if (*end == units[i].c) {
+				*ret = (int64_t)time(NULL) + v * units[i].mul;
+				return 0;
+			}
+		return -EINVAL;
+	}
+	end = strptime(t, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end && !*end) {
+		time_t u = timegm(&tm);
+
+		if (u <= 0)
+			return -EINVAL;
+		*ret = u;
+		return 0;
+	}
+	errno = 0;
+	v = strtoll(t, &end, 10);
+	if (errno || end == t || *end || v <= 0)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/*
+ * profile install --package FILE: the operator's package (DER) through
+ * mcimd's verifier.  The base64 text travels inside one request of at most
+ * CONTROL_REQUEST_MAX bytes, hence the limit (PACKAGE_MAX is larger).
+ */
+#define PACKAGE_FILE_MAX ((CONTROL_REQUEST_MAX - 1024) / 4 * 3)
+
+int install_package(const struct ctl *c, const char *path, bool enable)
+{
+	_cleanup_free_ char *der = NULL, *b64 = NULL;
+	struct json_object *res = NULL, *err = NULL, *params;
+	size_t len = 0;
+	int r;
+
+	r = read_file_max(path, PACKAGE_FILE_MAX, &der, &len);
+	if (r < 0) {
+		fprintf(stderr, "%s: %s: %s\n", c->prog, path,
+			r == -EFBIG || r == -EINVAL ? "not a regular file of at most 95 KiB"
+						    : strerror(-r));
+		return EXIT_USAGE;
+	}
+	b64 = b64_encode((const uint8_t *)der, len);
+	if (!b64)
+		return EXIT_FAILED;
+	params = json_object_new_object();
+	json_object_object_add(params, "package", json_object_new_string(b64));
+	json_object_object_add(params, "enable", json_object_new_boolean(enable));
+	r = ctl_call_err(c, "profile.install_package", params, &res, &err, NULL, NULL);
+	if (err) {
+		const char *msg = json_str(err, "message");
+
+		if (!strncmp(msg, "package refused", 15))
+			r = EXIT_PKG_REFUSED;
+		if (c->json)
+			print_result(c, err);
+		fprintf(stderr, "%s: %s\n", c->prog, msg);
+		json_object_put(err);
+		return r;
+	}
+	if (r)
+		return r;
+	if (c->json)
+		print_result(c, res);
+	else
+		printf("installed %s from the package (sequence %s)%s\n", json_str(res, "iccid"),
+		       json_str(res, "sequence"),
+		       !strcmp(json_str(res, "state"), "enabled") ? " (enabled)" : "");
+	r = card_state(c, res, json_str(res, "iccid"));
+	json_object_put(res);
+	return r;
+}
+
+/* profile install, and factory-install (class provisioning, --expires). */
+static int install(const struct ctl *c, int argc, char **argv, bool factory)
+{
+	static const char usage_install[] =
+		"profile install [--class provisioning|operational] [--expires TIME]\n"
+		"               [--nickname NAME] [--operator NAME] [--enable] FILE\n"
+		"       mcimctl profile install --package [--enable] FILE";
+	static const char usage_factory[] =
+		"factory-install --expires TIME [--nickname NAME] [--operator NAME] FILE";
 	static const struct option opts[] = {
 		{ "class", required_argument, NULL, 'c' },
+		{ "expires", required_argument, NULL, 'x' },
 		{ "nickname", required_argument, NULL, 'n' },
 		{ "operator", required_argument, NULL, 'o' },
 		{ "enable", no_argument, NULL, 'e' },
+		{ "package", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *cls = "operational", *nick = NULL, *op = NULL;
+	const char *usage = factory ? usage_factory : usage_install;
+	const char *cls = factory ? "provisioning" : "operational", *nick = NULL, *op = NULL;
 	struct json_object *res = NULL, *params;
 	_cleanup_free_ char *text = NULL;
-	bool enable = false;
+	int64_t expires = 0;
+	bool enable = false, package = false;
 	int o, r;
 
 	optind = 0;
-	while ((o = getopt_long(argc, argv, "+c:n:o:eh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, factory ? "+x:n:o:h" : "+c:x:n:o:eph", opts,
+				NULL)) != -1) {
 		switch (o) {
 		case 'c':
 			cls = optarg;
 			if (strcmp(cls, "provisioning") && strcmp(cls, "operational")) {
 				fprintf(stderr, "%s: --class is provisioning or operational\n",
 					c->prog);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'x':
+			if (parse_time(optarg, &expires) < 0) {
+				fprintf(stderr, "%s: --expires: '%s' is not a time (Unix seconds, "
+					"YYYY-MM-DDTHH:MM:SSZ or +N[smhd])\n", c->prog, optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -170,6 +286,9 @@ static int p_install(const struct ctl *c, int argc, char **argv)
 		case 'e':
 			enable = true;
 			break;
+		case 'p':
+			package = true;
+			break;
 		case 'h':
 			printf("Usage: mcimctl %s\n", usage);
 			return EXIT_OK;
@@ -180,33 +299,59 @@ static int p_install(const struct ctl *c, int argc, char **argv)
 	}
 	if (operands(argc, argv, 1, 1, usage) < 0)
 		return EXIT_USAGE;
+	if (package && (nick || op || expires || strcmp(cls, "operational"))) {
+		fprintf(stderr, "%s: --package takes only --enable: the package says the rest\n",
+			c->prog);
+		return EXIT_USAGE;
+	}
+	if (package)
+		return install_package(c, argv[optind], enable);
+	if (factory && !expires) {
+		fprintf(stderr, "%s: factory-install needs --expires TIME (the provisional "
+			"identity is time-limited)\n", c->prog);
+		return EXIT_USAGE;
+	}
 	r = read_file(c, argv[optind], &text);
 	if (r)
 		return r;
 	params = json_object_new_object();
 	json_object_object_add(params, "profile", json_object_new_string(text));
 	json_object_object_add(params, "class", json_object_new_string(cls));
+	if (expires)
+		json_object_object_add(params, "expires", json_object_new_int64(expires));
 	if (nick)
 		json_object_object_add(params, "nickname", json_object_new_string(nick));
 	if (op)
 		json_object_object_add(params, "operator", json_object_new_string(op));
 	json_object_object_add(params, "enable", json_object_new_boolean(enable));
+	explicit_bzero(text, strlen(text)); /* K in clear */
 	r = ctl_call(c, "profile.install", params, &res);
 	if (r)
 		return r;
 	if (c->json)
 		print_result(c, res);
 	else
-		printf("installed %s%s\n", json_str(res, "iccid"), enable ? " (enabled)" : "");
+		printf("installed %s%s\n", json_str(res, "iccid"),
+		       !strcmp(json_str(res, "state"), "enabled") ? " (enabled)" : "");
 	r = card_state(c, res, json_str(res, "iccid"));
 	json_object_put(res);
 	return r;
 }
 
+static int p_install(const struct ctl *c, int argc, char **argv)
+{
+	return install(c, argc, argv, false);
+}
+
+int cmd_factory_install(const struct ctl *c, int argc, char **argv)
+{
+	return install(c, argc, argv, true);
+}
+
 static const struct subcommand profile_cmds[] = {
 	{ "list", p_list, "list installed profiles" },
 	{ "show", p_show, "show one profile" },
-	{ "install", p_install, "install a profile description file (admin)" },
+	{ "install", p_install, "install a profile description file or a package (admin)" },
 	{ "enable", p_enable, "enable a profile (the enabled one is disabled)" },
 	{ "disable", p_disable, "disable the enabled profile" },
 	{ "delete", p_delete, "delete a profile and its keys (admin)" },

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * What `mcimctl register` and `mcimctl validate` share: the method call
+ * What `mcimctl register`, `mcimctl validate` and `mcimctl provision` share: the method call
  * (answered by mcimd when the flow with the operator ended), the steps
  * printed one per line as they pass (on a terminal, from `status` polled
  * while waiting; else at the end), the PVA's checks, and the exit code of
@@ -22,6 +22,7 @@ static const struct {
 	{ "refused", EXIT_REFUSED },     { "unreachable", EXIT_UNREACHABLE },
 	{ "timeout", EXIT_UNREACHABLE }, { "tls", EXIT_TLS },
 	{ "retry-later", EXIT_RETRY },   { "bad-answer", EXIT_BADANSWER },
+	{ "package", EXIT_PKG_REFUSED },
 };
 
 static struct json_object *member(struct json_object *o, const char *key)
@@ -112,7 +113,11 @@ int run_provision(const struct ctl *c, const char *method, const char *doing)
 			print_steps(&g, steps, member(res, "checks"));
 			if (checks_shown)
 				print_checks("passed", member(res, "checks"), "result");
-			if (member(res, "ticket_expires"))
+			if (member(res, "sequence"))
+				printf("provisioned: profile %s (IMSI %s, sequence %s) enabled\n",
+				       json_str(res, "iccid"), json_str(res, "imsi"),
+				       json_str(res, "sequence"));
+			else if (member(res, "ticket_expires"))
 				printf("valid: device %s, %s mode, ticket until %s\n",
 				       json_str(res, "device_id"), json_str(res, "mode"),
 				       json_str(res, "ticket_expires"));

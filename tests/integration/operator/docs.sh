@@ -11,6 +11,11 @@ t() { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n -
 
 codes=$(grep -ohE '(http_error\([^,]+, [0-9]+, |"code", json_object_new_string\()"[a-z_]+"' \
 	tools/mcim-operator/*.c | grep -oE '"[a-z_]+"$' | tr -d '"' | sort -u)
+# the DPF's refusals (api-dpf.c, dpf.c): refuse(..., STATUS, "code"), the ticket's two
+dpf_codes=$(grep -ohE '(refuse\([^;]*, [0-9]{3}, |\*ret_code = |EXPIRED \? |"ticket_expired" : )"[a-z_]+"' \
+	tools/mcim-operator/api-dpf.c tools/mcim-operator/dpf.c | grep -oE '"[a-z_]+"$' | tr -d '"' | sort -u)
+t "the DPF's error codes are found (at least 14)" "[ \$(printf '%s\n' \$dpf_codes | wc -l) -ge 14 ]"
+codes="$codes $dpf_codes"
 for c in $(printf '%s\n' $codes validation_failed | sort -u); do
 	t "error code $c is in operator-api.yaml and operator-protocol.md" \
 		"grep -q '\\b$c\\b' docs/operator-api.yaml && grep -q '| \`$c\` |' docs/operator-protocol.md"
@@ -19,7 +24,7 @@ checks=$(grep -ohE '(PASS|FAIL)\(v, "[a-z_]+"' tools/mcim-operator/pva.c | grep 
 for c in $checks; do
 	t "check $c is in operator-protocol.md section 3" "grep -q '^| \`$c\` |' docs/operator-protocol.md"
 done
-for cmd in serve pki device model sho audit db; do
+for cmd in serve pki device model sho audit db subscription export package; do
 	t "mcim-operator $cmd --help, and the man page names it" \
 		"$OP $cmd --help >/dev/null && grep -q '^\\.B $cmd\\b' docs/man/mcim-operator.8"
 done

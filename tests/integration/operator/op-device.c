@@ -8,6 +8,25 @@
  *   op-device --tcti T --ca ROOT.pem --url URL COMMAND [OPTIONS]
  *   COMMAND: register         POST /v1/register with the EK certificate
  *            validate         register, then the validation (2.1, 2.2)
+ *            download         POST /v1/dpf/package with the ticket, AK and SRK
+ *                             of --state; the package is verified with the
+ *                             root (lib/package) and every blob imported
+ *                             with TPM2_Import under the SRK
+ *            receipt          POST /v1/dpf/receipt: the AK's quote over the
+ *                             key PCRs, qualifyingData = SHA-256(receipt)
+ *            tamper           POST /v1/dpf/tamper, the same with a report
+ *   OPTIONS (validate, download, receipt, tamper):
+ *     --state DIR                 validate writes DIR/ticket, ak.blob,
+ *                                 device_id; download reads them and writes
+ *                                 nonce, iccid, sequence, package.der
+ *   OPTIONS (download):
+ *     --nonce HEX                 this nonce instead of a fresh one
+ *     --no-ticket                 a request without "ticket"
+ *     --other-ak | --other-srk    send an AK / SRK the ticket does not name
+ *     --key-form aes|sealed       (default aes)
+ *     --write-request FILE        write the request to FILE, do not send it
+ *   OPTIONS (receipt, tamper): --flip-quote, --pcrs LIST (default 0-7,23),
+ *     --reason TEXT (tamper)
  *   OPTIONS (validate):
  *     --tcg-log F / --ima-log F   event logs to send
  *     --summary F                 semi-autonomous summary (JSON file)
@@ -31,11 +50,15 @@
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <inttypes.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_mu.h>
 #include <unistd.h>
@@ -45,12 +68,15 @@
 #include "fileio.h"
 #include "hex.h"
 #include "json-util.h"
+#include "package.h"
+#include "tpm2-crypto.h"
 #include "tpm2-quote.h"
 
 static struct {
 	const char *tcti, *ca, *url, *tcg_log, *ima_log, *summary, *pcrs, *foreign, *save, *race;
+	const char *state, *nonce, *key_form, *reason, *write_request;
 	bool flip_quote, flip_srk, stale, second_ak, ak_norestrict, ak_decrypt, wrong_secret,
-		replay;
+		replay, no_ticket, other_ak, other_srk;
 	unsigned wait;
 } opt;
 
@@ -106,8 +132,10 @@ static int post_to(const char *base, const char *path, const char *body, long *r
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
 	rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
+	if (rc == CURLE_OK) {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, ret_status);
+		fprintf(stderr, "op-device: %s: HTTP %ld\n", path, *ret_status);
+	}
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 	if (rc != CURLE_OK) {
@@ -235,6 +263,21 @@ static int bad_ak(struct tre *t, TPM2B_PUBLIC *ret)
 	return 0;
 }
 
+static int state_write(const char *name, const void *p, size_t n)
+{
+	char path[1100];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/%s", opt.state, name);
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	ok = fwrite(p, 1, n, f) == n;
+	ok &= fclose(f) == 0;
+	return ok ? 0 : -EIO;
+}
+
 static int save(const char *name, const void *p, size_t n)
 {
 	char path[1024];
@@ -272,6 +315,7 @@ static int do_validate(struct tre *t, struct tre *foreign)
 	struct tre *akt = foreign ? foreign : t;
 	TPM2B_PUBLIC ak, srk;
 	TPM2B_NAME ak_name;
+	struct tre_blob ak_blob = { 0 };
 	TPM2B_ID_OBJECT blob = { 0 };
 	TPM2B_ENCRYPTED_SECRET secret = { 0 };
 	TPM2B_DIGEST out;
@@ -292,7 +336,23 @@ static int do_validate(struct tre *t, struct tre *foreign)
 		if (bad_ak(t, &ak) < 0)
 			return 3;
 	} else {
-		if (tre_ak_create(akt, TRE_EK_ECC, NULL) < 0 || tre_ak_public(akt, &ak, &ak_name) < 0) {
+		/* With --state the AK of an earlier validation is kept, as mcimd
+		 * keeps its AK: the DPF checks receipts with the download's AK. */
+		_cleanup_free_ char *kept = NULL;
+		size_t kl = 0;
+		char kp[1100];
+
+		if (opt.state)
+			snprintf(kp, sizeof(kp), "%s/ak.blob", opt.state);
+		if (opt.state && !foreign && read_file_max(kp, TRE_BLOB_MAX, &kept, &kl) == 0) {
+			if (tre_blob_unmarshal((uint8_t *)kept, kl, &ak_blob) < 0 ||
+			    tre_ak_load(akt, TRE_EK_ECC, &ak_blob) < 0)
+				return 3;
+		} else if (tre_ak_create(akt, TRE_EK_ECC, &ak_blob) < 0) {
+			fprintf(stderr, "op-device: AK: %s\n", tre_errmsg(akt));
+			return 3;
+		}
+		if (tre_ak_public(akt, &ak, &ak_name) < 0) {
 			fprintf(stderr, "op-device: AK: %s\n", tre_errmsg(akt));
 			return 3;
 		}
@@ -468,6 +528,263 @@ static int do_validate(struct tre *t, struct tre *foreign)
 		r = post(path, json_object_to_json_string(o), &st, &a);
 	}
 	json_object_put(o);
+	if (r == 0 && st == 200 && opt.state) {
+		uint8_t b[TRE_BLOB_MAX];
+		size_t bl = 0;
+
+		if (!json_object_object_get_ex(a, "ticket", &v) ||
+		    state_write("ticket", json_object_get_string(v), strlen(json_object_get_string(v))) ||
+		    state_write("device_id", device_id, strlen(device_id)) ||
+		    tre_blob_marshal(&ak_blob, b, sizeof(b), &bl) < 0 || state_write("ak.blob", b, bl))
+			r = -EIO;
+	}
+	json_object_put(a);
+	return r < 0 ? 3 : exit_for(st);
+}
+
+/* ---- the download (docs/package-format.md 3-4) ---- */
+
+static int state_read(const char *name, char **ret, size_t *ret_len)
+{
+	char path[1100];
+
+	snprintf(path, sizeof(path), "%s/%s", opt.state, name);
+	return read_file_max(path, 1u << 20, ret, ret_len);
+}
+
+/* The AK validate made (loaded again under the ECC EK) and the device id. */
+static int load_state(struct tre *t, char device_id[65])
+{
+	_cleanup_free_ char *blob = NULL, *id = NULL;
+	struct tre_blob b;
+	size_t len;
+
+	if (!opt.state || state_read("ak.blob", &blob, &len) < 0 ||
+	    tre_blob_unmarshal((uint8_t *)blob, len, &b) < 0 || state_read("device_id", &id, &len) < 0 ||
+	    len != 64) {
+		fprintf(stderr, "op-device: --state: run validate --state DIR first\n");
+		return -EINVAL;
+	}
+	memcpy(device_id, id, 65);
+	if (tre_ak_load(t, TRE_EK_ECC, &b) < 0) {
+		fprintf(stderr, "op-device: AK: %s\n", tre_errmsg(t));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* An SRK-shaped public key no TPM holds (the --other-srk case). */
+static void software_srk(TPM2B_PUBLIC *ret)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+
+	memset(ret, 0, sizeof(*ret));
+	tpm2_public_from_evp(k, TPM2_ALG_SHA256,
+			     TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT | TPMA_OBJECT_FIXEDTPM |
+				     TPMA_OBJECT_FIXEDPARENT,
+			     &ret->publicArea);
+	ret->publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_AES;
+	ret->publicArea.parameters.eccDetail.symmetric.keyBits.aes = 128;
+	ret->publicArea.parameters.eccDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+	EVP_PKEY_free(k);
+}
+
+static X509 *load_root(void)
+{
+	FILE *f = fopen(opt.ca, "re");
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+
+	if (f)
+		fclose(f);
+	return x;
+}
+
+/* What mcimd does with a package, short of installing it: verify, parse, import. */
+static int check_and_import(struct tre *t, const uint8_t *der, size_t len, const char *device_id,
+			    const uint8_t *nonce, const TPM2B_NAME *srk_name)
+{
+	struct package_content c;
+	uint8_t *content = NULL;
+	size_t clen, n = 0;
+	struct tre_blob b;
+	X509 *root = load_root();
+	char why[512];
+	int r;
+
+	r = root ? package_verify(der, len, root, time(NULL), &content, &clen, NULL, why,
+				  sizeof(why)) : -EINVAL;
+	X509_free(root);
+	if (r == 0)
+		r = package_content_parse((char *)content, clen, &c, why, sizeof(why));
+	free(content);
+	if (r < 0) {
+		fprintf(stderr, "op-device: package: %s\n", why);
+		return 3;
+	}
+	r = package_objects_check(&c, why, sizeof(why));
+	if (r == 0 && (strcmp(c.device, device_id) || memcmp(c.nonce, nonce, 32) ||
+		       c.srk_name.size != srk_name->size ||
+		       memcmp(c.srk_name.name, srk_name->name, srk_name->size))) {
+		snprintf(why, sizeof(why), "the package is not for this device, nonce and SRK");
+		r = -EINVAL;
+	}
+	if (r == 0)
+		r = package_policy_verify(&c.policy);
+	/* TPM2_Import: the TPM checks each blob's outer HMAC and that it was
+	 * wrapped to this SRK (Part 1 23.3). */
+	if (r == 0 && (r = tre_import(t, &c.k.pub, &c.k.duplicate, &c.k.seed, NULL, NULL, &b)) == 0)
+		n++;
+	if (r == 0 &&
+	    (r = tre_import(t, &c.opc.pub, &c.opc.duplicate, &c.opc.seed, NULL, NULL, &b)) == 0)
+		n++;
+	for (size_t i = 0; r == 0 && i < c.n_pins; i++)
+		if ((r = tre_import(t, &c.pins[i].s.pub, &c.pins[i].s.duplicate, &c.pins[i].s.seed,
+				    NULL, NULL, &b)) == 0)
+			n++;
+	if (r < 0) {
+		fprintf(stderr, "op-device: package: %s\n", why[0] ? why : tre_errmsg(t));
+		package_content_free(&c);
+		return 3;
+	}
+	printf("package %" PRId64 " for %s: %zu objects imported (K form %s), policy for PCRs %#x\n",
+	       c.sequence, c.iccid, n, package_form_name(c.k.form), c.policy.pcr_mask);
+	package_content_free(&c);
+	return 0;
+}
+
+static int do_download(struct tre *t)
+{
+	struct package_request rq = { 0 };
+	struct json_object *a = NULL, *v;
+	_cleanup_free_ char *ticket = NULL, *body = NULL;
+	TPM2B_NAME ak_name, srk_name;
+	char device_id[65], hex[65];
+	size_t len;
+	long st = 0;
+	int r;
+
+	if (load_state(t, device_id) < 0 || state_read("ticket", &ticket, &len) < 0)
+		return 3;
+	rq.ticket = ticket;
+	if (opt.nonce) {
+		if (hex_decode(opt.nonce, rq.nonce, sizeof(rq.nonce)) != sizeof(rq.nonce))
+			return 3;
+	} else if (RAND_bytes(rq.nonce, sizeof(rq.nonce)) != 1) {
+		return 3;
+	}
+	if (opt.other_ak) {
+		if (tre_ak_create(t, TRE_EK_ECC, NULL) < 0)
+			return 3;
+	}
+	if (tre_ak_public(t, &rq.ak, &ak_name) < 0 || tre_srk_public(t, &rq.srk) < 0) {
+		fprintf(stderr, "op-device: %s\n", tre_errmsg(t));
+		return 3;
+	}
+	tpm2_public_name(&rq.srk.publicArea, &srk_name);
+	if (opt.other_srk)
+		software_srk(&rq.srk);
+	if (package_form_from_name(opt.key_form ? opt.key_form : "aes", &rq.key_form) < 0)
+		return 3;
+	r = package_request_build(&rq, &body, &len);
+	rq.ticket = NULL;
+	if (r < 0)
+		return 3;
+	if (opt.no_ticket) {
+		struct json_object *o = json_tokener_parse(body);
+
+		json_object_object_del(o, "ticket");
+		free(body);
+		body = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	}
+	hex_encode(rq.nonce, sizeof(rq.nonce), hex);
+	if (state_write("nonce", hex, 64))
+		return 3;
+	if (opt.write_request) {
+		/* docs/package-format.md 5: the offline request (mcimctl provision --request) */
+		FILE *f = fopen(opt.write_request, "we");
+
+		if (!f || fputs(body, f) < 0 || fclose(f) != 0)
+			return 3;
+		return 0;
+	}
+	r = post("/v1/dpf/package", body, &st, &a);
+	if (r < 0)
+		return 3;
+	if (st == 200) {
+		uint8_t *der = NULL;
+		size_t dlen = 0;
+		char seq[32];
+
+		if (!json_object_object_get_ex(a, "package", &v) ||
+		    b64_decode(json_object_get_string(v), strlen(json_object_get_string(v)),
+			       PACKAGE_MAX, &der, &dlen) < 0) {
+			json_object_put(a);
+			return 3;
+		}
+		r = check_and_import(t, der, dlen, device_id, rq.nonce, &srk_name);
+		json_object_object_get_ex(a, "sequence", &v);
+		snprintf(seq, sizeof(seq), "%" PRId64, json_object_get_int64(v));
+		if (r == 0 && (state_write("package.der", der, dlen) || state_write("sequence", seq, strlen(seq)) ||
+			       !json_object_object_get_ex(a, "iccid", &v) ||
+			       state_write("iccid", json_object_get_string(v),
+					   strlen(json_object_get_string(v)))))
+			r = 3;
+		free(der);
+		json_object_put(a);
+		return r;
+	}
+	json_object_put(a);
+	return exit_for(st);
+}
+
+/* receipt (kind PACKAGE_RECEIPT) or tamper report: the AK's quote over it. */
+static int do_report(struct tre *t, enum package_report_kind kind)
+{
+	struct package_report rep = { .kind = kind };
+	struct package_attested at = { 0 };
+	_cleanup_free_ char *iccid = NULL, *seq = NULL, *body = NULL, *msg = NULL;
+	struct json_object *a = NULL;
+	struct tre_quote q = { 0 };
+	TPML_PCR_SELECTION sel;
+	uint8_t qual[32];
+	size_t len, blen;
+	long st = 0;
+	int r;
+
+	if (load_state(t, rep.device) < 0)
+		return 3;
+	if (kind == PACKAGE_RECEIPT) {
+		if (state_read("iccid", &iccid, &len) < 0 || state_read("sequence", &seq, &len) < 0)
+			return 3;
+		snprintf(rep.iccid, sizeof(rep.iccid), "%s", iccid);
+		rep.sequence = strtoll(seq, NULL, 10);
+	} else {
+		snprintf(rep.reason, sizeof(rep.reason), "%s", opt.reason ? opt.reason : "test");
+		rep.at = time(NULL);
+	}
+	if (package_report_build(&rep, &body, &blen) < 0 ||
+	    parse_pcrs(opt.pcrs ? opt.pcrs : "0,1,2,3,4,5,6,7,23", &sel) < 0)
+		return 3;
+	tpm2_hash(TPM2_ALG_SHA256, body, blen, qual);
+	r = tre_quote(t, &sel, qual, sizeof(qual), &q);
+	if (r < 0) {
+		fprintf(stderr, "op-device: quote: %s\n", tre_errmsg(t));
+		return 3;
+	}
+	if (opt.flip_quote)
+		q.attest.attestationData[q.attest.size / 2] ^= 1;
+	snprintf(at.device, sizeof(at.device), "%s", rep.device);
+	at.body = (uint8_t *)body;
+	at.body_len = blen;
+	at.quote = q.attest.attestationData;
+	at.quote_len = q.attest.size;
+	at.signature = q.signature;
+	r = package_attested_build(&at, kind, &msg, &len);
+	tre_quote_clear(&q);
+	if (r < 0)
+		return 3;
+	r = post(kind == PACKAGE_RECEIPT ? "/v1/dpf/receipt" : "/v1/dpf/tamper", msg, &st, &a);
 	json_object_put(a);
 	return r < 0 ? 3 : exit_for(st);
 }
@@ -493,7 +810,15 @@ int main(int argc, char **argv)
 		{ "ak-decrypt", no_argument, NULL, 6 },
 		{ "wrong-secret", no_argument, NULL, 7 },
 		{ "replay", no_argument, NULL, 8 },
-		{ "race", required_argument, NULL, 9 },
+		{ "state", required_argument, NULL, 'D' },
+		{ "nonce", required_argument, NULL, 'n' },
+		{ "key-form", required_argument, NULL, 'k' },
+		{ "reason", required_argument, NULL, 'R' },
+		{ "no-ticket", no_argument, NULL, 9 },
+		{ "write-request", required_argument, NULL, 'W' },
+		{ "other-ak", no_argument, NULL, 10 },
+		{ "other-srk", no_argument, NULL, 11 },
+		{ "race", required_argument, NULL, 12 },
 		{},
 	};
 	_cleanup_tre_ struct tre *t = NULL, *f = NULL;
@@ -520,7 +845,15 @@ int main(int argc, char **argv)
 		case 6: opt.ak_decrypt = true; break;
 		case 7: opt.wrong_secret = true; break;
 		case 8: opt.replay = true; break;
-		case 9: opt.race = optarg; break;
+		case 'D': opt.state = optarg; break;
+		case 'n': opt.nonce = optarg; break;
+		case 'k': opt.key_form = optarg; break;
+		case 'R': opt.reason = optarg; break;
+		case 9: opt.no_ticket = true; break;
+		case 'W': opt.write_request = optarg; break;
+		case 10: opt.other_ak = true; break;
+		case 11: opt.other_srk = true; break;
+		case 12: opt.race = optarg; break;
 		default: return 3;
 		}
 	}
@@ -550,6 +883,12 @@ int main(int argc, char **argv)
 		r = do_register(t, id);
 	} else if (!strcmp(argv[optind], "validate")) {
 		r = do_validate(t, f);
+	} else if (!strcmp(argv[optind], "download")) {
+		r = do_download(t);
+	} else if (!strcmp(argv[optind], "receipt")) {
+		r = do_report(t, PACKAGE_RECEIPT);
+	} else if (!strcmp(argv[optind], "tamper")) {
+		r = do_report(t, PACKAGE_TAMPER);
 	} else {
 		fprintf(stderr, "op-device: unknown command %s\n", argv[optind]);
 		r = 3;

@@ -129,6 +129,8 @@ static int ticket(int argc, char **argv)
 	}
 	t.ak_name.name[1] = t.srk_name.name[1] = 0x0b;
 	memset(t.pcr_digest.buffer, 0xa5, 32);
+	t.kpd.size = 32;
+	memset(t.kpd.buffer, 0x5c, 32);
 	t.iat = time(NULL);
 	t.exp = t.iat + 600;
 	r = ticket_sign(s, &t, &token);

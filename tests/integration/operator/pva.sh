@@ -119,7 +119,9 @@ if [ "${1:-}" = phase ]; then
 		tpm2_checkquote -u "$W/q/ak.pub" -m "$W/q/quote.msg" -s "$W/q/quote.sig" -f "$W/q/quote.pcrs" \
 			-g sha256 -q "$(od -An -tx1 "$W/q/nonce" | tr -d ' \n')" >/dev/null 2>&1 &&
 			ok "tpm2_checkquote accepts the quote the PVA accepted" || not_ok "tpm2_checkquote"
-		python3 - "$W/out" "$W/pki/ticket.pem" "$ID" <<-'PY' && ok "the ticket verifies (ES256, python3-cryptography) and names the device" || not_ok "ticket"
+		tpm2_pcrread sha256:0,1,2,3,4,5,6,7,23 -o "$W/keypcrs.bin" >/dev/null 2>&1
+		python3 - "$W/out" "$W/pki/ticket.pem" "$ID" "$W/keypcrs.bin" <<-'PY' && ok "the ticket verifies (ES256, python3-cryptography), names the device, kpd = SHA-256 of the key PCRs (pcrs without 10)" || not_ok "ticket"
+			import hashlib
 			import base64, json, sys
 			from cryptography import x509
 			from cryptography.hazmat.primitives import hashes
@@ -133,6 +135,7 @@ if [ "${1:-}" = phase ]; then
 			key.verify(der, f"{h}.{p}".encode(), ec.ECDSA(hashes.SHA256()))
 			c = json.loads(d(p))
 			assert c["sub"] == sys.argv[3] and c["mode"] == "remote" and c["policy_version"] == 1, c
+			assert c["kpd"] == hashlib.sha256(open(sys.argv[4], "rb").read()).hexdigest(), c
 		PY
 
 		# Refusals: each with its own reason, nothing changed.

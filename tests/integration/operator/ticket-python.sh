@@ -70,10 +70,10 @@ def verify(data, sig):
 signing_input = (h64 + "." + p64).encode()
 check(verify(signing_input, sig), "python3-cryptography verifies ES256 over the JWS signing input")
 check(not verify(signing_input + b"x", sig), "and refuses it over other bytes")
-check(sorted(claims) == sorted(["iss", "jti", "sub", "ak_name", "srk_name", "pcr_digest", "model",
+check(sorted(claims) == sorted(["iss", "jti", "sub", "ak_name", "srk_name", "pcr_digest", "kpd", "model",
                                 "policy_version", "mode", "iat", "exp"])
       and claims["iss"] == "pva" and claims["mode"] == "remote" and claims["exp"] - claims["iat"] == 600
-      and claims["pcr_digest"] == "a5" * 32 and claims["policy_version"] == 3,
+      and claims["pcr_digest"] == "a5" * 32 and claims["kpd"] == "5c" * 32 and claims["policy_version"] == 3,
       "claims are those of docs/operator-protocol.md section 5")
 sys.exit(1 if failed or n != int(sys.argv[3]) + 5 else 0)
 PY

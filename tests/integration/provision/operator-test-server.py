@@ -24,6 +24,16 @@ BEHAVIOUR one of ok, malformed, oversize, 403, 409, 410, 429 (Retry-After:
 3600), 429-short (Retry-After: 1), 503, hang (no answer for --hang s), slow
 (answers after 1.5 s), mode-semi (session only).  The credential is made
 to the EK type of the registered certificate (RSA 2048 or ECC P-256).
+
+With --dpf-forge (a JSON file: {"argv": [pkg-forge and its options but the
+request's], "iccid": ...}) it also plays the DPF (docs/package-format.md 3-4):
+/v1/dpf/package answers the download request with a package that pkg-forge
+builds (lib/package, as the DPF would) for the ticket's device with the next
+sequence number; /v1/dpf/receipt checks the AK's quote (the AK of the
+package request) over SHA-256(receipt) with python3-cryptography and appends
+the receipt to --receipts; /v1/dpf/tamper the same for a tamper report.
+Behaviours for "package": 409 (tamper_reported),
+sig (a package whose signature is broken).
 """
 import argparse
 import base64
@@ -269,6 +279,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             p = self.path.split("/")
             if len(p) == 5 and p[1:3] == ["v1", "validations"] and p[4] == "evidence":
                 return self.evidence(p[3], req)
+            if self.path == "/v1/dpf/package" and args.dpf_forge:
+                return self.package(req)
+            if self.path == "/v1/dpf/receipt" and args.dpf_forge:
+                return self.receipt(req, "receipt", "mcim-receipt")
+            if self.path == "/v1/dpf/tamper" and args.dpf_forge:
+                return self.receipt(req, "report", "mcim-tamper")
         except (KeyError, ValueError, TypeError) as e:
             return self.error(400, "bad_request", "malformed request: %s" % e)
         except Exception as e:  # noqa: BLE001 - the operator failed: 500, logged
@@ -344,7 +360,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         sid = secrets.token_hex(16)
         mode = "semi-autonomous" if behaviour("session") == "mode-semi" else "remote"
         with lock:
-            sessions[sid] = {"secret": secret, "nonce": nonce, "ak": ak_pub, "used": False}
+            sessions[sid] = {"secret": secret, "nonce": nonce, "ak": ak_pub, "used": False,
+                             "device": req["device_id"]}
         self.send(201, {"session": sid, "nonce": b64(nonce),
                         "credential": {"blob": b64(struct.pack(">H", len(blob)) + blob),
                                        "secret": b64(struct.pack(">H", len(enc)) + enc),
@@ -417,10 +434,62 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if failures:
             return self.error(403, "validation_failed", "%d checks failed" % len(failures),
                               failures)
-        claims = base64.urlsafe_b64encode(json.dumps({"jti": sid}).encode()).rstrip(b"=")
+        claims = base64.urlsafe_b64encode(json.dumps({"jti": sid, "sub": s["device"]}).encode()).rstrip(b"=")
         self.send(200, {"result": "valid",
                         "ticket": "eyJhbGciOiJFUzI1NiJ9.%s.c2ln" % claims.decode(),
                         "expires": int(time.time()) + 600, "checks": checks})
+
+
+    def package(self, req):
+        if set(req) != {"ticket", "nonce", "ak", "srk", "key_form"}:
+            return self.error(400, "bad_request", "members: %s" % sorted(req))
+        b = behaviour("package")
+        if b == "409":
+            return self.error(409, "tamper_reported", "a tamper report is outstanding")
+        if self.misbehave("package"):
+            return
+        claims = req["ticket"].split(".")[1]
+        device = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["sub"]
+        with open(args.dpf_forge) as f:
+            forge = json.load(f)
+        with lock:
+            seq = sessions.get("seq:" + device, 0) + 1
+            sessions["seq:" + device] = seq
+            sessions["ak:" + device] = unb64(req["ak"])
+        with tempfile.TemporaryDirectory() as d:
+            with open(d + "/req.json", "w") as f:
+                json.dump(req, f)
+            argv = forge["argv"] + ["--request", d + "/req.json", "--device", device,
+                                    "--sequence", str(seq), "--out", d + "/pkg.der"]
+            if b == "sig":
+                argv += ["--variant", "sig"]
+            subprocess.run(argv, check=True, capture_output=True)
+            with open(d + "/pkg.der", "rb") as f:
+                der = f.read()
+        self.send(200, {"package": b64(der), "sequence": seq, "iccid": forge["iccid"]})
+
+    def receipt(self, req, member, fmt):
+        if set(req) != {"device", member, "quote", "signature"}:
+            return self.error(400, "bad_request", "members: %s" % sorted(req))
+        with lock:
+            ak = sessions.get("ak:" + req["device"])
+        if not ak:
+            return self.error(403, "not_registered", "no package for this device")
+        body, attest = unb64(req[member]), unb64(req["quote"])
+        key, _, _ = ecc_public(ak)
+        try:
+            ecdsa_verify(key, attest, unb64(req["signature"]))
+        except Exception as e:  # noqa: BLE001 - any failure refuses the receipt
+            return self.error(403, "bad_receipt", "the AK's signature: %s" % e)
+        extra, _ = parse_attest(attest, ST_ATTEST_QUOTE)
+        if extra != hashlib.sha256(body).digest():
+            return self.error(403, "bad_receipt", "qualifyingData is not SHA-256(receipt)")
+        rec = json.loads(body)
+        if rec.get("format") != fmt or rec.get("device") != req["device"]:
+            return self.error(400, "bad_request", "not this device's receipt")
+        with open(args.receipts, "a") as f:
+            f.write(json.dumps(rec, sort_keys=True) + "\n")
+        self.send(200, {"result": "active"})
 
 
 def main():
@@ -430,6 +499,8 @@ def main():
               "--manufacturer-ca", "--evidence"):
         ap.add_argument(a, required=True)
     ap.add_argument("--want-tcg")
+    ap.add_argument("--dpf-forge")
+    ap.add_argument("--receipts")
     ap.add_argument("--hang", type=float, default=5)
     args = ap.parse_args()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)

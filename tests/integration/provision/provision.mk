@@ -3,3 +3,12 @@
 # evidence with tpm2-tools and python3-cryptography, on swtpm; and the
 # device side's refusals.  Group "mcimd".
 $(call add_test,mcimd,tests/integration/provision/provision-test.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl)
+# The package verifier (docs/package-format.md 1) with packages that
+# pkg-forge builds with lib/package as the DPF would, and broken ones.
+$(eval $(call test_prog,pkg-forge,tests/integration/provision/pkg-forge.c,package store usimprofile usim aka tpm2util refvalues mcimutil,$(LDLIBS_jsonc) $(LDLIBS_crypto) $(LDLIBS_tss) -lsqlite3))
+$(call add_test,mcimd,tests/integration/provision/package.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/tests/pkg-forge)
+# kill -9 of mcimd during package downloads: 50 kills here, 200 in
+# make check-powercut (tests/integration/mcimd/mcimd.mk).
+$(call add_test,mcimd,tests/integration/provision/package-kill.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/tests/pkg-forge)
+# The whole provisioning against the test operator with a DPF (pkg-forge).
+$(call add_test,mcimd,tests/integration/provision/online.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/tests/pkg-forge)

@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * lib/package (docs/package-format.md): the content round-trips and its
+ * parser refuses what section 2 forbids (secrets in clear, unknown members,
+ * a PIN given twice); the objects a DPF makes pass the device's check and
+ * any changed attribute or policy fails it; the approved policy's signature
+ * verifies and fails on any change; the CMS envelope verifies against the
+ * pinned root and is refused on every byte flip, another root, an expired
+ * signer, a signer without the package-signing EKU and another content type.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <openssl/cms.h>
+#include <openssl/x509v3.h>
+
+#include "lib/package.h"
+#include "lib/tpm2-crypto.h"
+
+#define NOW ((time_t)1800000000)
+#define DAY 86400L
+#define DEVICE "3f2a00000000000000000000000000000000000000000000000000000000a001"
+
+static EVP_PKEY *root_key, *dpf_key, *other_key, *policy_key;
+static X509 *root, *dpf, *dpf_no_eku, *dpf_expired, *other_root;
+static TPMT_PUBLIC srk;
+
+static void add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *e;
+
+	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+	e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	assert_non_null(e);
+	assert_true(X509_add_ext(x, e, -1));
+	X509_EXTENSION_free(e);
+}
+
+static X509 *cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
+		  const char *eku, long not_after)
+{
+	X509 *x = X509_new();
+	X509_NAME *name = X509_NAME_new();
+
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 2);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_subject_name(x, name);
+	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
+	X509_NAME_free(name);
+	ASN1_TIME_set(X509_getm_notBefore(x), NOW - 10 * DAY);
+	ASN1_TIME_set(X509_getm_notAfter(x), NOW + not_after);
+	X509_set_pubkey(x, key);
+	if (!issuer) {
+		add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE");
+		add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign");
+	} else {
+		add_ext(x, issuer, NID_basic_constraints, "critical,CA:FALSE");
+		add_ext(x, issuer, NID_key_usage, "critical,digitalSignature");
+		if (eku)
+			add_ext(x, issuer, NID_ext_key_usage, eku);
+	}
+	assert_true(X509_sign(x, issuer_key ? issuer_key : key, EVP_sha256()));
+	return x;
+}
+
+static int setup(void **state)
+{
+	EVP_PKEY *k;
+
+	(void)state;
+	root_key = EVP_EC_gen("P-256");
+	dpf_key = EVP_EC_gen("P-256");
+	other_key = EVP_EC_gen("P-256");
+	policy_key = EVP_EC_gen("P-256");
+	root = cert(root_key, "root", NULL, NULL, NULL, 3650 * DAY);
+	other_root = cert(other_key, "root", NULL, NULL, NULL, 3650 * DAY);
+	dpf = cert(dpf_key, "dpf", root, root_key, PACKAGE_OID_KP, 365 * DAY);
+	dpf_no_eku = cert(dpf_key, "dpf", root, root_key, "serverAuth", 365 * DAY);
+	dpf_expired = cert(dpf_key, "dpf", root, root_key, PACKAGE_OID_KP, -DAY);
+	k = EVP_EC_gen("P-256");
+	assert_int_equal(tpm2_public_from_evp(k, TPM2_ALG_SHA256,
+					      TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT |
+						      TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT,
+					      &srk), 0);
+	srk.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_AES;
+	srk.parameters.eccDetail.symmetric.keyBits.aes = 128;
+	srk.parameters.eccDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+	EVP_PKEY_free(k);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	X509_free(root);
+	X509_free(other_root);
+	X509_free(dpf);
+	X509_free(dpf_no_eku);
+	X509_free(dpf_expired);
+	EVP_PKEY_free(root_key);
+	EVP_PKEY_free(dpf_key);
+	EVP_PKEY_free(other_key);
+	EVP_PKEY_free(policy_key);
+	return 0;
+}
+
+static const char profile[] =
+	"{\"name\":\"t\",\"auth\":{\"algorithm\":\"milenage\"},"
+	"\"pins\":[{\"ref\":\"PIN1\",\"retries\":3}]}";
+
+/* A complete content as a DPF makes it. */
+static void sample(struct package_content *c)
+{
+	static const uint8_t k[16] = { 1, 2, 3 }, opc[16] = { 4, 5, 6 }, pin[16] = "1234\xff\xff\xff\xff" "12345678";
+	TPM2B_DIGEST auth;
+
+	memset(c, 0, sizeof(*c));
+	strcpy(c->device, DEVICE);
+	c->ek_name.size = 34;
+	c->ek_name.name[1] = 0x0b;
+	c->ek_name.name[2] = 0xee;
+	assert_int_equal(tpm2_public_name(&srk, &c->srk_name), 0);
+	memset(c->nonce, 0x5a, sizeof(c->nonce));
+	c->sequence = 7;
+	c->issued = NOW;
+	c->expires = NOW + 600;
+	strcpy(c->iccid, "8988211000000000017");
+	strcpy(c->imsi, "001010000000017");
+	strcpy(c->sho, "sho-a");
+	strcpy(c->operator_name, "Test \"A\" / \xc3\xa9");
+	c->cls = PACKAGE_CLASS_OPERATIONAL;
+	c->profile = strdup(profile);
+	c->profile_len = strlen(profile);
+	assert_int_equal(package_policy_ref(DEVICE, &c->policy.ref), 0);
+	c->policy.pcr_mask = (1u << 0) | (1u << 7) | (1u << 23);
+	c->policy.pcr_digest.size = 32;
+	memset(c->policy.pcr_digest.buffer, 0x11, 32);
+	assert_int_equal(package_policy_sign(&c->policy, policy_key), 0);
+	assert_int_equal(package_policy_digests(&c->policy, NULL, &auth), 0);
+	assert_int_equal(package_secret_make(PACKAGE_FORM_AES, k, 16, &auth, &srk, &c->k), 0);
+	assert_int_equal(package_secret_make(PACKAGE_FORM_SEALED, opc, 16, &auth, &srk, &c->opc), 0);
+	c->n_pins = 1;
+	c->pins[0].ref = 0x01;
+	assert_int_equal(package_secret_make(PACKAGE_FORM_SEALED, pin, 16, &auth, &srk,
+					     &c->pins[0].s), 0);
+}
+
+static void test_content_round_trip(void **state)
+{
+	struct package_content c, d;
+	char *json, why[256] = "";
+	size_t len;
+
+	(void)state;
+	sample(&c);
+	assert_int_equal(package_content_build(&c, &json, &len), 0);
+	assert_int_equal(package_content_parse(json, len, &d, why, sizeof(why)), 0);
+	assert_string_equal(d.device, c.device);
+	assert_memory_equal(&d.ek_name, &c.ek_name, sizeof(c.ek_name));
+	assert_memory_equal(&d.srk_name, &c.srk_name, sizeof(c.srk_name));
+	assert_memory_equal(d.nonce, c.nonce, sizeof(c.nonce));
+	assert_int_equal(d.sequence, 7);
+	assert_int_equal(d.expires, NOW + 600);
+	assert_string_equal(d.iccid, c.iccid);
+	assert_string_equal(d.imsi, c.imsi);
+	assert_string_equal(d.operator_name, c.operator_name);
+	assert_int_equal(d.cls, PACKAGE_CLASS_OPERATIONAL);
+	assert_string_equal(d.profile, profile);
+	assert_int_equal(d.policy.pcr_mask, c.policy.pcr_mask);
+	assert_memory_equal(&d.policy.key.publicArea, &c.policy.key.publicArea, sizeof(c.policy.key.publicArea));
+	assert_memory_equal(&d.policy.signature, &c.policy.signature, sizeof(c.policy.signature));
+	assert_memory_equal(&d.k.pub.publicArea, &c.k.pub.publicArea, sizeof(c.k.pub.publicArea));
+	assert_memory_equal(&d.k.duplicate, &c.k.duplicate, sizeof(c.k.duplicate));
+	assert_memory_equal(&d.opc.seed, &c.opc.seed, sizeof(c.opc.seed));
+	assert_int_equal(d.n_pins, 1);
+	assert_int_equal(d.pins[0].ref, 0x01);
+	assert_memory_equal(&d.pins[0].s.duplicate, &c.pins[0].s.duplicate, sizeof(c.pins[0].s.duplicate));
+	assert_int_equal(package_objects_check(&d, why, sizeof(why)), 0);
+	assert_int_equal(package_policy_verify(&d.policy), 0);
+	package_content_free(&d);
+	package_content_free(&c);
+	free(json);
+}
+
+/* Replaces the first occurrence of from by to in a built content and parses it. */
+static int parse_edited(const char *from, const char *to, char *why, size_t why_size)
+{
+	struct package_content c, d;
+	char *json, *edited, *at;
+	size_t len;
+	int r;
+
+	sample(&c);
+	assert_int_equal(package_content_build(&c, &json, &len), 0);
+	at = strstr(json, from);
+	assert_non_null(at);
+	edited = malloc(len + strlen(to) + 1);
+	sprintf(edited, "%.*s%s%s", (int)(at - json), json, to, at + strlen(from));
+	r = package_content_parse(edited, strlen(edited), &d, why, why_size);
+	if (r == 0)
+		package_content_free(&d);
+	package_content_free(&c);
+	free(json);
+	free(edited);
+	return r;
+}
+
+static void test_content_refused(void **state)
+{
+	static const struct {
+		const char *from, *to, *why;
+	} cases[] = {
+		{ "\"algorithm\":\"milenage\"", "\"algorithm\":\"milenage\",\"k\":\"00\"", "profile.auth.k" },
+		{ "\"algorithm\":\"milenage\"", "\"algorithm\":\"milenage\",\"opc\":\"00\"", "profile.auth.opc" },
+		{ "\"retries\":3", "\"retries\":3,\"value\":\"1234\"", "profile.pins[0].value" },
+		{ "\"retries\":3", "\"retries\":3,\"puk\":\"12345678\"", "profile.pins[0].puk" },
+		{ "\"format\":\"mcim-package\"", "\"format\":\"mcim-package\",\"x\":1", "unknown member \"x\"" },
+		{ "\"version\":1", "\"version\":2", "\"version\" out of range" },
+		{ "\"sequence\":7", "\"sequence\":0", "\"sequence\" out of range" },
+		{ "\"expires\":1800000600", "\"expires\":1800000000", "expires is not after issued" },
+		{ "\"class\":\"operational\"", "\"class\":\"test\"", "subscription.class" },
+		{ "\"iccid\":\"8988211000000000017\"", "\"iccid\":\"89882110000000000x7\"", "subscription.iccid" },
+		{ "\"pcrs\":[0,7,23]", "\"pcrs\":[7,0,23]", "ascending" },
+		{ "\"pcrs\":[0,7,23]", "\"pcrs\":[0,7,24]", "policy.pcrs[2]" },
+		{ "\"form\":\"aes\"", "\"form\":\"des\"", "secrets.k: form" },
+		{ "\"ref\":\"01\"", "\"ref\":\"00\"", "key reference 00" },
+		{ "\"nonce\":\"5a5a", "\"nonce\":\"5a", "nonce" },
+	};
+	char why[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		why[0] = 0;
+		assert_int_not_equal(parse_edited(cases[i].from, cases[i].to, why, sizeof(why)), 0);
+		if (!strstr(why, cases[i].why))
+			fail_msg("case %zu: \"%s\" does not name \"%s\"", i, why, cases[i].why);
+	}
+}
+
+static void test_pin_twice(void **state)
+{
+	struct package_content c, d;
+	char *json, why[256] = "";
+	size_t len;
+
+	(void)state;
+	sample(&c);
+	c.pins[1] = c.pins[0];
+	c.n_pins = 2;
+	assert_int_equal(package_content_build(&c, &json, &len), 0);
+	assert_int_equal(package_content_parse(json, len, &d, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "given twice"));
+	package_content_free(&c);
+	free(json);
+}
+
+static void test_objects_refused(void **state)
+{
+	struct package_content c;
+	char why[256];
+
+	(void)state;
+	sample(&c);
+	c.k.pub.publicArea.objectAttributes |= TPMA_OBJECT_USERWITHAUTH;
+	assert_int_equal(package_objects_check(&c, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "secrets.k"));
+	package_content_free(&c);
+
+	sample(&c);
+	c.k.pub.publicArea.objectAttributes |= TPMA_OBJECT_DECRYPT;
+	assert_int_equal(package_objects_check(&c, why, sizeof(why)), -EINVAL);
+	package_content_free(&c);
+
+	sample(&c);
+	c.opc.pub.publicArea.authPolicy.buffer[0] ^= 1;
+	assert_int_equal(package_objects_check(&c, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "secrets.opc: authPolicy"));
+	package_content_free(&c);
+
+	sample(&c);
+	c.opc = c.k; /* an AES key where a sealed OPc belongs */
+	assert_int_equal(package_objects_check(&c, why, sizeof(why)), -EINVAL);
+	package_content_free(&c);
+
+	sample(&c);
+	c.pins[0].s.pub.publicArea.nameAlg = TPM2_ALG_SHA1;
+	assert_int_equal(package_objects_check(&c, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "secrets.pins[0]"));
+	package_content_free(&c);
+
+	/* A policy for another device: its ref changes every object's authPolicy. */
+	sample(&c);
+	assert_int_equal(package_policy_ref("3f2a00000000000000000000000000000000000000000000000000000000a002",
+					    &c.policy.ref), 0);
+	assert_int_equal(package_objects_check(&c, why, sizeof(why)), -EINVAL);
+	package_content_free(&c);
+}
+
+static void test_policy_signature(void **state)
+{
+	struct package_content c;
+
+	(void)state;
+	sample(&c);
+	assert_int_equal(package_policy_verify(&c.policy), 0);
+	c.policy.pcr_digest.buffer[31] ^= 1;
+	assert_int_equal(package_policy_verify(&c.policy), -EBADMSG);
+	c.policy.pcr_digest.buffer[31] ^= 1;
+	c.policy.pcr_mask |= 1u << 4;
+	assert_int_equal(package_policy_verify(&c.policy), -EBADMSG);
+	c.policy.pcr_mask &= ~(1u << 4);
+	c.policy.ref.buffer[0] ^= 1;
+	assert_int_equal(package_policy_verify(&c.policy), -EBADMSG);
+	package_content_free(&c);
+}
+
+static void signed_sample(X509 *signer, uint8_t **der, size_t *len, char **json, size_t *jlen)
+{
+	struct package_content c;
+
+	sample(&c);
+	assert_int_equal(package_content_build(&c, json, jlen), 0);
+	assert_int_equal(package_sign((uint8_t *)*json, *jlen, dpf_key, signer, NULL, der, len), 0);
+	package_content_free(&c);
+}
+
+static void test_envelope(void **state)
+{
+	uint8_t *der, *out;
+	char *json, why[256];
+	size_t len, jlen, olen;
+	X509 *signer = NULL;
+	unsigned flips = 0;
+
+	(void)state;
+	signed_sample(dpf, &der, &len, &json, &jlen);
+	assert_int_equal(package_verify(der, len, root, NOW, &out, &olen, &signer, why, sizeof(why)), 0);
+	assert_int_equal(olen, jlen);
+	assert_memory_equal(out, json, jlen);
+	assert_int_equal(X509_cmp(signer, dpf), 0);
+	X509_free(signer);
+	free(out);
+	/* Every byte flipped: never accepted. */
+	for (size_t i = 0; i < len; i++) {
+		der[i] ^= 0x01;
+		if (package_verify(der, len, root, NOW, &out, &olen, NULL, why, sizeof(why)) == 0) {
+			free(out);
+			fail_msg("byte %zu flipped: accepted", i);
+		}
+		der[i] ^= 0x01;
+		flips++;
+	}
+	assert_int_equal(flips, len);
+	assert_int_equal(package_verify(der, len, other_root, NOW, &out, &olen, NULL, why,
+					sizeof(why)), -EKEYREJECTED);
+	assert_int_equal(package_verify(der, len, root, NOW + 400 * DAY, &out, &olen, NULL, why,
+					sizeof(why)), -EKEYREJECTED);
+	assert_int_equal(package_verify(der, len - 1, root, NOW, &out, &olen, NULL, why,
+					sizeof(why)), -EBADMSG);
+	free(der);
+	free(json);
+
+	signed_sample(dpf_no_eku, &der, &len, &json, &jlen);
+	assert_int_equal(package_verify(der, len, root, NOW, &out, &olen, NULL, why, sizeof(why)),
+			 -EPERM);
+	assert_non_null(strstr(why, "extended key usage"));
+	free(der);
+	free(json);
+
+	signed_sample(dpf_expired, &der, &len, &json, &jlen);
+	assert_int_equal(package_verify(der, len, root, NOW, &out, &olen, NULL, why, sizeof(why)),
+			 -EKEYREJECTED);
+	free(der);
+	free(json);
+}
+
+static void test_envelope_content_type(void **state)
+{
+	BIO *in = BIO_new_mem_buf("{}", 2);
+	CMS_ContentInfo *cms = CMS_sign(dpf, dpf_key, NULL, in, CMS_BINARY);
+	unsigned char *der = NULL;
+	uint8_t *out;
+	size_t olen;
+	char why[256];
+	int n;
+
+	(void)state;
+	assert_non_null(cms);
+	n = i2d_CMS_ContentInfo(cms, &der);
+	assert_true(n > 0);
+	assert_int_equal(package_verify(der, (size_t)n, root, NOW, &out, &olen, NULL, why,
+					sizeof(why)), -EPROTO);
+	OPENSSL_free(der);
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+}
+
+static void test_request(void **state)
+{
+	struct package_request r = { .key_form = PACKAGE_FORM_SEALED }, d;
+	char *json, why[256];
+	size_t len;
+
+	(void)state;
+	r.ticket = strdup("eyJhbGciOiJFUzI1NiJ9.e30.c2ln");
+	memset(r.nonce, 0xa5, sizeof(r.nonce));
+	r.srk.publicArea = srk;
+	r.ak.publicArea = srk;
+	assert_int_equal(package_request_build(&r, &json, &len), 0);
+	assert_int_equal(package_request_parse(json, len, &d, why, sizeof(why)), 0);
+	assert_string_equal(d.ticket, r.ticket);
+	assert_memory_equal(d.nonce, r.nonce, sizeof(r.nonce));
+	assert_memory_equal(&d.srk.publicArea, &r.srk.publicArea, sizeof(r.srk.publicArea));
+	assert_int_equal(d.key_form, PACKAGE_FORM_SEALED);
+	package_request_free(&d);
+	free(json);
+	assert_int_equal(package_request_parse("{\"ticket\":\"x\"}", 14, &d, why, sizeof(why)),
+			 -EINVAL);
+	package_request_free(&r);
+}
+
+static void test_reports(void **state)
+{
+	struct package_report rc = { .kind = PACKAGE_RECEIPT, .device = DEVICE,
+				     .iccid = "8988211000000000017", .sequence = 9 };
+	struct package_report tp = { .kind = PACKAGE_TAMPER, .device = DEVICE,
+				     .reason = "case opened", .at = NOW };
+	struct package_report d;
+	struct package_attested a = { .device = DEVICE }, b;
+	char *json, *outer, why[256];
+	size_t len, olen;
+
+	(void)state;
+	assert_int_equal(package_report_build(&rc, &json, &len), 0);
+	assert_int_equal(package_report_parse(json, len, &d, why, sizeof(why)), 0);
+	assert_int_equal(d.kind, PACKAGE_RECEIPT);
+	assert_string_equal(d.iccid, rc.iccid);
+	assert_int_equal(d.sequence, 9);
+	a.body = (uint8_t *)json;
+	a.body_len = len;
+	a.quote = (uint8_t *)"\xff\x54\x43\x47";
+	a.quote_len = 4;
+	a.signature.sigAlg = TPM2_ALG_ECDSA;
+	a.signature.signature.ecdsa.hash = TPM2_ALG_SHA256;
+	assert_int_equal(package_attested_build(&a, PACKAGE_RECEIPT, &outer, &olen), 0);
+	assert_int_equal(package_attested_parse(outer, olen, PACKAGE_RECEIPT, &b, why, sizeof(why)), 0);
+	assert_int_equal(b.body_len, len);
+	assert_memory_equal(b.body, json, len);
+	assert_int_equal(b.quote_len, 4);
+	package_attested_free(&b);
+	/* A receipt is not a tamper report. */
+	assert_int_equal(package_attested_parse(outer, olen, PACKAGE_TAMPER, &b, why, sizeof(why)),
+			 -EINVAL);
+	free(outer);
+	free(json);
+
+	assert_int_equal(package_report_build(&tp, &json, &len), 0);
+	assert_int_equal(package_report_parse(json, len, &d, why, sizeof(why)), 0);
+	assert_int_equal(d.kind, PACKAGE_TAMPER);
+	assert_string_equal(d.reason, "case opened");
+	assert_int_equal(d.at, NOW);
+	free(json);
+	assert_int_equal(package_report_parse("{\"format\":\"mcim-receipt\",\"version\":1}", 37, &d,
+					      why, sizeof(why)), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_content_round_trip),
+		cmocka_unit_test(test_content_refused),
+		cmocka_unit_test(test_pin_twice),
+		cmocka_unit_test(test_objects_refused),
+		cmocka_unit_test(test_policy_signature),
+		cmocka_unit_test(test_envelope),
+		cmocka_unit_test(test_envelope_content_type),
+		cmocka_unit_test(test_request),
+		cmocka_unit_test(test_reports),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
