@@ -2,8 +2,8 @@
 /*
  * mcim-operator's pure pieces: the model parser (coverage rules, allowlist
  * lookups), the request parsers, the rate limiter, the store's single-use and
- * versioning rules, the CSV import's all-or-nothing, and the AK checks of
- * the PVA's challenge.  The whole flow against a TPM is
+ * versioning rules, the DPF's download decision under races, the CSV
+ * import's all-or-nothing, and the AK checks of the PVA's challenge.  The whole flow against a TPM is
  * tests/integration/operator/pva.sh.
  *
  * The store's tests run on SQLite, or on PostgreSQL when MCIM_TEST_PG_URL
@@ -474,6 +474,108 @@ static void store_races(void **state _unused_)
 	rmtree(d);
 }
 
+/*
+ * The DPF's download decision racing (store_package_issue): devices of one
+ * subscriber claiming from its pool at once each get a subscription of
+ * their own until the pool is empty, the others a true -ENXIO (never a
+ * free subscription missed because another download held it); downloads
+ * of one device at once get consecutive sequence numbers and one
+ * subscription.
+ */
+struct download {
+	struct store *s;
+	struct op_package p;
+	int r;
+};
+
+static void *downloader(void *arg)
+{
+	struct download *x = arg;
+	struct op_subscription sub;
+
+	x->r = store_package_issue(x->s, "op-a", "acme", &x->p, &sub);
+	op_subscription_clear(&sub);
+	return NULL;
+}
+
+static void store_download_races(void **state _unused_)
+{
+	_cleanup_free_ char *d = tmpdir();
+	char url[256], why[256], seen[RACERS][OP_ICCID_MAX + 1];
+	struct store *s;
+	struct download x[RACERS];
+	pthread_t th[RACERS];
+	unsigned won = 0, first = RACERS;
+	bool seq[RACERS + 2] = { false };
+
+	fresh_url(d, url, sizeof(url));
+	assert_int_equal(store_open_pool(url, 4, &s, why, sizeof(why)), 0);
+	assert_int_equal(store_import_begin(s), 0);
+	for (unsigned i = 0; i < RACERS; i++) {
+		struct op_device dev = { .ek_type = "rsa", .ek_public = "00", .model = "gw",
+					 .subscriber = "acme", .sho = "op-a" };
+
+		snprintf(dev.id, sizeof(dev.id), "%064x", i + 1);
+		assert_int_equal(store_device_add(s, &dev), 0);
+	}
+	assert_int_equal(store_import_commit(s), 0);
+	/* a pool two short of the devices */
+	for (unsigned i = 0; i < RACERS - 2; i++) {
+		struct op_subscription sub = { .sho = "op-a", .subscriber = "acme",
+					       .algorithm = "milenage", .state = "created",
+					       .secrets = (char *)"00", .profile = (char *)"{}",
+					       .created = 1 };
+
+		snprintf(sub.iccid, sizeof(sub.iccid), "89000000000000000%02u", i);
+		snprintf(sub.imsi, sizeof(sub.imsi), "0010100000000%02u", i);
+		assert_int_equal(store_subscription_add(s, &sub), 0);
+	}
+	for (unsigned i = 0; i < RACERS; i++) {
+		x[i] = (struct download){ .s = s, .p = { .ak_public = "00", .kpd = "aa",
+							 .issued = 10, .expires = 20 } };
+		snprintf(x[i].p.device_id, sizeof(x[i].p.device_id), "%064x", i + 1);
+		snprintf(x[i].p.nonce, sizeof(x[i].p.nonce), "n%u", i);
+		snprintf(x[i].p.jti, sizeof(x[i].p.jti), "t%u", i);
+		assert_int_equal(store_validation_success(s, x[i].p.device_id, 5, 0, 0, 0,
+							  x[i].p.jti, 100, "ok"), 0);
+	}
+	for (unsigned i = 0; i < RACERS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, downloader, &x[i]), 0);
+	for (unsigned i = 0; i < RACERS; i++) {
+		pthread_join(th[i], NULL);
+		assert_true(x[i].r == 0 || x[i].r == -ENXIO);
+		if (x[i].r)
+			continue;
+		assert_int_equal(x[i].p.sequence, 1);
+		for (unsigned j = 0; j < won; j++)
+			assert_string_not_equal(seen[j], x[i].p.iccid);
+		snprintf(seen[won++], sizeof(seen[0]), "%s", x[i].p.iccid);
+		if (first == RACERS)
+			first = i;
+	}
+	assert_int_equal(won, RACERS - 2);
+	/* one device, RACERS downloads at once: sequences 2.., its one subscription */
+	for (unsigned i = 0; i < RACERS; i++) {
+		x[i] = (struct download){ .s = s, .p = x[first].p };
+		snprintf(x[i].p.nonce, sizeof(x[i].p.nonce), "m%u", i);
+		snprintf(x[i].p.jti, sizeof(x[i].p.jti), "u%u", i);
+		assert_int_equal(store_validation_success(s, x[i].p.device_id, 6, 0, 0, 0,
+							  x[i].p.jti, 100, "ok"), 0);
+	}
+	for (unsigned i = 0; i < RACERS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, downloader, &x[i]), 0);
+	for (unsigned i = 0; i < RACERS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(x[i].r, 0);
+		assert_string_equal(x[i].p.iccid, seen[0]);
+		assert_true(x[i].p.sequence >= 2 && x[i].p.sequence < RACERS + 2);
+		assert_false(seq[x[i].p.sequence]);
+		seq[x[i].p.sequence] = true;
+	}
+	store_close(s);
+	rmtree(d);
+}
+
 /* The Prometheus text: fixed label sets, cumulative buckets. */
 static void metrics_text(void **state _unused_)
 {
@@ -542,6 +644,7 @@ int main(void)
 		cmocka_unit_test(model_rules), cmocka_unit_test(requests),
 		cmocka_unit_test(rate_limits), cmocka_unit_test(store_rules),
 		cmocka_unit_test(csv_import),  cmocka_unit_test(store_races),
+		cmocka_unit_test(store_download_races),
 		cmocka_unit_test(metrics_text), cmocka_unit_test(ak_checks),
 	};
 

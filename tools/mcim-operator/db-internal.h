@@ -14,7 +14,7 @@ struct db_ops {
 		    db_row_fn fn, void *user);
 	int (*exec_script)(struct db *d, const char *sql);
 	int64_t (*changes)(const struct db *d);
-	int (*begin)(struct db *d);
+	int (*begin)(struct db *d, bool serializable);
 	int (*commit)(struct db *d);
 	void (*rollback)(struct db *d);
 	int (*copy_begin)(struct db *d, const char *table, const char *const *cols, unsigned ncols);

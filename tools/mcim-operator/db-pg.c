@@ -173,9 +173,10 @@ static int64_t pg_changes(const struct db *d)
 	return ((const struct db_pg *)d)->changes;
 }
 
-static int pg_begin(struct db *d)
+static int pg_begin(struct db *d, bool serializable)
 {
-	return pg_exec_script(d, "BEGIN ISOLATION LEVEL SERIALIZABLE");
+	return pg_exec_script(d, serializable ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
+					      : "BEGIN ISOLATION LEVEL READ COMMITTED");
 }
 
 static int pg_commit(struct db *d)

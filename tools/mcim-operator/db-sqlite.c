@@ -162,7 +162,7 @@ static int sq_exec_script(struct db *db, const char *sql)
 	return 0;
 }
 
-static int sq_begin(struct db *d)
+static int sq_begin(struct db *d, bool serializable _unused_)
 {
 	/* IMMEDIATE: take the write lock now, so that a read-then-write
 	 * transaction never fails half-way on a lock upgrade. */

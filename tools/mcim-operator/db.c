@@ -87,7 +87,12 @@ int64_t db_changes(const struct db *d)
 
 int db_begin(struct db *d)
 {
-	return d->ops->begin(d);
+	return d->ops->begin(d, true);
+}
+
+int db_begin_read_committed(struct db *d)
+{
+	return d->ops->begin(d, false);
 }
 
 int db_commit(struct db *d)

@@ -7,6 +7,8 @@
  * are $1, $2, ... (each used once, in order of appearance), types are TEXT and
  * BIGINT only (binary values travel as hex or base64 text), upserts are
  * INSERT ... ON CONFLICT, single-use rules are UPDATE ... WHERE ... RETURNING.
+ * One exception: the DPF's pool claim adds FOR UPDATE SKIP LOCKED on
+ * PostgreSQL (store.c, claim()).
  * Nothing outside db-*.c and store*.c writes SQL.
  *
  * Parameters have types: DBT text, DBI BIGINT, DBN a NULL of type TEXT
@@ -17,8 +19,10 @@
  * (the store keeps a pool of them: store.c).
  *
  * Transactions (db_begin) are SERIALIZABLE on both engines (SQLite: BEGIN
- * IMMEDIATE, one writer at a time); a statement outside one runs alone
- * (autocommit; READ COMMITTED on PostgreSQL).
+ * IMMEDIATE, one writer at a time); db_begin_read_committed is READ
+ * COMMITTED on PostgreSQL (the caller takes the row locks its rules need)
+ * and the same BEGIN IMMEDIATE on SQLite.  A statement outside a
+ * transaction runs alone (autocommit; READ COMMITTED on PostgreSQL).
  *
  * Errors: 0 or a negative errno; -EEXIST a constraint refused the write,
  * -EBUSY retry later: the database is locked, a serialization failure or a
@@ -85,6 +89,7 @@ int db_exec_script(struct db *d, const char *sql);
 int64_t db_changes(const struct db *d);
 
 int db_begin(struct db *d);
+int db_begin_read_committed(struct db *d);
 int db_commit(struct db *d);
 void db_rollback(struct db *d);
 

@@ -130,14 +130,22 @@ static int end_tx(struct store *s, int r)
 	return r;
 }
 
-/* Runs body(s, arg) in a transaction; commits on 0, rolls back otherwise. */
-static int in_tx(struct store *s, int (*body)(struct store *s, void *arg), void *arg)
+/*
+ * Runs body(s, arg) in a transaction, SERIALIZABLE or (rc) READ COMMITTED
+ * on PostgreSQL; commits on 0, rolls back otherwise.
+ */
+static int in_tx_iso(struct store *s, bool rc, int (*body)(struct store *s, void *arg), void *arg)
 {
-	int r = db_begin(conn);
+	int r = rc ? db_begin_read_committed(conn) : db_begin(conn);
 
 	if (r < 0)
 		return dbfail(s, r);
 	return end_tx(s, body(s, arg));
+}
+
+static int in_tx(struct store *s, int (*body)(struct store *s, void *arg), void *arg)
+{
+	return in_tx_iso(s, false, body, arg);
 }
 
 void store_stats_get(struct store *s, struct store_stats *ret)
@@ -1024,6 +1032,59 @@ static int found_row(const struct db_row *row, void *user)
 	return 0;
 }
 
+static bool is_pg(void)
+{
+	return !strcmp(db_engine(conn), "postgresql");
+}
+
+/*
+ * The pool claim: the first free subscription of the SHO and subscriber.
+ * On PostgreSQL (READ COMMITTED, below) FOR UPDATE SKIP LOCKED: a row
+ * another download is claiming is skipped, not waited for and then found
+ * taken.  SQLite has one writer: the plain subquery is enough.
+ */
+#define CLAIM_SQL(lock)                                                              \
+	"UPDATE subscriptions SET device_id = $1 WHERE iccid = (SELECT iccid FROM "   \
+	"subscriptions WHERE device_id IS NULL AND sho = $2 AND subscriber = $3 AND " \
+	"state = 'created' ORDER BY imsi LIMIT 1" lock ") AND device_id IS NULL "     \
+	"RETURNING " SUB_COLS
+
+static int claim(struct store *s, struct issue *x)
+{
+	const struct db_val q[] = { DBT(x->p->device_id), DBT(x->sho), DBT(x->subscriber) };
+	int64_t n = 0;
+	int r;
+
+	r = exec(s, is_pg() ? CLAIM_SQL(" FOR UPDATE SKIP LOCKED") : CLAIM_SQL(""), q,
+		 ARRAY_SIZE(q), issue_sub_row, x);
+	if (r < 0 || x->found)
+		return r;
+	/*
+	 * Nothing claimable.  Free rows that others hold locked (their claim
+	 * not committed yet, or about to roll back) are not "no subscription":
+	 * retry (-EBUSY) until they are settled.
+	 */
+	r = exec(s,
+		 "SELECT COUNT(*) FROM subscriptions WHERE device_id IS NULL AND sho = $1 AND "
+		 "subscriber = $2 AND state = 'created'",
+		 q + 1, 2, row_int, &n);
+	if (r < 0)
+		return r;
+	if (n) {
+		snprintf(ERR, "the subscriber's pool is being claimed by other downloads");
+		return -EBUSY;
+	}
+	snprintf(ERR, "no subscription is assigned to the device");
+	return -ENXIO;
+}
+
+/*
+ * READ COMMITTED on PostgreSQL (docs/operator.md "Which rule needs which
+ * isolation"): the first statement takes the device's row lock in
+ * device_sequences, so two downloads of one device run one after the other
+ * and the second sees what the first committed; every other rule is a
+ * constraint, a conditional UPDATE or the pool claim's row lock.
+ */
 static int issue_tx(struct store *s, void *arg)
 {
 	struct issue *x = arg;
@@ -1033,6 +1094,16 @@ static int issue_tx(struct store *s, void *arg)
 	bool used = false;
 	int r;
 
+	x->found = false; /* a retried attempt starts over */
+	/* The device's next sequence number, and its row lock until the end. */
+	r = exec(s,
+		 "INSERT INTO device_sequences (device_id, next_sequence) VALUES ($1, 2) "
+		 "ON CONFLICT (device_id) DO UPDATE SET "
+		 "next_sequence = device_sequences.next_sequence + 1 RETURNING next_sequence - 1",
+		 &dev, 1, row_int, &n);
+	if (r < 0)
+		return r;
+	p->sequence = n;
 	r = exec(s, "SELECT COUNT(*) FROM tamper_reports WHERE device_id = $1 AND cleared = 0", &dev,
 		 1, row_int, &n);
 	if (r < 0)
@@ -1054,31 +1125,14 @@ static int issue_tx(struct store *s, void *arg)
 		}
 	}
 	/* The device's subscription: its own, else one of its SHO and subscriber's pool. */
-	{
-		const struct db_val q[] = { DBT(p->device_id) };
-
-		r = exec(s,
-			 "SELECT " SUB_COLS " FROM subscriptions WHERE device_id = $1 AND "
-			 "state <> 'active' ORDER BY created, iccid LIMIT 1",
-			 q, 1, issue_sub_row, x);
-		if (r < 0)
-			return r;
-	}
-	if (!x->found) {
-		const struct db_val q[] = { DBT(p->device_id), DBT(x->sho), DBT(x->subscriber) };
-
-		r = exec(s,
-			 "UPDATE subscriptions SET device_id = $1 WHERE iccid = (SELECT iccid FROM "
-			 "subscriptions WHERE device_id IS NULL AND sho = $2 AND subscriber = $3 AND "
-			 "state = 'created' ORDER BY imsi LIMIT 1) AND device_id IS NULL RETURNING " SUB_COLS,
-			 q, ARRAY_SIZE(q), issue_sub_row, x);
-		if (r < 0)
-			return r;
-	}
-	if (!x->found) {
-		snprintf(ERR, "no subscription is assigned to the device");
-		return -ENXIO;
-	}
+	r = exec(s,
+		 "SELECT " SUB_COLS " FROM subscriptions WHERE device_id = $1 AND "
+		 "state <> 'active' ORDER BY created, iccid LIMIT 1",
+		 &dev, 1, issue_sub_row, x);
+	if (r == 0 && !x->found)
+		r = claim(s, x);
+	if (r < 0)
+		return r;
 	/* Single use of the ticket, in the transaction that assigns the sequence. */
 	{
 		const struct db_val q[] = { DBT(p->jti), DBT(p->device_id) };
@@ -1095,22 +1149,9 @@ static int issue_tx(struct store *s, void *arg)
 			if (r < 0)
 				return r;
 			snprintf(ERR, n ? "the ticket was used before"
-							   : "the ticket is not one the PVA issued to this device");
+					: "the ticket is not one the PVA issued to this device");
 			return n ? -EALREADY : -ENOENT;
 		}
-	}
-	{
-		const struct db_val q[] = { DBT(p->device_id) };
-
-		n = 0;
-		r = exec(s,
-			 "INSERT INTO device_sequences (device_id, next_sequence) VALUES ($1, 2) "
-			 "ON CONFLICT (device_id) DO UPDATE SET "
-			 "next_sequence = device_sequences.next_sequence + 1 RETURNING next_sequence - 1",
-			 q, 1, row_int, &n);
-		if (r < 0)
-			return r;
-		p->sequence = n;
 	}
 	COPY(p->iccid, x->sub->iccid);
 	{
@@ -1145,7 +1186,7 @@ int store_package_issue(struct store *s, const char *sho, const char *subscriber
 	int r;
 
 	memset(ret_sub, 0, sizeof(*ret_sub));
-	r = LOCKED(s, in_tx(s, issue_tx, &x));
+	r = LOCKED(s, in_tx_iso(s, true, issue_tx, &x));
 	if (r < 0)
 		op_subscription_clear(ret_sub);
 	return r;
@@ -1214,6 +1255,11 @@ struct confirm {
 	int64_t sequence, now;
 };
 
+/*
+ * READ COMMITTED on PostgreSQL: the conditional UPDATE of the package is
+ * the single-use rule (a concurrent second receipt waits for the row lock,
+ * re-reads confirmed <> 0 and changes nothing).
+ */
 static int confirm_tx(struct store *s, void *arg)
 {
 	struct confirm *c = arg;
@@ -1257,7 +1303,7 @@ int store_package_confirm(struct store *s, const char *device_id, int64_t sequen
 {
 	struct confirm c = { device_id, detail, sequence, now };
 
-	return LOCKED(s, in_tx(s, confirm_tx, &c));
+	return LOCKED(s, in_tx_iso(s, true, confirm_tx, &c));
 }
 
 int store_tamper_add(struct store *s, const char *device_id, int64_t at, int64_t received,
