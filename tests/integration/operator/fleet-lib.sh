@@ -10,6 +10,9 @@
 #   flow I K             device I's flow K, started again on a 5xx or a lost
 #                        connection; appends to $W/accepted, retried, failed
 #                        and the flow's microseconds to $W/flow-times
+#   download I           device I's downloads (validate and package, twice;
+#                        the receipt) from the pool of $DEVICES subscriptions
+#                        fleet_setup made; appends to $W/downloaded or failed
 # pids[] are stopped at exit.
 pids=()
 fleet_cleanup() {
@@ -84,6 +87,10 @@ fleet_setup() {
 		[limits]
 		device_rate = 100000
 		address_rate = 10000000
+		[sho]
+		imsi_first = 001010000000001
+		imsi_last = 001010000099999
+		iccid_prefix = 8988211
 	CONF
 	op pki init >/dev/null || { echo "Bail out! pki init"; exit 1; }
 	# The devices: one swtpm each, with EK certificates from swtpm's local CA.
@@ -119,7 +126,21 @@ fleet_setup() {
 	python3 -c 'import json; print(json.dumps({"model": "meter", "version": 1, "mode": "remote",
 		"pcrs": [23], "reference": {"23": "00" * 32}}))' >"$W/model.json"
 	op model set "$W/model.json" >/dev/null || { echo "Bail out! model set"; exit 1; }
-	: >"$W/accepted"; : >"$W/retried"; : >"$W/failed"; : >"$W/flow-times"
+	# The subscriber's pool: one subscription per device, the test profile
+	# without its secrets as the template.
+	python3 - "$W/template.json" <<-'PY'
+		import json, sys
+		p = json.load(open("daemon/usim/profiles/test-usim.json"))
+		for k in ("k", "opc"):
+		    p["auth"].pop(k)
+		for pin in p["pins"]:
+		    for k in ("value", "puk"):
+		        pin.pop(k, None)
+		json.dump(p, open(sys.argv[1], "w"))
+	PY
+	op subscription create --sho op-a --template "$W/template.json" --subscriber acme \
+		--count "$DEVICES" >/dev/null || { echo "Bail out! subscription create"; exit 1; }
+	: >"$W/accepted"; : >"$W/retried"; : >"$W/failed"; : >"$W/flow-times"; : >"$W/downloaded"; : >"$W/dl-validated"
 }
 
 start_instance() { # NAME
@@ -195,5 +216,45 @@ flow() { # DEVICE FLOW
 		sleep 0.2
 	done
 	echo "$i $k $rc" >>"$W/failed"
+	return 1
+}
+
+# Device i's download: a fresh ticket and a package (again from the start on
+# a 5xx or a lost connection: an answer lost after the commit leaves an
+# unconfirmed package of the device's own subscription), then its receipt
+# (again alone: a receipt whose answer was lost is 409 receipt_used).
+download() { # DEVICE
+	local i=$1 S=$W/state-$i rc try d
+	mkdir -p "$S"
+	# two packages (sequences 1 and 2) of the device's one subscription, the second confirmed
+	for d in 1 2; do
+		for try in $(seq 20); do
+			"$DEV" --tcti "${TCTI[$i]}" --ca "$W/pki/root-ca.pem" --url "$URL" validate \
+				--state "$S" >"$W/dl-$i" 2>&1 &&
+				echo "$i" >>"$W/dl-validated" &&
+				"$DEV" --tcti "${TCTI[$i]}" --ca "$W/pki/root-ca.pem" --url "$URL" download \
+					--state "$S" >"$W/dl-$i" 2>&1
+			rc=$?
+			[ $rc = 0 ] && break
+			[ $rc = 1 ] && break
+			echo "$i download $d $try $rc" >>"$W/retried"
+			sleep 0.2
+		done
+		[ $rc = 0 ] ||
+			{ echo "$i download $d $rc $(tail -n 1 "$W/dl-$i")" >>"$W/failed"; return 1; }
+	done
+	for try in $(seq 20); do
+		# the receipt quotes the key PCRs the package approved (the model's: 23)
+		"$DEV" --tcti "${TCTI[$i]}" --ca "$W/pki/root-ca.pem" --url "$URL" receipt --state "$S" \
+			--pcrs 23 >"$W/rc-$i" 2>&1
+		rc=$?
+		if [ $rc = 0 ] || grep -q '"code":"receipt_used"' "$W/rc-$i"; then
+			echo "$i" >>"$W/downloaded"
+			return 0
+		fi
+		[ $rc = 1 ] && break
+		sleep 0.2
+	done
+	echo "$i receipt $rc $(tail -n 1 "$W/rc-$i")" >>"$W/failed"
 	return 1
 }

@@ -10,7 +10,10 @@
 # (a device's answer to a 5xx or a lost connection) and complete.  At the
 # end: every device validated, as many tickets as accepted flows, every
 # ticket once, no nonce and no session used twice (in the database), the
-# instances answer again without a restart of their own; the evidence of one
+# instances answer again without a restart of their own; each device then
+# downloads twice from the subscriber's pool (DPF) and confirms the second
+# package: every device has exactly one subscription, active, and no
+# sequence number is issued twice (in the database); the evidence of one
 # flow sent to both instances at once is accepted exactly once; metrics
 # count what happened; SIGTERM stops an instance with exit 0.  TAP.
 #
@@ -69,8 +72,9 @@ for i in a b; do
 		 curl -sf --cacert $W/pki/root-ca.pem https://127.0.0.1:$p/readyz | grep -q ready"
 done
 
-device() { # DEVICE: its flows one after the other (one TPM, one flow at a time)
+device() { # DEVICE: its flows one after the other (one TPM, one flow at a time), then its download
 	for k in $(seq "$FLOWS"); do flow "$1" "$k"; done
+	download "$1"
 }
 start=$(date +%s%N)
 for i in $(seq "$DEVICES"); do device "$i" & done
@@ -100,16 +104,30 @@ t "flows went on after the kill -9 and after the database restart" \
 	"[ $pg_restarted_at -gt $killed_at ] && [ $accepted -gt $pg_restarted_at ]"
 t "every device validated" "[ \"\$(sql 'SELECT COUNT(*) FROM devices WHERE validated > 0')\" = $DEVICES ]"
 tickets=$(sql 'SELECT COUNT(*) FROM tickets')
+dlv=$(wc -l <"$W/dl-validated")
 # A ticket whose answer was lost with the killed instance is possible (it
 # committed and died before answering): at most one per retried attempt.
-t "tickets: $tickets for $accepted accepted flows, none more than the lost answers allow" \
-	"[ $tickets -ge $accepted ] && [ $tickets -le $((accepted + retried)) ]"
+t "tickets: $tickets for $accepted accepted flows and $dlv validations before a download, none more than the lost answers allow" \
+	"[ $tickets -ge $((accepted + dlv)) ] && [ $tickets -le $((accepted + dlv + retried)) ]"
 t "every ticket id once" "[ \"\$(sql 'SELECT COUNT(DISTINCT jti) FROM tickets')\" = $tickets ]"
 t "no nonce in two sessions" "[ -z \"\$(sql 'SELECT nonce FROM sessions GROUP BY nonce HAVING COUNT(*) > 1')\" ]"
 t "no more tickets than sessions used" \
 	"[ $tickets -le \$(sql 'SELECT COUNT(*) FROM sessions WHERE used = 1') ]"
 t "the audit log has one 'valid' per ticket" \
 	"[ \"\$(sql \"SELECT COUNT(*) FROM audit WHERE event = 'validation' AND result = 'valid'\")\" = $tickets ]"
+packages=$(sql 'SELECT COUNT(*) FROM packages')
+t "every device downloaded two packages and confirmed one ($packages packages for $DEVICES devices)" \
+	"[ \$(wc -l <$W/downloaded) = $DEVICES ] && [ $packages -ge $((2 * DEVICES)) ]"
+t "every device has exactly one subscription, and it is active" \
+	"[ \"\$(sql \"SELECT COUNT(DISTINCT device_id) FROM subscriptions WHERE state = 'active'\")\" = $DEVICES ] &&
+	 [ \"\$(sql 'SELECT COUNT(*) FROM subscriptions WHERE device_id IS NOT NULL')\" = $DEVICES ]"
+t "no sequence number issued twice: each device's packages are 1..n, its counter at n" \
+	"[ \"\$(sql 'SELECT COUNT(*) FROM (SELECT device_id FROM packages GROUP BY device_id
+		HAVING COUNT(DISTINCT sequence) <> COUNT(*) OR MIN(sequence) <> 1 OR MAX(sequence) <> COUNT(*)) x')\" = 0 ] &&
+	 [ \"\$(sql 'SELECT COUNT(*) FROM device_sequences d WHERE next_sequence - 1 <>
+		(SELECT MAX(sequence) FROM packages p WHERE p.device_id = d.device_id)')\" = 0 ]"
+t "every package used a ticket, each ticket once" \
+	"[ \"\$(sql 'SELECT COUNT(DISTINCT p.jti) FROM packages p JOIN tickets t ON t.jti = p.jti WHERE t.used = 1')\" = $packages ]"
 for i in a b; do
 	p=$(cat "$W/port-$i")
 	t "instance $i answers /readyz after the database restart, without a restart of its own" \
