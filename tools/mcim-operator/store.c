@@ -131,12 +131,13 @@ static int end_tx(struct store *s, int r)
 }
 
 /*
- * Runs body(s, arg) in a transaction, SERIALIZABLE or (rc) READ COMMITTED
- * on PostgreSQL; commits on 0, rolls back otherwise.
+ * Runs body(s, arg) in a transaction, SERIALIZABLE or READ COMMITTED on
+ * PostgreSQL; commits on 0, rolls back otherwise.
  */
-static int in_tx_iso(struct store *s, bool rc, int (*body)(struct store *s, void *arg), void *arg)
+static int in_tx_iso(struct store *s, bool read_committed,
+		     int (*body)(struct store *s, void *arg), void *arg)
 {
-	int r = rc ? db_begin_read_committed(conn) : db_begin(conn);
+	int r = read_committed ? db_begin_read_committed(conn) : db_begin(conn);
 
 	if (r < 0)
 		return dbfail(s, r);
@@ -1256,9 +1257,12 @@ struct confirm {
 };
 
 /*
- * READ COMMITTED on PostgreSQL: the conditional UPDATE of the package is
- * the single-use rule (a concurrent second receipt waits for the row lock,
- * re-reads confirmed <> 0 and changes nothing).
+ * READ COMMITTED on PostgreSQL: first the device's row lock, as in
+ * issue_tx (a receipt and a download of one device never interleave: a
+ * download cannot mark `packaged` a subscription the receipt just made
+ * `active`), then the conditional UPDATE of the package, the single-use
+ * rule (a concurrent second receipt waits, re-reads confirmed <> 0 and
+ * changes nothing).
  */
 static int confirm_tx(struct store *s, void *arg)
 {
@@ -1267,6 +1271,10 @@ static int confirm_tx(struct store *s, void *arg)
 	char iccid[OP_ICCID_MAX + 1] = "";
 	int r;
 
+	r = exec(s, "UPDATE device_sequences SET next_sequence = next_sequence WHERE device_id = $1",
+		 q + 1, 1, NULL, NULL);
+	if (r < 0)
+		return r;
 	r = exec(s,
 		 "UPDATE packages SET confirmed = $1 WHERE device_id = $2 AND sequence = $3 AND "
 		 "confirmed = 0 RETURNING iccid",
@@ -1274,8 +1282,7 @@ static int confirm_tx(struct store *s, void *arg)
 	if (r < 0)
 		return r;
 	if (!iccid[0]) {
-		snprintf(ERR, "package %" PRId64 " was confirmed before",
-			 c->sequence);
+		snprintf(ERR, "package %" PRId64 " was confirmed before", c->sequence);
 		return -EALREADY;
 	}
 	{

@@ -219,7 +219,9 @@ struct op_package {
  * subscriber, which it then takes); marks the ticket jti (of this device)
  * used (-ENOENT unknown, -EALREADY used); assigns the device's next
  * sequence number; records the package p (p->sequence and p->iccid are set)
- * and the subscription `packaged`.  On a refusal nothing changes.
+ * and the subscription `packaged`.  On a refusal nothing changes.  -EBUSY:
+ * the pool's free subscriptions stayed held by other downloads' claims
+ * through the retries (PostgreSQL).
  * *ret_sub gets the subscription (the caller clears it).
  */
 int store_package_issue(struct store *s, const char *sho, const char *subscriber,
