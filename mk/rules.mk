@@ -27,7 +27,7 @@ CLANG ?= clang
 AR ?= ar
 
 PKGS := libcrypto libssl json-c libnl-genl-3.0 tss2-esys tss2-mu tss2-rc \
-	tss2-tctildr cmocka sqlite3 inih libcurl libmicrohttpd libpcsclite
+	tss2-tctildr cmocka sqlite3 inih libcurl libmicrohttpd libpcsclite libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 pkglibs = $(shell pkg-config --libs $(1) 2>/dev/null)
 LDLIBS_crypto := $(call pkglibs,libcrypto)
@@ -37,6 +37,7 @@ LDLIBS_nl := $(call pkglibs,libnl-genl-3.0)
 LDLIBS_tss := $(call pkglibs,tss2-esys tss2-mu tss2-rc tss2-tctildr)
 LDLIBS_cmocka := $(call pkglibs,cmocka)
 LDLIBS_sqlite := $(call pkglibs,sqlite3)
+LDLIBS_pq := $(call pkglibs,libpq)
 LDLIBS_inih := $(call pkglibs,inih)
 LDLIBS_curl := $(call pkglibs,libcurl)
 LDLIBS_mhd := $(call pkglibs,libmicrohttpd)

@@ -64,6 +64,13 @@ static void refuse(struct http_response *resp, const struct pva_verdict *v)
 	api_reply(resp, 403, o);
 }
 
+static void count_refused(struct op_server *s, const struct pva_verdict *v)
+{
+	for (unsigned i = 0; s->metrics && i < v->n; i++)
+		if (!v->checks[i].ok)
+			metrics_refused(s->metrics, v->checks[i].check);
+}
+
 static void store_failed(struct http_response *resp, int r)
 {
 	http_error(resp, r == -EBUSY ? 503 : 500, r == -EBUSY ? "unavailable" : "internal",
@@ -144,6 +151,7 @@ void api_validation_start(struct op_server *s, const struct http_request *req,
 		if (r == -EPERM) {
 			pva_verdict_summary(&v, why, sizeof(why));
 			store_audit(s->store, now, dev.id, "validation", "refused", why);
+			count_refused(s, &v);
 			refuse(resp, &v);
 			model_free(&m);
 			return;
@@ -294,6 +302,7 @@ void api_validation_evidence(struct op_server *s, const char *session,
 	if (r == -EPERM) {
 		pva_verdict_summary(&v, why, sizeof(why));
 		store_audit(s->store, now, dev.id, "validation", "refused", why);
+		count_refused(s, &v);
 		refuse(resp, &v);
 		goto out;
 	}
@@ -305,6 +314,15 @@ void api_validation_evidence(struct op_server *s, const char *session,
 		r = store_validation_success(s->store, dev.id, now, v.clock.resetCount,
 					     v.clock.restartCount, (int64_t)v.clock.clock, t.jti,
 					     t.exp, why);
+	}
+	if (r == -ESTALE) {
+		/* Another instance recorded a later clock of this device
+		 * between our read and our write: the clock check fails. */
+		if (s->metrics)
+			metrics_refused(s->metrics, "clock");
+		store_audit(s->store, now, dev.id, "validation", "refused", store_errmsg(s->store));
+		http_error(resp, 409, "clock_conflict", "%s", store_errmsg(s->store));
+		goto out;
 	}
 	if (r < 0) {
 		store_failed(resp, r);

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,12 +59,36 @@ size_t api_body_limit(const char *method, const char *path, void *user _unused_)
 	return evidence_path(path, session) ? EVIDENCE_BODY_MAX : REQUEST_BODY_MAX;
 }
 
-void api_route(const struct http_request *req, struct http_response *resp, void *user)
+static void status_reply(struct http_response *resp, unsigned status, const char *what)
 {
-	struct op_server *s = user;
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "status", json_object_new_string(what));
+	api_reply(resp, status, o);
+}
+
+static void route(struct op_server *s, const struct http_request *req,
+		  struct http_response *resp)
+{
 	bool post = !strcmp(req->method, "POST");
 	char session[33];
 
+	/* Health (the process runs) and readiness (it can serve: the
+	 * database answers, no stop under way) for load balancers, before
+	 * the rate limit: they poll from one address. */
+	if (!strcmp(req->path, "/healthz")) {
+		status_reply(resp, 200, "ok");
+		return;
+	}
+	if (!strcmp(req->path, "/readyz")) {
+		if (atomic_load(&s->draining))
+			status_reply(resp, 503, "stopping");
+		else if (store_ping(s->store) < 0)
+			status_reply(resp, 503, "database unavailable");
+		else
+			status_reply(resp, 200, "ready");
+		return;
+	}
 	if (!api_rate_ok(s->per_address, req->client, s->now(), resp))
 		return;
 	if (!strcmp(req->path, "/v1/health")) {
@@ -101,6 +126,36 @@ void api_route(const struct http_request *req, struct http_response *resp, void 
 	}
 }
 
+void api_route(const struct http_request *req, struct http_response *resp, void *user)
+{
+	struct op_server *s = user;
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	route(s, req, resp);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (s->metrics)
+		metrics_request(s->metrics, req->path, resp->status,
+				(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+}
+
+void api_metrics_route(const struct http_request *req, struct http_response *resp, void *user)
+{
+	struct op_server *s = user;
+
+	if (strcmp(req->path, "/metrics")) {
+		http_error(resp, 404, "not_found", "no such path (GET /metrics)");
+		return;
+	}
+	if (strcmp(req->method, "GET")) {
+		http_error(resp, 405, "method_not_allowed", "use GET");
+		return;
+	}
+	resp->body = metrics_render(s->metrics, s->store);
+	resp->status = 200;
+	resp->content_type = "text/plain; version=0.0.4";
+}
+
 static time_t now_real(void)
 {
 	return time(NULL);
@@ -114,7 +169,8 @@ int server_open(struct op_server *s, const struct op_config *cfg, char *why, siz
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
 	s->now = now_real;
-	r = store_open(cfg->store_url, &s->store, why, why_size);
+	r = store_open_pool(cfg->store_url, cfg->store_pool ? cfg->store_pool : cfg->workers,
+			    &s->store, why, why_size);
 	if (r == 0)
 		r = ekcert_store_load(cfg->manufacturers, &s->trust, why, why_size);
 	if (r == 0) {
@@ -128,6 +184,8 @@ int server_open(struct op_server *s, const struct op_config *cfg, char *why, siz
 		r = ratelimit_new(cfg->address_rate, &s->per_address);
 	if (r == 0)
 		r = ratelimit_new(cfg->device_rate, &s->per_device);
+	if (r == 0)
+		r = metrics_new(&s->metrics);
 	if (r < 0)
 		server_close(s);
 	return r;
@@ -135,6 +193,7 @@ int server_open(struct op_server *s, const struct op_config *cfg, char *why, siz
 
 void server_close(struct op_server *s)
 {
+	metrics_free(s->metrics);
 	ratelimit_free(s->per_device);
 	ratelimit_free(s->per_address);
 	pki_signer_free(s->ticket_key);

@@ -75,7 +75,7 @@ static int set_digits(const char *v, size_t min, size_t max, char *out, size_t s
 	return 0;
 }
 
-static int set_listen(struct op_config *c, const char *v)
+static int set_listen(const char *v, char *addr, size_t addr_size, uint16_t *ret_port)
 {
 	char host[64];
 	const char *colon = strrchr(v, ':');
@@ -94,8 +94,8 @@ static int set_listen(struct op_config *c, const char *v)
 	}
 	if (inet_pton(AF_INET, host, buf) != 1 && inet_pton(AF_INET6, host, buf) != 1)
 		return -EINVAL;
-	snprintf(c->listen_addr, sizeof(c->listen_addr), "%s", host);
-	c->listen_port = (uint16_t)port;
+	snprintf(addr, addr_size, "%s", host);
+	*ret_port = (uint16_t)port;
 	return 0;
 }
 
@@ -105,7 +105,7 @@ static const struct {
 	{ "server", "listen", "ADDRESS:PORT with a numeric address (port 0: any free port)" },
 	{ "server", "workers", "1 to 64" },
 	{ "server", "max_connections", "16 to 65536" },
-	{ "store", "url", "sqlite:PATH or PATH" },
+	{ "store", "url", "sqlite:PATH, PATH or postgresql://..." },
 	{ "pki", "dir", "a directory path" },
 	{ "drf", "manufacturers", "a directory path" },
 	{ "pva", "session_ttl", "1 to 3600 seconds" },
@@ -113,6 +113,8 @@ static const struct {
 	{ "limits", "device_rate", "1 to 100000 requests per minute" },
 	{ "limits", "address_rate", "1 to 10000000 requests per minute" },
 	{ "limits", "connections_per_address", "0 (no limit) to 65536" },
+	{ "store", "pool", "1 to 64 connections" },
+	{ "metrics", "listen", "ADDRESS:PORT with a numeric address" },
 	{ "sho", "kek", "a file path" },
 	{ "sho", "imsi_first", "an IMSI of 6 to 15 digits" },
 	{ "sho", "imsi_last", "an IMSI of 6 to 15 digits" },
@@ -122,7 +124,7 @@ static const struct {
 static int set(struct op_config *c, unsigned k, const char *v)
 {
 	switch (k) {
-	case 0: return set_listen(c, v);
+	case 0: return set_listen(v, c->listen_addr, sizeof(c->listen_addr), &c->listen_port);
 	case 1: return set_uint(v, 1, 64, &c->workers);
 	case 2: return set_uint(v, 16, 65536, &c->max_connections);
 	case 3: return set_path(v, c->store_url, sizeof(c->store_url));
@@ -133,10 +135,12 @@ static int set(struct op_config *c, unsigned k, const char *v)
 	case 8: return set_uint(v, 1, 100000, &c->device_rate);
 	case 9: return set_uint(v, 1, 10000000, &c->address_rate);
 	case 10: return set_uint(v, 0, 65536, &c->max_per_address);
-	case 11: return set_path(v, c->kek, sizeof(c->kek));
-	case 12: return set_digits(v, 6, 15, c->imsi_first, sizeof(c->imsi_first));
-	case 13: return set_digits(v, 6, 15, c->imsi_last, sizeof(c->imsi_last));
-	case 14:
+	case 11: return set_uint(v, 1, 64, &c->store_pool);
+	case 12: return set_listen(v, c->metrics_addr, sizeof(c->metrics_addr), &c->metrics_port);
+	case 13: return set_path(v, c->kek, sizeof(c->kek));
+	case 14: return set_digits(v, 6, 15, c->imsi_first, sizeof(c->imsi_first));
+	case 15: return set_digits(v, 6, 15, c->imsi_last, sizeof(c->imsi_last));
+	case 16:
 		if (strncmp(v, "89", 2))
 			return -EINVAL;
 		return set_digits(v, 2, 17, c->iccid_prefix, sizeof(c->iccid_prefix));

@@ -21,6 +21,7 @@ struct op_config {
 	unsigned workers;      /* HTTP worker threads */
 	/* [store] */
 	char store_url[OP_PATH_MAX + 1];
+	unsigned store_pool;   /* connections (PostgreSQL); 0: one per worker */
 	/* [pki] */
 	char pki_dir[OP_PATH_MAX + 1];
 	/* [drf] */
@@ -37,6 +38,9 @@ struct op_config {
 	unsigned address_rate; /* requests per minute per source address */
 	unsigned max_connections;
 	unsigned max_per_address; /* open connections per source address, 0: no limit */
+	/* [metrics] */
+	char metrics_addr[64]; /* "" : no metrics port */
+	uint16_t metrics_port;
 };
 
 void op_config_defaults(struct op_config *c);

@@ -16,45 +16,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tools/mcim-operator/db.h"
+#include "tools/mcim-operator/db-internal.h"
 
 #define STMT_CACHE 64
 #define ROW_COLS_MAX 32
 
-struct db {
+struct db_sqlite {
+	struct db base;
 	sqlite3 *db;
 	struct {
 		const char *sql;
 		sqlite3_stmt *st;
 	} cache[STMT_CACHE];
 	unsigned ncache;
+	sqlite3_stmt *copy; /* db_copy_begin's INSERT */
 	int64_t changes;
-	char err[256];
 };
+#define SQ(d) ((struct db_sqlite *)(d))
+#define SQC(d) ((const struct db_sqlite *)(d))
 
-int64_t db_row_int(const struct db_row *r, unsigned col)
+static int fail(struct db_sqlite *d, int rc)
 {
-	return col < r->ncols && r->cols[col] ? strtoll(r->cols[col], NULL, 10) : 0;
-}
-
-const char *db_row_text(const struct db_row *r, unsigned col)
-{
-	return col < r->ncols && r->cols[col] ? r->cols[col] : "";
-}
-
-const char *db_errmsg(const struct db *d)
-{
-	return d->err;
-}
-
-const char *db_engine(const struct db *d _unused_)
-{
-	return "sqlite";
-}
-
-static int fail(struct db *d, int rc)
-{
-	snprintf(d->err, sizeof(d->err), "%s", sqlite3_errmsg(d->db));
+	snprintf(d->base.err, sizeof(d->base.err), "%s", sqlite3_errmsg(d->db));
 	switch (rc & 0xff) {
 	case SQLITE_CONSTRAINT:
 		return -EEXIST;
@@ -68,7 +51,7 @@ static int fail(struct db *d, int rc)
 	}
 }
 
-static int prepare(struct db *d, const char *sql, sqlite3_stmt **ret)
+static int prepare(struct db_sqlite *d, const char *sql, sqlite3_stmt **ret)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -97,13 +80,13 @@ static int prepare(struct db *d, const char *sql, sqlite3_stmt **ret)
 	return 0;
 }
 
-static int bind(struct db *d, sqlite3_stmt *st, const struct db_val *p, unsigned n)
+static int bind(struct db_sqlite *d, sqlite3_stmt *st, const struct db_val *p, unsigned n)
 {
 	char name[16];
 	int rc = SQLITE_OK;
 
 	if ((unsigned)sqlite3_bind_parameter_count(st) != n) {
-		snprintf(d->err, sizeof(d->err), "statement takes %d parameters, %u given",
+		snprintf(d->base.err, sizeof(d->base.err), "statement takes %d parameters, %u given",
 			 sqlite3_bind_parameter_count(st), n);
 		return -EINVAL;
 	}
@@ -113,7 +96,7 @@ static int bind(struct db *d, sqlite3_stmt *st, const struct db_val *p, unsigned
 		snprintf(name, sizeof(name), "$%u", i + 1);
 		idx = sqlite3_bind_parameter_index(st, name);
 		if (idx <= 0) {
-			snprintf(d->err, sizeof(d->err), "statement has no parameter %s", name);
+			snprintf(d->base.err, sizeof(d->base.err), "statement has no parameter %s", name);
 			return -EINVAL;
 		}
 		switch (p[i].type) {
@@ -131,9 +114,10 @@ static int bind(struct db *d, sqlite3_stmt *st, const struct db_val *p, unsigned
 	return rc == SQLITE_OK ? 0 : fail(d, rc);
 }
 
-int db_exec(struct db *d, const char *sql, const struct db_val *params, unsigned nparams,
-	    db_row_fn fn, void *user)
+static int sq_exec(struct db *db, const char *sql, const struct db_val *params,
+		   unsigned nparams, db_row_fn fn, void *user)
 {
+	struct db_sqlite *d = SQ(db);
 	const char *cols[ROW_COLS_MAX];
 	sqlite3_stmt *st = NULL;
 	int r, rc = SQLITE_DONE;
@@ -159,55 +143,131 @@ int db_exec(struct db *d, const char *sql, const struct db_val *params, unsigned
 	return r;
 }
 
-int64_t db_changes(const struct db *d)
+static int64_t sq_changes(const struct db *d)
 {
-	return d->changes;
+	return SQC(d)->changes;
 }
 
-int db_exec_script(struct db *d, const char *sql)
+static int sq_exec_script(struct db *db, const char *sql)
 {
+	struct db_sqlite *d = SQ(db);
 	char *msg = NULL;
 	int rc = sqlite3_exec(d->db, sql, NULL, NULL, &msg);
 
 	if (rc != SQLITE_OK) {
-		snprintf(d->err, sizeof(d->err), "%s", msg ? msg : sqlite3_errstr(rc));
+		snprintf(d->base.err, sizeof(d->base.err), "%s", msg ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
 		return rc == SQLITE_BUSY ? -EBUSY : -EIO;
 	}
 	return 0;
 }
 
-int db_begin(struct db *d)
+static int sq_begin(struct db *d, bool serializable _unused_)
 {
 	/* IMMEDIATE: take the write lock now, so that a read-then-write
 	 * transaction never fails half-way on a lock upgrade. */
-	return db_exec_script(d, "BEGIN IMMEDIATE");
+	return sq_exec_script(d, "BEGIN IMMEDIATE");
 }
 
-int db_commit(struct db *d)
+static int sq_commit(struct db *d)
 {
-	return db_exec_script(d, "COMMIT");
+	return sq_exec_script(d, "COMMIT");
 }
 
-void db_rollback(struct db *d)
+static void sq_rollback(struct db *db)
 {
+	struct db_sqlite *d = SQ(db);
+
+	sqlite3_finalize(d->copy);
+	d->copy = NULL;
 	if (!sqlite3_get_autocommit(d->db))
 		sqlite3_exec(d->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-int db_open(const char *url, struct db **ret, char *why, size_t why_size)
+/* COPY's equivalent: one INSERT prepared for the whole load. */
+static int sq_copy_begin(struct db *db, const char *table, const char *const *cols,
+			 unsigned ncols)
 {
-	const char *path = url;
-	struct db *d;
+	struct db_sqlite *d = SQ(db);
+	char sql[1024], values[512];
+	size_t n = (size_t)snprintf(values, sizeof(values), "VALUES (");
+	int rc;
+
+	if (d->copy)
+		return -EINVAL;
+	for (unsigned i = 0; i < ncols && n < sizeof(values); i++)
+		n += (size_t)snprintf(values + n, sizeof(values) - n, "%s$%u", i ? ", " : "", i + 1);
+	if (n + 2 > sizeof(values) ||
+	    db_copy_sql(sql, sizeof(sql), "INSERT INTO", table, cols, ncols, strcat(values, ")")))
+		return -E2BIG;
+	rc = sqlite3_prepare_v2(d->db, sql, -1, &d->copy, NULL);
+	return rc == SQLITE_OK ? 0 : fail(d, rc);
+}
+
+static int sq_copy_row(struct db *db, const struct db_val *vals, unsigned n)
+{
+	struct db_sqlite *d = SQ(db);
+	int r, rc;
+
+	if (!d->copy)
+		return -EINVAL;
+	r = bind(d, d->copy, vals, n);
+	if (r == 0 && (rc = sqlite3_step(d->copy)) != SQLITE_DONE) {
+		r = fail(d, rc);
+		if (r == -EEXIST && n && vals[0].type == DB_TEXT && vals[0].s)
+			snprintf(db->conflict, sizeof(db->conflict), "%s", vals[0].s);
+	}
+	sqlite3_reset(d->copy);
+	sqlite3_clear_bindings(d->copy);
+	return r;
+}
+
+static int sq_copy_end(struct db *db)
+{
+	struct db_sqlite *d = SQ(db);
+
+	sqlite3_finalize(d->copy);
+	d->copy = NULL;
+	return 0;
+}
+
+/* BEGIN IMMEDIATE already serializes the migrations' transactions. */
+static int sq_schema_lock(struct db *d _unused_, bool lock _unused_)
+{
+	return 0;
+}
+
+static void sq_close(struct db *db)
+{
+	struct db_sqlite *d = SQ(db);
+
+	for (unsigned i = 0; i < d->ncache; i++)
+		sqlite3_finalize(d->cache[i].st);
+	sqlite3_finalize(d->copy);
+	sqlite3_close(d->db);
+	free(d);
+}
+
+static const struct db_ops sqlite_ops = {
+	.engine = "sqlite",
+	.exec = sq_exec,
+	.exec_script = sq_exec_script,
+	.changes = sq_changes,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.copy_begin = sq_copy_begin,
+	.copy_row = sq_copy_row,
+	.copy_end = sq_copy_end,
+	.schema_lock = sq_schema_lock,
+	.close = sq_close,
+};
+
+int db_sqlite_open(const char *path, struct db **ret, char *why, size_t why_size)
+{
+	struct db_sqlite *d;
 	int fd, rc, r;
 
-	if (!strncmp(url, "sqlite:", 7))
-		path = url + 7;
-	else if (strstr(url, "://")) {
-		snprintf(why, why_size, "%s: unsupported database URL (this build has sqlite:PATH)",
-			 url);
-		return -ENOTSUP;
-	}
 	if (!*path) {
 		snprintf(why, why_size, "empty database path");
 		return -EINVAL;
@@ -223,32 +283,23 @@ int db_open(const char *url, struct db **ret, char *why, size_t why_size)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
+	d->base.ops = &sqlite_ops;
 	rc = sqlite3_open_v2(path, &d->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(why, why_size, "%s: %s", path,
 			 d->db ? sqlite3_errmsg(d->db) : sqlite3_errstr(rc));
-		db_close(d);
+		sq_close(&d->base);
 		return -EIO;
 	}
 	sqlite3_busy_timeout(d->db, 5000);
 	sqlite3_extended_result_codes(d->db, 1);
-	r = db_exec_script(d, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+	r = sq_exec_script(&d->base, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
 			      "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON");
 	if (r < 0) {
-		snprintf(why, why_size, "%s: %s", path, d->err);
-		db_close(d);
+		snprintf(why, why_size, "%s: %s", path, d->base.err);
+		sq_close(&d->base);
 		return r;
 	}
-	*ret = d;
+	*ret = &d->base;
 	return 0;
-}
-
-void db_close(struct db *d)
-{
-	if (!d)
-		return;
-	for (unsigned i = 0; i < d->ncache; i++)
-		sqlite3_finalize(d->cache[i].st);
-	sqlite3_close(d->db);
-	free(d);
 }

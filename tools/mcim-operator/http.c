@@ -6,6 +6,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <json-c/json.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "macro.h"
 #include "tools/mcim-operator/http.h"
@@ -23,6 +26,8 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	struct http_config cfg;
 	char *cert, *key;
+	_Atomic unsigned inflight; /* requests begun and not completed */
+	_Atomic bool closing;      /* stopping: answers close their connection */
 };
 
 /* One request in progress: its body so far. */
@@ -53,7 +58,8 @@ void http_error(struct http_response *resp, unsigned status, const char *code, c
 	json_object_put(o);
 }
 
-static enum MHD_Result answer(struct MHD_Connection *conn, struct http_response *resp)
+static enum MHD_Result answer(struct http_server *s, struct MHD_Connection *conn,
+			      struct http_response *resp)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -73,6 +79,8 @@ static enum MHD_Result answer(struct MHD_Connection *conn, struct http_response 
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 				resp->content_type ? resp->content_type : "application/json");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (atomic_load(&s->closing))
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	if (resp->retry_after) {
 		snprintf(retry, sizeof(retry), "%u", resp->retry_after);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry);
@@ -130,6 +138,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!c)
 			return MHD_NO;
 		*con_cls = c;
+		atomic_fetch_add(&s->inflight, 1);
 		c->max = s->cfg.limit(method, url, s->cfg.user);
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						 MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -163,7 +172,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (c->refused) {
 		http_error(&resp, c->status, c->code, "%s", c->message);
-		return answer(conn, &resp);
+		return answer(s, conn, &resp);
 	}
 	client_addr(conn, client, sizeof(client));
 	const struct http_request req = {
@@ -171,16 +180,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		.body = c->body ? c->body : "", .len = c->len,
 	};
 	s->cfg.route(&req, &resp, s->cfg.user);
-	return answer(conn, &resp);
+	return answer(s, conn, &resp);
 }
 
-static void on_completed(void *cls _unused_, struct MHD_Connection *conn _unused_,
-			 void **con_cls, enum MHD_RequestTerminationCode toe _unused_)
+static void on_completed(void *cls, struct MHD_Connection *conn _unused_, void **con_cls,
+			 enum MHD_RequestTerminationCode toe _unused_)
 {
+	struct http_server *s = cls;
 	struct request_ctx *c = *con_cls;
 
-	if (c)
+	if (c) {
 		free(c->body);
+		atomic_fetch_sub(&s->inflight, 1);
+	}
 	free(c);
 	*con_cls = NULL;
 }
@@ -190,10 +202,13 @@ int http_server_start(const struct http_config *cfg, struct http_server **ret, c
 {
 	struct sockaddr_storage ss = { 0 };
 	struct http_server *s;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS |
-			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG;
+	bool tls = cfg->cert_pem != NULL;
 
-	if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+	if (tls)
+		flags |= MHD_USE_TLS;
+	if (tls && !MHD_is_feature_supported(MHD_FEATURE_TLS)) {
 		snprintf(why, why_size, "this libmicrohttpd has no TLS support");
 		return -ENOTSUP;
 	}
@@ -212,19 +227,24 @@ int http_server_start(const struct http_config *cfg, struct http_server **ret, c
 	if (!s)
 		return -ENOMEM;
 	s->cfg = *cfg;
-	s->cert = strdup(cfg->cert_pem);
-	s->key = strdup(cfg->key_pem);
-	if (!s->cert || !s->key) {
+	s->cert = tls ? strdup(cfg->cert_pem) : NULL;
+	s->key = tls ? strdup(cfg->key_pem) : NULL;
+	if (tls && (!s->cert || !s->key)) {
 		http_server_stop(s);
 		return -ENOMEM;
 	}
+	struct MHD_OptionItem tls_opts[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, s->key },
+		/* TLS 1.2 and 1.3 only. */
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0,
+		  (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	s->mhd = MHD_start_daemon(
 		flags, cfg->port, NULL, NULL, on_request, s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_HTTPS_MEM_CERT, s->cert,
-		MHD_OPTION_HTTPS_MEM_KEY, s->key,
-		/* TLS 1.2 and 1.3 only. */
-		MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+		MHD_OPTION_ARRAY, tls ? tls_opts : tls_opts + 3,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->workers,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_per_address,
@@ -233,8 +253,8 @@ int http_server_start(const struct http_config *cfg, struct http_server **ret, c
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		MHD_OPTION_END);
 	if (!s->mhd) {
-		snprintf(why, why_size, "cannot serve HTTPS on %s port %u (address in use, bad "
-			 "certificate or key?)", cfg->addr, cfg->port);
+		snprintf(why, why_size, "cannot serve HTTP%s on %s port %u (address in use%s?)",
+			 tls ? "S" : "", cfg->addr, cfg->port, tls ? ", bad certificate or key" : "");
 		http_server_stop(s);
 		return -EADDRNOTAVAIL;
 	}
@@ -254,8 +274,23 @@ void http_server_stop(struct http_server *s)
 	if (!s)
 		return;
 	if (s->mhd) {
-		MHD_quiesce_daemon(s->mhd);
+		/* Graceful: no new connections, answers close theirs, and the
+		 * requests in flight finish (up to a bound) before the stop. */
+		const struct timespec tick = { 0, 10 * 1000 * 1000 };
+		MHD_socket fd;
+
+		atomic_store(&s->closing, true);
+		fd = MHD_quiesce_daemon(s->mhd);
+		/* The socket stays open until MHD's threads are gone, but
+		 * listens no more: a new connection is refused at once (a load
+		 * balancer goes elsewhere) instead of waiting in the backlog. */
+		if (fd != MHD_INVALID_SOCKET)
+			shutdown(fd, SHUT_RDWR);
+		for (unsigned i = 0; i < HTTP_DRAIN_MS / 10 && atomic_load(&s->inflight); i++)
+			nanosleep(&tick, NULL);
 		MHD_stop_daemon(s->mhd);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
 	}
 	if (s->key)
 		explicit_bzero(s->key, strlen(s->key));

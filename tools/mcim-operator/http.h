@@ -39,7 +39,7 @@ struct http_config {
 	unsigned workers;
 	unsigned max_connections;
 	unsigned max_per_address; /* 0: no limit */
-	const char *cert_pem;   /* server certificate chain, PEM text */
+	const char *cert_pem;   /* server certificate chain, PEM text; NULL: plain HTTP */
 	const char *key_pem;    /* its private key, PEM text */
 	http_limit_fn limit;
 	http_route_fn route;
@@ -49,7 +49,12 @@ struct http_config {
 int http_server_start(const struct http_config *cfg, struct http_server **ret, char *why,
 		      size_t why_size);
 uint16_t http_server_port(const struct http_server *s);
-/* Stops accepting, finishes the requests in flight, frees the server. */
+/*
+ * Stops accepting, finishes the requests in flight (waiting up to
+ * HTTP_DRAIN_MS for them; their answers close the connection), frees the
+ * server.
+ */
+#define HTTP_DRAIN_MS 30000
 void http_server_stop(struct http_server *s);
 
 /* A JSON error body {"error": {"code": code, "message": message}}. */

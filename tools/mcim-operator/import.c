@@ -176,6 +176,27 @@ static void *work(void *arg)
 	return NULL;
 }
 
+/*
+ * The chunk's rows reach the database (PostgreSQL's COPY checks the unique
+ * keys only now): a duplicate is reported at its last line in the chunk, the
+ * first line that cannot be inserted.
+ */
+static int flush(struct store *s, struct chunk *c, char *why, size_t why_size)
+{
+	char id[OP_DEVICE_ID_LEN + 1];
+	int r = store_import_flush(s, id);
+
+	if (r == 0)
+		return 0;
+	for (size_t i = c->njobs; *id && i-- > 0;)
+		if (!strcmp(c->jobs[i].dev.id, id)) {
+			snprintf(why, why_size, "line %lu: %s", c->jobs[i].lineno, store_errmsg(s));
+			return r;
+		}
+	snprintf(why, why_size, "%s", store_errmsg(s));
+	return r;
+}
+
 /* Checks the chunk's rows in parallel, then inserts them in order. */
 static int run_chunk(struct store *s, struct chunk *c, char *why, size_t why_size)
 {
@@ -214,7 +235,7 @@ static int run_chunk(struct store *s, struct chunk *c, char *why, size_t why_siz
 			return r;
 		}
 	}
-	return 0;
+	return flush(s, c, why, why_size);
 }
 
 static int header(char *line, int *idx, unsigned *ret_ncols, char *why, size_t why_size)

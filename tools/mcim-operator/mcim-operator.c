@@ -26,6 +26,7 @@ static const struct {
 	{ "model", cmd_model, "model set|show|list: device models' reference values" },
 	{ "sho", cmd_sho, "sho add|list: the home operators devices can be assigned to" },
 	{ "audit", cmd_audit, "audit [DEVICE]: the decisions taken" },
+	{ "db", cmd_db, "db migrate: bring the store's schema up to date" },
 	{ "subscription", cmd_subscription, "subscription create|list|show: the SHO's subscriptions" },
 	{ "package", cmd_package, "package build: answer a download request offline (DPF)" },
 	{ "export", cmd_export, "export: subscriptions for the HLR/HSS (CSV, osmo-hlr)" },

@@ -29,6 +29,7 @@ int cmd_device(struct cli *c, int argc, char **argv);
 int cmd_model(struct cli *c, int argc, char **argv);
 int cmd_sho(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
+int cmd_db(struct cli *c, int argc, char **argv);
 int cmd_subscription(struct cli *c, int argc, char **argv);
 int cmd_export(struct cli *c, int argc, char **argv);
 int cmd_package(struct cli *c, int argc, char **argv);

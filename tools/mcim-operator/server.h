@@ -9,6 +9,7 @@
 #include "tools/mcim-operator/config.h"
 #include "tools/mcim-operator/ekcert.h"
 #include "tools/mcim-operator/http.h"
+#include "tools/mcim-operator/metrics.h"
 #include "tools/mcim-operator/pki.h"
 #include "tools/mcim-operator/ratelimit.h"
 #include "tools/mcim-operator/store.h"
@@ -22,6 +23,8 @@ struct op_server {
 	struct pki_signer *ticket_key;
 	struct dpf_keys *dpf;
 	struct ratelimit *per_address, *per_device;
+	struct metrics *metrics;
+	_Atomic bool draining; /* SIGTERM received: /readyz says 503 */
 	time_t (*now)(void); /* tests may move time */
 };
 
@@ -49,6 +52,9 @@ void api_reply(struct http_response *resp, unsigned status, struct json_object *
 /* Counts the request against key's limit; false (and a 429 answer) when over. */
 bool api_rate_ok(struct ratelimit *rl, const char *key, time_t now,
 		 struct http_response *resp);
+
+/* The metrics port's router: GET /metrics. */
+void api_metrics_route(const struct http_request *req, struct http_response *resp, void *user);
 
 /* Opens everything serve needs (store, PKI, manufacturers, limits). */
 int server_open(struct op_server *s, const struct op_config *cfg, char *why, size_t why_size);

@@ -1,70 +1,163 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The operator store (store.h) over db.h.  Each public call is one
- * transaction, under the store's mutex.
+ * The operator store (store.h) over db.h.  Each public call is one statement
+ * or one transaction on a connection taken from the store's pool (one
+ * connection on SQLite; store_open_pool's size on PostgreSQL), retried with
+ * a bounded backoff when the database asks for it (-EBUSY: locked,
+ * serialization failure, deadlock, connection lost and reset).  Replaying a
+ * statement is safe because every rule is a constraint or a conditional
+ * UPDATE in the database: a replay can only be refused, never applied twice.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hex.h"
 #include "tools/mcim-operator/db.h"
 #include "tools/mcim-operator/store-internal.h"
 
+#define POOL_MAX 64
+#define RETRIES_MAX 8 /* about 0.6 s of backoff in all */
+
 struct store {
-	struct db *db;
+	struct db *conns[POOL_MAX];
+	bool busy[POOL_MAX];
+	unsigned nconns;
+	bool retry; /* PostgreSQL; SQLite's -EBUSY has already waited its busy timeout */
 	pthread_mutex_t lock;
-	bool importing;
-	char err[320];
+	pthread_cond_t freed;
+	struct store_stats stats;
 };
 
-#define LOCKED(s, expr)                                                        \
-	({                                                                     \
-		int _r;                                                        \
-		pthread_mutex_lock(&(s)->lock);                                \
-		_r = (expr);                                                   \
-		pthread_mutex_unlock(&(s)->lock);                              \
-		_r;                                                            \
-	})
+/*
+ * The connection the calling thread holds (between take and give) and the
+ * thread's last error: each worker thread sees its own.
+ */
+static __thread struct db *conn;
+static __thread char errbuf[320];
+#define ERR errbuf, sizeof(errbuf)
 
-const char *store_errmsg(const struct store *s)
+const char *store_errmsg(const struct store *s _unused_)
 {
-	return s->err;
+	return errbuf;
 }
 
 static int dbfail(struct store *s, int r)
 {
-	snprintf(s->err, sizeof(s->err), "%s", db_errmsg(s->db));
+	snprintf(ERR, "%s", db_errmsg(conn));
+	atomic_fetch_add(&s->stats.db_errors, 1);
 	return r;
 }
 
 static int exec(struct store *s, const char *sql, const struct db_val *p, unsigned n,
 		db_row_fn fn, void *user)
 {
-	int r = db_exec(s->db, sql, p, n, fn, user);
+	int r = db_exec(conn, sql, p, n, fn, user);
 
 	return r < 0 && r != -ENOENT && r != -EALREADY ? dbfail(s, r) : r;
 }
 
-/* Runs body(s, arg) in a transaction; commits on 0, rolls back otherwise. */
-static int in_tx(struct store *s, int (*body)(struct store *s, void *arg), void *arg)
+static void take(struct store *s)
 {
-	int r = db_begin(s->db);
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		for (unsigned i = 0; i < s->nconns; i++)
+			if (!s->busy[i]) {
+				s->busy[i] = true;
+				conn = s->conns[i];
+				pthread_mutex_unlock(&s->lock);
+				return;
+			}
+		pthread_cond_wait(&s->freed, &s->lock);
+	}
+}
 
-	if (r < 0)
-		return dbfail(s, r);
-	r = body(s, arg);
+static void give(struct store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < s->nconns; i++)
+		if (s->conns[i] == conn)
+			s->busy[i] = false;
+	conn = NULL;
+	pthread_cond_signal(&s->freed);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* After attempt number `attempt` failed with r: wait and go again? */
+static bool again(struct store *s, int r, unsigned attempt)
+{
+	struct timespec ts;
+	long ms;
+
+	if (r != -EBUSY || !s->retry || attempt + 1 >= RETRIES_MAX)
+		return false;
+	atomic_fetch_add(&s->stats.retries, 1);
+	ms = MIN(5L << attempt, 200L) + random() % 5; /* jitter: racing threads part */
+	ts = (struct timespec){ .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+	return true;
+}
+
+/* Runs expr on a pooled connection, again while the database says retry. */
+#define LOCKED(s, expr)                                                        \
+	({                                                                     \
+		int _r;                                                        \
+		for (unsigned _try = 0;; _try++) {                             \
+			take(s);                                               \
+			_r = (expr);                                           \
+			give(s);                                               \
+			if (!again((s), _r, _try))                             \
+				break;                                         \
+		}                                                              \
+		_r;                                                            \
+	})
+
+/* Ends the transaction: commits when r is 0, rolls back otherwise. */
+static int end_tx(struct store *s, int r)
+{
 	if (r == 0) {
-		r = db_commit(s->db);
+		r = db_commit(conn);
 		if (r < 0)
 			dbfail(s, r);
 	}
 	if (r < 0)
-		db_rollback(s->db);
+		db_rollback(conn);
 	return r;
+}
+
+/*
+ * Runs body(s, arg) in a transaction, SERIALIZABLE or READ COMMITTED on
+ * PostgreSQL; commits on 0, rolls back otherwise.
+ */
+static int in_tx_iso(struct store *s, bool read_committed,
+		     int (*body)(struct store *s, void *arg), void *arg)
+{
+	int r = read_committed ? db_begin_read_committed(conn) : db_begin(conn);
+
+	if (r < 0)
+		return dbfail(s, r);
+	return end_tx(s, body(s, arg));
+}
+
+static int in_tx(struct store *s, int (*body)(struct store *s, void *arg), void *arg)
+{
+	return in_tx_iso(s, false, body, arg);
+}
+
+void store_stats_get(struct store *s, struct store_stats *ret)
+{
+	ret->db_errors = atomic_load(&s->stats.db_errors);
+	ret->retries = atomic_load(&s->stats.retries);
+}
+
+const char *store_engine(const struct store *s)
+{
+	return db_engine(s->conns[0]);
 }
 
 static void copy(char *dst, size_t size, const char *src)
@@ -79,39 +172,61 @@ static int row_int(const struct db_row *row, void *user)
 	return 0;
 }
 
+int store_ping(struct store *s)
+{
+	int64_t one = 0;
+
+	return LOCKED(s, exec(s, "SELECT 1", NULL, 0, row_int, &one));
+}
+
 /* ---- open and migrations ---- */
 
-static int migrate(struct store *s, char *why, size_t why_size)
+static int migrate_locked(struct db *d, int64_t *version, char *why, size_t why_size)
+{
+	int r;
+
+	r = db_exec_script(d, "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)");
+	if (r == 0)
+		r = db_exec(d, "SELECT MAX(version) FROM schema_version", NULL, 0, row_int, version);
+	while (r == 0 && *version < (int64_t)store_migrations_count) {
+		struct db_val v = DBI(*version + 1);
+
+		r = db_begin(d);
+		if (r == 0)
+			r = db_exec_script(d, store_migrations[*version]);
+		if (r == 0)
+			r = db_exec(d, "INSERT INTO schema_version (version) VALUES ($1)", &v, 1,
+				    NULL, NULL);
+		if (r == 0)
+			r = db_commit(d);
+		if (r < 0) {
+			db_rollback(d);
+			snprintf(why, why_size, "migration %" PRId64 ": %s", *version + 1,
+				 db_errmsg(d));
+			return r;
+		}
+		(*version)++;
+	}
+	if (r < 0)
+		snprintf(why, why_size, "schema version: %s", db_errmsg(d));
+	return r;
+}
+
+static int migrate(struct db *d, char *why, size_t why_size)
 {
 	int64_t version = 0;
 	int r;
 
-	r = db_exec_script(s->db, "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)");
-	if (r == 0)
-		r = db_exec(s->db, "SELECT MAX(version) FROM schema_version", NULL, 0, row_int, &version);
-	while (r == 0 && version < (int64_t)store_migrations_count) {
-		struct db_val v = DBI(version + 1);
-
-		r = db_begin(s->db);
-		if (r == 0)
-			r = db_exec_script(s->db, store_migrations[version]);
-		if (r == 0)
-			r = db_exec(s->db, "INSERT INTO schema_version (version) VALUES ($1)", &v, 1,
-				    NULL, NULL);
-		if (r == 0)
-			r = db_commit(s->db);
-		if (r < 0) {
-			db_rollback(s->db);
-			snprintf(why, why_size, "migration %" PRId64 ": %s", version + 1,
-				 db_errmsg(s->db));
-			return r;
-		}
-		version++;
-	}
+	/* Instances starting together: one migrates, the others wait. */
+	r = db_schema_lock(d, true);
 	if (r < 0) {
-		snprintf(why, why_size, "schema version: %s", db_errmsg(s->db));
+		snprintf(why, why_size, "schema lock: %s", db_errmsg(d));
 		return r;
 	}
+	r = migrate_locked(d, &version, why, why_size);
+	db_schema_lock(d, false);
+	if (r < 0)
+		return r;
 	if (version > (int64_t)store_migrations_count) {
 		snprintf(why, why_size,
 			 "the database has schema version %" PRId64 ", newer than this "
@@ -122,7 +237,8 @@ static int migrate(struct store *s, char *why, size_t why_size)
 	return 0;
 }
 
-int store_open(const char *url, struct store **ret, char *why, size_t why_size)
+int store_open_pool(const char *url, unsigned pool, struct store **ret, char *why,
+		    size_t why_size)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	int r;
@@ -130,9 +246,22 @@ int store_open(const char *url, struct store **ret, char *why, size_t why_size)
 	if (!s)
 		return -ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
-	r = db_open(url, &s->db, why, why_size);
+	pthread_cond_init(&s->freed, NULL);
+	/* SQLite has one writer at a time: one connection is all it needs. */
+	if (!db_url_is_pg(url) || pool < 1)
+		pool = 1;
+	pool = MIN(pool, POOL_MAX);
+	s->retry = db_url_is_pg(url);
+	r = db_open(url, &s->conns[0], why, why_size);
 	if (r == 0)
-		r = migrate(s, why, why_size);
+		s->nconns = 1;
+	if (r == 0)
+		r = migrate(s->conns[0], why, why_size);
+	while (r == 0 && s->nconns < pool) {
+		r = db_open(url, &s->conns[s->nconns], why, why_size);
+		if (r == 0)
+			s->nconns++;
+	}
 	if (r < 0) {
 		store_close(s);
 		return r;
@@ -141,11 +270,18 @@ int store_open(const char *url, struct store **ret, char *why, size_t why_size)
 	return 0;
 }
 
+int store_open(const char *url, struct store **ret, char *why, size_t why_size)
+{
+	return store_open_pool(url, 1, ret, why, why_size);
+}
+
 void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	db_close(s->db);
+	for (unsigned i = 0; i < s->nconns; i++)
+		db_close(s->conns[i]);
+	pthread_cond_destroy(&s->freed);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -242,7 +378,7 @@ static int model_put_tx(struct store *s, void *arg)
 	if (r < 0)
 		return r;
 	if (m->version <= latest) {
-		snprintf(s->err, sizeof(s->err),
+		snprintf(ERR,
 			 "model %s: version %" PRId64 " is not above the latest (%" PRId64 ")",
 			 m->name, m->version, latest);
 		return -EEXIST;
@@ -350,19 +486,40 @@ static void device_from_row(const struct db_row *row, struct op_device *d)
 	d->validated = db_row_int(row, 12);
 }
 
+/*
+ * A batch holds one connection of the pool (in the importing thread) from
+ * begin to commit or abort, and streams the rows through db_copy_*: COPY
+ * on PostgreSQL.  The importing thread is the only one that sees `copying`.
+ */
+static __thread bool importing, copying;
+
+static const char *const device_import_cols[] = { "id",		"ek_type", "ek_public",
+						  "ek_ca",	"model",   "subscriber",
+						  "sho",	"batch",   "created" };
+
 int store_import_begin(struct store *s)
 {
 	int r;
 
-	pthread_mutex_lock(&s->lock);
-	r = db_begin(s->db);
+	if (importing)
+		return -EINVAL;
+	take(s);
+	r = db_begin(conn);
 	if (r < 0) {
 		dbfail(s, r);
-		pthread_mutex_unlock(&s->lock);
+		give(s);
 		return r;
 	}
-	s->importing = true;
-	return 0; /* the lock is held until commit or abort */
+	importing = true;
+	return 0; /* the connection is ours until commit or abort */
+}
+
+static int conflict(struct store *s, int r)
+{
+	dbfail(s, r);
+	if (r == -EEXIST && *db_conflict(conn))
+		snprintf(ERR, "device %s is already registered", db_conflict(conn));
+	return r;
 }
 
 int store_device_add(struct store *s, const struct op_device *d)
@@ -370,42 +527,60 @@ int store_device_add(struct store *s, const struct op_device *d)
 	const struct db_val p[] = { DBT(d->id),	       DBT(d->ek_type), DBT(d->ek_public),
 				    DBT(d->ek_ca),     DBT(d->model),	DBT(d->subscriber),
 				    DBT(d->sho),       DBT(d->batch),	DBI(d->created) };
+	int r = 0;
+
+	if (!importing)
+		return -EINVAL;
+	if (!copying) {
+		r = db_copy_begin(conn, "devices", device_import_cols,
+				  ARRAY_SIZE(device_import_cols));
+		if (r < 0)
+			return dbfail(s, r);
+		copying = true;
+	}
+	r = db_copy_row(conn, p, ARRAY_SIZE(p));
+	return r < 0 ? conflict(s, r) : 0;
+}
+
+int store_import_flush(struct store *s, char ret_conflict[OP_DEVICE_ID_LEN + 1])
+{
 	int r;
 
-	if (!s->importing)
+	ret_conflict[0] = 0;
+	if (!importing)
 		return -EINVAL;
-	r = exec(s,
-		 "INSERT INTO devices (id, ek_type, ek_public, ek_ca, model, subscriber, sho, "
-		 "batch, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-		 p, ARRAY_SIZE(p), NULL, NULL);
-	if (r == -EEXIST)
-		snprintf(s->err, sizeof(s->err), "device %s is already registered", d->id);
+	if (!copying)
+		return 0;
+	copying = false;
+	r = db_copy_end(conn);
+	if (r < 0) {
+		conflict(s, r);
+		snprintf(ret_conflict, OP_DEVICE_ID_LEN + 1, "%s", db_conflict(conn));
+	}
 	return r;
 }
 
 int store_import_commit(struct store *s)
 {
+	char id[OP_DEVICE_ID_LEN + 1];
 	int r;
 
-	if (!s->importing)
+	if (!importing)
 		return -EINVAL;
-	r = db_commit(s->db);
-	if (r < 0) {
-		dbfail(s, r);
-		db_rollback(s->db);
-	}
-	s->importing = false;
-	pthread_mutex_unlock(&s->lock);
+	r = end_tx(s, store_import_flush(s, id));
+	importing = false;
+	give(s);
 	return r;
 }
 
 void store_import_abort(struct store *s)
 {
-	if (!s->importing)
+	if (!importing)
 		return;
-	db_rollback(s->db);
-	s->importing = false;
-	pthread_mutex_unlock(&s->lock);
+	copying = false;
+	db_rollback(conn); /* also ends a COPY in progress */
+	importing = false;
+	give(s);
 }
 
 struct one_device {
@@ -485,7 +660,7 @@ static int assign_tx(struct store *s, void *arg)
 		if (r < 0)
 			return r;
 		if (!n) {
-			snprintf(s->err, sizeof(s->err), "no SHO %s (add it with `sho add`)", a->sho);
+			snprintf(ERR, "no SHO %s (add it with `sho add`)", a->sho);
 			return -ENOENT;
 		}
 	}
@@ -499,9 +674,9 @@ static int assign_tx(struct store *s, void *arg)
 		r = exec(s, "UPDATE devices SET sho = $1 WHERE batch = $2", p, 2, NULL, NULL);
 	}
 	if (r == 0)
-		a->count = db_changes(s->db);
+		a->count = db_changes(conn);
 	if (r == 0 && a->count == 0) {
-		snprintf(s->err, sizeof(s->err), "no device %s %s", a->id ? "with id" : "in batch",
+		snprintf(ERR, "no device %s %s", a->id ? "with id" : "in batch",
 			 a->id ? a->id : a->batch);
 		r = -ENOENT;
 	}
@@ -591,7 +766,7 @@ static int consume_locked(struct store *s, const char *id, struct op_session *re
 	if (r < 0)
 		return r;
 	if (c.bad) {
-		snprintf(s->err, sizeof(s->err), "session %s: corrupt nonce or secret", id);
+		snprintf(ERR, "session %s: corrupt nonce or secret", id);
 		return c.bad;
 	}
 	if (c.found)
@@ -615,12 +790,23 @@ static int success_tx(struct store *s, void *arg)
 	struct success *x = arg;
 	int r;
 
+	/* The clock rule again, in the database: of two validations of one
+	 * device on two instances, a later clock cannot be overwritten by an
+	 * earlier one (pva.c's clock check saw the row as it was before). */
 	const struct db_val d[] = { DBI(x->reset), DBI(x->restart), DBI(x->clock), DBI(x->now),
-				    DBT(x->device_id) };
+				    DBT(x->device_id), DBI(x->reset), DBI(x->reset),
+				    DBI(x->restart), DBI(x->clock) };
 	r = exec(s,
 		 "UPDATE devices SET reset_count = $1, restart_count = $2, clock = $3, "
-		 "validated = $4 WHERE id = $5",
+		 "validated = $4 WHERE id = $5 AND (reset_count IS NULL OR "
+		 "(($6 > reset_count OR ($7 = reset_count AND $8 >= restart_count)) AND "
+		 "$9 >= clock))",
 		 d, ARRAY_SIZE(d), NULL, NULL);
+	if (r == 0 && db_changes(conn) != 1) {
+		snprintf(ERR, "device %s: a validation with a later TPM clock was recorded "
+			 "meanwhile", x->device_id);
+		r = -ESTALE;
+	}
 	if (r == 0) {
 		const struct db_val t[] = { DBT(x->jti), DBT(x->device_id), DBI(x->now),
 					    DBI(x->expires) };
@@ -847,6 +1033,59 @@ static int found_row(const struct db_row *row, void *user)
 	return 0;
 }
 
+static bool is_pg(void)
+{
+	return !strcmp(db_engine(conn), "postgresql");
+}
+
+/*
+ * The pool claim: the first free subscription of the SHO and subscriber.
+ * On PostgreSQL (READ COMMITTED, below) FOR UPDATE SKIP LOCKED: a row
+ * another download is claiming is skipped, not waited for and then found
+ * taken.  SQLite has one writer: the plain subquery is enough.
+ */
+#define CLAIM_SQL(lock)                                                              \
+	"UPDATE subscriptions SET device_id = $1 WHERE iccid = (SELECT iccid FROM "   \
+	"subscriptions WHERE device_id IS NULL AND sho = $2 AND subscriber = $3 AND " \
+	"state = 'created' ORDER BY imsi LIMIT 1" lock ") AND device_id IS NULL "     \
+	"RETURNING " SUB_COLS
+
+static int claim(struct store *s, struct issue *x)
+{
+	const struct db_val q[] = { DBT(x->p->device_id), DBT(x->sho), DBT(x->subscriber) };
+	int64_t n = 0;
+	int r;
+
+	r = exec(s, is_pg() ? CLAIM_SQL(" FOR UPDATE SKIP LOCKED") : CLAIM_SQL(""), q,
+		 ARRAY_SIZE(q), issue_sub_row, x);
+	if (r < 0 || x->found)
+		return r;
+	/*
+	 * Nothing claimable.  Free rows that others hold locked (their claim
+	 * not committed yet, or about to roll back) are not "no subscription":
+	 * retry (-EBUSY) until they are settled.
+	 */
+	r = exec(s,
+		 "SELECT COUNT(*) FROM subscriptions WHERE device_id IS NULL AND sho = $1 AND "
+		 "subscriber = $2 AND state = 'created'",
+		 q + 1, 2, row_int, &n);
+	if (r < 0)
+		return r;
+	if (n) {
+		snprintf(ERR, "the subscriber's pool is being claimed by other downloads");
+		return -EBUSY;
+	}
+	snprintf(ERR, "no subscription is assigned to the device");
+	return -ENXIO;
+}
+
+/*
+ * READ COMMITTED on PostgreSQL (docs/operator.md "Which rule needs which
+ * isolation"): the first statement takes the device's row lock in
+ * device_sequences, so two downloads of one device run one after the other
+ * and the second sees what the first committed; every other rule is a
+ * constraint, a conditional UPDATE or the pool claim's row lock.
+ */
 static int issue_tx(struct store *s, void *arg)
 {
 	struct issue *x = arg;
@@ -856,12 +1095,22 @@ static int issue_tx(struct store *s, void *arg)
 	bool used = false;
 	int r;
 
+	x->found = false; /* a retried attempt starts over */
+	/* The device's next sequence number, and its row lock until the end. */
+	r = exec(s,
+		 "INSERT INTO device_sequences (device_id, next_sequence) VALUES ($1, 2) "
+		 "ON CONFLICT (device_id) DO UPDATE SET "
+		 "next_sequence = device_sequences.next_sequence + 1 RETURNING next_sequence - 1",
+		 &dev, 1, row_int, &n);
+	if (r < 0)
+		return r;
+	p->sequence = n;
 	r = exec(s, "SELECT COUNT(*) FROM tamper_reports WHERE device_id = $1 AND cleared = 0", &dev,
 		 1, row_int, &n);
 	if (r < 0)
 		return r;
 	if (n) {
-		snprintf(s->err, sizeof(s->err), "%" PRId64 " tamper report(s) outstanding", n);
+		snprintf(ERR, "%" PRId64 " tamper report(s) outstanding", n);
 		return -EPERM;
 	}
 	{
@@ -872,36 +1121,19 @@ static int issue_tx(struct store *s, void *arg)
 		if (r < 0)
 			return r;
 		if (n) {
-			snprintf(s->err, sizeof(s->err), "a package was built for this nonce already");
+			snprintf(ERR, "a package was built for this nonce already");
 			return -EEXIST;
 		}
 	}
 	/* The device's subscription: its own, else one of its SHO and subscriber's pool. */
-	{
-		const struct db_val q[] = { DBT(p->device_id) };
-
-		r = exec(s,
-			 "SELECT " SUB_COLS " FROM subscriptions WHERE device_id = $1 AND "
-			 "state <> 'active' ORDER BY created, iccid LIMIT 1",
-			 q, 1, issue_sub_row, x);
-		if (r < 0)
-			return r;
-	}
-	if (!x->found) {
-		const struct db_val q[] = { DBT(p->device_id), DBT(x->sho), DBT(x->subscriber) };
-
-		r = exec(s,
-			 "UPDATE subscriptions SET device_id = $1 WHERE iccid = (SELECT iccid FROM "
-			 "subscriptions WHERE device_id IS NULL AND sho = $2 AND subscriber = $3 AND "
-			 "state = 'created' ORDER BY imsi LIMIT 1) AND device_id IS NULL RETURNING " SUB_COLS,
-			 q, ARRAY_SIZE(q), issue_sub_row, x);
-		if (r < 0)
-			return r;
-	}
-	if (!x->found) {
-		snprintf(s->err, sizeof(s->err), "no subscription is assigned to the device");
-		return -ENXIO;
-	}
+	r = exec(s,
+		 "SELECT " SUB_COLS " FROM subscriptions WHERE device_id = $1 AND "
+		 "state <> 'active' ORDER BY created, iccid LIMIT 1",
+		 &dev, 1, issue_sub_row, x);
+	if (r == 0 && !x->found)
+		r = claim(s, x);
+	if (r < 0)
+		return r;
 	/* Single use of the ticket, in the transaction that assigns the sequence. */
 	{
 		const struct db_val q[] = { DBT(p->jti), DBT(p->device_id) };
@@ -917,23 +1149,10 @@ static int issue_tx(struct store *s, void *arg)
 				 row_int, &n);
 			if (r < 0)
 				return r;
-			snprintf(s->err, sizeof(s->err), n ? "the ticket was used before"
-							   : "the ticket is not one the PVA issued to this device");
+			snprintf(ERR, n ? "the ticket was used before"
+					: "the ticket is not one the PVA issued to this device");
 			return n ? -EALREADY : -ENOENT;
 		}
-	}
-	{
-		const struct db_val q[] = { DBT(p->device_id) };
-
-		n = 0;
-		r = exec(s,
-			 "INSERT INTO device_sequences (device_id, next_sequence) VALUES ($1, 2) "
-			 "ON CONFLICT (device_id) DO UPDATE SET "
-			 "next_sequence = device_sequences.next_sequence + 1 RETURNING next_sequence - 1",
-			 q, 1, row_int, &n);
-		if (r < 0)
-			return r;
-		p->sequence = n;
 	}
 	COPY(p->iccid, x->sub->iccid);
 	{
@@ -946,7 +1165,7 @@ static int issue_tx(struct store *s, void *arg)
 			 "issued, expires) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
 			 q, ARRAY_SIZE(q), NULL, NULL);
 		if (r == -EEXIST)
-			snprintf(s->err, sizeof(s->err), "a package was built for this nonce already");
+			snprintf(ERR, "a package was built for this nonce already");
 		if (r < 0)
 			return r;
 	}
@@ -968,7 +1187,7 @@ int store_package_issue(struct store *s, const char *sho, const char *subscriber
 	int r;
 
 	memset(ret_sub, 0, sizeof(*ret_sub));
-	r = LOCKED(s, in_tx(s, issue_tx, &x));
+	r = LOCKED(s, in_tx_iso(s, true, issue_tx, &x));
 	if (r < 0)
 		op_subscription_clear(ret_sub);
 	return r;
@@ -1037,6 +1256,14 @@ struct confirm {
 	int64_t sequence, now;
 };
 
+/*
+ * READ COMMITTED on PostgreSQL: first the device's row lock, as in
+ * issue_tx (a receipt and a download of one device never interleave: a
+ * download cannot mark `packaged` a subscription the receipt just made
+ * `active`), then the conditional UPDATE of the package, the single-use
+ * rule (a concurrent second receipt waits, re-reads confirmed <> 0 and
+ * changes nothing).
+ */
 static int confirm_tx(struct store *s, void *arg)
 {
 	struct confirm *c = arg;
@@ -1044,6 +1271,10 @@ static int confirm_tx(struct store *s, void *arg)
 	char iccid[OP_ICCID_MAX + 1] = "";
 	int r;
 
+	r = exec(s, "UPDATE device_sequences SET next_sequence = next_sequence WHERE device_id = $1",
+		 q + 1, 1, NULL, NULL);
+	if (r < 0)
+		return r;
 	r = exec(s,
 		 "UPDATE packages SET confirmed = $1 WHERE device_id = $2 AND sequence = $3 AND "
 		 "confirmed = 0 RETURNING iccid",
@@ -1051,8 +1282,7 @@ static int confirm_tx(struct store *s, void *arg)
 	if (r < 0)
 		return r;
 	if (!iccid[0]) {
-		snprintf(s->err, sizeof(s->err), "package %" PRId64 " was confirmed before",
-			 c->sequence);
+		snprintf(ERR, "package %" PRId64 " was confirmed before", c->sequence);
 		return -EALREADY;
 	}
 	{
@@ -1080,7 +1310,7 @@ int store_package_confirm(struct store *s, const char *device_id, int64_t sequen
 {
 	struct confirm c = { device_id, detail, sequence, now };
 
-	return LOCKED(s, in_tx(s, confirm_tx, &c));
+	return LOCKED(s, in_tx_iso(s, true, confirm_tx, &c));
 }
 
 int store_tamper_add(struct store *s, const char *device_id, int64_t at, int64_t received,
@@ -1120,7 +1350,7 @@ static int clear_tamper_tx(struct store *s, void *arg)
 		 2, NULL, NULL);
 	if (r < 0)
 		return r;
-	c->count = db_changes(s->db);
+	c->count = db_changes(conn);
 	snprintf(detail, sizeof(detail), "%" PRId64 " report(s) cleared", c->count);
 	{
 		const struct db_val a[] = { DBI(c->now), DBT(c->device_id), DBT("tamper"),

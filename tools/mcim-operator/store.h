@@ -7,11 +7,13 @@
  * transaction (UPDATE ... WHERE used = 0 RETURNING), never process memory, so
  * that any server instance can serve any request.
  *
- * Threading: every call takes the store's mutex; the server's worker threads
- * share one store.
+ * Threading: the server's worker threads share one store; every call takes
+ * a connection of its pool for one statement or transaction, and retries a
+ * bounded number of times when the database says so (store.c).
  *
  * Errors: 0 or a negative errno: -ENOENT no such row, -EEXIST a duplicate,
- * -EALREADY a single-use row already used, -EBUSY retry later, -EIO and
+ * -EALREADY a single-use row already used, -EBUSY retry later (after the
+ * store's own retries), -ETIMEDOUT the statement timeout, -EIO and
  * others: store_errmsg() says what.
  */
 #ifndef MCIM_OPERATOR_STORE_H
@@ -65,12 +67,31 @@ struct op_session {
 	int64_t created, expires;
 };
 
+/*
+ * Opens the store at url (db.h: sqlite:PATH or postgresql://...) and brings
+ * its schema to this version (migrations, serialized between processes).
+ * store_open_pool keeps `pool` connections for the calling threads to share
+ * (PostgreSQL; SQLite always has one); store_open one.
+ */
 int store_open(const char *url, struct store **ret, char *why, size_t why_size);
+int store_open_pool(const char *url, unsigned pool, struct store **ret, char *why,
+		    size_t why_size);
 void store_close(struct store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct store *, store_close)
+/* The calling thread's last error. */
 const char *store_errmsg(const struct store *s);
 /* Schema version after migrations. */
 int store_schema_version(struct store *s, int64_t *ret);
+/* "sqlite" or "postgresql". */
+const char *store_engine(const struct store *s);
+/* 0 when the database answers (readiness). */
+int store_ping(struct store *s);
+/* Counters since store_open, for the metrics. */
+struct store_stats {
+	_Atomic uint64_t db_errors; /* statements the database refused or failed */
+	_Atomic uint64_t retries;   /* -EBUSY answers retried (serialization, lost connection) */
+};
+void store_stats_get(struct store *s, struct store_stats *ret);
 
 /* ---- SHOs ---- */
 int store_sho_put(struct store *s, const struct op_sho *sho);
@@ -95,6 +116,11 @@ int store_model_list(struct store *s, store_model_fn fn, void *user);
  */
 int store_import_begin(struct store *s);
 int store_device_add(struct store *s, const struct op_device *dev);
+/*
+ * Sends what store_device_add buffered (PostgreSQL's COPY reports a duplicate
+ * only here): -EEXIST with the duplicate device's id in ret_conflict.
+ */
+int store_import_flush(struct store *s, char ret_conflict[OP_DEVICE_ID_LEN + 1]);
 int store_import_commit(struct store *s);
 void store_import_abort(struct store *s);
 
@@ -122,7 +148,8 @@ int store_session_consume(struct store *s, const char *id, struct op_session *re
 
 /*
  * Records a successful validation: the device's clock info, its ticket (jti,
- * expiry) and an audit record, in one transaction.
+ * expiry) and an audit record, in one transaction.  -ESTALE: a validation
+ * with a later TPM clock was recorded meanwhile (nothing is written).
  */
 int store_validation_success(struct store *s, const char *device_id, int64_t now,
 			     int64_t reset_count, int64_t restart_count, int64_t clock,
@@ -192,7 +219,9 @@ struct op_package {
  * subscriber, which it then takes); marks the ticket jti (of this device)
  * used (-ENOENT unknown, -EALREADY used); assigns the device's next
  * sequence number; records the package p (p->sequence and p->iccid are set)
- * and the subscription `packaged`.  On a refusal nothing changes.
+ * and the subscription `packaged`.  On a refusal nothing changes.  -EBUSY:
+ * the pool's free subscriptions stayed held by other downloads' claims
+ * through the retries (PostgreSQL).
  * *ret_sub gets the subscription (the caller clears it).
  */
 int store_package_issue(struct store *s, const char *sho, const char *subscriber,

@@ -38,6 +38,9 @@
  *     --foreign-tcti T2           use an AK of another TPM
  *     --wrong-secret              answer the credential wrongly
  *     --replay                    send the evidence a second time
+ *     --race URL2                 send the evidence to URL and URL2 at once
+ *                                 (two instances): exit 0 when exactly one
+ *                                 accepts it, and {"race":[S1,S2]} printed
  *     --wait S                    sleep S seconds before the evidence
  *     --save DIR                  write quote.msg/.sig/.pcrs, ak.pub, nonce
  * Prints the last answer's JSON on stdout; exit 0 when validated (or
@@ -51,6 +54,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +73,7 @@
 #include "tpm2-quote.h"
 
 static struct {
-	const char *tcti, *ca, *url, *tcg_log, *ima_log, *summary, *pcrs, *foreign, *save;
+	const char *tcti, *ca, *url, *tcg_log, *ima_log, *summary, *pcrs, *foreign, *save, *race;
 	const char *state, *nonce, *key_form, *reason, *write_request;
 	bool flip_quote, flip_srk, stale, second_ak, ak_norestrict, ak_decrypt, wrong_secret,
 		replay, no_ticket, other_ak, other_srk;
@@ -108,8 +112,9 @@ static size_t collect(char *p, size_t sz, size_t nm, void *user)
 	return sz * nm;
 }
 
-/* POSTs body to url+path; *ret_status and *ret_json (the answer) set. */
-static int post(const char *path, const char *body, long *ret_status, struct json_object **ret_json)
+/* POSTs body to base+path; *ret_status and *ret_json (the answer) set. */
+static int post_to(const char *base, const char *path, const char *body, long *ret_status,
+		   struct json_object **ret_json)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
@@ -117,7 +122,7 @@ static int post(const char *path, const char *body, long *ret_status, struct jso
 	char url[1024];
 	CURLcode rc;
 
-	snprintf(url, sizeof(url), "%s%s", opt.url, path);
+	snprintf(url, sizeof(url), "%s%s", base, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CAINFO, opt.ca);
 	curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
@@ -143,6 +148,47 @@ static int post(const char *path, const char *body, long *ret_status, struct jso
 		printf("%s\n", json_object_to_json_string_ext(*ret_json, JSON_C_TO_STRING_PLAIN));
 	free(b.p);
 	return *ret_json ? 0 : -EBADMSG;
+}
+
+static int post(const char *path, const char *body, long *ret_status, struct json_object **ret_json)
+{
+	return post_to(opt.url, path, body, ret_status, ret_json);
+}
+
+/* --race: one request of two sent at the same time. */
+struct racer {
+	const char *base, *path, *body;
+	long status;
+	int r;
+	pthread_t th;
+};
+
+static void *race_one(void *arg)
+{
+	struct racer *x = arg;
+	struct json_object *a = NULL;
+
+	x->r = post_to(x->base, x->path, x->body, &x->status, &a);
+	json_object_put(a);
+	return NULL;
+}
+
+static int race(const char *path, const char *body)
+{
+	struct racer x[2] = { { opt.url, path, body, 0, 0, 0 }, { opt.race, path, body, 0, 0, 0 } };
+	int won = 0;
+
+	for (unsigned i = 0; i < 2; i++)
+		if (pthread_create(&x[i].th, NULL, race_one, &x[i]))
+			return 3;
+	for (unsigned i = 0; i < 2; i++) {
+		pthread_join(x[i].th, NULL);
+		if (x[i].r < 0)
+			return 3;
+		won += x[i].status / 100 == 2;
+	}
+	printf("{\"race\":[%ld,%ld]}\n", x[0].status, x[1].status);
+	return won == 1 ? 0 : 2;
 }
 
 static int exit_for(long status)
@@ -470,6 +516,11 @@ static int do_validate(struct tre *t, struct tre *foreign)
 	if (opt.wait)
 		sleep(opt.wait);
 	snprintf(path, sizeof(path), "/v1/validations/%s/evidence", session);
+	if (opt.race) {
+		r = race(path, json_object_to_json_string(o));
+		json_object_put(o);
+		return r;
+	}
 	r = post(path, json_object_to_json_string(o), &st, &a);
 	if (r == 0 && opt.replay) {
 		json_object_put(a);
@@ -767,6 +818,7 @@ int main(int argc, char **argv)
 		{ "write-request", required_argument, NULL, 'W' },
 		{ "other-ak", no_argument, NULL, 10 },
 		{ "other-srk", no_argument, NULL, 11 },
+		{ "race", required_argument, NULL, 12 },
 		{},
 	};
 	_cleanup_tre_ struct tre *t = NULL, *f = NULL;
@@ -801,6 +853,7 @@ int main(int argc, char **argv)
 		case 'W': opt.write_request = optarg; break;
 		case 10: opt.other_ak = true; break;
 		case 11: opt.other_srk = true; break;
+		case 12: opt.race = optarg; break;
 		default: return 3;
 		}
 	}
