@@ -80,7 +80,6 @@ UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
 _install: _all install-files
 install-files: install-mcimd install-operator install-ifd-vusim install-usimsh install-vusim-modem
 	install -D -m 0644 udev/60-vusim.rules $(DESTDIR)$(UDEVRULESDIR)/60-vusim.rules
-	install -D -m 0644 systemd/vusim.modules-load $(DESTDIR)$(PREFIX)/lib/modules-load.d/vusim.conf
 	install -D -m 0644 docs/man/vusim.4 $(DESTDIR)$(PREFIX)/share/man/man4/vusim.4
 .PHONY: _install install-files
 
