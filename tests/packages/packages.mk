@@ -4,7 +4,7 @@
 # (minutes; the image is cached in build/pkgtest/cache).  CI runs it
 # (.ci/run).
 check-packages: deb
-	@tests/run tests/packages/contents tests/packages/vm-test tests/packages/containers
+	@TEST_TIMEOUT=$${TEST_TIMEOUT:-1800} tests/run tests/packages/contents tests/packages/vm-test tests/packages/containers
 .PHONY: check-packages
 
 # The VM image and container base cache (about 1.3 GB; also removed by `make
