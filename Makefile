@@ -29,6 +29,7 @@ install: deps-then-install
 
 include mk/rules.mk
 include mk/kernel.mk
+include mk/deb.mk
 -include $(sort $(wildcard lib/*.mk daemon/*/*.mk daemon/*.mk tools/*/*.mk tests/*/*.mk tests/*/*/*.mk))
 
 _all: userspace module
@@ -73,10 +74,14 @@ _fuzz: $(FUZZ_TARGETS)
 # `make install [DESTDIR=...] [PREFIX=/usr/local]`: the daemon, tools, units,
 # man pages (daemon/mcimd/mcimd.mk), the udev rule and vusim(4).  The module is
 # installed through DKMS (dkms.conf).
-_install: _all install-mcimd install-operator install-ifd-vusim
-	install -D -m 0644 udev/60-vusim.rules $(DESTDIR)$(PREFIX)/lib/udev/rules.d/60-vusim.rules
+# install-files installs the same without building the module and the tests
+# (debian/rules uses it).
+UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
+_install: _all install-files
+install-files: install-mcimd install-operator install-ifd-vusim install-usimsh install-vusim-modem
+	install -D -m 0644 udev/60-vusim.rules $(DESTDIR)$(UDEVRULESDIR)/60-vusim.rules
 	install -D -m 0644 docs/man/vusim.4 $(DESTDIR)$(PREFIX)/share/man/man4/vusim.4
-.PHONY: _install
+.PHONY: _install install-files
 
 clean: module-clean
 	rm -rf $(BUILD)

@@ -32,9 +32,17 @@ $(eval $(call unit_test,test-subscription,tests/unit/test-subscription.c,$(OPERA
 $(eval $(call fuzzer,fuzz-operator-requests,tests/fuzz/fuzz-operator-requests.c,$(OPERATOR_LIBS)))
 $(call add_test,operator,tests/integration/operator/docs.sh,$(BUILD)/bin/mcim-operator)
 
-# install-operator: the program, its man page and an example configuration.
+# install-operator: the program, its man page and an example configuration;
+# its unit, sysusers.d and tmpfiles.d entries (systemd/, the same directories
+# as mcimd's).
 install-operator: $(BUILD)/bin/mcim-operator
 	install -D -m 0755 $(BUILD)/bin/mcim-operator $(DESTDIR)$(PREFIX)/bin/mcim-operator
+	install -d $(DESTDIR)$(MCIMD_UNITDIR)
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' systemd/mcim-operator.service.in \
+		>$(DESTDIR)$(MCIMD_UNITDIR)/mcim-operator.service
+	chmod 0644 $(DESTDIR)$(MCIMD_UNITDIR)/mcim-operator.service
+	install -D -m 0644 systemd/mcim-operator.sysusers $(DESTDIR)$(MCIMD_LIBDIR_SYSTEMD)/sysusers.d/mcim-operator.conf
+	install -D -m 0644 systemd/mcim-operator.tmpfiles $(DESTDIR)$(MCIMD_LIBDIR_SYSTEMD)/tmpfiles.d/mcim-operator.conf
 	install -D -m 0644 docs/man/mcim-operator.8 $(DESTDIR)$(PREFIX)/share/man/man8/mcim-operator.8
 	install -D -m 0644 tools/mcim-operator/operator.conf.example \
 		$(DESTDIR)$(PREFIX)/share/doc/mcim/operator.conf.example
