@@ -576,6 +576,72 @@ static void store_download_races(void **state _unused_)
 	rmtree(d);
 }
 
+/*
+ * A validation refused on the device's own evidence revokes its unused
+ * tickets: the DPF answers -EKEYREVOKED for them; a used ticket stays used.
+ * pva_verdict_from_device() decides which refusals count.
+ */
+static void tickets_revoked_by_refusal(void **state _unused_)
+{
+	_cleanup_free_ char *d = tmpdir();
+	char url[256], why[256];
+	struct op_device dev = { .ek_type = "rsa", .ek_public = "00", .model = "gw",
+				 .subscriber = "acme", .sho = "op-a" };
+	struct op_subscription sub = { .sho = "op-a", .subscriber = "acme", .algorithm = "milenage",
+				       .state = "created", .secrets = (char *)"00",
+				       .profile = (char *)"{}", .created = 1 };
+	struct download x = { .p = { .ak_public = "00", .kpd = "aa", .issued = 10, .expires = 20 } };
+	struct pva_verdict v = { .n = 3 };
+	struct store *s;
+
+	fresh_url(d, url, sizeof(url));
+	assert_int_equal(store_open_pool(url, 1, &s, why, sizeof(why)), 0);
+	snprintf(dev.id, sizeof(dev.id), "%064x", 7);
+	assert_int_equal(store_import_begin(s), 0);
+	assert_int_equal(store_device_add(s, &dev), 0);
+	assert_int_equal(store_import_commit(s), 0);
+	snprintf(sub.iccid, sizeof(sub.iccid), "8900000000000000017");
+	snprintf(sub.imsi, sizeof(sub.imsi), "001010000000017");
+	assert_int_equal(store_subscription_add(s, &sub), 0);
+	x.s = s;
+	snprintf(x.p.device_id, sizeof(x.p.device_id), "%s", dev.id);
+	/* t1 buys a package; t2 is issued, then the platform fails a validation */
+	assert_int_equal(store_validation_success(s, dev.id, 5, 0, 0, 1, "t1", 100, "ok"), 0);
+	assert_int_equal(store_validation_success(s, dev.id, 6, 0, 0, 2, "t2", 100, "ok"), 0);
+	snprintf(x.p.nonce, sizeof(x.p.nonce), "n1");
+	snprintf(x.p.jti, sizeof(x.p.jti), "t1");
+	downloader(&x);
+	assert_int_equal(x.r, 0);
+	assert_int_equal(store_validation_refused(s, 7, dev.id, "pcr_reference: PCR 23"), 0);
+	snprintf(x.p.nonce, sizeof(x.p.nonce), "n2");
+	snprintf(x.p.jti, sizeof(x.p.jti), "t2");
+	downloader(&x);
+	assert_int_equal(x.r, -EKEYREVOKED);
+	assert_non_null(strstr(store_errmsg(s), "revoked"));
+	snprintf(x.p.jti, sizeof(x.p.jti), "t1");
+	downloader(&x);
+	assert_int_equal(x.r, -EALREADY);
+	/* a ticket of a later valid validation works again */
+	assert_int_equal(store_validation_success(s, dev.id, 8, 0, 0, 3, "t3", 100, "ok"), 0);
+	snprintf(x.p.nonce, sizeof(x.p.nonce), "n3");
+	snprintf(x.p.jti, sizeof(x.p.jti), "t3");
+	downloader(&x);
+	assert_int_equal(x.r, 0);
+	store_close(s);
+	rmtree(d);
+
+	/* only evidence the device's TPM made (credential, quote signature and nonce) */
+	v.checks[0] = (struct pva_check){ .check = "credential", .ok = true };
+	v.checks[1] = (struct pva_check){ .check = "quote_signature", .ok = true };
+	v.checks[2] = (struct pva_check){ .check = "quote_nonce", .ok = true };
+	assert_true(pva_verdict_from_device(&v));
+	v.checks[0].ok = false;
+	assert_false(pva_verdict_from_device(&v));
+	v.checks[0].ok = true;
+	v.n = 2;
+	assert_false(pva_verdict_from_device(&v));
+}
+
 /* The Prometheus text: fixed label sets, cumulative buckets. */
 static void metrics_text(void **state _unused_)
 {
@@ -645,6 +711,7 @@ int main(void)
 		cmocka_unit_test(rate_limits), cmocka_unit_test(store_rules),
 		cmocka_unit_test(csv_import),  cmocka_unit_test(store_races),
 		cmocka_unit_test(store_download_races),
+		cmocka_unit_test(tickets_revoked_by_refusal),
 		cmocka_unit_test(metrics_text), cmocka_unit_test(ak_checks),
 	};
 

@@ -200,6 +200,11 @@ int dpf_issue(struct store *st, X509 *ticket_cert, const struct dpf_keys *k, tim
 		r = dpf_refuse(st, now, dev.id, out, 401, "ticket_invalid",
 			       "the PVA issued no such ticket to this device");
 		goto out;
+	case -EKEYREVOKED:
+		r = dpf_refuse(st, now, dev.id, out, 409, "ticket_revoked",
+			       "the platform failed a validation after this ticket was issued: "
+			       "validate again");
+		goto out;
 	default:
 		r = dpf_refuse(st, now, dev.id, out, r == -EBUSY ? 503 : 500,
 			       r == -EBUSY ? "unavailable" : "internal", "the store failed");

@@ -301,7 +301,12 @@ void api_validation_evidence(struct op_server *s, const char *session,
 	r = pva_verify(&ctx, &ev, &v);
 	if (r == -EPERM) {
 		pva_verdict_summary(&v, why, sizeof(why));
-		store_audit(s->store, now, dev.id, "validation", "refused", why);
+		/* The device's own TPM says its platform is not as it should be: the
+		 * tickets of its earlier validations buy no package any more. */
+		if (pva_verdict_from_device(&v))
+			store_validation_refused(s->store, now, dev.id, why);
+		else
+			store_audit(s->store, now, dev.id, "validation", "refused", why);
 		count_refused(s, &v);
 		refuse(resp, &v);
 		goto out;

@@ -58,6 +58,20 @@ void pva_evidence_free(struct pva_evidence *e)
 	memset(e, 0, sizeof(*e));
 }
 
+bool pva_verdict_from_device(const struct pva_verdict *v)
+{
+	static const char *const needed[] = { "credential", "quote_signature", "quote_nonce" };
+	unsigned ok = 0;
+
+	for (size_t j = 0; j < ARRAY_SIZE(needed); j++)
+		for (unsigned i = 0; i < v->n; i++)
+			if (!strcmp(v->checks[i].check, needed[j]) && v->checks[i].ok) {
+				ok++;
+				break;
+			}
+	return ok == ARRAY_SIZE(needed);
+}
+
 void pva_verdict_summary(const struct pva_verdict *v, char *buf, size_t size)
 {
 	size_t off = 0;

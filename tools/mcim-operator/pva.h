@@ -98,6 +98,15 @@ struct pva_context {
 int pva_verify(const struct pva_context *ctx, const struct pva_evidence *ev,
 	       struct pva_verdict *ret);
 
+/*
+ * Whether the evidence came from the registered device's TPM: the credential
+ * (the AK is in the EK's TPM) and the quote's signature and nonce passed.
+ * Only such a refusal says something of the device's platform (and revokes
+ * its tickets, store_validation_refused); anyone who knows a device id can
+ * send evidence that fails the credential check.
+ */
+bool pva_verdict_from_device(const struct pva_verdict *v);
+
 /* One line listing the failed checks' reasons ("; "-separated), for logs. */
 void pva_verdict_summary(const struct pva_verdict *v, char *buf, size_t size);
 

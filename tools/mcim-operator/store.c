@@ -59,7 +59,7 @@ static int exec(struct store *s, const char *sql, const struct db_val *p, unsign
 {
 	int r = db_exec(conn, sql, p, n, fn, user);
 
-	return r < 0 && r != -ENOENT && r != -EALREADY ? dbfail(s, r) : r;
+	return r < 0 && r != -ENOENT && r != -EALREADY && r != -EKEYREVOKED ? dbfail(s, r) : r;
 }
 
 static void take(struct store *s)
@@ -834,6 +834,37 @@ int store_validation_success(struct store *s, const char *device_id, int64_t now
 	return LOCKED(s, in_tx(s, success_tx, &x));
 }
 
+struct refusal {
+	const char *device_id, *detail;
+	int64_t now;
+};
+
+static int refused_tx(struct store *s, void *user)
+{
+	const struct refusal *x = user;
+	const struct db_val t[] = { DBT(x->device_id) };
+	const struct db_val a[] = { DBI(x->now), DBT(x->device_id), DBT("validation"),
+				    DBT("refused"), DBT(x->detail) };
+	int r;
+
+	r = exec(s, "UPDATE tickets SET used = 2 WHERE device_id = $1 AND used = 0", t,
+		 ARRAY_SIZE(t), NULL, NULL);
+	if (r == 0)
+		r = exec(s,
+			 "INSERT INTO audit (at, device_id, event, result, detail) "
+			 "VALUES ($1, $2, $3, $4, $5)",
+			 a, ARRAY_SIZE(a), NULL, NULL);
+	return r;
+}
+
+int store_validation_refused(struct store *s, int64_t now, const char *device_id,
+			     const char *detail)
+{
+	struct refusal x = { device_id, detail ? detail : "", now };
+
+	return LOCKED(s, in_tx(s, refused_tx, &x));
+}
+
 /* ---- audit ---- */
 
 int store_audit(struct store *s, int64_t now, const char *device_id, const char *event,
@@ -1145,13 +1176,17 @@ static int issue_tx(struct store *s, void *arg)
 		if (r < 0)
 			return r;
 		if (!used) {
-			r = exec(s, "SELECT COUNT(*) FROM tickets WHERE jti = $1 AND device_id = $2", q, 2,
-				 row_int, &n);
+			/* n: 0 no such ticket, 1 used, 2 revoked by a refused validation */
+			n = 0;
+			r = exec(s, "SELECT MAX(used) FROM tickets WHERE jti = $1 AND device_id = $2",
+				 q, 2, row_int, &n);
 			if (r < 0)
 				return r;
-			snprintf(ERR, n ? "the ticket was used before"
-					: "the ticket is not one the PVA issued to this device");
-			return n ? -EALREADY : -ENOENT;
+			snprintf(ERR, "%s", n == 2 ? "the ticket was revoked: the platform failed a "
+						     "validation after it was issued"
+					    : n ? "the ticket was used before"
+						: "the ticket is not one the PVA issued to this device");
+			return n == 2 ? -EKEYREVOKED : n ? -EALREADY : -ENOENT;
 		}
 	}
 	COPY(p->iccid, x->sub->iccid);

@@ -155,6 +155,15 @@ int store_validation_success(struct store *s, const char *device_id, int64_t now
 			     int64_t reset_count, int64_t restart_count, int64_t clock,
 			     const char *jti, int64_t ticket_expires, const char *detail);
 
+/*
+ * Records a refused validation of a registered device: its audit record, and
+ * every ticket of the device not used yet revoked (used = 2), in one
+ * transaction: a platform that failed its latest validation buys no package
+ * with a ticket of an earlier one (store_package_issue: -EKEYREVOKED).
+ */
+int store_validation_refused(struct store *s, int64_t now, const char *device_id,
+			     const char *detail);
+
 /* ---- Audit: every decision ---- */
 int store_audit(struct store *s, int64_t now, const char *device_id, const char *event,
 		const char *result, const char *detail);

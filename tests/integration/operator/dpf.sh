@@ -170,6 +170,17 @@ if [ "${1:-}" = phase ]; then
 		ok "package build of the same request again: refused (nonce_used), nothing written" ||
 		{ not_ok "package build twice"; cat "$W/err"; }
 
+	# A ticket, then the platform changes and fails a validation on its own
+	# evidence: the earlier ticket buys nothing (docs/operator-protocol.md 6).
+	validate
+	tpm2_pcrextend "23:sha256=$(printf 'mcim-tamper:case' | sha256sum | cut -c1-64)" >/dev/null
+	dev validate --state "$S" >"$W/out" 2>"$W/err"
+	rc=$?
+	[ $rc != 0 ] && grep -q pcr_reference "$W/out" &&
+		ok "a validation after PCR 23 changed: refused by pcr_reference (exit $rc)" ||
+		{ not_ok "validation after the PCR change: exit $rc"; sed 's/^/# /' "$W/out" | tail -n 3; }
+	refused "the earlier ticket after a refused validation" 409 ticket_revoked download --state "$S"
+	tpm2_pcrreset 23 >/dev/null
 	validate
 	sleep $((TTL + 1))
 	refused "an expired ticket" 401 ticket_expired download --state "$S"
