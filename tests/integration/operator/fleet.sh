@@ -79,15 +79,23 @@ device() { # DEVICE: its flows one after the other (one TPM, one flow at a time)
 start=$(date +%s%N)
 for i in $(seq "$DEVICES"); do device "$i" & done
 # Disturbances while the flows run: instance a is killed (and started again
-# later, as a supervisor would), then PostgreSQL restarts under both.
-sleep 1
+# later, as a supervisor would), then PostgreSQL restarts under both.  They
+# come when a sixth and then a third of the flows are done, however fast
+# this machine runs them (fixed sleeps let a quiet machine finish first).
+accepted_at_least() { # N: waits (30 s at most) until N flows are accepted
+	for _ in $(seq 600); do
+		[ "$(wc -l <"$W/accepted")" -ge "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+accepted_at_least $((DEVICES * FLOWS / 6))
 killed_at=$(wc -l <"$W/accepted")
 kill -9 "$PID_a"
 wait "$PID_a" 2>/dev/null
-sleep 1
 start_instance a || not_ok "instance a restarted"
 PA2=$(cat "$W/port-a")
-sleep 1
+accepted_at_least $((DEVICES * FLOWS / 3))
 pg_restarted_at=$(wc -l <"$W/accepted")
 "$MCIM_TEST_PG_CTL" restart >/dev/null 2>&1 || not_ok "PostgreSQL restart"
 for j in $(jobs -p); do
