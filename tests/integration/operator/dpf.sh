@@ -217,16 +217,7 @@ device_rate = 10000
 EOF
 "$OPBIN" -c "$W/op.conf" pki init >/dev/null || { echo "Bail out! pki init"; exit 1; }
 # The test profile without its secrets: the SHO's template.
-python3 - "$W" <<'PY'
-import json, sys
-p = json.load(open("daemon/usim/profiles/test-usim.json"))
-for k in ("k", "opc"):
-    p["auth"].pop(k)
-for pin in p["pins"]:
-    for k in ("value", "puk"):
-        pin.pop(k, None)
-json.dump(p, open(sys.argv[1] + "/template.json", "w"))
-PY
+tests/lib/sho-template daemon/usim/profiles/test-usim.json "$W/template.json"
 state=$W/tpm
 tests/lib/with-swtpm --ek-cert --state "$state" -- true || { echo "Bail out! swtpm_setup"; exit 1; }
 cp /var/lib/swtpm-localca/issuercert.pem /var/lib/swtpm-localca/swtpm-localca-rootca-cert.pem "$W/mfr/"

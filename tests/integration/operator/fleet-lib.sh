@@ -128,16 +128,7 @@ fleet_setup() {
 	op model set "$W/model.json" >/dev/null || { echo "Bail out! model set"; exit 1; }
 	# The subscriber's pool: one subscription per device, the test profile
 	# without its secrets as the template.
-	python3 - "$W/template.json" <<-'PY'
-		import json, sys
-		p = json.load(open("daemon/usim/profiles/test-usim.json"))
-		for k in ("k", "opc"):
-		    p["auth"].pop(k)
-		for pin in p["pins"]:
-		    for k in ("value", "puk"):
-		        pin.pop(k, None)
-		json.dump(p, open(sys.argv[1], "w"))
-	PY
+	tests/lib/sho-template daemon/usim/profiles/test-usim.json "$W/template.json"
 	op subscription create --sho op-a --template "$W/template.json" --subscriber acme \
 		--count "$DEVICES" >/dev/null || { echo "Bail out! subscription create"; exit 1; }
 	: >"$W/accepted"; : >"$W/retried"; : >"$W/failed"; : >"$W/flow-times"; : >"$W/downloaded"; : >"$W/dl-validated"

@@ -36,23 +36,10 @@ iccid_prefix = 8988211
 [limits]
 device_rate = 10000
 EOF
-	tpm2_pcrread -T "$MCIM_TEST_TCTI" sha256:0,1,2,3,4,5,6,7,23 -o "$dir/pcrs.bin" >/dev/null &&
-		python3 - "$dir" <<'PY' &&
-import json, sys
-d = sys.argv[1]
-p = json.load(open("daemon/usim/profiles/test-usim.json"))
-for k in ("k", "opc"):
-    p["auth"].pop(k)
-for pin in p["pins"]:
-    for k in ("value", "puk"):
-        pin.pop(k, None)
-json.dump(p, open(d + "/template.json", "w"))
-raw = open(d + "/pcrs.bin", "rb").read()
-pcrs = [0, 1, 2, 3, 4, 5, 6, 7, 23]
-json.dump({"model": "gw-1000", "version": 1, "mode": "autonomous", "pcrs": pcrs,
-           "reference": {str(p): raw[32 * i:32 * i + 32].hex() for i, p in enumerate(pcrs)}},
-          open(d + "/model.json", "w"))
-PY
+	tests/lib/sho-template daemon/usim/profiles/test-usim.json "$dir/template.json" &&
+		tpm2_pcrread -T "$MCIM_TEST_TCTI" sha256:0,1,2,3,4,5,6,7,23 -o "$dir/pcrs.bin" \
+			>/dev/null &&
+		tests/lib/model-from-pcrs "$dir/pcrs.bin" 1 "$dir/model.json" &&
 		OP pki init >/dev/null && OP model set "$dir/model.json" >/dev/null
 }
 
