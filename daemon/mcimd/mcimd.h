@@ -140,6 +140,8 @@ int mcimd_policy_unmarshal(const uint8_t *buf, size_t len, struct tre_policy *p)
  * PolicyAuthorize(p->op_key, p->policy_ref) are used with it.
  */
 int mcimd_policy_register(struct mcimd *d, const struct tre_policy *p);
+/* The operator's approved policy of profile id (its blob "policy"); -ENOENT for a local profile. */
+int mcimd_profile_policy(struct mcimd *d, int64_t id, struct tre_policy *ret);
 /* Loads a key blob with its approved policy set (chosen by its authPolicy:
  * the local policy or a registered operator policy; -EKEYREJECTED: none). */
 int mcimd_tpm_key(struct mcimd *d, const uint8_t *blob, size_t len, struct tre_key **ret);

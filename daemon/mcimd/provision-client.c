@@ -1009,12 +1009,9 @@ static void on_receipt(void *user, const struct http_response *rsp)
  */
 static void report_selection(struct mcimd *d, int64_t profile, TPML_PCR_SELECTION *ret)
 {
-	_cleanup_free_ uint8_t *blob = NULL;
 	struct tre_policy pol;
-	size_t len = 0;
 
-	if (profile > 0 && store_blob_get(d->store, profile, STORE_BLOB_POLICY, &blob, &len) == 0 &&
-	    mcimd_policy_unmarshal(blob, len, &pol) == 0) {
+	if (profile > 0 && mcimd_profile_policy(d, profile, &pol) == 0) {
 		*ret = pol.pcrs;
 		return;
 	}

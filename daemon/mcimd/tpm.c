@@ -232,6 +232,15 @@ int mcimd_policy_register(struct mcimd *d, const struct tre_policy *p)
 	return 0;
 }
 
+int mcimd_profile_policy(struct mcimd *d, int64_t id, struct tre_policy *ret)
+{
+	_cleanup_free_ uint8_t *blob = NULL;
+	size_t len = 0;
+	int r = store_blob_get(d->store, id, STORE_BLOB_POLICY, &blob, &len);
+
+	return r < 0 ? r : mcimd_policy_unmarshal(blob, len, ret);
+}
+
 /* At start: the policy of every operator profile (profile blob "policy"). */
 static int policies_load(struct mcimd *d)
 {
@@ -242,15 +251,11 @@ static int policies_load(struct mcimd *d)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ uint8_t *blob = NULL;
 		struct tre_policy p;
-		size_t len = 0;
 
-		r = store_blob_get(d->store, v[i].id, STORE_BLOB_POLICY, &blob, &len);
+		r = mcimd_profile_policy(d, v[i].id, &p);
 		if (r == -ENOENT)
 			continue; /* a locally installed profile */
-		if (r == 0)
-			r = mcimd_policy_unmarshal(blob, len, &p);
 		if (r == 0)
 			r = mcimd_policy_register(d, &p);
 		if (r < 0) {

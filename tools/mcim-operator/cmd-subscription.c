@@ -416,18 +416,13 @@ static int factory_profile(const struct op_subscription *x, const struct sub_sec
 	    json_object_is_type(pins, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(pins); i++) {
 			struct json_object *pin = json_object_array_get_idx(pins, i), *ref;
-			const uint8_t *value = NULL, *puk = NULL;
+			const uint8_t *value, *puk;
 			uint8_t r;
 
 			if (!json_object_object_get_ex(pin, "ref", &ref) ||
-			    sub_pin_ref(json_object_get_string(ref), &r) < 0)
+			    sub_pin_ref(json_object_get_string(ref), &r) < 0 ||
+			    sub_pin_values(sec, r, &value, &puk) < 0)
 				return -EBADMSG;
-			switch (r) {
-			case 0x01: value = sec->pin1; puk = sec->puk1; break;
-			case 0x81: value = sec->pin2; puk = sec->puk2; break;
-			case 0x0a: value = sec->adm1; break;
-			default: return -EBADMSG;
-			}
 			sub_pin_text(value, t);
 			json_object_object_add(pin, "value", json_object_new_string(t));
 			if (puk) {

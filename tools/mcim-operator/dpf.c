@@ -115,10 +115,14 @@ static int profile_pins(const struct op_subscription *sub, uint8_t refs[PACKAGE_
 	if (n < 0 || len % 2 || (size_t)n * 2 != len)
 		return why_fail(why, why_size, -EINVAL, "subscription %s: bad PIN references \"%s\"",
 				sub->iccid, sub->pin_refs);
-	for (int i = 0; i < n; i++)
-		if (refs[i] != 0x01 && refs[i] != 0x81 && refs[i] != 0x0a)
+	for (int i = 0; i < n; i++) {
+		const struct sub_secrets none = { 0 };
+		const uint8_t *v, *puk;
+
+		if (sub_pin_values(&none, refs[i], &v, &puk) < 0)
 			return why_fail(why, why_size, -EINVAL,
 					"subscription %s: PIN %02x has no value", sub->iccid, refs[i]);
+	}
 	*ret_n = (size_t)n;
 	return 0;
 }
@@ -194,11 +198,11 @@ static int build_locked(const struct dpf_keys *k, const struct dpf_input *in, st
 					&cl->seed, &c.opc);
 	for (size_t i = 0; r == 0 && i < n_refs; i++) {
 		/* value || PUK, 8 bytes each (TS 102 221 9.5.2), as mcimd seals a PIN */
-		const uint8_t *v = refs[i] == 0x01 ? cl->sec.pin1 : refs[i] == 0x81 ? cl->sec.pin2
-										   : cl->sec.adm1;
-		const uint8_t *puk = refs[i] == 0x01 ? cl->sec.puk1 : refs[i] == 0x81 ? cl->sec.puk2
-										    : NULL;
+		const uint8_t *v, *puk;
 
+		r = sub_pin_values(&cl->sec, refs[i], &v, &puk);
+		if (r < 0)
+			break;
 		memcpy(cl->pin, v, SUB_PIN_FIELD);
 		if (puk)
 			memcpy(cl->pin + SUB_PIN_FIELD, puk, SUB_PIN_FIELD);

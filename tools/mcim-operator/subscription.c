@@ -349,6 +349,17 @@ static int set_identities(struct json_object *files, const char *ef_iccid, const
 static const char *const secret_auth[] = { "k", "op", "opc", "top", "topc", NULL };
 static const char *const secret_pin[] = { "value", "value_hex", "puk", NULL };
 
+int sub_pin_values(const struct sub_secrets *s, uint8_t ref, const uint8_t **ret_value,
+		   const uint8_t **ret_puk)
+{
+	switch (ref) {
+	case 0x01: *ret_value = s->pin1; *ret_puk = s->puk1; return 0;
+	case 0x81: *ret_value = s->pin2; *ret_puk = s->puk2; return 0;
+	case 0x0a: *ret_value = s->adm1; *ret_puk = NULL; return 0;
+	default: return -EINVAL;
+	}
+}
+
 int sub_pin_ref(const char *s, uint8_t *ret)
 {
 	static const struct {

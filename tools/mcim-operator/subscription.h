@@ -96,6 +96,14 @@ int sub_template_fill(const char *json, size_t len, enum sub_algorithm *algo, bo
 /* TS 102 221 9.5.1 key reference of "PIN1"/"01", "PIN2"/"81", "ADM1"/"0A"; -EINVAL else. */
 int sub_pin_ref(const char *s, uint8_t *ret);
 
+/*
+ * The values s holds for key reference ref (0x01 PIN1, 0x81 PIN2, 0x0A
+ * ADM1): *ret_value and *ret_puk (NULL for ADM1, which has no PUK);
+ * -EINVAL for any other reference.
+ */
+int sub_pin_values(const struct sub_secrets *s, uint8_t ref, const uint8_t **ret_value,
+		   const uint8_t **ret_puk);
+
 /* The template's sqn.ind_bits (default 5). */
 int sub_template_ind_bits(const char *json);
 
