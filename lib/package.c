@@ -72,6 +72,11 @@ static int add(struct json_object *o, const char *name, struct json_object *v)
 	return 0;
 }
 
+static int add_null(struct json_object *o, const char *name)
+{
+	return json_object_object_add(o, name, NULL) < 0 ? -ENOMEM : 0;
+}
+
 static int add_str(struct json_object *o, const char *name, const char *s)
 {
 	return add(o, name, json_object_new_string(s));
@@ -190,7 +195,42 @@ void package_content_free(struct package_content *c)
 	if (!c)
 		return;
 	free(c->profile);
+	free(c->subscriber_cert);
+	free(c->consent);
+	free(c->release);
 	c->profile = NULL;
+	c->subscriber_cert = c->consent = c->release = NULL;
+}
+
+/* docs/change-format.md 3: subscriber, lock, replaces. */
+static int switch_json(const struct package_content *c, struct json_object *o)
+{
+	struct json_object *v;
+	int r;
+
+	if (!c->subscriber_cert || !c->subscriber[0] || c->lock_until < 0 ||
+	    (c->replaces && !c->consent))
+		return -EINVAL;
+	r = add(o, "subscriber", v = json_object_new_object());
+	if (r == 0)
+		r = add_str(v, "name", c->subscriber);
+	if (r == 0)
+		r = add_b64(v, "cert", c->subscriber_cert, c->subscriber_cert_len);
+	if (r == 0)
+		r = add(o, "lock", v = json_object_new_object());
+	if (r == 0)
+		r = add_int(v, "until", c->lock_until);
+	if (r < 0 || !c->replaces)
+		return r < 0 ? r : add_null(o, "replaces");
+	r = add(o, "replaces", v = json_object_new_object());
+	if (r == 0)
+		r = add_str(v, "iccid", c->replaces_iccid);
+	if (r == 0)
+		r = add_b64(v, "consent", c->consent, c->consent_len);
+	if (r == 0)
+		r = c->release ? add_b64(v, "release", c->release, c->release_len) :
+				 add_null(v, "release");
+	return r;
 }
 
 static int secret_json(const struct package_secret *s, struct json_object **ret)
@@ -252,9 +292,11 @@ int package_content_build(const struct package_content *c, char **ret, size_t *r
 	r = ju_parse(c->profile, c->profile_len, PACKAGE_DEPTH, &profile, why, sizeof(why));
 	if (r < 0 || !json_object_is_type(profile, json_type_object))
 		return r < 0 ? r : -EINVAL;
+	if (c->version != 0 && c->version != 1 && c->version != 2)
+		return -EINVAL;
 	r = add_str(o, "format", "mcim-package");
 	if (r == 0)
-		r = add_int(o, "version", 1);
+		r = add_int(o, "version", c->version == 2 ? 2 : 1);
 	if (r == 0)
 		r = add_str(o, "device", c->device);
 	if (r == 0)
@@ -295,6 +337,8 @@ int package_content_build(const struct package_content *c, char **ret, size_t *r
 		r = add(secrets, "opc", v);
 	if (r == 0)
 		r = add(secrets, "pins", pins = json_object_new_array());
+	if (r == 0 && c->version == 2)
+		r = switch_json(c, o);
 	for (size_t i = 0; r == 0 && i < c->n_pins; i++) {
 		char ref[3];
 
@@ -462,13 +506,67 @@ static int parse_subscription(struct json_object *o, struct package_content *c, 
 	return 0;
 }
 
+/* docs/change-format.md 3: the members of a version 2 content. */
+static int parse_switch(struct json_object *o, struct package_content *c, char *why,
+			size_t why_size)
+{
+	static const char *const sub_members[] = { "name", "cert", NULL };
+	static const char *const lock_members[] = { "until", NULL };
+	static const char *const rep_members[] = { "iccid", "consent", "release", NULL };
+	struct json_object *v, *rel;
+	int r;
+
+	r = get_obj(o, "subscriber", &v, why, why_size);
+	if (r == 0)
+		r = ju_only(v, "subscriber", sub_members, why, why_size);
+	if (r == 0)
+		r = get_str(v, "name", c->subscriber, sizeof(c->subscriber), why, why_size);
+	if (r == 0 && !c->subscriber[0])
+		r = WHY("subscriber.name is empty");
+	if (r == 0)
+		r = ju_base64(v, "cert", false, PACKAGE_CERT_MAX, &c->subscriber_cert,
+			      &c->subscriber_cert_len, why, why_size);
+	if (r == 0)
+		r = get_obj(o, "lock", &v, why, why_size);
+	if (r == 0)
+		r = ju_only(v, "lock", lock_members, why, why_size);
+	if (r == 0)
+		r = ju_int(v, "until", false, 0, INT64_MAX, &c->lock_until, why, why_size);
+	if (r < 0)
+		return r;
+	if (!json_object_object_get_ex(o, "replaces", &v))
+		return WHY("member \"replaces\" is missing (null or an object)");
+	if (!v)
+		return 0;
+	if (!json_object_is_type(v, json_type_object))
+		return WHY("member \"replaces\" must be null or an object");
+	c->replaces = true;
+	r = ju_only(v, "replaces", rep_members, why, why_size);
+	if (r == 0)
+		r = get_str(v, "iccid", c->replaces_iccid, sizeof(c->replaces_iccid), why, why_size);
+	if (r == 0 && !all_of(c->replaces_iccid, "0123456789", 18, 20))
+		r = WHY("replaces.iccid: 18 to 20 digits expected");
+	if (r == 0)
+		r = ju_base64(v, "consent", false, PACKAGE_TOKEN_MAX, &c->consent, &c->consent_len,
+			      why, why_size);
+	if (r < 0)
+		return r;
+	if (!json_object_object_get_ex(v, "release", &rel))
+		return WHY("member \"replaces.release\" is missing (null or base64)");
+	return rel ? ju_base64(v, "release", false, PACKAGE_TOKEN_MAX, &c->release,
+			       &c->release_len, why, why_size) : 0;
+}
+
 int package_content_parse(const char *json, size_t len, struct package_content *ret, char *why,
 			  size_t why_size)
 {
-	static const char *const members[] = { "format", "version", "device", "ek_name",
-					       "srk_name", "nonce", "sequence", "issued",
-					       "expires", "subscription", "profile", "policy",
-					       "secrets", NULL };
+#define MEMBERS_V1                                                                          \
+	"format", "version", "device", "ek_name", "srk_name", "nonce", "sequence", "issued", \
+		"expires", "subscription", "profile", "policy", "secrets"
+	static const char *const members_v1[] = { MEMBERS_V1, NULL };
+	static const char *const members_v2[] = { MEMBERS_V1, "subscriber", "lock", "replaces",
+						  NULL };
+#undef MEMBERS_V1
 	static const char *const secret_members[] = { "k", "opc", "pins", NULL };
 	_cleanup_json_ struct json_object *o = NULL;
 	struct json_object *v = NULL, *x, *pins = NULL;
@@ -483,13 +581,17 @@ int package_content_parse(const char *json, size_t len, struct package_content *
 		       -EMSGSIZE;
 	r = ju_parse(json, len, PACKAGE_DEPTH, &o, why, why_size);
 	if (r == 0)
-		r = ju_only(o, "package", members, why, why_size);
-	if (r == 0)
 		r = ju_string(o, "format", false, 32, &s, why, why_size);
 	if (r == 0 && strcmp(s, "mcim-package"))
 		r = WHY("format \"%s\" is not mcim-package", s);
 	if (r == 0)
-		r = ju_int(o, "version", false, 1, 1, &version, why, why_size);
+		r = ju_int(o, "version", false, 1, 2, &version, why, why_size);
+	if (r == 0) {
+		ret->version = (int)version;
+		r = ju_only(o, "package", version == 2 ? members_v2 : members_v1, why, why_size);
+	}
+	if (r == 0 && version == 2)
+		r = parse_switch(o, ret, why, why_size);
 	if (r == 0)
 		r = get_str(o, "device", ret->device, sizeof(ret->device), why, why_size);
 	if (r == 0 && !device_id_ok(ret->device))
@@ -764,21 +866,37 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(CMS_ContentInfo *, CMS_ContentInfo_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(BIO *, BIO_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(ASN1_OBJECT *, ASN1_OBJECT_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(X509_STORE *, X509_STORE_free)
+DEFINE_TRIVIAL_CLEANUP_FUNC(X509_STORE_CTX *, X509_STORE_CTX_free)
 
-int package_sign(const uint8_t *content, size_t len, EVP_PKEY *key, X509 *cert,
-		 STACK_OF(X509) *chain, uint8_t **ret, size_t *ret_len)
+static const char *const type_oids[] = { [PACKAGE_TYPE_PACKAGE] = PACKAGE_OID_CONTENT,
+					 [PACKAGE_TYPE_CONSENT] = PACKAGE_OID_CONSENT,
+					 [PACKAGE_TYPE_RELEASE] = PACKAGE_OID_RELEASE };
+static const char *const type_names[] = { [PACKAGE_TYPE_PACKAGE] = "id-mcim-package",
+					  [PACKAGE_TYPE_CONSENT] = "id-mcim-consent",
+					  [PACKAGE_TYPE_RELEASE] = "id-mcim-release" };
+
+static size_t type_max(enum package_type type)
+{
+	return type == PACKAGE_TYPE_PACKAGE ? PACKAGE_MAX : PACKAGE_TOKEN_MAX;
+}
+
+int package_sign_type(enum package_type type, const uint8_t *content, size_t len, EVP_PKEY *key,
+		      X509 *cert, STACK_OF(X509) *chain, uint8_t **ret, size_t *ret_len)
 {
 	_cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
 	_cleanup_(BIO_freep) BIO *in = NULL;
-	_cleanup_(ASN1_OBJECT_freep) ASN1_OBJECT *type = oid(PACKAGE_OID_CONTENT);
+	_cleanup_(ASN1_OBJECT_freep) ASN1_OBJECT *oid_type = NULL;
 	unsigned char *der = NULL;
 	int n;
 
+	if ((unsigned)type >= ARRAY_SIZE(type_oids))
+		return -EINVAL;
 	if (len > PACKAGE_CONTENT_MAX)
 		return -EMSGSIZE;
+	oid_type = oid(type_oids[type]);
 	in = BIO_new_mem_buf(content, (int)len);
 	cms = CMS_sign(NULL, NULL, NULL, NULL, CMS_PARTIAL | CMS_BINARY);
-	if (!in || !cms || !type || !CMS_set1_eContentType(cms, type) ||
+	if (!in || !cms || !oid_type || !CMS_set1_eContentType(cms, oid_type) ||
 	    !CMS_add1_signer(cms, cert, key, EVP_sha256(), CMS_BINARY | CMS_NOSMIMECAP))
 		return -EIO;
 	for (int i = 0; chain && i < sk_X509_num(chain); i++)
@@ -789,7 +907,7 @@ int package_sign(const uint8_t *content, size_t len, EVP_PKEY *key, X509 *cert,
 	n = i2d_CMS_ContentInfo(cms, &der);
 	if (n <= 0)
 		return -EIO;
-	if ((size_t)n > PACKAGE_MAX) {
+	if ((size_t)n > type_max(type)) {
 		OPENSSL_free(der);
 		return -EMSGSIZE;
 	}
@@ -799,6 +917,26 @@ int package_sign(const uint8_t *content, size_t len, EVP_PKEY *key, X509 *cert,
 	OPENSSL_free(der);
 	*ret_len = (size_t)n;
 	return *ret ? 0 : -ENOMEM;
+}
+
+int package_sign(const uint8_t *content, size_t len, EVP_PKEY *key, X509 *cert,
+		 STACK_OF(X509) *chain, uint8_t **ret, size_t *ret_len)
+{
+	return package_sign_type(PACKAGE_TYPE_PACKAGE, content, len, key, cert, chain, ret,
+				 ret_len);
+}
+
+int package_key_id(X509 *cert, char ret[65])
+{
+	unsigned char *der = NULL, md[32];
+	int n = cert ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der) : -1;
+	bool ok = n > 0 && EVP_Digest(der, (size_t)n, md, NULL, EVP_sha256(), NULL);
+
+	OPENSSL_free(der);
+	if (!ok)
+		return -EIO;
+	hex_encode(md, sizeof(md), ret);
+	return 0;
 }
 
 /* One DER header at *p (of at most left bytes): its tag and content length. */
@@ -884,14 +1022,45 @@ static bool has_eku(X509 *cert, const ASN1_OBJECT *want)
 	return found;
 }
 
-int package_verify(const uint8_t *der, size_t len, X509 *root, time_t now, uint8_t **ret,
-		   size_t *ret_len, X509 **ret_signer, char *why, size_t why_size)
+void package_opened_free(struct package_opened *o)
+{
+	if (!o)
+		return;
+	free(o->content);
+	X509_free(o->signer);
+	o->content = NULL;
+	o->signer = NULL;
+}
+
+/*
+ * The root the signer chains to (the chain CMS_verify built is not handed
+ * out: built again here from the same store and the envelope's
+ * certificates).
+ */
+static int chain_root_id(CMS_ContentInfo *cms, X509_STORE *store, X509 *signer, char ret[65])
+{
+	_cleanup_(X509_STORE_CTX_freep) X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	STACK_OF(X509) *certs = CMS_get1_certs(cms), *chain;
+	int r = -EKEYREJECTED;
+
+	if (ctx && X509_STORE_CTX_init(ctx, store, signer, certs) && X509_verify_cert(ctx) == 1 &&
+	    (chain = X509_STORE_CTX_get0_chain(ctx)) && sk_X509_num(chain) >= 1)
+		r = package_key_id(sk_X509_value(chain, sk_X509_num(chain) - 1), ret);
+	sk_X509_pop_free(certs, X509_free);
+	ERR_clear_error();
+	return r;
+}
+
+int package_open(enum package_type type, const uint8_t *der, size_t len, STACK_OF(X509) *roots,
+		 time_t now, struct package_opened *ret, char *why, size_t why_size)
 {
 	_cleanup_(CMS_ContentInfo_freep) CMS_ContentInfo *cms = NULL;
 	_cleanup_(X509_STORE_freep) X509_STORE *store = NULL;
 	_cleanup_(BIO_freep) BIO *out = NULL;
-	_cleanup_(ASN1_OBJECT_freep) ASN1_OBJECT *type = oid(PACKAGE_OID_CONTENT);
+	_cleanup_(ASN1_OBJECT_freep) ASN1_OBJECT *oid_type = NULL;
 	_cleanup_(ASN1_OBJECT_freep) ASN1_OBJECT *kp = oid(PACKAGE_OID_KP);
+	bool consent = type == PACKAGE_TYPE_CONSENT;
+	const char *what = type == PACKAGE_TYPE_PACKAGE ? "package" : consent ? "consent" : "release";
 	STACK_OF(CMS_SignerInfo) *sis;
 	CMS_SignerInfo *si;
 	X509_ALGOR *dig, *sig;
@@ -901,11 +1070,15 @@ int package_verify(const uint8_t *der, size_t len, X509 *root, time_t now, uint8
 	X509 *signer;
 	char *data;
 	long n;
+	int r;
 
-	*ret = NULL;
-	if (len > PACKAGE_MAX)
-		return snprintf(why, why_size, "package over %u bytes", PACKAGE_MAX), -EMSGSIZE;
-	if (!type || !kp)
+	memset(ret, 0, sizeof(*ret));
+	if ((unsigned)type >= ARRAY_SIZE(type_oids))
+		return -EINVAL;
+	if (len > type_max(type))
+		return snprintf(why, why_size, "%s over %zu bytes", what, type_max(type)), -EMSGSIZE;
+	oid_type = oid(type_oids[type]);
+	if (!oid_type || !kp)
 		return -EIO;
 	/* 1: one DER ContentInfo of type signedData, nothing after it. */
 	cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
@@ -925,66 +1098,226 @@ int package_verify(const uint8_t *der, size_t len, X509 *root, time_t now, uint8
 	    (sig->parameter && ASN1_TYPE_get(sig->parameter) != V_ASN1_UNDEF))
 		return snprintf(why, why_size, "the signature is not ECDSA with SHA-256"), -EBADMSG;
 	/* 4 (before handing the content out): the content type. */
-	if (OBJ_cmp(CMS_get0_eContentType(cms), type))
-		return snprintf(why, why_size, "content type is not id-mcim-package"), -EPROTO;
+	if (OBJ_cmp(CMS_get0_eContentType(cms), oid_type))
+		return snprintf(why, why_size, "content type is not %s", type_names[type]), -EPROTO;
 	if (!versions_ok(der, len))
 		return snprintf(why, why_size, "SignedData or SignerInfo version is not 3 / 1"), -EBADMSG;
-	/* 2: the signature and a chain to the one pinned root, at now. */
+	/* 2: the signature and (but for a consent) a chain to a pinned root, at now. */
 	store = X509_STORE_new();
 	out = BIO_new(BIO_s_mem());
-	if (!store || !out || !X509_STORE_add_cert(store, root))
+	if (!store || !out)
 		return -EIO;
+	for (int i = 0; !consent && roots && i < sk_X509_num(roots); i++)
+		if (!X509_STORE_add_cert(store, sk_X509_value(roots, i)))
+			return -EIO;
 	param = X509_STORE_get0_param(store);
 	X509_VERIFY_PARAM_set_time(param, now);
 	/* The purpose is this file's EKU, checked below, not S/MIME's. */
 	X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_ANY);
 	ERR_clear_error();
-	if (CMS_verify(cms, NULL, store, NULL, out, CMS_BINARY) != 1) {
+	if (CMS_verify(cms, NULL, store, NULL, out,
+		       CMS_BINARY | (consent ? CMS_NO_SIGNER_CERT_VERIFY : 0)) != 1) {
 		unsigned long e = ERR_peek_last_error();
 		bool chain = ERR_GET_REASON(e) == CMS_R_CERTIFICATE_VERIFY_ERROR;
 
 		snprintf(why, why_size, "%s: %s",
-			 chain ? "the signer does not chain to the operator root" :
+			 chain ? "the signer does not chain to a trusted operator root" :
 				 "the signature does not verify",
 			 ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "?");
 		ERR_clear_error();
 		return chain ? -EKEYREJECTED : -EBADMSG;
 	}
-	/* 3: the signer may sign packages. */
+	/* 3: the signer may sign packages (and releases). */
 	signers = CMS_get0_signers(cms);
 	signer = signers && sk_X509_num(signers) == 1 ? sk_X509_value(signers, 0) : NULL;
-	if (!signer) {
-		sk_X509_free(signers);
+	if (signer)
+		X509_up_ref(signer);
+	sk_X509_free(signers);
+	ret->signer = signer;
+	if (!signer)
 		return snprintf(why, why_size, "no signer certificate"), -EBADMSG;
-	}
-	if (!has_eku(signer, kp) || !(X509_get_extension_flags(signer) & EXFLAG_KUSAGE) ||
-	    !(X509_get_key_usage(signer) & KU_DIGITAL_SIGNATURE)) {
-		sk_X509_free(signers);
+	if (!consent && (!has_eku(signer, kp) || !(X509_get_extension_flags(signer) & EXFLAG_KUSAGE) ||
+			 !(X509_get_key_usage(signer) & KU_DIGITAL_SIGNATURE))) {
+		package_opened_free(ret);
 		return snprintf(why, why_size, "the signer certificate lacks the package-signing "
 				"extended key usage or digitalSignature"), -EPERM;
 	}
-	if (ret_signer) {
-		X509_up_ref(signer);
-		*ret_signer = signer;
-	}
-	sk_X509_free(signers);
+	r = package_key_id(signer, ret->signer_key_id);
+	if (r == 0 && !consent)
+		r = chain_root_id(cms, store, signer, ret->root_id);
 	n = BIO_get_mem_data(out, &data);
-	if (n < 0 || (size_t)n > PACKAGE_CONTENT_MAX) {
-		if (ret_signer)
-			X509_free(*ret_signer);
-		return snprintf(why, why_size, "content over %u bytes", PACKAGE_CONTENT_MAX),
-		       -EMSGSIZE;
+	if (r == 0 && (n < 0 || (size_t)n > PACKAGE_CONTENT_MAX)) {
+		snprintf(why, why_size, "content over %u bytes", PACKAGE_CONTENT_MAX);
+		r = -EMSGSIZE;
 	}
-	*ret = malloc((size_t)n + 1);
-	if (!*ret) {
-		if (ret_signer)
-			X509_free(*ret_signer);
+	if (r == 0 && !(ret->content = malloc((size_t)n + 1)))
+		r = -ENOMEM;
+	if (r < 0) {
+		package_opened_free(ret);
+		return r;
+	}
+	memcpy(ret->content, data, (size_t)n);
+	ret->content[n] = 0;
+	ret->content_len = (size_t)n;
+	return 0;
+}
+
+int package_verify(const uint8_t *der, size_t len, X509 *root, time_t now, uint8_t **ret,
+		   size_t *ret_len, X509 **ret_signer, char *why, size_t why_size)
+{
+	STACK_OF(X509) *roots = sk_X509_new_null();
+	struct package_opened o;
+	int r;
+
+	*ret = NULL;
+	if (!roots || !sk_X509_push(roots, root)) {
+		sk_X509_free(roots);
 		return -ENOMEM;
 	}
-	memcpy(*ret, data, (size_t)n);
-	(*ret)[n] = 0;
-	*ret_len = (size_t)n;
+	r = package_open(PACKAGE_TYPE_PACKAGE, der, len, roots, now, &o, why, why_size);
+	sk_X509_free(roots);
+	if (r < 0)
+		return r;
+	*ret = o.content;
+	*ret_len = o.content_len;
+	if (ret_signer)
+		*ret_signer = o.signer;
+	else
+		X509_free(o.signer);
 	return 0;
+}
+
+/* ---- consent and release (docs/change-format.md 2) ---- */
+
+static const char *token_format(enum package_type type)
+{
+	return type == PACKAGE_TYPE_CONSENT ? "mcim-consent" : "mcim-release";
+}
+
+static bool token_type_ok(enum package_type type)
+{
+	return type == PACKAGE_TYPE_CONSENT || type == PACKAGE_TYPE_RELEASE;
+}
+
+int package_token_build(const struct package_token *t, char **ret, size_t *ret_len)
+{
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+	int r;
+
+	if (!o)
+		return -ENOMEM;
+	if (!token_type_ok(t->type) || !all_of(t->id, "0123456789abcdef", 32, 32) ||
+	    !device_id_ok(t->device) || !device_id_ok(t->to_sho) ||
+	    !all_of(t->iccid, "0123456789", 18, 20))
+		return -EINVAL;
+	r = add_str(o, "format", token_format(t->type));
+	if (r == 0)
+		r = add_int(o, "version", 1);
+	if (r == 0)
+		r = add_str(o, "id", t->id);
+	if (r == 0)
+		r = add_str(o, "device", t->device);
+	if (r == 0)
+		r = add_str(o, "iccid", t->iccid);
+	if (r == 0)
+		r = add_str(o, "to_sho", t->to_sho);
+	if (r == 0)
+		r = add_int(o, "issued", t->issued);
+	if (r == 0)
+		r = add_int(o, "expires", t->expires);
+	return r < 0 ? r : to_text(o, ret, ret_len);
+}
+
+int package_token_parse(enum package_type type, const char *json, size_t len,
+			struct package_token *ret, char *why, size_t why_size)
+{
+	static const char *const members[] = { "format", "version", "id", "device", "iccid",
+					       "to_sho", "issued", "expires", NULL };
+	_cleanup_json_ struct json_object *o = NULL;
+	const char *s;
+	int64_t version;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!token_type_ok(type))
+		return -EINVAL;
+	ret->type = type;
+	if (len > PACKAGE_TOKEN_MAX)
+		return snprintf(why, why_size, "content over %u bytes", PACKAGE_TOKEN_MAX), -EMSGSIZE;
+	r = ju_parse(json, len, 2, &o, why, why_size);
+	if (r == 0)
+		r = ju_only(o, token_format(type), members, why, why_size);
+	if (r == 0)
+		r = ju_string(o, "format", false, 32, &s, why, why_size);
+	if (r == 0 && strcmp(s, token_format(type)))
+		r = WHY("format \"%s\" is not %s", s, token_format(type));
+	if (r == 0)
+		r = ju_int(o, "version", false, 1, 1, &version, why, why_size);
+	if (r == 0)
+		r = get_str(o, "id", ret->id, sizeof(ret->id), why, why_size);
+	if (r == 0 && !all_of(ret->id, "0123456789abcdef", 32, 32))
+		r = WHY("id: 32 lowercase hex digits expected");
+	if (r == 0)
+		r = get_str(o, "device", ret->device, sizeof(ret->device), why, why_size);
+	if (r == 0 && !device_id_ok(ret->device))
+		r = WHY("device: 64 lowercase hex digits expected");
+	if (r == 0)
+		r = get_str(o, "iccid", ret->iccid, sizeof(ret->iccid), why, why_size);
+	if (r == 0 && !all_of(ret->iccid, "0123456789", 18, 20))
+		r = WHY("iccid: 18 to 20 digits expected");
+	if (r == 0)
+		r = get_str(o, "to_sho", ret->to_sho, sizeof(ret->to_sho), why, why_size);
+	if (r == 0 && !device_id_ok(ret->to_sho))
+		r = WHY("to_sho: 64 lowercase hex digits expected");
+	if (r == 0)
+		r = ju_int(o, "issued", false, 0, INT64_MAX, &ret->issued, why, why_size);
+	if (r == 0)
+		r = ju_int(o, "expires", false, 0, INT64_MAX, &ret->expires, why, why_size);
+	if (r == 0 && ret->expires <= ret->issued)
+		r = WHY("expires is not after issued");
+	return r;
+}
+
+int package_token_check(const struct package_token *t, const char *device, const char *iccid,
+			const char *to_sho, time_t now, char *why, size_t why_size)
+{
+	const char *what = t->type == PACKAGE_TYPE_CONSENT ? "consent" : "release";
+
+	if (device && strcmp(t->device, device))
+		return snprintf(why, why_size, "%s for another device", what), -EPERM;
+	if (iccid && strcmp(t->iccid, iccid))
+		return snprintf(why, why_size, "%s for another subscription (%s)", what, t->iccid),
+		       -EPERM;
+	if (to_sho && strcmp(t->to_sho, to_sho))
+		return snprintf(why, why_size, "%s for another operator", what), -EPERM;
+	if (t->expires - t->issued > PACKAGE_TOKEN_LIFETIME_MAX)
+		return snprintf(why, why_size, "%s valid for more than %d days", what,
+				PACKAGE_TOKEN_LIFETIME_MAX / 86400), -ETIME;
+	if (t->issued > (int64_t)now + PACKAGE_CLOCK_SKEW)
+		return snprintf(why, why_size, "%s issued in the future", what), -ETIME;
+	if ((int64_t)now >= t->expires)
+		return snprintf(why, why_size, "%s expired", what), -ETIME;
+	return 0;
+}
+
+int package_token_open(enum package_type type, const uint8_t *der, size_t len,
+		       STACK_OF(X509) *roots, time_t now, struct package_token *ret,
+		       char ret_key_id[65], char *why, size_t why_size)
+{
+	struct package_opened o;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!token_type_ok(type))
+		return -EINVAL;
+	r = package_open(type, der, len, roots, now, &o, why, why_size);
+	if (r < 0)
+		return r;
+	r = package_token_parse(type, (const char *)o.content, o.content_len, ret, why, why_size);
+	if (r == 0 && ret_key_id)
+		memcpy(ret_key_id, type == PACKAGE_TYPE_CONSENT ? o.signer_key_id : o.root_id, 65);
+	package_opened_free(&o);
+	return r;
 }
 
 /* ---- messages ---- */
@@ -994,7 +1327,10 @@ void package_request_free(struct package_request *r)
 	if (!r)
 		return;
 	free(r->ticket);
+	free(r->consent);
+	free(r->release);
 	r->ticket = NULL;
+	r->consent = r->release = NULL;
 }
 
 int package_request_build(const struct package_request *r, char **ret, size_t *ret_len)
@@ -1013,13 +1349,57 @@ int package_request_build(const struct package_request *r, char **ret, size_t *r
 		e = ADD_MU(o, "srk", TPM2B_PUBLIC, &r->srk);
 	if (e == 0)
 		e = add_str(o, "key_form", package_form_name(r->key_form));
+	if (e == 0 && r->has_switch) {
+		struct json_object *v;
+
+		if (!r->consent)
+			return -EINVAL;
+		e = add(o, "switch", v = json_object_new_object());
+		if (e == 0)
+			e = add_str(v, "iccid", r->switch_iccid);
+		if (e == 0)
+			e = add_b64(v, "consent", r->consent, r->consent_len);
+		if (e == 0)
+			e = r->release ? add_b64(v, "release", r->release, r->release_len) :
+					 add_null(v, "release");
+	}
 	return e < 0 ? e : to_text(o, ret, ret_len);
+}
+
+/* change-format.md 4: the download request's optional member "switch". */
+static int parse_request_switch(struct json_object *o, struct package_request *ret, char *why,
+				size_t why_size)
+{
+	static const char *const members[] = { "iccid", "consent", "release", NULL };
+	struct json_object *v, *rel;
+	int r;
+
+	if (!json_object_object_get_ex(o, "switch", &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_object))
+		return WHY("member \"switch\" must be an object");
+	ret->has_switch = true;
+	r = ju_only(v, "switch", members, why, why_size);
+	if (r == 0)
+		r = get_str(v, "iccid", ret->switch_iccid, sizeof(ret->switch_iccid), why, why_size);
+	if (r == 0 && !all_of(ret->switch_iccid, "0123456789", 18, 20))
+		r = WHY("switch.iccid: 18 to 20 digits expected");
+	if (r == 0)
+		r = ju_base64(v, "consent", false, PACKAGE_TOKEN_MAX, &ret->consent,
+			      &ret->consent_len, why, why_size);
+	if (r < 0)
+		return r;
+	if (!json_object_object_get_ex(v, "release", &rel))
+		return WHY("member \"switch.release\" is missing (null or base64)");
+	return rel ? ju_base64(v, "release", false, PACKAGE_TOKEN_MAX, &ret->release,
+			       &ret->release_len, why, why_size) : 0;
 }
 
 int package_request_parse(const char *json, size_t len, struct package_request *ret, char *why,
 			  size_t why_size)
 {
-	static const char *const members[] = { "ticket", "nonce", "ak", "srk", "key_form", NULL };
+	static const char *const members[] = { "ticket", "nonce", "ak", "srk", "key_form",
+					       "switch", NULL };
 	_cleanup_json_ struct json_object *o = NULL;
 	const char *s;
 	size_t n = 0;
@@ -1032,6 +1412,8 @@ int package_request_parse(const char *json, size_t len, struct package_request *
 	r = ju_parse(json, len, 4, &o, why, why_size);
 	if (r == 0)
 		r = ju_only(o, "request", members, why, why_size);
+	if (r == 0)
+		r = parse_request_switch(o, ret, why, why_size);
 	if (r == 0)
 		r = ju_string(o, "ticket", false, PACKAGE_TICKET_MAX, &s, why, why_size);
 	if (r == 0 && !(ret->ticket = strdup(s)))
@@ -1051,26 +1433,48 @@ int package_request_parse(const char *json, size_t len, struct package_request *
 	return r;
 }
 
+static const char *const result_names[] = { [PACKAGE_RESULT_INSTALLED] = "installed",
+					    [PACKAGE_RESULT_SWITCHED] = "switched",
+					    [PACKAGE_RESULT_FALLBACK] = "fallback" };
+static const char *const report_formats[] = { [PACKAGE_RECEIPT] = "mcim-receipt",
+					      [PACKAGE_TAMPER] = "mcim-tamper",
+					      [PACKAGE_RELEASE_REPORT] = "mcim-release-report" };
+
+const char *package_result_name(enum package_result r)
+{
+	return (unsigned)r < ARRAY_SIZE(result_names) ? result_names[r] : "?";
+}
+
+/*
+ * The members of each report (section 4, change-format.md 4): a receipt has
+ * iccid, sequence, result (and reason with result fallback); a tamper
+ * report reason and at; a release report iccid, result (switched or
+ * fallback), reason and at.
+ */
 int package_report_build(const struct package_report *r, char **ret, size_t *ret_len)
 {
 	_cleanup_json_ struct json_object *o = json_object_new_object();
-	bool receipt = r->kind == PACKAGE_RECEIPT;
+	bool receipt = r->kind == PACKAGE_RECEIPT, tamper = r->kind == PACKAGE_TAMPER;
 	int e;
 
 	if (!o)
 		return -ENOMEM;
-	e = add_str(o, "format", receipt ? "mcim-receipt" : "mcim-tamper");
+	if ((unsigned)r->kind >= ARRAY_SIZE(report_formats) ||
+	    (unsigned)r->result >= ARRAY_SIZE(result_names) ||
+	    (r->kind == PACKAGE_RELEASE_REPORT && r->result == PACKAGE_RESULT_INSTALLED))
+		return -EINVAL;
+	e = add_str(o, "format", report_formats[r->kind]);
 	if (e == 0)
 		e = add_int(o, "version", 1);
 	if (e == 0)
 		e = add_str(o, "device", r->device);
-	if (e == 0 && receipt)
+	if (e == 0 && !tamper)
 		e = add_str(o, "iccid", r->iccid);
 	if (e == 0 && receipt)
 		e = add_int(o, "sequence", r->sequence);
-	if (e == 0 && receipt)
-		e = add_str(o, "result", "installed");
-	if (e == 0 && !receipt)
+	if (e == 0 && !tamper)
+		e = add_str(o, "result", result_names[r->result]);
+	if (e == 0 && (!receipt || r->result == PACKAGE_RESULT_FALLBACK))
 		e = add_str(o, "reason", r->reason);
 	if (e == 0 && !receipt)
 		e = add_int(o, "at", r->at);
@@ -1081,12 +1485,19 @@ int package_report_parse(const char *json, size_t len, struct package_report *re
 			 size_t why_size)
 {
 	static const char *const receipt[] = { "format", "version", "device", "iccid",
-					       "sequence", "result", NULL };
+					       "sequence", "result", "reason", NULL };
 	static const char *const tamper[] = { "format", "version", "device", "reason", "at",
 					      NULL };
+	static const char *const release[] = { "format", "version", "device", "iccid", "result",
+					       "reason", "at", NULL };
+	static const char *const *const members[] = { [PACKAGE_RECEIPT] = receipt,
+						      [PACKAGE_TAMPER] = tamper,
+						      [PACKAGE_RELEASE_REPORT] = release };
 	_cleanup_json_ struct json_object *o = NULL;
+	struct json_object *v;
 	const char *s;
 	int64_t version;
+	size_t k;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
@@ -1098,35 +1509,44 @@ int package_report_parse(const char *json, size_t len, struct package_report *re
 		r = ju_string(o, "format", false, 32, &s, why, why_size);
 	if (r < 0)
 		return r;
-	if (!strcmp(s, "mcim-receipt"))
-		ret->kind = PACKAGE_RECEIPT;
-	else if (!strcmp(s, "mcim-tamper"))
-		ret->kind = PACKAGE_TAMPER;
-	else
-		return WHY("format \"%s\" is not mcim-receipt or mcim-tamper", s);
-	r = ju_only(o, s, ret->kind == PACKAGE_RECEIPT ? receipt : tamper, why, why_size);
+	for (k = 0; k < ARRAY_SIZE(report_formats) && strcmp(s, report_formats[k]); k++)
+		;
+	if (k == ARRAY_SIZE(report_formats))
+		return WHY("format \"%s\" is not mcim-receipt, mcim-tamper or mcim-release-report",
+			   s);
+	ret->kind = (enum package_report_kind)k;
+	r = ju_only(o, s, members[k], why, why_size);
 	if (r == 0)
 		r = ju_int(o, "version", false, 1, 1, &version, why, why_size);
 	if (r == 0)
 		r = get_str(o, "device", ret->device, sizeof(ret->device), why, why_size);
 	if (r == 0 && !device_id_ok(ret->device))
 		r = WHY("device: 64 lowercase hex digits expected");
-	if (r < 0 || ret->kind == PACKAGE_TAMPER) {
+	if (r == 0 && ret->kind != PACKAGE_TAMPER) {
+		r = get_str(o, "iccid", ret->iccid, sizeof(ret->iccid), why, why_size);
+		if (r == 0 && !all_of(ret->iccid, "0123456789", 18, 20))
+			r = WHY("iccid: 18 to 20 digits expected");
 		if (r == 0)
-			r = get_str(o, "reason", ret->reason, sizeof(ret->reason), why, why_size);
-		if (r == 0)
-			r = ju_int(o, "at", false, 0, INT64_MAX, &ret->at, why, why_size);
-		return r;
+			r = ju_string(o, "result", false, 16, &s, why, why_size);
+		for (k = 0; r == 0 && k < ARRAY_SIZE(result_names) && strcmp(s, result_names[k]); k++)
+			;
+		if (r == 0 && (k == ARRAY_SIZE(result_names) ||
+			       (ret->kind == PACKAGE_RELEASE_REPORT && k == PACKAGE_RESULT_INSTALLED)))
+			r = WHY("result \"%s\" is not %s", s,
+				ret->kind == PACKAGE_RECEIPT ? "installed, switched or fallback" :
+							       "switched or fallback");
+		ret->result = (enum package_result)k;
 	}
-	r = get_str(o, "iccid", ret->iccid, sizeof(ret->iccid), why, why_size);
-	if (r == 0 && !all_of(ret->iccid, "0123456789", 18, 20))
-		r = WHY("iccid: 18 to 20 digits expected");
-	if (r == 0)
+	if (r == 0 && ret->kind == PACKAGE_RECEIPT)
 		r = ju_int(o, "sequence", false, 1, INT64_MAX, &ret->sequence, why, why_size);
-	if (r == 0)
-		r = ju_string(o, "result", false, 16, &s, why, why_size);
-	if (r == 0 && strcmp(s, "installed"))
-		r = WHY("result \"%s\" is not installed", s);
+	/* reason: always but in a receipt, there exactly with result fallback */
+	if (r == 0 && ret->kind == PACKAGE_RECEIPT &&
+	    json_object_object_get_ex(o, "reason", &v) != (ret->result == PACKAGE_RESULT_FALLBACK))
+		r = WHY("a receipt has a reason exactly when its result is fallback");
+	if (r == 0 && (ret->kind != PACKAGE_RECEIPT || ret->result == PACKAGE_RESULT_FALLBACK))
+		r = get_str(o, "reason", ret->reason, sizeof(ret->reason), why, why_size);
+	if (r == 0 && ret->kind != PACKAGE_RECEIPT)
+		r = ju_int(o, "at", false, 0, INT64_MAX, &ret->at, why, why_size);
 	return r;
 }
 
@@ -1141,7 +1561,7 @@ void package_attested_free(struct package_attested *a)
 
 static const char *attested_member(enum package_report_kind kind)
 {
-	return kind == PACKAGE_RECEIPT ? "receipt" : "report";
+	return kind == PACKAGE_RECEIPT ? "receipt" : "report"; /* tamper and release reports */
 }
 
 int package_attested_build(const struct package_attested *a, enum package_report_kind kind,

@@ -17,6 +17,10 @@
  *             chained to one pinned root (section 1, checks 1-4).
  *   messages  the download request (section 3) and the receipt / tamper
  *             report (section 4).
+ *   changes   docs/change-format.md: the consent and the release (CMS like
+ *             the package, package_open() / package_token_*()), the switch
+ *             members of a version 2 content and of the download request,
+ *             the switch results of a receipt and the release report.
  *
  * Pure apart from OpenSSL's random numbers; no TPM, no I/O.  Every function
  * returns 0 or a negative errno; the parsers and verifiers write what is
@@ -54,6 +58,15 @@
 #define PACKAGE_OID_ARC "2.25.100283043871109241917352944415068407155"
 #define PACKAGE_OID_CONTENT PACKAGE_OID_ARC ".1" /* id-mcim-package */
 #define PACKAGE_OID_KP PACKAGE_OID_ARC ".2"      /* id-mcim-kp-package */
+#define PACKAGE_OID_CONSENT PACKAGE_OID_ARC ".3" /* id-mcim-consent */
+#define PACKAGE_OID_RELEASE PACKAGE_OID_ARC ".4" /* id-mcim-release */
+
+#define PACKAGE_TOKEN_MAX (16u << 10)              /* DER consent or release */
+#define PACKAGE_TOKEN_LIFETIME_MAX (30 * 86400)    /* expires - issued */
+#define PACKAGE_CERT_MAX 4096                      /* the subscriber's certificate */
+
+/* What a CMS envelope carries (its eContentType). */
+enum package_type { PACKAGE_TYPE_PACKAGE, PACKAGE_TYPE_CONSENT, PACKAGE_TYPE_RELEASE };
 
 enum package_form { PACKAGE_FORM_AES, PACKAGE_FORM_SEALED };
 enum package_class { PACKAGE_CLASS_OPERATIONAL, PACKAGE_CLASS_PROVISIONING };
@@ -85,6 +98,7 @@ struct package_policy {
 };
 
 struct package_content {
+	int version;        /* 1, or 2 with the members below (0 builds 1) */
 	char device[65];
 	TPM2B_NAME ek_name, srk_name;
 	uint8_t nonce[PACKAGE_NONCE_LEN];
@@ -98,6 +112,15 @@ struct package_content {
 	struct package_secret k, opc;
 	size_t n_pins;
 	struct package_pin pins[PACKAGE_PINS_MAX];
+	/* version 2 (docs/change-format.md 3) */
+	char subscriber[65];          /* the M2M subscriber's name */
+	uint8_t *subscriber_cert;     /* its certificate, DER (malloc'ed) */
+	size_t subscriber_cert_len;
+	int64_t lock_until;           /* the contract lock's end; 0: none */
+	bool replaces;                /* a switch: the members below */
+	char replaces_iccid[21];
+	uint8_t *consent, *release;   /* DER (malloc'ed); release may be NULL */
+	size_t consent_len, release_len;
 };
 
 void package_content_free(struct package_content *c);
@@ -183,35 +206,104 @@ int package_sign(const uint8_t *content, size_t len, EVP_PKEY *key, X509 *cert,
 int package_verify(const uint8_t *der, size_t len, X509 *root, time_t now, uint8_t **ret,
 		   size_t *ret_len, X509 **ret_signer, char *why, size_t why_size);
 
+/*
+ * The envelope of any type: checks 1-4 of section 1 with the type's content
+ * type.  A package or a release must chain to one of roots at now and its
+ * signer carry id-mcim-kp-package; a consent is checked with the
+ * certificate it carries only (its key is pinned by hash, change-format.md
+ * 2).  ret->content is malloc'ed and NUL-terminated; ret->signer a
+ * reference; package_opened_free() releases both.
+ */
+struct package_opened {
+	uint8_t *content;
+	size_t content_len;
+	X509 *signer;
+	char signer_key_id[65]; /* SHA-256 of the signer's SubjectPublicKeyInfo, hex */
+	char root_id[65];       /* package, release: the chain's root's (the sho_id) */
+};
+void package_opened_free(struct package_opened *o);
+int package_open(enum package_type type, const uint8_t *der, size_t len, STACK_OF(X509) *roots,
+		 time_t now, struct package_opened *ret, char *why, size_t why_size);
+int package_sign_type(enum package_type type, const uint8_t *content, size_t len, EVP_PKEY *key,
+		      X509 *cert, STACK_OF(X509) *chain, uint8_t **ret, size_t *ret_len);
+/* SHA-256 of a certificate's DER SubjectPublicKeyInfo, lowercase hex. */
+int package_key_id(X509 *cert, char ret[65]);
+
+/* ---- consent and release (docs/change-format.md 2) ---- */
+
+struct package_token {
+	enum package_type type; /* PACKAGE_TYPE_CONSENT or _RELEASE */
+	char id[33];            /* 32 lowercase hex */
+	char device[65];
+	char iccid[21];         /* the subscription let go */
+	char to_sho[65];        /* the sho_id of the SHO chosen */
+	int64_t issued, expires;
+};
+int package_token_build(const struct package_token *t, char **ret, size_t *ret_len);
+int package_token_parse(enum package_type type, const char *json, size_t len,
+			struct package_token *ret, char *why, size_t why_size);
+/*
+ * The checks both sides make (section 2): device, iccid and to_sho as given
+ * (a NULL one is not checked), issued at most PACKAGE_CLOCK_SKEW ahead of
+ * now, now before expires, a lifetime of at most PACKAGE_TOKEN_LIFETIME_MAX.
+ * -EPERM (another device, subscription or SHO) or -ETIME (times), why set.
+ */
+int package_token_check(const struct package_token *t, const char *device, const char *iccid,
+			const char *to_sho, time_t now, char *why, size_t why_size);
+/*
+ * package_open() and package_token_parse() of one token; ret_key_id (may
+ * be NULL) gets the consent's signer key id or the release's root id.
+ */
+int package_token_open(enum package_type type, const uint8_t *der, size_t len,
+		       STACK_OF(X509) *roots, time_t now, struct package_token *ret,
+		       char ret_key_id[65], char *why, size_t why_size);
+
 /* ---- messages ---- */
 
-/* Download request, section 3. */
+/* Download request, section 3 (and change-format.md 4: the switch member). */
 struct package_request {
 	char *ticket; /* compact JWS, malloc'ed */
 	uint8_t nonce[PACKAGE_NONCE_LEN];
 	TPM2B_PUBLIC ak, srk;
 	enum package_form key_form;
+	bool has_switch;             /* optional member "switch" */
+	char switch_iccid[21];       /* the subscription the device lets go */
+	uint8_t *consent, *release;  /* DER (malloc'ed); release may be NULL */
+	size_t consent_len, release_len;
 };
 void package_request_free(struct package_request *r);
 int package_request_build(const struct package_request *r, char **ret, size_t *ret_len);
 int package_request_parse(const char *json, size_t len, struct package_request *ret, char *why,
 			  size_t why_size);
 
-/* Receipt and tamper report, section 4: the inner JSON the AK's quote covers. */
-enum package_report_kind { PACKAGE_RECEIPT, PACKAGE_TAMPER };
+/*
+ * Receipt and tamper report, section 4, and the release report of
+ * change-format.md 4: the inner JSON the AK's quote covers.
+ */
+enum package_report_kind { PACKAGE_RECEIPT, PACKAGE_TAMPER, PACKAGE_RELEASE_REPORT };
+enum package_result {
+	PACKAGE_RESULT_INSTALLED, /* receipt */
+	PACKAGE_RESULT_SWITCHED,  /* receipt, release report */
+	PACKAGE_RESULT_FALLBACK,  /* receipt, release report: with a reason */
+};
+const char *package_result_name(enum package_result r);
 struct package_report {
 	enum package_report_kind kind;
 	char device[65];
-	char iccid[21];        /* receipt */
+	char iccid[21];        /* receipt, release report */
 	int64_t sequence;      /* receipt */
-	char reason[PACKAGE_REASON_MAX + 1]; /* tamper */
-	int64_t at;            /* tamper: Unix time */
+	enum package_result result; /* receipt, release report */
+	char reason[PACKAGE_REASON_MAX + 1]; /* tamper; fallback */
+	int64_t at;            /* tamper, release report: Unix time */
 };
 int package_report_build(const struct package_report *r, char **ret, size_t *ret_len);
 int package_report_parse(const char *json, size_t len, struct package_report *ret, char *why,
 			 size_t why_size);
 
-/* The outer message: {"device", "receipt" | "report", "quote", "signature"}. */
+/*
+ * The outer message: {"device", "receipt" | "report", "quote", "signature"}
+ * ("report" for a tamper report and a release report).
+ */
 struct package_attested {
 	char device[65];
 	uint8_t *body;     /* the report JSON bytes (malloc'ed) */

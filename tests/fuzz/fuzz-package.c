@@ -6,7 +6,9 @@
  *   0: a DER package for package_verify() against a root made here;
  *   1: package content JSON (package_content_parse, then the object check);
  *   2: a download request; 3: a receipt or tamper report;
- *   4: an attested receipt; 5: an attested tamper report.
+ *   4: an attested receipt; 5: an attested tamper report;
+ *   6: a DER consent (docs/change-format.md 2, no chain); 7: consent and
+ *   release content JSON; 8: a DER release against the root made here.
  * Whatever parses must stay within the documented limits.
  */
 #include <stdint.h>
@@ -57,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	switch (data[0] % 6) {
+	switch (data[0] % 9) {
 	case 0: {
 		uint8_t *out = NULL;
 		size_t len = 0;
@@ -76,7 +78,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (package_content_parse(text, n, &c, why, sizeof(why)) == 0) {
 			if (c.n_pins > PACKAGE_PINS_MAX || c.sequence < 1 || c.expires <= c.issued ||
-			    !c.profile || strlen(c.profile) != c.profile_len)
+			    !c.profile || strlen(c.profile) != c.profile_len ||
+			    c.subscriber_cert_len > PACKAGE_CERT_MAX ||
+			    c.consent_len > PACKAGE_TOKEN_MAX || c.release_len > PACKAGE_TOKEN_MAX ||
+			    (c.replaces && !c.consent) || (c.version == 2 && !c.subscriber_cert))
 				abort();
 			(void)package_objects_check(&c, why, sizeof(why));
 			(void)package_policy_verify(&c.policy);
@@ -88,7 +93,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct package_request r;
 
 		if (package_request_parse(text, n, &r, why, sizeof(why)) == 0) {
-			if (strlen(r.ticket) > PACKAGE_TICKET_MAX)
+			if (strlen(r.ticket) > PACKAGE_TICKET_MAX ||
+			    (r.has_switch && (!r.consent || r.consent_len > PACKAGE_TOKEN_MAX ||
+					      r.release_len > PACKAGE_TOKEN_MAX)))
 				abort();
 			package_request_free(&r);
 		}
@@ -102,9 +109,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		break;
 	}
+	case 6:
+	case 8: {
+		enum package_type t = data[0] % 9 == 6 ? PACKAGE_TYPE_CONSENT : PACKAGE_TYPE_RELEASE;
+		STACK_OF(X509) *roots = sk_X509_new_null();
+		struct package_token tok;
+		char id[65];
+
+		if (roots && sk_X509_push(roots, root) &&
+		    package_token_open(t, data + 1, n, roots, NOW, &tok, id, why, sizeof(why)) == 0 &&
+		    (tok.type != t || strlen(id) != 64 || tok.expires <= tok.issued))
+			abort();
+		sk_X509_free(roots);
+		break;
+	}
+	case 7: {
+		struct package_token tok;
+
+		for (int t = PACKAGE_TYPE_CONSENT; t <= PACKAGE_TYPE_RELEASE; t++)
+			if (package_token_parse((enum package_type)t, text, n, &tok, why,
+						sizeof(why)) == 0 &&
+			    (strlen(tok.id) != 32 || strlen(tok.to_sho) != 64 ||
+			     tok.expires <= tok.issued))
+				abort();
+		break;
+	}
 	default: {
 		struct package_attested a;
-		enum package_report_kind k = data[0] % 6 == 4 ? PACKAGE_RECEIPT : PACKAGE_TAMPER;
+		enum package_report_kind k = data[0] % 9 == 4 ? PACKAGE_RECEIPT : PACKAGE_TAMPER;
 
 		if (package_attested_parse(text, n, k, &a, why, sizeof(why)) == 0) {
 			if (a.body_len > PACKAGE_MESSAGE_MAX)

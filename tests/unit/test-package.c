@@ -7,6 +7,13 @@
  * verifies and fails on any change; the CMS envelope verifies against the
  * pinned root and is refused on every byte flip, another root, an expired
  * signer, a signer without the package-signing EKU and another content type.
+ * docs/change-format.md: a version 2 content (subscriber, lock, replaces)
+ * round-trips and version 1 refuses its members; a consent verifies with
+ * the certificate it carries and is identified by its key, a release chains
+ * to a root and is identified by it; either is refused on every byte flip,
+ * as the other type, and by the checks of section 2 (device, subscription,
+ * operator, times); the download request's switch member and the switch
+ * results of receipts and release reports round-trip.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -61,6 +68,10 @@ static X509 *cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_
 	ASN1_TIME_set(X509_getm_notBefore(x), NOW - 10 * DAY);
 	ASN1_TIME_set(X509_getm_notAfter(x), NOW + not_after);
 	X509_set_pubkey(x, key);
+	/* key identifiers, as operator PKIs have: roots of one name stay apart */
+	add_ext(x, x, NID_subject_key_identifier, "hash");
+	if (issuer)
+		add_ext(x, issuer, NID_authority_key_identifier, "keyid:always");
 	if (!issuer) {
 		add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE");
 		add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign");
@@ -229,7 +240,8 @@ static void test_content_refused(void **state)
 		{ "\"retries\":3", "\"retries\":3,\"value\":\"1234\"", "profile.pins[0].value" },
 		{ "\"retries\":3", "\"retries\":3,\"puk\":\"12345678\"", "profile.pins[0].puk" },
 		{ "\"format\":\"mcim-package\"", "\"format\":\"mcim-package\",\"x\":1", "unknown member \"x\"" },
-		{ "\"version\":1", "\"version\":2", "\"version\" out of range" },
+		{ "\"version\":1", "\"version\":3", "\"version\" out of range" },
+		{ "\"version\":1", "\"version\":2", "member \"subscriber\"" },
 		{ "\"sequence\":7", "\"sequence\":0", "\"sequence\" out of range" },
 		{ "\"expires\":1800000600", "\"expires\":1800000000", "expires is not after issued" },
 		{ "\"class\":\"operational\"", "\"class\":\"test\"", "subscription.class" },
@@ -478,10 +490,306 @@ static void test_reports(void **state)
 					      why, sizeof(why)), -EINVAL);
 }
 
+/* ---- docs/change-format.md ---- */
+
+#define SUB_ICCID "8988211000000000025"
+#define SHO_B "b0b0000000000000000000000000000000000000000000000000000000000b0b"
+
+static void der_of(X509 *x, uint8_t **ret, size_t *ret_len)
+{
+	unsigned char *d = NULL;
+	int n = i2d_X509(x, &d);
+
+	assert_true(n > 0);
+	*ret = malloc((size_t)n);
+	assert_non_null(*ret);
+	memcpy(*ret, d, (size_t)n);
+	*ret_len = (size_t)n;
+	OPENSSL_free(d);
+}
+
+static void token_sample(enum package_type type, struct package_token *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->type = type;
+	strcpy(t->id, "00112233445566778899aabbccddeeff");
+	strcpy(t->device, DEVICE);
+	strcpy(t->iccid, SUB_ICCID);
+	strcpy(t->to_sho, SHO_B);
+	t->issued = NOW;
+	t->expires = NOW + 7 * DAY;
+}
+
+static void token_signed(enum package_type type, EVP_PKEY *key, X509 *signer, uint8_t **der,
+			 size_t *len)
+{
+	struct package_token t;
+	char *json;
+	size_t jlen;
+
+	token_sample(type, &t);
+	assert_int_equal(package_token_build(&t, &json, &jlen), 0);
+	assert_int_equal(package_sign_type(type, (uint8_t *)json, jlen, key, signer, NULL, der, len),
+			 0);
+	free(json);
+}
+
+static void test_content_v2(void **state)
+{
+	struct package_content c, d;
+	char *json, why[256];
+	size_t len;
+
+	(void)state;
+	sample(&c);
+	c.version = 2;
+	strcpy(c.subscriber, "acme");
+	der_of(root, &c.subscriber_cert, &c.subscriber_cert_len);
+	c.lock_until = NOW + 365 * DAY;
+	/* not a switch: replaces is null */
+	assert_int_equal(package_content_build(&c, &json, &len), 0);
+	assert_non_null(strstr(json, "\"replaces\":null"));
+	assert_int_equal(package_content_parse(json, len, &d, why, sizeof(why)), 0);
+	assert_int_equal(d.version, 2);
+	assert_string_equal(d.subscriber, "acme");
+	assert_int_equal(d.subscriber_cert_len, c.subscriber_cert_len);
+	assert_memory_equal(d.subscriber_cert, c.subscriber_cert, c.subscriber_cert_len);
+	assert_int_equal(d.lock_until, NOW + 365 * DAY);
+	assert_false(d.replaces);
+	package_content_free(&d);
+	free(json);
+	/* a switch with a consent and a release, then without a release */
+	c.replaces = true;
+	strcpy(c.replaces_iccid, SUB_ICCID);
+	c.consent = (uint8_t *)strdup("consent-der");
+	c.consent_len = 11;
+	c.release = (uint8_t *)strdup("release-der");
+	c.release_len = 11;
+	assert_int_equal(package_content_build(&c, &json, &len), 0);
+	assert_int_equal(package_content_parse(json, len, &d, why, sizeof(why)), 0);
+	assert_true(d.replaces);
+	assert_string_equal(d.replaces_iccid, SUB_ICCID);
+	assert_int_equal(d.consent_len, 11);
+	assert_memory_equal(d.consent, "consent-der", 11);
+	assert_int_equal(d.release_len, 11);
+	assert_memory_equal(d.release, "release-der", 11);
+	package_content_free(&d);
+	free(json);
+	free(c.release);
+	c.release = NULL;
+	c.release_len = 0;
+	assert_int_equal(package_content_build(&c, &json, &len), 0);
+	assert_non_null(strstr(json, "\"release\":null"));
+	assert_int_equal(package_content_parse(json, len, &d, why, sizeof(why)), 0);
+	assert_true(d.replaces);
+	assert_null(d.release);
+	package_content_free(&d);
+	/* version 1 with a version 2 member; version 2 without one; version 3 */
+	{
+		char *v1 = strdup(json), *p = strstr(v1, "\"version\":2");
+
+		assert_non_null(p);
+		p[10] = '1';
+		assert_int_equal(package_content_parse(v1, len, &d, why, sizeof(why)), -EINVAL);
+		p[10] = '3';
+		assert_int_equal(package_content_parse(v1, len, &d, why, sizeof(why)), -EINVAL);
+		free(v1);
+	}
+	{
+		char *v2 = strdup(json), *p = strstr(v2, "\"lock\"");
+
+		assert_non_null(p);
+		memcpy(p, "\"lack\"", 6);
+		assert_int_equal(package_content_parse(v2, len, &d, why, sizeof(why)), -EINVAL);
+		free(v2);
+	}
+	free(json);
+	package_content_free(&c);
+}
+
+static void test_tokens(void **state)
+{
+	EVP_PKEY *sub_key = EVP_EC_gen("P-256");
+	X509 *sub_cert = cert(sub_key, "acme", NULL, NULL, NULL, 3650 * DAY);
+	STACK_OF(X509) *roots = sk_X509_new_null();
+	struct package_token t;
+	char key_id[65], want[65], why[256];
+	uint8_t *der;
+	size_t len;
+
+	(void)state;
+	assert_true(sk_X509_push(roots, other_root));
+	assert_true(sk_X509_push(roots, root));
+	/* consent: the subscriber's self-signed certificate; identified by its key */
+	token_signed(PACKAGE_TYPE_CONSENT, sub_key, sub_cert, &der, &len);
+	assert_int_equal(package_token_open(PACKAGE_TYPE_CONSENT, der, len, NULL, NOW, &t, key_id,
+					    why, sizeof(why)), 0);
+	assert_int_equal(package_key_id(sub_cert, want), 0);
+	assert_string_equal(key_id, want);
+	assert_string_equal(t.iccid, SUB_ICCID);
+	assert_int_equal(package_token_check(&t, DEVICE, SUB_ICCID, SHO_B, NOW, why, sizeof(why)), 0);
+	/* the checks of section 2 */
+	assert_int_equal(package_token_check(&t, SHO_B, SUB_ICCID, SHO_B, NOW, why, sizeof(why)),
+			 -EPERM);
+	assert_int_equal(package_token_check(&t, DEVICE, "8988211000000000033", SHO_B, NOW, why,
+					     sizeof(why)), -EPERM);
+	assert_int_equal(package_token_check(&t, DEVICE, SUB_ICCID, DEVICE, NOW, why, sizeof(why)),
+			 -EPERM);
+	assert_int_equal(package_token_check(&t, DEVICE, SUB_ICCID, SHO_B, NOW + 7 * DAY, why,
+					     sizeof(why)), -ETIME);
+	assert_int_equal(package_token_check(&t, DEVICE, SUB_ICCID, SHO_B, NOW - 301, why,
+					     sizeof(why)), -ETIME);
+	t.expires = t.issued + 31 * DAY;
+	assert_int_equal(package_token_check(&t, DEVICE, SUB_ICCID, SHO_B, NOW, why, sizeof(why)),
+			 -ETIME);
+	/*
+	 * A consent is not a release (content type), and no byte flip passes
+	 * outside the certificate it carries; inside it only the key counts
+	 * (pinned by its hash): a flip there passes only with the key intact.
+	 */
+	assert_int_equal(package_token_open(PACKAGE_TYPE_RELEASE, der, len, roots, NOW, &t, key_id,
+					    why, sizeof(why)), -EPROTO);
+	{
+		uint8_t *cd;
+		size_t clen;
+		const uint8_t *at;
+
+		der_of(sub_cert, &cd, &clen);
+		at = memmem(der, len, cd, clen);
+		assert_non_null(at);
+		for (size_t i = 0; i < len; i++) {
+			bool in_cert = der + i >= at && der + i < at + clen;
+
+			der[i] ^= 0x01;
+			if (package_token_open(PACKAGE_TYPE_CONSENT, der, len, NULL, NOW, &t, key_id,
+					       why, sizeof(why)) == 0 &&
+			    (!in_cert || strcmp(key_id, want)))
+				fail_msg("consent byte %zu flipped: accepted", i);
+			der[i] ^= 0x01;
+		}
+		free(cd);
+	}
+	free(der);
+
+	/* release: the DPF's certificate under a trusted root; identified by the root */
+	token_signed(PACKAGE_TYPE_RELEASE, dpf_key, dpf, &der, &len);
+	assert_int_equal(package_token_open(PACKAGE_TYPE_RELEASE, der, len, roots, NOW, &t, key_id,
+					    why, sizeof(why)), 0);
+	assert_int_equal(package_key_id(root, want), 0);
+	assert_string_equal(key_id, want);
+	assert_int_equal(t.type, PACKAGE_TYPE_RELEASE);
+	for (size_t i = 0; i < len; i++) {
+		der[i] ^= 0x01;
+		if (package_token_open(PACKAGE_TYPE_RELEASE, der, len, roots, NOW, &t, key_id, why,
+				       sizeof(why)) == 0)
+			fail_msg("release byte %zu flipped: accepted", i);
+		der[i] ^= 0x01;
+	}
+	sk_X509_delete_ptr(roots, root);
+	assert_int_equal(package_token_open(PACKAGE_TYPE_RELEASE, der, len, roots, NOW, &t, key_id,
+					    why, sizeof(why)), -EKEYREJECTED);
+	free(der);
+	/* a release needs the package-signing EKU; a consent does not chain */
+	token_signed(PACKAGE_TYPE_RELEASE, dpf_key, dpf_no_eku, &der, &len);
+	assert_true(sk_X509_push(roots, root));
+	assert_int_equal(package_token_open(PACKAGE_TYPE_RELEASE, der, len, roots, NOW, &t, key_id,
+					    why, sizeof(why)), -EPERM);
+	free(der);
+	token_signed(PACKAGE_TYPE_RELEASE, sub_key, sub_cert, &der, &len);
+	assert_int_equal(package_token_open(PACKAGE_TYPE_RELEASE, der, len, roots, NOW, &t, key_id,
+					    why, sizeof(why)), -EKEYREJECTED);
+	free(der);
+	/* strict content */
+	assert_int_equal(package_token_parse(PACKAGE_TYPE_CONSENT,
+					     "{\"format\":\"mcim-release\",\"version\":1}", 37, &t,
+					     why, sizeof(why)), -EINVAL);
+	sk_X509_free(roots);
+	X509_free(sub_cert);
+	EVP_PKEY_free(sub_key);
+}
+
+static void test_request_switch(void **state)
+{
+	struct package_request r = { .key_form = PACKAGE_FORM_AES }, d;
+	char *json, why[256];
+	size_t len;
+
+	(void)state;
+	r.ticket = strdup("eyJhbGciOiJFUzI1NiJ9.e30.c2ln");
+	r.srk.publicArea = srk;
+	r.ak.publicArea = srk;
+	r.has_switch = true;
+	strcpy(r.switch_iccid, SUB_ICCID);
+	r.consent = (uint8_t *)strdup("c");
+	r.consent_len = 1;
+	assert_int_equal(package_request_build(&r, &json, &len), 0);
+	assert_int_equal(package_request_parse(json, len, &d, why, sizeof(why)), 0);
+	assert_true(d.has_switch);
+	assert_string_equal(d.switch_iccid, SUB_ICCID);
+	assert_int_equal(d.consent_len, 1);
+	assert_null(d.release);
+	package_request_free(&d);
+	free(json);
+	package_request_free(&r);
+}
+
+static void test_switch_reports(void **state)
+{
+	struct package_report rc = { .kind = PACKAGE_RECEIPT, .device = DEVICE, .iccid = SUB_ICCID,
+				     .sequence = 3, .result = PACKAGE_RESULT_FALLBACK,
+				     .reason = "no network authentication in 600 s" };
+	struct package_report rr = { .kind = PACKAGE_RELEASE_REPORT, .device = DEVICE,
+				     .iccid = SUB_ICCID, .result = PACKAGE_RESULT_SWITCHED,
+				     .reason = "", .at = NOW };
+	struct package_report d;
+	char *json, why[256];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(package_report_build(&rc, &json, &len), 0);
+	assert_int_equal(package_report_parse(json, len, &d, why, sizeof(why)), 0);
+	assert_int_equal(d.result, PACKAGE_RESULT_FALLBACK);
+	assert_string_equal(d.reason, rc.reason);
+	free(json);
+	rc.result = PACKAGE_RESULT_SWITCHED;
+	assert_int_equal(package_report_build(&rc, &json, &len), 0);
+	assert_null(strstr(json, "reason"));
+	assert_int_equal(package_report_parse(json, len, &d, why, sizeof(why)), 0);
+	assert_int_equal(d.result, PACKAGE_RESULT_SWITCHED);
+	free(json);
+	assert_int_equal(package_report_build(&rr, &json, &len), 0);
+	assert_int_equal(package_report_parse(json, len, &d, why, sizeof(why)), 0);
+	assert_int_equal(d.kind, PACKAGE_RELEASE_REPORT);
+	assert_int_equal(d.result, PACKAGE_RESULT_SWITCHED);
+	assert_int_equal(d.at, NOW);
+	free(json);
+	rr.result = PACKAGE_RESULT_INSTALLED;
+	assert_int_equal(package_report_build(&rr, &json, &len), -EINVAL);
+	/* a fallback receipt without its reason, a switched one with one */
+	{
+		static const char no_reason[] =
+			"{\"format\":\"mcim-receipt\",\"version\":1,\"device\":\"" DEVICE
+			"\",\"iccid\":\"" SUB_ICCID "\",\"sequence\":3,\"result\":\"fallback\"}";
+		static const char with_reason[] =
+			"{\"format\":\"mcim-receipt\",\"version\":1,\"device\":\"" DEVICE
+			"\",\"iccid\":\"" SUB_ICCID "\",\"sequence\":3,\"result\":\"switched\","
+			"\"reason\":\"x\"}";
+
+		assert_int_equal(package_report_parse(no_reason, sizeof(no_reason) - 1, &d, why,
+						      sizeof(why)), -EINVAL);
+		assert_int_equal(package_report_parse(with_reason, sizeof(with_reason) - 1, &d, why,
+						      sizeof(why)), -EINVAL);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_content_round_trip),
+		cmocka_unit_test(test_content_v2),
+		cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_request_switch),
+		cmocka_unit_test(test_switch_reports),
 		cmocka_unit_test(test_content_refused),
 		cmocka_unit_test(test_pin_twice),
 		cmocka_unit_test(test_objects_refused),

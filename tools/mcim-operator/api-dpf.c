@@ -302,7 +302,15 @@ static void attested(struct op_server *s, const struct http_request *req,
 		r = package_report_parse((const char *)a.body, a.body_len, &rep, why, sizeof(why));
 		if (r == 0 && rep.kind != kind) {
 			snprintf(why, sizeof(why), "the %s holds a %s", event,
-				 rep.kind == PACKAGE_RECEIPT ? "receipt" : "tamper report");
+				 rep.kind == PACKAGE_RECEIPT ? "receipt" :
+				 rep.kind == PACKAGE_TAMPER  ? "tamper report" :
+							       "release report");
+			r = -EINVAL;
+		}
+		/* docs/change-format.md 5: switch results come with the switch. */
+		if (r == 0 && kind == PACKAGE_RECEIPT && rep.result != PACKAGE_RESULT_INSTALLED) {
+			snprintf(why, sizeof(why), "receipt result %s: this DPF takes installed only",
+				 package_result_name(rep.result));
 			r = -EINVAL;
 		}
 		if (r == 0 && strcmp(rep.device, a.device)) {
