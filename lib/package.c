@@ -755,6 +755,424 @@ int package_objects_check(const struct package_content *c, char *why, size_t why
 	return r;
 }
 
+/* ---- updates (docs/change-format.md 6) ---- */
+
+static const char *const update_kinds[] = { [PACKAGE_UPDATE_KEYS] = "keys",
+					    [PACKAGE_UPDATE_ACTIVATE] = "activate",
+					    [PACKAGE_UPDATE_FILES] = "files",
+					    [PACKAGE_UPDATE_POLICY] = "policy",
+					    [PACKAGE_UPDATE_LOCK] = "lock",
+					    [PACKAGE_UPDATE_REVOKE] = "revoke" };
+
+const char *package_update_kind_name(enum package_update_kind k)
+{
+	return (unsigned)k < ARRAY_SIZE(update_kinds) ? update_kinds[k] : "?";
+}
+
+void package_update_free(struct package_update *u)
+{
+	if (!u)
+		return;
+	free(u->auth);
+	u->auth = NULL;
+	for (size_t i = 0; i < u->n_files && i < PACKAGE_UPDATE_FILES_MAX; i++) {
+		free(u->files[i].data);
+		u->files[i].data = NULL;
+	}
+}
+
+static int files_json(const struct package_update *u, struct json_object **ret)
+{
+	_cleanup_json_ struct json_object *a = json_object_new_array();
+	int r = a ? 0 : -ENOMEM;
+
+	if (u->n_files < 1 || u->n_files > PACKAGE_UPDATE_FILES_MAX)
+		return -EINVAL;
+	for (size_t i = 0; r == 0 && i < u->n_files; i++) {
+		const struct package_file *f = &u->files[i];
+		struct json_object *o = json_object_new_object();
+		char path[4 * PACKAGE_PATH_MAX + 1];
+
+		if (!o)
+			return -ENOMEM;
+		if (f->path_len < 2 || f->path_len > PACKAGE_PATH_MAX || f->path[0] != 0x3f00 ||
+		    !f->data || f->len < 1 || f->len > PACKAGE_UPDATE_FILE_MAX) {
+			json_object_put(o);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < f->path_len; j++)
+			snprintf(path + 4 * j, 5, "%04X", f->path[j]);
+		r = add_str(o, "path", path);
+		if (r == 0)
+			r = add_hex(o, "data", f->data, f->len);
+		if (r == 0)
+			r = json_object_array_add(a, o) < 0 ? -ENOMEM : 0;
+		if (r < 0)
+			json_object_put(o);
+	}
+	if (r == 0) {
+		*ret = a;
+		a = NULL;
+	}
+	return r;
+}
+
+/* The member named after the kind. */
+static int update_member_json(const struct package_update *u, struct json_object **ret)
+{
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+	struct json_object *v;
+	int r;
+
+	if (!o)
+		return -ENOMEM;
+	switch (u->kind) {
+	case PACKAGE_UPDATE_KEYS: {
+		_cleanup_json_ struct json_object *auth = NULL;
+		char why[128];
+
+		if (!u->auth)
+			return -EINVAL;
+		r = ju_parse(u->auth, u->auth_len, PACKAGE_DEPTH, &auth, why, sizeof(why));
+		if (r < 0 || !json_object_is_type(auth, json_type_object))
+			return r < 0 ? r : -EINVAL;
+		r = add_hex(o, "srk_name", u->srk_name.name, u->srk_name.size);
+		if (r == 0) {
+			r = add(o, "auth", auth);
+			auth = NULL;
+		}
+		if (r == 0 && (r = policy_json(&u->policy, &v)) == 0)
+			r = add(o, "policy", v);
+		if (r == 0)
+			r = add(o, "secrets", v = json_object_new_object());
+		if (r == 0) {
+			struct json_object *x;
+
+			if ((r = secret_json(&u->k, &x)) == 0)
+				r = add(v, "k", x);
+			if (r == 0 && (r = secret_json(&u->opc, &x)) == 0)
+				r = add(v, "opc", x);
+		}
+		if (r == 0)
+			r = add_int(o, "activate_at", u->activate_at);
+		break;
+	}
+	case PACKAGE_UPDATE_ACTIVATE:
+		r = u->activates < 1 ? -EINVAL : add_int(o, "sequence", u->activates);
+		break;
+	case PACKAGE_UPDATE_FILES:
+		json_object_put(o);
+		o = NULL;
+		return files_json(u, ret);
+	case PACKAGE_UPDATE_POLICY:
+		json_object_put(o);
+		o = NULL;
+		return policy_json(&u->policy, ret);
+	case PACKAGE_UPDATE_LOCK:
+		r = u->lock_until < 0 ? -EINVAL : add_int(o, "until", u->lock_until);
+		break;
+	case PACKAGE_UPDATE_REVOKE:
+		r = add_str(o, "reason", u->reason);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (r == 0) {
+		*ret = o;
+		o = NULL;
+	}
+	return r;
+}
+
+int package_update_build(const struct package_update *u, char **ret, size_t *ret_len)
+{
+	_cleanup_json_ struct json_object *o = json_object_new_object();
+	struct json_object *v = NULL;
+	int r;
+
+	if (!o)
+		return -ENOMEM;
+	if ((unsigned)u->kind >= ARRAY_SIZE(update_kinds) || u->sequence < 1 ||
+	    !device_id_ok(u->device) || !all_of(u->iccid, "0123456789", 18, 20))
+		return -EINVAL;
+	r = add_str(o, "format", "mcim-update");
+	if (r == 0)
+		r = add_int(o, "version", 1);
+	if (r == 0)
+		r = add_str(o, "device", u->device);
+	if (r == 0)
+		r = add_hex(o, "ek_name", u->ek_name.name, u->ek_name.size);
+	if (r == 0)
+		r = add_hex(o, "nonce", u->nonce, sizeof(u->nonce));
+	if (r == 0)
+		r = add_int(o, "sequence", u->sequence);
+	if (r == 0)
+		r = add_int(o, "issued", u->issued);
+	if (r == 0)
+		r = add_int(o, "expires", u->expires);
+	if (r == 0)
+		r = add_str(o, "iccid", u->iccid);
+	if (r == 0)
+		r = add_str(o, "kind", update_kinds[u->kind]);
+	if (r == 0 && (r = update_member_json(u, &v)) == 0)
+		r = add(o, update_kinds[u->kind], v);
+	if (r < 0)
+		return r;
+	r = to_text(o, ret, ret_len);
+	if (r == 0 && *ret_len > PACKAGE_CONTENT_MAX) {
+		free(*ret);
+		*ret = NULL;
+		return -EMSGSIZE;
+	}
+	return r;
+}
+
+/* "3F007FFF6F60": 2 to PACKAGE_PATH_MAX file ids from the MF. */
+static int parse_path(const char *s, struct package_file *f, const char *what, char *why,
+		      size_t why_size)
+{
+	size_t n = strlen(s);
+
+	if (n % 4 || n < 8 || n > 4 * PACKAGE_PATH_MAX || !all_of(s, "0123456789ABCDEF", n, n))
+		return WHY("%s.path: 2 to %d file ids in uppercase hex from 3F00 expected", what,
+			   PACKAGE_PATH_MAX);
+	f->path_len = n / 4;
+	for (size_t i = 0; i < f->path_len; i++) {
+		char id[5] = { s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3], 0 };
+
+		f->path[i] = (uint16_t)strtoul(id, NULL, 16);
+	}
+	if (f->path[0] != 0x3f00)
+		return WHY("%s.path does not start at the MF (3F00)", what);
+	return 0;
+}
+
+static int parse_files(struct json_object *a, struct package_update *u, char *why,
+		       size_t why_size)
+{
+	static const char *const members[] = { "path", "data", NULL };
+	size_t n;
+
+	if (!json_object_is_type(a, json_type_array) || (n = json_object_array_length(a)) < 1 ||
+	    n > PACKAGE_UPDATE_FILES_MAX)
+		return WHY("files must be an array of 1 to %d objects", PACKAGE_UPDATE_FILES_MAX);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(a, i);
+		struct package_file *f = &u->files[i];
+		uint8_t *buf;
+		const char *s;
+		char what[24];
+		int r;
+
+		snprintf(what, sizeof(what), "files[%zu]", i);
+		if (!json_object_is_type(o, json_type_object))
+			return WHY("%s: not an object", what);
+		r = ju_only(o, what, members, why, why_size);
+		if (r == 0)
+			r = ju_string(o, "path", false, 4 * PACKAGE_PATH_MAX, &s, why, why_size);
+		if (r == 0)
+			r = parse_path(s, f, what, why, why_size);
+		if (r < 0)
+			return r;
+		buf = malloc(PACKAGE_UPDATE_FILE_MAX);
+		if (!buf)
+			return -ENOMEM;
+		u->n_files = i + 1;
+		f->data = buf;
+		r = ju_hex(o, "data", buf, PACKAGE_UPDATE_FILE_MAX, false, &f->len, why, why_size);
+		if (r == 0 && f->len == 0)
+			r = WHY("%s.data is empty", what);
+		if (r < 0)
+			return r;
+		for (size_t j = 0; j < i; j++)
+			if (u->files[j].path_len == f->path_len &&
+			    !memcmp(u->files[j].path, f->path, f->path_len * sizeof(f->path[0])))
+				return WHY("%s: the same file twice", what);
+	}
+	return 0;
+}
+
+static int parse_update_keys(struct json_object *o, struct package_update *u, char *why,
+			     size_t why_size)
+{
+	static const char *const members[] = { "srk_name", "auth", "policy", "secrets",
+						"activate_at", NULL };
+	static const char *const secret_members[] = { "k", "opc", NULL };
+	struct json_object *v, *x;
+	const char *s;
+	size_t n;
+	int r;
+
+	r = ju_only(o, "keys", members, why, why_size);
+	if (r == 0)
+		r = get_name(o, "srk_name", &u->srk_name, why, why_size);
+	if (r == 0)
+		r = get_obj(o, "auth", &v, why, why_size);
+	if (r == 0) {
+		/* the profile check of a package: no secret in clear */
+		struct json_object *wrap = json_object_new_object();
+
+		if (!wrap)
+			return -ENOMEM;
+		json_object_object_add(wrap, "auth", json_object_get(v));
+		r = profile_check(wrap, why, why_size);
+		json_object_put(wrap);
+	}
+	if (r == 0) {
+		s = json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN |
+							 JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+		u->auth = s ? strndup(s, n) : NULL;
+		u->auth_len = n;
+		if (!u->auth)
+			r = -ENOMEM;
+	}
+	if (r == 0 && (r = get_obj(o, "policy", &v, why, why_size)) == 0)
+		r = parse_policy(v, &u->policy, why, why_size);
+	if (r == 0 && (r = get_obj(o, "secrets", &v, why, why_size)) == 0)
+		r = ju_only(v, "secrets", secret_members, why, why_size);
+	if (r == 0 && (r = get_obj(v, "k", &x, why, why_size)) == 0)
+		r = parse_secret(x, "secrets.k", false, &u->k, NULL, why, why_size);
+	if (r == 0 && (r = get_obj(v, "opc", &x, why, why_size)) == 0)
+		r = parse_secret(x, "secrets.opc", false, &u->opc, NULL, why, why_size);
+	if (r == 0)
+		r = ju_int(o, "activate_at", false, 0, INT64_MAX, &u->activate_at, why, why_size);
+	return r;
+}
+
+static int parse_update_member(struct json_object *v, struct package_update *u, char *why,
+			       size_t why_size)
+{
+	static const char *const activate[] = { "sequence", NULL };
+	static const char *const lock[] = { "until", NULL };
+	static const char *const revoke[] = { "reason", NULL };
+	const char *name = update_kinds[u->kind];
+	int r;
+
+	if (u->kind == PACKAGE_UPDATE_FILES)
+		return parse_files(v, u, why, why_size);
+	if (!json_object_is_type(v, json_type_object))
+		return WHY("member \"%s\" must be an object", name);
+	switch (u->kind) {
+	case PACKAGE_UPDATE_KEYS:
+		return parse_update_keys(v, u, why, why_size);
+	case PACKAGE_UPDATE_POLICY:
+		return parse_policy(v, &u->policy, why, why_size);
+	case PACKAGE_UPDATE_ACTIVATE:
+		r = ju_only(v, name, activate, why, why_size);
+		return r < 0 ? r : ju_int(v, "sequence", false, 1, INT64_MAX, &u->activates, why,
+					  why_size);
+	case PACKAGE_UPDATE_LOCK:
+		r = ju_only(v, name, lock, why, why_size);
+		return r < 0 ? r : ju_int(v, "until", false, 0, INT64_MAX, &u->lock_until, why,
+					  why_size);
+	case PACKAGE_UPDATE_REVOKE:
+		r = ju_only(v, name, revoke, why, why_size);
+		return r < 0 ? r : get_str(v, "reason", u->reason, sizeof(u->reason), why, why_size);
+	default:
+		return -EINVAL;
+	}
+}
+
+int package_update_parse(const char *json, size_t len, struct package_update *ret, char *why,
+			 size_t why_size)
+{
+	const char *members[] = { "format", "version", "device", "ek_name", "nonce", "sequence",
+				  "issued", "expires", "iccid", "kind", NULL, NULL };
+	_cleanup_json_ struct json_object *o = NULL;
+	struct json_object *v;
+	const char *s;
+	int64_t version;
+	size_t n = 0, k;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (len > PACKAGE_CONTENT_MAX)
+		return snprintf(why, why_size, "content over %u bytes", PACKAGE_CONTENT_MAX),
+		       -EMSGSIZE;
+	r = ju_parse(json, len, PACKAGE_DEPTH, &o, why, why_size);
+	if (r == 0)
+		r = ju_string(o, "format", false, 32, &s, why, why_size);
+	if (r == 0 && strcmp(s, "mcim-update"))
+		r = WHY("format \"%s\" is not mcim-update", s);
+	if (r == 0)
+		r = ju_string(o, "kind", false, 16, &s, why, why_size);
+	if (r < 0)
+		return r;
+	for (k = 0; k < ARRAY_SIZE(update_kinds) && strcmp(s, update_kinds[k]); k++)
+		;
+	if (k == ARRAY_SIZE(update_kinds))
+		return WHY("kind \"%s\" is not keys, activate, files, policy, lock or revoke", s);
+	ret->kind = (enum package_update_kind)k;
+	members[ARRAY_SIZE(members) - 2] = update_kinds[k];
+	r = ju_only(o, "update", members, why, why_size);
+	if (r == 0)
+		r = ju_int(o, "version", false, 1, 1, &version, why, why_size);
+	if (r == 0)
+		r = get_str(o, "device", ret->device, sizeof(ret->device), why, why_size);
+	if (r == 0 && !device_id_ok(ret->device))
+		r = WHY("device: 64 lowercase hex digits expected");
+	if (r == 0)
+		r = get_name(o, "ek_name", &ret->ek_name, why, why_size);
+	if (r == 0)
+		r = ju_hex(o, "nonce", ret->nonce, sizeof(ret->nonce), true, &n, why, why_size);
+	if (r == 0)
+		r = ju_int(o, "sequence", false, 1, INT64_MAX, &ret->sequence, why, why_size);
+	if (r == 0)
+		r = ju_int(o, "issued", false, 0, INT64_MAX, &ret->issued, why, why_size);
+	if (r == 0)
+		r = ju_int(o, "expires", false, 0, INT64_MAX, &ret->expires, why, why_size);
+	if (r == 0 && ret->expires <= ret->issued)
+		r = WHY("expires is not after issued");
+	if (r == 0)
+		r = get_str(o, "iccid", ret->iccid, sizeof(ret->iccid), why, why_size);
+	if (r == 0 && !all_of(ret->iccid, "0123456789", 18, 20))
+		r = WHY("iccid: 18 to 20 digits expected");
+	if (r == 0 && !json_object_object_get_ex(o, update_kinds[k], &v))
+		r = WHY("member \"%s\" is missing", update_kinds[k]);
+	if (r == 0)
+		r = parse_update_member(v, ret, why, why_size);
+	if (r < 0)
+		package_update_free(ret);
+	return r;
+}
+
+int package_update_objects_check(const struct package_update *u, char *why, size_t why_size)
+{
+	TPM2B_DIGEST auth;
+	int r;
+
+	if (u->kind != PACKAGE_UPDATE_KEYS)
+		return WHY("a %s update has no objects", update_kinds[u->kind]);
+	r = package_policy_digests(&u->policy, NULL, &auth);
+	if (r < 0)
+		return WHY("keys.policy.key is not a usable public key");
+	r = object_check(&u->k, "keys.secrets.k", &auth, 16, 32, why, why_size);
+	if (r == 0 && u->opc.form != PACKAGE_FORM_SEALED)
+		r = WHY("keys.secrets.opc: form must be sealed");
+	return r < 0 ? r : object_check(&u->opc, "keys.secrets.opc", &auth, 16, 32, why, why_size);
+}
+
+int package_content_is_update(const char *json, size_t len, bool *ret_update, char *why,
+			      size_t why_size)
+{
+	_cleanup_json_ struct json_object *o = NULL;
+	const char *s;
+	int r;
+
+	if (len > PACKAGE_CONTENT_MAX)
+		return snprintf(why, why_size, "content over %u bytes", PACKAGE_CONTENT_MAX),
+		       -EMSGSIZE;
+	r = ju_parse(json, len, PACKAGE_DEPTH, &o, why, why_size);
+	if (r == 0)
+		r = ju_string(o, "format", false, 32, &s, why, why_size);
+	if (r < 0)
+		return r;
+	if (strcmp(s, "mcim-package") && strcmp(s, "mcim-update"))
+		return WHY("format \"%s\" is not mcim-package or mcim-update", s);
+	*ret_update = !strcmp(s, "mcim-update");
+	return 0;
+}
+
 /* ---- policy ---- */
 
 int package_policy_ref(const char *device_id, TPM2B_NONCE *ret)
@@ -926,10 +1344,16 @@ int package_sign(const uint8_t *content, size_t len, EVP_PKEY *key, X509 *cert,
 				 ret_len);
 }
 
+/*
+ * The key re-encoded (i2d_PUBKEY), not the certificate's bytes: another
+ * encoding of the same key (a BIT STRING's unused-bits octet, say) gets
+ * the same id.
+ */
 int package_key_id(X509 *cert, char ret[65])
 {
+	EVP_PKEY *key = cert ? X509_get0_pubkey(cert) : NULL;
 	unsigned char *der = NULL, md[32];
-	int n = cert ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der) : -1;
+	int n = key ? i2d_PUBKEY(key, &der) : -1;
 	bool ok = n > 0 && EVP_Digest(der, (size_t)n, md, NULL, EVP_sha256(), NULL);
 
 	OPENSSL_free(der);
@@ -1435,7 +1859,9 @@ int package_request_parse(const char *json, size_t len, struct package_request *
 
 static const char *const result_names[] = { [PACKAGE_RESULT_INSTALLED] = "installed",
 					    [PACKAGE_RESULT_SWITCHED] = "switched",
-					    [PACKAGE_RESULT_FALLBACK] = "fallback" };
+					    [PACKAGE_RESULT_FALLBACK] = "fallback",
+					    [PACKAGE_RESULT_UPDATED] = "updated",
+					    [PACKAGE_RESULT_REVOKED] = "revoked" };
 static const char *const report_formats[] = { [PACKAGE_RECEIPT] = "mcim-receipt",
 					      [PACKAGE_TAMPER] = "mcim-tamper",
 					      [PACKAGE_RELEASE_REPORT] = "mcim-release-report" };
@@ -1461,7 +1887,8 @@ int package_report_build(const struct package_report *r, char **ret, size_t *ret
 		return -ENOMEM;
 	if ((unsigned)r->kind >= ARRAY_SIZE(report_formats) ||
 	    (unsigned)r->result >= ARRAY_SIZE(result_names) ||
-	    (r->kind == PACKAGE_RELEASE_REPORT && r->result == PACKAGE_RESULT_INSTALLED))
+	    (r->kind == PACKAGE_RELEASE_REPORT && r->result != PACKAGE_RESULT_SWITCHED &&
+	     r->result != PACKAGE_RESULT_FALLBACK))
 		return -EINVAL;
 	e = add_str(o, "format", report_formats[r->kind]);
 	if (e == 0)
@@ -1531,10 +1958,12 @@ int package_report_parse(const char *json, size_t len, struct package_report *re
 		for (k = 0; r == 0 && k < ARRAY_SIZE(result_names) && strcmp(s, result_names[k]); k++)
 			;
 		if (r == 0 && (k == ARRAY_SIZE(result_names) ||
-			       (ret->kind == PACKAGE_RELEASE_REPORT && k == PACKAGE_RESULT_INSTALLED)))
+			       (ret->kind == PACKAGE_RELEASE_REPORT && k != PACKAGE_RESULT_SWITCHED &&
+				k != PACKAGE_RESULT_FALLBACK)))
 			r = WHY("result \"%s\" is not %s", s,
-				ret->kind == PACKAGE_RECEIPT ? "installed, switched or fallback" :
-							       "switched or fallback");
+				ret->kind == PACKAGE_RECEIPT ?
+					"installed, switched, fallback, updated or revoked" :
+					"switched or fallback");
 		ret->result = (enum package_result)k;
 	}
 	if (r == 0 && ret->kind == PACKAGE_RECEIPT)

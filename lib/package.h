@@ -131,6 +131,62 @@ int package_content_build(const struct package_content *c, char **ret, size_t *r
 int package_content_parse(const char *json, size_t len, struct package_content *ret, char *why,
 			  size_t why_size);
 
+/* ---- updates (docs/change-format.md 6) ---- */
+
+#define PACKAGE_UPDATE_FILES_MAX 16
+#define PACKAGE_UPDATE_FILE_MAX 4096
+#define PACKAGE_PATH_MAX 8 /* file ids in a path from MF, TS 102 221 8.4.2 */
+
+enum package_update_kind {
+	PACKAGE_UPDATE_KEYS,
+	PACKAGE_UPDATE_ACTIVATE,
+	PACKAGE_UPDATE_FILES,
+	PACKAGE_UPDATE_POLICY,
+	PACKAGE_UPDATE_LOCK,
+	PACKAGE_UPDATE_REVOKE,
+};
+const char *package_update_kind_name(enum package_update_kind k);
+
+struct package_file {
+	uint16_t path[PACKAGE_PATH_MAX]; /* from 3F00 */
+	size_t path_len;
+	uint8_t *data; /* malloc'ed */
+	size_t len;    /* 1..PACKAGE_UPDATE_FILE_MAX */
+};
+
+struct package_update {
+	char device[65];
+	TPM2B_NAME ek_name;
+	uint8_t nonce[PACKAGE_NONCE_LEN];
+	int64_t sequence, issued, expires;
+	char iccid[21];
+	enum package_update_kind kind;
+	/* keys: the parent the secrets are wrapped to, the profile's new auth
+	 * object without secrets (JSON text, malloc'ed), the new approval and
+	 * objects, and when they take effect (0: at an activate update) */
+	TPM2B_NAME srk_name;
+	char *auth;
+	size_t auth_len;
+	struct package_policy policy; /* keys, policy */
+	struct package_secret k, opc;
+	int64_t activate_at;
+	int64_t activates;            /* activate: the keys update's sequence */
+	size_t n_files;               /* files */
+	struct package_file files[PACKAGE_UPDATE_FILES_MAX];
+	int64_t lock_until;           /* lock */
+	char reason[PACKAGE_REASON_MAX + 1]; /* revoke */
+};
+void package_update_free(struct package_update *u);
+int package_update_build(const struct package_update *u, char **ret, size_t *ret_len);
+/* Parses an update; refuses any member change-format.md 6 does not list. */
+int package_update_parse(const char *json, size_t len, struct package_update *ret, char *why,
+			 size_t why_size);
+/* The objects of a keys update, as package_objects_check() does for a package. */
+int package_update_objects_check(const struct package_update *u, char *why, size_t why_size);
+/* What an opened content is: *ret_update true for "mcim-update". */
+int package_content_is_update(const char *json, size_t len, bool *ret_update, char *why,
+			      size_t why_size);
+
 /* ---- objects ---- */
 
 /*
@@ -226,7 +282,7 @@ int package_open(enum package_type type, const uint8_t *der, size_t len, STACK_O
 		 time_t now, struct package_opened *ret, char *why, size_t why_size);
 int package_sign_type(enum package_type type, const uint8_t *content, size_t len, EVP_PKEY *key,
 		      X509 *cert, STACK_OF(X509) *chain, uint8_t **ret, size_t *ret_len);
-/* SHA-256 of a certificate's DER SubjectPublicKeyInfo, lowercase hex. */
+/* SHA-256 of a certificate's public key as DER SubjectPublicKeyInfo, lowercase hex. */
 int package_key_id(X509 *cert, char ret[65]);
 
 /* ---- consent and release (docs/change-format.md 2) ---- */
@@ -285,6 +341,8 @@ enum package_result {
 	PACKAGE_RESULT_INSTALLED, /* receipt */
 	PACKAGE_RESULT_SWITCHED,  /* receipt, release report */
 	PACKAGE_RESULT_FALLBACK,  /* receipt, release report: with a reason */
+	PACKAGE_RESULT_UPDATED,   /* receipt of an update */
+	PACKAGE_RESULT_REVOKED,   /* receipt of a revoke update */
 };
 const char *package_result_name(enum package_result r);
 struct package_report {

@@ -4,7 +4,8 @@
  * device and the DPF run on what the other side sends.  The first byte picks
  * what the rest is:
  *   0: a DER package for package_verify() against a root made here;
- *   1: package content JSON (package_content_parse, then the object check);
+ *   1: package or update content JSON (package_content_parse and
+ *   package_update_parse, then the object checks);
  *   2: a download request; 3: a receipt or tamper report;
  *   4: an attested receipt; 5: an attested tamper report;
  *   6: a DER consent (docs/change-format.md 2, no chain); 7: consent and
@@ -86,6 +87,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)package_objects_check(&c, why, sizeof(why));
 			(void)package_policy_verify(&c.policy);
 			package_content_free(&c);
+		}
+		{
+			struct package_update u;
+			bool upd;
+
+			if (package_update_parse(text, n, &u, why, sizeof(why)) == 0) {
+				if (u.n_files > PACKAGE_UPDATE_FILES_MAX || u.expires <= u.issued ||
+				    package_content_is_update(text, n, &upd, why, sizeof(why)) || !upd)
+					abort();
+				for (size_t i = 0; i < u.n_files; i++)
+					if (!u.files[i].len || u.files[i].len > PACKAGE_UPDATE_FILE_MAX ||
+					    u.files[i].path_len < 2 || u.files[i].path[0] != 0x3f00)
+						abort();
+				(void)package_update_objects_check(&u, why, sizeof(why));
+				package_update_free(&u);
+			}
 		}
 		break;
 	}

@@ -13,7 +13,10 @@
  * to a root and is identified by it; either is refused on every byte flip,
  * as the other type, and by the checks of section 2 (device, subscription,
  * operator, times); the download request's switch member and the switch
- * results of receipts and release reports round-trip.
+ * results of receipts and release reports round-trip.  Updates (section
+ * 6): every kind round-trips; the parser refuses another kind's member, a
+ * secret in clear in keys.auth, bad file paths, a file twice; the objects
+ * of a keys update pass the device's check and a changed one fails it.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -29,6 +32,7 @@
 #include <openssl/cms.h>
 #include <openssl/x509v3.h>
 
+#include "lib/macro.h"
 #include "lib/package.h"
 #include "lib/tpm2-crypto.h"
 
@@ -661,9 +665,10 @@ static void test_tokens(void **state)
 			bool in_cert = der + i >= at && der + i < at + clen;
 
 			der[i] ^= 0x01;
+			/* accepted under the subscriber's key: only a flip in its certificate */
 			if (package_token_open(PACKAGE_TYPE_CONSENT, der, len, NULL, NOW, &t, key_id,
 					       why, sizeof(why)) == 0 &&
-			    (!in_cert || strcmp(key_id, want)))
+			    !strcmp(key_id, want) && !in_cert)
 				fail_msg("consent byte %zu flipped: accepted", i);
 			der[i] ^= 0x01;
 		}
@@ -782,6 +787,157 @@ static void test_switch_reports(void **state)
 	}
 }
 
+static void update_sample(enum package_update_kind kind, struct package_update *u)
+{
+	memset(u, 0, sizeof(*u));
+	strcpy(u->device, DEVICE);
+	u->ek_name.size = 34;
+	u->ek_name.name[1] = 0x0b;
+	memset(u->nonce, 0x6b, sizeof(u->nonce));
+	u->sequence = 8;
+	u->issued = NOW;
+	u->expires = NOW + 600;
+	strcpy(u->iccid, SUB_ICCID);
+	u->kind = kind;
+}
+
+static void test_updates(void **state)
+{
+	static const char auth[] = "{\"algorithm\":\"tuak\",\"res_len\":8,\"keccak_iterations\":1}";
+	static const uint8_t k[32] = { 9 }, topc[32] = { 8 };
+	struct package_update u, d;
+	struct package_seed seed;
+	TPM2B_DIGEST pol;
+	char *json, why[256];
+	size_t len;
+	bool upd;
+
+	(void)state;
+	/* keys: MILENAGE to TUAK with a 256-bit K, sealed */
+	update_sample(PACKAGE_UPDATE_KEYS, &u);
+	assert_int_equal(tpm2_public_name(&srk, &u.srk_name), 0);
+	u.auth = strdup(auth);
+	u.auth_len = strlen(auth);
+	assert_int_equal(package_policy_ref(DEVICE, &u.policy.ref), 0);
+	u.policy.pcr_mask = 1u << 23;
+	u.policy.pcr_digest.size = 32;
+	assert_int_equal(package_policy_sign(&u.policy, policy_key), 0);
+	assert_int_equal(package_policy_digests(&u.policy, NULL, &pol), 0);
+	assert_int_equal(package_seed_new(&srk, &seed), 0);
+	assert_int_equal(package_secret_make(PACKAGE_FORM_SEALED, k, 32, &pol, &seed, &u.k), 0);
+	assert_int_equal(package_secret_make(PACKAGE_FORM_SEALED, topc, 32, &pol, &seed, &u.opc), 0);
+	package_seed_wipe(&seed);
+	u.activate_at = 0;
+	assert_int_equal(package_update_build(&u, &json, &len), 0);
+	assert_int_equal(package_content_is_update(json, len, &upd, why, sizeof(why)), 0);
+	assert_true(upd);
+	assert_int_equal(package_update_parse(json, len, &d, why, sizeof(why)), 0);
+	assert_int_equal(d.kind, PACKAGE_UPDATE_KEYS);
+	assert_string_equal(d.auth, auth);
+	assert_memory_equal(&d.srk_name, &u.srk_name, sizeof(u.srk_name));
+	assert_memory_equal(&d.k.pub.publicArea, &u.k.pub.publicArea, sizeof(u.k.pub.publicArea));
+	assert_int_equal(package_update_objects_check(&d, why, sizeof(why)), 0);
+	d.opc.pub.publicArea.objectAttributes |= TPMA_OBJECT_USERWITHAUTH;
+	assert_int_equal(package_update_objects_check(&d, why, sizeof(why)), -EINVAL);
+	package_update_free(&d);
+	/* a package parser does not take an update, nor an update parser a package */
+	{
+		struct package_content c;
+
+		assert_int_equal(package_content_parse(json, len, &c, why, sizeof(why)), -EINVAL);
+	}
+	free(json);
+	/* a secret in clear in auth */
+	free(u.auth);
+	u.auth = strdup("{\"algorithm\":\"milenage\",\"k\":\"00\"}");
+	u.auth_len = strlen(u.auth);
+	assert_int_equal(package_update_build(&u, &json, &len), 0);
+	assert_int_equal(package_update_parse(json, len, &d, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "auth.k"));
+	free(json);
+	package_update_free(&u);
+
+	/* files */
+	update_sample(PACKAGE_UPDATE_FILES, &u);
+	u.n_files = 2;
+	u.files[0] = (struct package_file){ { 0x3f00, 0x7fff, 0x6f60 }, 3, NULL, 10 };
+	u.files[0].data = malloc(10);
+	memset(u.files[0].data, 0x42, 10);
+	u.files[1] = (struct package_file){ { 0x3f00, 0x7fff, 0x6f7b }, 3, NULL, 12 };
+	u.files[1].data = calloc(1, 12);
+	assert_int_equal(package_update_build(&u, &json, &len), 0);
+	assert_non_null(strstr(json, "\"path\":\"3F007FFF6F60\""));
+	assert_int_equal(package_update_parse(json, len, &d, why, sizeof(why)), 0);
+	assert_int_equal(d.n_files, 2);
+	assert_int_equal(d.files[0].path_len, 3);
+	assert_int_equal(d.files[0].path[2], 0x6f60);
+	assert_int_equal(d.files[1].len, 12);
+	assert_memory_equal(d.files[0].data, u.files[0].data, 10);
+	package_update_free(&d);
+	{
+		static const struct { const char *from, *to, *why; } cases[] = {
+			{ "3F007FFF6F7B", "3F007FFF6F60", "the same file twice" },
+			{ "3F007FFF6F7B", "6F7B", "2 to 8 file ids" },
+			{ "3F007FFF6F7B", "2F007FFF6F7B", "does not start at the MF" },
+			{ "3F007FFF6F7B", "3f007fff6f7b", "uppercase hex" },
+			{ "\"kind\":\"files\"", "\"kind\":\"lock\"", "unknown member \"files\"" },
+			{ "\"kind\":\"files\"", "\"kind\":\"wipe\"", "kind \"wipe\"" },
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+			char *e = strdup(json), *p = strstr(e, cases[i].from);
+			char *edited;
+
+			assert_non_null(p);
+			assert_true(asprintf(&edited, "%.*s%s%s", (int)(p - e), e, cases[i].to,
+					     p + strlen(cases[i].from)) > 0);
+			why[0] = 0;
+			assert_int_equal(package_update_parse(edited, strlen(edited), &d, why,
+							      sizeof(why)), -EINVAL);
+			if (!strstr(why, cases[i].why))
+				fail_msg("files case %zu: \"%s\" does not name \"%s\"", i, why,
+					 cases[i].why);
+			free(edited);
+			free(e);
+		}
+	}
+	free(json);
+	package_update_free(&u);
+
+	/* activate, policy, lock, revoke */
+	update_sample(PACKAGE_UPDATE_ACTIVATE, &u);
+	u.activates = 7;
+	assert_int_equal(package_update_build(&u, &json, &len), 0);
+	assert_int_equal(package_update_parse(json, len, &d, why, sizeof(why)), 0);
+	assert_int_equal(d.activates, 7);
+	free(json);
+	update_sample(PACKAGE_UPDATE_POLICY, &u);
+	assert_int_equal(package_policy_ref(DEVICE, &u.policy.ref), 0);
+	u.policy.pcr_mask = (1u << 4) | (1u << 23);
+	u.policy.pcr_digest.size = 32;
+	assert_int_equal(package_policy_sign(&u.policy, policy_key), 0);
+	assert_int_equal(package_update_build(&u, &json, &len), 0);
+	assert_int_equal(package_update_parse(json, len, &d, why, sizeof(why)), 0);
+	assert_int_equal(d.policy.pcr_mask, u.policy.pcr_mask);
+	assert_int_equal(package_policy_verify(&d.policy), 0);
+	assert_int_equal(package_update_objects_check(&d, why, sizeof(why)), -EINVAL);
+	free(json);
+	update_sample(PACKAGE_UPDATE_LOCK, &u);
+	u.lock_until = NOW + DAY;
+	assert_int_equal(package_update_build(&u, &json, &len), 0);
+	assert_int_equal(package_update_parse(json, len, &d, why, sizeof(why)), 0);
+	assert_int_equal(d.lock_until, NOW + DAY);
+	free(json);
+	update_sample(PACKAGE_UPDATE_REVOKE, &u);
+	strcpy(u.reason, "contract ended");
+	assert_int_equal(package_update_build(&u, &json, &len), 0);
+	assert_int_equal(package_update_parse(json, len, &d, why, sizeof(why)), 0);
+	assert_string_equal(d.reason, "contract ended");
+	assert_int_equal(package_content_is_update(json, len, &upd, why, sizeof(why)), 0);
+	assert_true(upd);
+	free(json);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -790,6 +946,7 @@ int main(void)
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_request_switch),
 		cmocka_unit_test(test_switch_reports),
+		cmocka_unit_test(test_updates),
 		cmocka_unit_test(test_content_refused),
 		cmocka_unit_test(test_pin_twice),
 		cmocka_unit_test(test_objects_refused),
