@@ -140,6 +140,7 @@ static int subscriber_add(struct cli *c, const char *name, const char *pem)
 	char why[512], *b64;
 	X509 *cert;
 	EVP_PKEY *pk;
+	bool ec256;
 	int n, r;
 
 	if (!name_ok(name))
@@ -149,9 +150,10 @@ static int subscriber_add(struct cli *c, const char *name, const char *pem)
 		return cli_error(EXIT_FAILED, "%s", why);
 	/* docs/change-format.md 1: a P-256 key (consents are ECDSA with SHA-256). */
 	pk = X509_get0_pubkey(cert);
+	ec256 = pk && EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC && EVP_PKEY_get_bits(pk) == 256;
 	n = i2d_X509(cert, &der);
 	X509_free(cert);
-	if (!pk || EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC || EVP_PKEY_get_bits(pk) != 256) {
+	if (!ec256) {
 		OPENSSL_free(der);
 		return cli_error(EXIT_FAILED, "%s: the certificate's key is not EC P-256", pem);
 	}

@@ -513,6 +513,7 @@ int cmd_subscription(struct cli *c, int argc, char **argv)
 struct exporter {
 	FILE *f;
 	bool osmo, secrets;
+	bool ended; /* --state ended asked: otherwise ended subscriptions are left out */
 	const uint8_t *kek;
 	int err;
 	unsigned long n;
@@ -525,6 +526,9 @@ static int export_one(const struct op_subscription *x, void *user)
 	char k[65] = "", opc[65] = "";
 	int ind = sub_template_ind_bits(x->profile);
 
+	/* docs/change-format.md 4: a subscription that went to another SHO leaves the HLR. */
+	if (!e->ended && !strcmp(x->state, "ended"))
+		return 0;
 	if (e->secrets) {
 		int r = open_secrets(e->kek, x, &sec);
 
@@ -590,7 +594,8 @@ int cmd_export(struct cli *c, int argc, char **argv)
 			       "The subscriptions for the HLR/HSS (docs/package-format.md section 6): a\n"
 			       "CSV imsi,iccid,msisdn,algorithm,k,opc,amf,sqn,ind_bitlen,state or\n"
 			       "osmo-hlr VTY commands, on standard output.  K and OPc (TOPc) only with\n"
-			       "--with-secrets (the one place the operator prints K).\n");
+			       "--with-secrets (the one place the operator prints K).  Ended\n"
+			       "subscriptions (gone to another SHO) are left out unless --state ended.\n");
 			return EXIT_OK;
 		default:
 			return EXIT_USAGE;
@@ -598,6 +603,7 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_error(EXIT_USAGE, "usage: export [OPTIONS] (see export --help)");
+	e.ended = f.state && !strcmp(f.state, "ended");
 	if (e.secrets) {
 		r = load_kek(c, kek);
 		if (r)
