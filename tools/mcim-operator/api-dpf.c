@@ -347,11 +347,7 @@ static void released(struct op_server *s, struct http_response *resp, const stru
 	char state[16], why[300];
 	int r;
 
-	if (rep->result == PACKAGE_RESULT_INSTALLED) {
-		refuse(s, resp, rep->device, "released", 400, "bad_request",
-		       "a release report's result is switched or fallback");
-		return;
-	}
+	/* package_report_parse() took switched or fallback only. */
 	r = store_release_report(s->store, rep->device, rep->iccid, result, rep->reason, now, state);
 	if (r == -ENOENT || r == -EALREADY || r == -EPERM) {
 		snprintf(why, sizeof(why), "%s", store_errmsg(s->store));

@@ -70,11 +70,8 @@ int change_peer_roots(struct store *st, STACK_OF(X509) **ret, char *why, size_t 
 static int refuse(const char **ret_code, const char *code, char *why, size_t why_size,
 		  const char *what, const char *reason)
 {
-	char tmp[400];
-
-	snprintf(tmp, sizeof(tmp), "%s", reason);
 	*ret_code = code;
-	return why_fail(why, why_size, -EPERM, "%s: %s", what, tmp);
+	return why_fail(why, why_size, -EPERM, "%s: %s", what, reason);
 }
 
 int change_switch_check(struct store *st, const struct package_request *rq, const char *device_id,

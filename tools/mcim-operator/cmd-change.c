@@ -439,8 +439,10 @@ static int consent_add(struct cli *c, const char *path)
 	if (r < 0)
 		return refused(s, "", "consent", "%s: %s", path, why);
 	r = store_subscription_get(s, t.iccid, &sub);
-	if (r < 0)
+	if (r == -ENOENT)
 		return refused(s, t.device, "consent", "no subscription %s here", t.iccid);
+	if (r < 0)
+		return cli_error(EXIT_FAILED, "consent add: %s", store_errmsg(s));
 	snprintf(rec.subscriber, sizeof(rec.subscriber), "%s", sub.subscriber);
 	r = package_token_check(&t, sub.device_id, t.iccid, NULL, now, why, sizeof(why));
 	op_subscription_clear(&sub);
@@ -600,8 +602,10 @@ int cmd_release(struct cli *c, int argc, char **argv)
 	if (r)
 		return r;
 	r = store_subscription_get(s, iccid, &sub);
-	if (r < 0)
+	if (r == -ENOENT)
 		return refused(s, "", "release", "no subscription %s here", iccid);
+	if (r < 0)
+		return cli_error(EXIT_FAILED, "release issue: %s", store_errmsg(s));
 	snprintf(t.device, sizeof(t.device), "%s", sub.device_id);
 	op_subscription_clear(&sub);
 	snprintf(t.iccid, sizeof(t.iccid), "%s", iccid);
