@@ -2,7 +2,8 @@
 /*
  * mcim-operator's pure pieces: the model parser (coverage rules, allowlist
  * lookups), the request parsers, the rate limiter, the store's single-use and
- * versioning rules, the DPF's download decision under races, the CSV
+ * versioning rules, the DPF's download decision under races, the store's
+ * rules of a change of subscription (docs/change-format.md 4), the CSV
  * import's all-or-nothing, and the AK checks of the PVA's challenge.  The whole flow against a TPM is
  * tests/integration/operator/pva.sh.
  *
@@ -577,6 +578,183 @@ static void store_download_races(void **state _unused_)
 }
 
 /*
+ * docs/change-format.md 4 in the store: subscriber accounts, the contract
+ * lock, peer roots, consents and releases (a release only with a recorded,
+ * unexpired consent for that device, subscription and SHO), the switch ids
+ * consumed with the ticket (a refusal consumes nothing), receipts of a
+ * replacing package, release reports (each state change once) and the
+ * DRF's switch order.
+ */
+static int count_consent(const struct op_token_rec *x _unused_, void *user)
+{
+	(*(int *)user)++;
+	return 0;
+}
+
+static void issue(struct download *x, const char *nonce, const char *jti, int64_t now)
+{
+	snprintf(x->p.nonce, sizeof(x->p.nonce), "%s", nonce);
+	snprintf(x->p.jti, sizeof(x->p.jti), "%s", jti);
+	assert_int_equal(store_validation_success(x->s, x->p.device_id, now, 0, 0, now, jti, 1000,
+						  "ok"), 0);
+	downloader(x);
+}
+
+static void store_changes(void **state _unused_)
+{
+	_cleanup_free_ char *d = tmpdir();
+	char url[256], why[256], st[16];
+	struct op_device dev = { .ek_type = "rsa", .ek_public = "00", .model = "gw",
+				 .subscriber = "acme", .sho = "op-a" };
+	struct op_subscription sub = { .sho = "op-a", .subscriber = "acme", .algorithm = "milenage",
+				       .state = "created", .secrets = (char *)"00",
+				       .profile = (char *)"{}", .created = 1 };
+	struct op_subscriber acc = { .name = "acme", .cert = "AAAA", .key_id = ONE64, .created = 1 },
+			     got_acc;
+	struct op_sho sho_b = { .id = "op-b", .name = "B", .pva_url = "https://b", .dpf_url = "https://b",
+				.root = "PEM", .root_id = ONE64 }, got_sho;
+	struct op_token_rec c1 = { .id = "c1", .iccid = "8900000000000000017", .to_sho = ONE64,
+				   .subscriber = "acme", .issued = 10, .expires = 500 },
+			    rel = { .id = "r1", .iccid = "8900000000000000017", .to_sho = ONE64,
+				    .issued = 20, .expires = 400 };
+	struct op_switch_order order = { .sho = "op-b", .consent = (char *)"Y29uc2VudA==" }, got;
+	struct download x = { .p = { .ak_public = "00", .kpd = "aa", .issued = 10, .expires = 20 } };
+	struct op_subscription now_sub;
+	struct op_package pkg;
+	struct op_sho sho_a = { .id = "op-a", .name = "A", .pva_url = "https://a", .dpf_url = "https://a" };
+	struct store *s;
+	int n = 0;
+
+	fresh_url(d, url, sizeof(url));
+	assert_int_equal(store_open_pool(url, 1, &s, why, sizeof(why)), 0);
+	snprintf(dev.id, sizeof(dev.id), "%064x", 9);
+	assert_int_equal(store_import_begin(s), 0);
+	assert_int_equal(store_device_add(s, &dev), 0);
+	assert_int_equal(store_import_commit(s), 0);
+	snprintf(sub.iccid, sizeof(sub.iccid), "8900000000000000017");
+	snprintf(sub.imsi, sizeof(sub.imsi), "001010000000017");
+	assert_int_equal(store_subscription_add(s, &sub), 0);
+	x.s = s;
+	snprintf(x.p.device_id, sizeof(x.p.device_id), "%s", dev.id);
+
+	/* accounts and roots */
+	assert_int_equal(store_subscriber_add(s, &acc), 0);
+	assert_int_equal(store_subscriber_add(s, &acc), -EEXIST);
+	assert_int_equal(store_subscriber_get(s, "acme", &got_acc), 0);
+	assert_string_equal(got_acc.key_id, ONE64);
+	assert_int_equal(store_subscriber_get(s, "nobody", &got_acc), -ENOENT);
+	assert_int_equal(store_sho_put(s, &sho_a), 0);
+	assert_int_equal(store_sho_put(s, &sho_b), 0);
+	sho_b.root[0] = sho_b.root_id[0] = 0; /* an update without a root keeps it */
+	assert_int_equal(store_sho_put(s, &sho_b), 0);
+	assert_int_equal(store_sho_get(s, "op-b", &got_sho), 0);
+	assert_string_equal(got_sho.root_id, ONE64);
+	assert_string_equal(got_sho.root, "PEM");
+
+	/* the lock; the package; the receipt */
+	assert_int_equal(store_subscription_lock(s, sub.iccid, 1000, 5), 0);
+	assert_int_equal(store_subscription_lock(s, "8900000000000000099", 1000, 5), -ENOENT);
+	assert_int_equal(store_subscription_get(s, sub.iccid, &now_sub), 0);
+	assert_int_equal(now_sub.lock_until, 1000);
+	op_subscription_clear(&now_sub);
+	issue(&x, "n1", "t1", 5);
+	assert_int_equal(x.r, 0);
+	assert_int_equal(store_package_confirm(s, dev.id, 1, 6, "installed", "", "ok"), 0);
+
+	/* a release needs a recorded, unexpired consent for device, subscription and SHO */
+	snprintf(c1.device_id, sizeof(c1.device_id), "%s", dev.id);
+	assert_int_equal(store_release_issue(s, &rel, 30), -ENOENT);
+	assert_int_equal(store_consent_add(s, &c1, 30), 0);
+	assert_int_equal(store_consent_add(s, &c1, 30), -EEXIST);
+	assert_int_equal(store_consent_list(s, count_consent, &n), 0);
+	assert_int_equal(n, 1);
+	snprintf(rel.to_sho, sizeof(rel.to_sho), "%s", ZERO64);
+	assert_int_equal(store_release_issue(s, &rel, 30), -ENOENT); /* another SHO */
+	snprintf(rel.to_sho, sizeof(rel.to_sho), "%s", ONE64);
+	assert_int_equal(store_release_issue(s, &rel, 500), -ENOENT); /* the consent expired */
+	assert_int_equal(store_subscription_get(s, sub.iccid, &now_sub), 0);
+	assert_string_equal(now_sub.state, "active");
+	op_subscription_clear(&now_sub);
+	assert_int_equal(store_release_issue(s, &rel, 30), 0);
+	assert_string_equal(rel.subscriber, "c1");
+	assert_string_equal(rel.device_id, dev.id);
+	assert_int_equal(store_subscription_get(s, sub.iccid, &now_sub), 0);
+	assert_string_equal(now_sub.state, "releasing");
+	op_subscription_clear(&now_sub);
+
+	/* the new SHO's side (here in the same store): ids consumed with the ticket */
+	snprintf(sub.iccid, sizeof(sub.iccid), "8900000000000000025");
+	snprintf(sub.imsi, sizeof(sub.imsi), "001010000000025");
+	snprintf(sub.device_id, sizeof(sub.device_id), "%s", dev.id);
+	assert_int_equal(store_subscription_add(s, &sub), 0);
+	snprintf(x.p.replaces, sizeof(x.p.replaces), "8900000000000000017");
+	snprintf(x.p.consent_id, sizeof(x.p.consent_id), "c1");
+	snprintf(x.p.release_id, sizeof(x.p.release_id), "r1");
+	issue(&x, "n2", "t2", 40);
+	assert_int_equal(x.r, 0);
+	assert_string_equal(x.p.iccid, sub.iccid);
+	issue(&x, "n3", "t3", 41);
+	assert_int_equal(x.r, -EADDRINUSE); /* the consent again */
+	snprintf(x.p.consent_id, sizeof(x.p.consent_id), "c2");
+	snprintf(x.p.nonce, sizeof(x.p.nonce), "n3");
+	downloader(&x);
+	assert_int_equal(x.r, -EADDRNOTAVAIL); /* a fresh consent, the release again */
+	snprintf(x.p.release_id, sizeof(x.p.release_id), "r2");
+	downloader(&x); /* t3 and c2 were not consumed by the refusals */
+	assert_int_equal(x.r, 0);
+	assert_int_equal(store_package_get(s, dev.id, 3, &pkg), 0);
+	assert_string_equal(pkg.replaces, "8900000000000000017");
+	assert_int_equal(store_package_confirm(s, dev.id, 3, 50, "fallback", "no AUTN", "x"), 0);
+	assert_int_equal(store_package_confirm(s, dev.id, 3, 51, "switched", "", "x"), -EALREADY);
+	assert_int_equal(store_package_get(s, dev.id, 3, &pkg), 0);
+	assert_string_equal(pkg.result, "fallback");
+	assert_string_equal(pkg.reason, "no AUTN");
+	assert_int_equal(store_subscription_get(s, sub.iccid, &now_sub), 0);
+	assert_string_equal(now_sub.state, "failed");
+	op_subscription_clear(&now_sub);
+	issue(&x, "n4", "t4", 52); /* a failed subscription is not packaged again */
+	assert_int_equal(x.r, -ENXIO);
+
+	/* the DRF's order */
+	snprintf(order.device_id, sizeof(order.device_id), "%064x", 1);
+	assert_int_equal(store_switch_order_put(s, &order, 60), -ENOENT);
+	snprintf(order.device_id, sizeof(order.device_id), "%s", dev.id);
+	snprintf(order.sho, sizeof(order.sho), "op-z");
+	assert_int_equal(store_switch_order_put(s, &order, 60), -ENOENT);
+	snprintf(order.sho, sizeof(order.sho), "op-b");
+	assert_int_equal(store_switch_order_put(s, &order, 60), 0);
+	order.release = (char *)"cmVsZWFzZQ==";
+	assert_int_equal(store_switch_order_put(s, &order, 61), 0);
+	assert_int_equal(store_switch_order_get(s, dev.id, &got), 0);
+	assert_string_equal(got.consent, "Y29uc2VudA==");
+	assert_string_equal(got.release, "cmVsZWFzZQ==");
+	op_switch_order_clear(&got);
+
+	/* release reports: each state change once */
+	assert_int_equal(store_release_report(s, dev.id, "8900000000000000099", "switched", "", 70, st),
+			 -ENOENT);
+	assert_int_equal(store_release_report(s, dev.id, "8900000000000000017", "fallback", "t/o", 70,
+					      st), 0);
+	assert_string_equal(st, "active");
+	assert_int_equal(store_switch_order_get(s, dev.id, &got), -ENOENT); /* the order ended */
+	assert_int_equal(store_release_report(s, dev.id, "8900000000000000017", "fallback", "", 71, st),
+			 -EALREADY);
+	assert_int_equal(store_switch_order_put(s, &order, 72), 0);
+	assert_int_equal(store_release_report(s, dev.id, "8900000000000000017", "switched", "", 73, st),
+			 0);
+	assert_string_equal(st, "ended");
+	assert_int_equal(store_device_get(s, dev.id, &dev), 0);
+	assert_string_equal(dev.sho, "op-b"); /* the order carried out */
+	assert_int_equal(store_release_report(s, dev.id, "8900000000000000017", "switched", "", 74, st),
+			 -EALREADY);
+	assert_int_equal(store_release_report(s, dev.id, "8900000000000000017", "fallback", "", 75, st),
+			 -EPERM);
+	assert_string_equal(st, "ended");
+	store_close(s);
+	rmtree(d);
+}
+
+/*
  * A validation refused on the device's own evidence revokes its unused
  * tickets: the DPF answers -EKEYREVOKED for them; a used ticket stays used.
  * pva_verdict_from_device() decides which refusals count.
@@ -711,7 +889,7 @@ int main(void)
 		cmocka_unit_test(rate_limits), cmocka_unit_test(store_rules),
 		cmocka_unit_test(csv_import),  cmocka_unit_test(store_races),
 		cmocka_unit_test(store_download_races),
-		cmocka_unit_test(tickets_revoked_by_refusal),
+		cmocka_unit_test(tickets_revoked_by_refusal), cmocka_unit_test(store_changes),
 		cmocka_unit_test(metrics_text), cmocka_unit_test(ak_checks),
 	};
 

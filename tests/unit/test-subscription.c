@@ -275,8 +275,8 @@ static void store_dpf(void **state _unused_)
 	assert_string_equal(got.kpd, "aa");
 	assert_int_equal(got.confirmed, 0);
 	assert_int_equal(store_package_get(s, DEV, 3, &got), -ENOENT);
-	assert_int_equal(store_package_confirm(s, DEV, 2, 50, "ok"), 0);
-	assert_int_equal(store_package_confirm(s, DEV, 2, 51, "ok"), -EALREADY);
+	assert_int_equal(store_package_confirm(s, DEV, 2, 50, "installed", "", "ok"), 0);
+	assert_int_equal(store_package_confirm(s, DEV, 2, 51, "installed", "", "ok"), -EALREADY);
 	assert_int_equal(store_subscription_get(s, "8988211000000000178", &sub), 0);
 	assert_string_equal(sub.state, "active");
 	op_subscription_clear(&sub);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The DPF's HTTP handlers (docs/operator-protocol.md section 6,
- * docs/package-format.md sections 3-4): POST /v1/dpf/package,
- * /v1/dpf/receipt and /v1/dpf/tamper.  Every decision is audited.
+ * docs/package-format.md sections 3-4, docs/change-format.md 4): POST
+ * /v1/dpf/package, /v1/dpf/receipt, /v1/dpf/tamper and /v1/dpf/released.
+ * Every decision is audited.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include "json-util.h"
 #include "why.h"
 #include "model.h"
+#include "tools/mcim-operator/change.h"
 #include "tools/mcim-operator/dpf.h"
 #include "tools/mcim-operator/server.h"
 #include "tpm2-crypto.h"
@@ -103,6 +105,8 @@ int dpf_issue(struct store *st, X509 *ticket_cert, const struct dpf_keys *k, tim
 	struct op_subscription sub = { 0 };
 	struct op_package pkg = { 0 };
 	struct dpf_input in = { 0 };
+	struct change_switch sw;
+	struct op_subscriber acc;
 	struct op_device dev;
 	struct op_sho sho;
 	struct ticket t;
@@ -144,6 +148,28 @@ int dpf_issue(struct store *st, X509 *ticket_cert, const struct dpf_keys *k, tim
 	if (dpf_request_check(&rq, &t, &code, why, sizeof(why)) < 0) {
 		r = dpf_refuse(st, now, dev.id, out, 403, code, "%s", why);
 		goto out;
+	}
+	/* docs/change-format.md 4: the switch's consent and release, before the store. */
+	if (rq.has_switch) {
+		r = change_switch_check(st, &rq, dev.id, dev.subscriber, k->sho_id, now, &sw, &code,
+					why, sizeof(why));
+		if (r == -EPERM) {
+			r = dpf_refuse(st, now, dev.id, out, 403, code, "%s", why);
+			goto out;
+		}
+		if (r < 0) {
+			r = dpf_refuse(st, now, dev.id, out, r == -EBUSY ? 503 : 500,
+				       r == -EBUSY ? "unavailable" : "internal", "the store failed");
+			goto out;
+		}
+		snprintf(pkg.replaces, sizeof(pkg.replaces), "%s", rq.switch_iccid);
+		snprintf(pkg.consent_id, sizeof(pkg.consent_id), "%s", sw.consent.id);
+		pkg.consent_expires = sw.consent.expires;
+		if (sw.has_release) {
+			snprintf(pkg.release_id, sizeof(pkg.release_id), "%s", sw.release.id);
+			pkg.release_expires = sw.release.expires;
+		}
+		in.replaces = &rq;
 	}
 	in.device_id = dev.id;
 	in.srk = &rq.srk;
@@ -205,6 +231,15 @@ int dpf_issue(struct store *st, X509 *ticket_cert, const struct dpf_keys *k, tim
 			       "the platform failed a validation after this ticket was issued: "
 			       "validate again");
 		goto out;
+	case -EADDRINUSE:
+		r = dpf_refuse(st, now, dev.id, out, 409, "consent_used",
+			       "this consent bought a package already: the subscriber signs a new one");
+		goto out;
+	case -EADDRNOTAVAIL:
+		r = dpf_refuse(st, now, dev.id, out, 409, "release_used",
+			       "this release bought a package already: the current operator issues "
+			       "a new one");
+		goto out;
 	default:
 		r = dpf_refuse(st, now, dev.id, out, r == -EBUSY ? 503 : 500,
 			       r == -EBUSY ? "unavailable" : "internal", "the store failed");
@@ -215,14 +250,28 @@ int dpf_issue(struct store *st, X509 *ticket_cert, const struct dpf_keys *k, tim
 	in.expires = pkg.expires;
 	in.sub = &sub;
 	in.operator_name = sho.name;
+	/* Version 2 when the subscription's subscriber has an account (change-format.md 4). */
+	r = store_subscriber_get(st, sub.subscriber, &acc);
+	if (r == 0)
+		in.subscriber = &acc;
+	else if (r != -ENOENT || rq.has_switch) {
+		snprintf(why, sizeof(why), "subscriber %s: %s", sub.subscriber,
+			 r == -ENOENT ? "no account, so no version 2 package can replace anything"
+				      : "the store failed");
+		store_audit(st, now, dev.id, "package", "failed", why);
+		r = dpf_refuse(st, now, dev.id, out, 500, "internal", "building the package failed");
+		goto out;
+	}
 	r = dpf_build(k, &in, &out->der, &out->der_len, why, sizeof(why));
 	if (r < 0) {
 		store_audit(st, now, dev.id, "package", "failed", why);
 		r = dpf_refuse(st, now, dev.id, out, 500, "internal", "building the package failed");
 		goto out;
 	}
-	snprintf(why, sizeof(why), "sequence %" PRId64 ", iccid %s, ticket %s", pkg.sequence,
-		 sub.iccid, t.jti);
+	snprintf(why, sizeof(why), "sequence %" PRId64 ", iccid %s, ticket %s, version %d%s%s%s%s",
+		 pkg.sequence, sub.iccid, t.jti, in.subscriber ? 2 : 1,
+		 pkg.replaces[0] ? ", replaces " : "", pkg.replaces,
+		 pkg.replaces[0] ? ", consent " : "", pkg.consent_id);
 	store_audit(st, now, dev.id, "package", "issued", why);
 	out->status = 200;
 	out->sequence = pkg.sequence;
@@ -284,10 +333,45 @@ static int stored_ak(const char *hex, TPM2B_PUBLIC *ret)
 	return 0;
 }
 
+static const char *report_name(enum package_report_kind k)
+{
+	return k == PACKAGE_RECEIPT ? "receipt" : k == PACKAGE_TAMPER ? "tamper report"
+								       : "release report";
+}
+
+/* A release report (docs/change-format.md 4), its quote verified: the subscription's new state. */
+static void released(struct op_server *s, struct http_response *resp, const struct package_report *rep,
+		     time_t now)
+{
+	const char *result = package_result_name(rep->result);
+	char state[16], why[300];
+	int r;
+
+	/* package_report_parse() took switched or fallback only. */
+	r = store_release_report(s->store, rep->device, rep->iccid, result, rep->reason, now, state);
+	if (r == -ENOENT || r == -EALREADY || r == -EPERM) {
+		snprintf(why, sizeof(why), "%s", store_errmsg(s->store));
+		refuse(s, resp, rep->device, "released", r == -ENOENT ? 404 : 409,
+		       r == -ENOENT ? "no_subscription" : r == -EALREADY ? "report_used" : "not_releasing",
+		       why);
+		return;
+	}
+	if (r < 0) {
+		store_failed(resp, r);
+		return;
+	}
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "result", json_object_new_string(state));
+	json_object_object_add(o, "iccid", json_object_new_string(rep->iccid));
+	api_reply(resp, 200, o);
+}
+
 static void attested(struct op_server *s, const struct http_request *req,
 		     struct http_response *resp, enum package_report_kind kind)
 {
-	const char *event = kind == PACKAGE_RECEIPT ? "receipt" : "tamper";
+	const char *event = kind == PACKAGE_RECEIPT ? "receipt" :
+			    kind == PACKAGE_TAMPER  ? "tamper" : "released";
 	struct package_attested a = { 0 };
 	struct package_report rep;
 	struct op_package pkg;
@@ -301,16 +385,8 @@ static void attested(struct op_server *s, const struct http_request *req,
 	if (r == 0) {
 		r = package_report_parse((const char *)a.body, a.body_len, &rep, why, sizeof(why));
 		if (r == 0 && rep.kind != kind) {
-			snprintf(why, sizeof(why), "the %s holds a %s", event,
-				 rep.kind == PACKAGE_RECEIPT ? "receipt" :
-				 rep.kind == PACKAGE_TAMPER  ? "tamper report" :
-							       "release report");
-			r = -EINVAL;
-		}
-		/* docs/change-format.md 5: switch results come with the switch. */
-		if (r == 0 && kind == PACKAGE_RECEIPT && rep.result != PACKAGE_RESULT_INSTALLED) {
-			snprintf(why, sizeof(why), "receipt result %s: this DPF takes installed only",
-				 package_result_name(rep.result));
+			snprintf(why, sizeof(why), "the %s holds a %s", report_name(kind),
+				 report_name(rep.kind));
 			r = -EINVAL;
 		}
 		if (r == 0 && strcmp(rep.device, a.device)) {
@@ -330,8 +406,8 @@ static void attested(struct op_server *s, const struct http_request *req,
 	if (r == -ENOENT) {
 		refuse(s, resp, a.device, event, 404, "no_package",
 		       kind == PACKAGE_RECEIPT ? "no package with this sequence for this device"
-					       : "this device never downloaded a package: no AK to check "
-						 "the report with");
+					       : "this device never downloaded a package here: no AK to "
+						 "check the report with");
 		goto out;
 	}
 	if (r < 0) {
@@ -343,6 +419,17 @@ static void attested(struct op_server *s, const struct http_request *req,
 		       "the receipt's ICCID is not the package's");
 		goto out;
 	}
+	/* docs/change-format.md 4: installed for a package that replaces nothing,
+	 * switched or fallback for one that does. */
+	if (kind == PACKAGE_RECEIPT &&
+	    !pkg.replaces[0] != (rep.result == PACKAGE_RESULT_INSTALLED)) {
+		snprintf(why, sizeof(why), "receipt result %s for a package that %s",
+			 package_result_name(rep.result),
+			 pkg.replaces[0] ? "replaces a subscription (switched or fallback)"
+					 : "replaces nothing (installed)");
+		refuse(s, resp, a.device, event, 400, "receipt_mismatch", why);
+		goto out;
+	}
 	r = stored_ak(pkg.ak_public, &ak);
 	if (r < 0) {
 		http_error(resp, 500, "internal", "the stored AK does not parse");
@@ -351,6 +438,10 @@ static void attested(struct op_server *s, const struct http_request *req,
 	r = dpf_attested_verify(&a, &ak.publicArea, &att, why, sizeof(why));
 	if (r < 0) {
 		refuse(s, resp, a.device, event, 403, "quote_invalid", why);
+		goto out;
+	}
+	if (kind == PACKAGE_RELEASE_REPORT) {
+		released(s, resp, &rep, now);
 		goto out;
 	}
 	if (kind == PACKAGE_TAMPER) {
@@ -381,8 +472,10 @@ static void attested(struct op_server *s, const struct http_request *req,
 			goto out;
 		}
 	}
-	snprintf(why, sizeof(why), "sequence %" PRId64 ", iccid %s", rep.sequence, rep.iccid);
-	r = store_package_confirm(s->store, a.device, rep.sequence, now, why);
+	snprintf(why, sizeof(why), "sequence %" PRId64 ", iccid %s%s%s", rep.sequence, rep.iccid,
+		 rep.reason[0] ? ", reason: " : "", rep.reason);
+	r = store_package_confirm(s->store, a.device, rep.sequence, now,
+				  package_result_name(rep.result), rep.reason, why);
 	if (r == -EALREADY) {
 		refuse(s, resp, a.device, event, 409, "receipt_used",
 		       "this package's install was confirmed before");
@@ -395,7 +488,8 @@ static void attested(struct op_server *s, const struct http_request *req,
 	{
 		struct json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "result", json_object_new_string("active"));
+		json_object_object_add(o, "result", json_object_new_string(
+			rep.result == PACKAGE_RESULT_FALLBACK ? "failed" : "active"));
 		json_object_object_add(o, "iccid", json_object_new_string(rep.iccid));
 		api_reply(resp, 200, o);
 	}
@@ -413,4 +507,10 @@ void api_dpf_tamper(struct op_server *s, const struct http_request *req,
 		    struct http_response *resp)
 {
 	attested(s, req, resp, PACKAGE_TAMPER);
+}
+
+void api_dpf_released(struct op_server *s, const struct http_request *req,
+		      struct http_response *resp)
+{
+	attested(s, req, resp, PACKAGE_RELEASE_REPORT);
 }

@@ -91,5 +91,30 @@ void api_register(struct op_server *s, const struct http_request *req, struct ht
 	json_object_object_add(a, "pva_url", json_object_new_string(sho.pva_url));
 	json_object_object_add(a, "dpf_url", json_object_new_string(sho.dpf_url));
 	json_object_object_add(a, "ek", json_object_new_string(dev.ek_type));
+	/* docs/change-format.md 4: only while a switch order exists. */
+	{
+		struct op_switch_order ord;
+		struct op_sho to;
+
+		r = store_switch_order_get(s->store, dev.id, &ord);
+		if (r == 0 && store_sho_get(s->store, ord.sho, &to) == 0) {
+			struct json_object *w = json_object_new_object();
+
+			json_object_object_add(w, "sho", json_object_new_string(to.id));
+			json_object_object_add(w, "pva", json_object_new_string(to.pva_url));
+			json_object_object_add(w, "dpf", json_object_new_string(to.dpf_url));
+			json_object_object_add(w, "consent", json_object_new_string(ord.consent));
+			json_object_object_add(w, "release",
+					       ord.release ? json_object_new_string(ord.release) : NULL);
+			json_object_object_add(a, "switch", w);
+		}
+		op_switch_order_clear(&ord);
+		if (r < 0 && r != -ENOENT) {
+			json_object_put(a);
+			http_error(resp, r == -EBUSY ? 503 : 500,
+				   r == -EBUSY ? "unavailable" : "internal", "the store failed");
+			return;
+		}
+	}
 	api_reply(resp, 200, a);
 }

@@ -107,13 +107,15 @@ static void route(struct op_server *s, const struct http_request *req,
 		else
 			http_error(resp, 405, "method_not_allowed", "use POST");
 	} else if (!strcmp(req->path, "/v1/dpf/package") || !strcmp(req->path, "/v1/dpf/receipt") ||
-		   !strcmp(req->path, "/v1/dpf/tamper")) {
+		   !strcmp(req->path, "/v1/dpf/tamper") || !strcmp(req->path, "/v1/dpf/released")) {
 		if (!post)
 			http_error(resp, 405, "method_not_allowed", "use POST");
 		else if (req->path[8] == 'p')
 			api_dpf_package(s, req, resp);
-		else if (req->path[8] == 'r')
+		else if (!strcmp(req->path + 8, "receipt"))
 			api_dpf_receipt(s, req, resp);
+		else if (req->path[8] == 'r')
+			api_dpf_released(s, req, resp);
 		else
 			api_dpf_tamper(s, req, resp);
 	} else if (evidence_path(req->path, session)) {

@@ -248,6 +248,8 @@ int cmd_device(struct cli *c, int argc, char **argv)
 		return show(c, argv[2]);
 	if (argc >= 2 && !strcmp(argv[1], "assign"))
 		return assign(c, argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "switch"))
+		return cmd_device_switch(c, argc - 1, argv + 1);
 	if (argc == 2 && !strcmp(argv[1], "--help")) {
 		printf("Usage: mcim-operator device import FILE.csv [--sho ID] [--batch NAME]\n"
 		       "       mcim-operator device list [--model M] [--subscriber S] [--sho ID]\n"
@@ -255,13 +257,17 @@ int cmd_device(struct cli *c, int argc, char **argv)
 		       "       mcim-operator device show DEVICE_ID\n"
 		       "       mcim-operator device assign DEVICE_ID SHO | --batch NAME SHO\n"
 		       "       mcim-operator device clear-tamper DEVICE_ID\n"
+		       "       mcim-operator device switch DEVICE_ID --to SHO --consent FILE\n"
+		       "                                   [--release FILE]\n"
 		       "import registers a fleet from a CSV with a header naming its columns:\n"
 		       "ek_cert or ek_public (base64), model, subscriber, and optionally sho and\n"
 		       "batch; every EK certificate must chain to [drf] manufacturers. A bad row\n"
 		       "is reported with its line number and nothing of the file is imported.\n"
 		       "SHO \"-\" unassigns. clear-tamper marks the device's tamper reports\n"
-		       "handled: the DPF builds packages for it again.\n");
+		       "handled: the DPF builds packages for it again. switch (the DRF): a switch\n"
+		       "order, handed to the device in its registration answer (member \"switch\")\n"
+		       "until a release report ends it (docs/change-format.md 4).\n");
 		return EXIT_OK;
 	}
-	return cli_error(EXIT_USAGE, "usage: device import|list|show|assign|clear-tamper (see device --help)");
+	return cli_error(EXIT_USAGE, "usage: device import|list|show|assign|clear-tamper|switch (see device --help)");
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/mcim-operator/change.h"
 #include "tools/mcim-operator/mcim-operator.h"
 #include "tools/mcim-operator/pki.h"
 
@@ -21,7 +22,7 @@ int cmd_pki(struct cli *c, int argc, char **argv)
 	};
 	const char *dns[PKI_MAX_NAMES], *ips[PKI_MAX_NAMES];
 	struct pki_init_opts po = { .dns_names = dns, .ip_addresses = ips };
-	char why[512], kek[OP_PATH_MAX + 32], *end;
+	char why[512], kek[OP_PATH_MAX + 32], root[OP_PATH_MAX + 32], sho_id[65], *end;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -49,12 +50,16 @@ int cmd_pki(struct cli *c, int argc, char **argv)
 		case 'h':
 			printf("Usage: mcim-operator pki init [--dns NAME]... [--ip ADDRESS]... "
 			       "[--days N] [--organization O] [--force]\n"
+			       "       mcim-operator pki show\n"
 			       "Makes in [pki] dir (%s): the root CA devices pin (%s), the TLS server\n"
 			       "certificate (%s, subjectAltName from --dns/--ip, default localhost and\n"
 			       "127.0.0.1), the PVA's ticket key (%s), the DPF's signing key (%s,\n"
 			       "extendedKeyUsage id-mcim-kp-package), the policy key (%s), and the\n"
 			       "subscribers' key-encryption key ([sho] kek, default %s/%s).\n"
-			       "Private keys are mode 0600. An existing PKI is kept unless --force.\n",
+			       "Private keys are mode 0600. An existing PKI is kept unless --force.\n"
+			       "pki show: this operator's sho_id, the SHA-256 of its root's\n"
+			       "SubjectPublicKeyInfo (docs/change-format.md 1), which consents and\n"
+			       "releases name.\n",
 			       c->cfg.pki_dir, PKI_ROOT_CERT, PKI_SERVER_CERT, PKI_TICKET_CERT,
 			       PKI_DPF_CERT, PKI_POLICY_KEY, c->cfg.pki_dir, PKI_KEK);
 			return EXIT_OK;
@@ -62,13 +67,22 @@ int cmd_pki(struct cli *c, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	snprintf(root, sizeof(root), "%s/%s", c->cfg.pki_dir, PKI_ROOT_CERT);
+	if (optind + 1 == argc && !strcmp(argv[optind], "show")) {
+		if (change_cert_load(root, false, NULL, sho_id, why, sizeof(why)) < 0)
+			return cli_error(EXIT_SETUP, "%s", why);
+		printf("sho_id %s\nroot %s\n", sho_id, root);
+		return EXIT_OK;
+	}
 	if (optind + 1 != argc || strcmp(argv[optind], "init"))
-		return cli_error(EXIT_USAGE, "usage: pki init [OPTIONS] (see pki --help)");
+		return cli_error(EXIT_USAGE, "usage: pki init [OPTIONS] | pki show (see pki --help)");
 	op_config_kek_path(&c->cfg, kek, sizeof(kek));
 	po.kek_path = kek;
 	if (pki_init(c->cfg.pki_dir, &po, why, sizeof(why)) < 0)
 		return cli_error(EXIT_FAILED, "pki init: %s", why);
 	printf("operator PKI made in %s; devices pin %s/%s\n", c->cfg.pki_dir, c->cfg.pki_dir,
 	       PKI_ROOT_CERT);
+	if (change_cert_load(root, false, NULL, sho_id, why, sizeof(why)) == 0)
+		printf("sho_id %s\n", sho_id);
 	return EXIT_OK;
 }

@@ -477,9 +477,10 @@ int cmd_subscription(struct cli *c, int argc, char **argv)
 		       "           (--device ID | --subscriber NAME) [--algorithm milenage|tuak]\n"
 		       "           [--count N] [--msisdn DIGITS]\n"
 		       "       mcim-operator subscription list [--sho ID] [--device ID]\n"
-		       "           [--subscriber NAME] [--state created|packaged|active] [--limit N]\n"
+		       "           [--subscriber NAME] [--state S] [--limit N]\n"
 		       "       mcim-operator subscription show ICCID|IMSI [--show-secrets]\n"
 		       "       mcim-operator subscription factory ICCID|IMSI\n"
+		       "       mcim-operator subscription lock ICCID --until TIME|0\n"
 		       "create: IMSIs from [sho] imsi_first..imsi_last, ICCIDs from [sho]\n"
 		       "iccid_prefix with the Luhn digit, K and OPc (TOPc) and PIN, PUK and ADM1\n"
 		       "values random, sealed with the key-encryption key ([sho] kek).  The\n"
@@ -487,7 +488,11 @@ int cmd_subscription(struct cli *c, int argc, char **argv)
 		       "secrets; its EF.ICCID and EF.IMSI are filled in.  K, OPc and the PINs are\n"
 		       "printed only with show --show-secrets (and by export --with-secrets).\n"
 		       "factory: the profile description with its secrets, for `mcimctl\n"
-		       "factory-install` of a bootstrap (provisioning) subscription.\n");
+		       "factory-install` of a bootstrap (provisioning) subscription.\n"
+		       "lock: the contract lock's end (Unix time, YYYY-MM-DD or\n"
+		       "YYYY-MM-DDTHH:MM:SSZ, UTC; 0 none), member `lock` of the version 2 packages\n"
+		       "that install it (docs/change-format.md 3).  States: created, packaged,\n"
+		       "active, releasing, ended, failed (docs/operator.md).\n");
 		return EXIT_OK;
 	}
 	if (argc >= 2 && !strcmp(argv[1], "create"))
@@ -498,7 +503,9 @@ int cmd_subscription(struct cli *c, int argc, char **argv)
 		return show(c, argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "factory"))
 		return factory(c, argc - 1, argv + 1);
-	return cli_error(EXIT_USAGE, "usage: subscription create|list|show|factory (see subscription --help)");
+	if (argc >= 2 && !strcmp(argv[1], "lock"))
+		return cmd_subscription_lock(c, argc - 1, argv + 1);
+	return cli_error(EXIT_USAGE, "usage: subscription create|list|show|factory|lock (see subscription --help)");
 }
 
 /* ---- export (docs/package-format.md section 6) ---- */
@@ -506,6 +513,7 @@ int cmd_subscription(struct cli *c, int argc, char **argv)
 struct exporter {
 	FILE *f;
 	bool osmo, secrets;
+	bool ended; /* --state ended asked: otherwise ended subscriptions are left out */
 	const uint8_t *kek;
 	int err;
 	unsigned long n;
@@ -518,6 +526,9 @@ static int export_one(const struct op_subscription *x, void *user)
 	char k[65] = "", opc[65] = "";
 	int ind = sub_template_ind_bits(x->profile);
 
+	/* docs/change-format.md 4: a subscription that went to another SHO leaves the HLR. */
+	if (!e->ended && !strcmp(x->state, "ended"))
+		return 0;
 	if (e->secrets) {
 		int r = open_secrets(e->kek, x, &sec);
 
@@ -583,7 +594,8 @@ int cmd_export(struct cli *c, int argc, char **argv)
 			       "The subscriptions for the HLR/HSS (docs/package-format.md section 6): a\n"
 			       "CSV imsi,iccid,msisdn,algorithm,k,opc,amf,sqn,ind_bitlen,state or\n"
 			       "osmo-hlr VTY commands, on standard output.  K and OPc (TOPc) only with\n"
-			       "--with-secrets (the one place the operator prints K).\n");
+			       "--with-secrets (the one place the operator prints K).  Ended\n"
+			       "subscriptions (gone to another SHO) are left out unless --state ended.\n");
 			return EXIT_OK;
 		default:
 			return EXIT_USAGE;
@@ -591,6 +603,7 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_error(EXIT_USAGE, "usage: export [OPTIONS] (see export --help)");
+	e.ended = f.state && !strcmp(f.state, "ended");
 	if (e.secrets) {
 		r = load_kek(c, kek);
 		if (r)

@@ -11,6 +11,7 @@
 #include "hex.h"
 #include "json-util.h"
 #include "why.h"
+#include "tools/mcim-operator/change.h"
 #include "tools/mcim-operator/dpf.h"
 #include "tools/mcim-operator/subscription.h"
 #include "tpm2-crypto.h"
@@ -35,6 +36,10 @@ int dpf_keys_load(const struct op_config *cfg, struct dpf_keys **ret, char *why,
 	if (r == 0) {
 		op_config_kek_path(cfg, kek, sizeof(kek));
 		r = kek_load(kek, k->kek, why, why_size);
+	}
+	if (r == 0) {
+		snprintf(cert, sizeof(cert), "%s/%s", cfg->pki_dir, PKI_ROOT_CERT);
+		r = change_cert_load(cert, false, NULL, k->sho_id, why, why_size);
 	}
 	if (r < 0) {
 		dpf_keys_free(k);
@@ -173,6 +178,31 @@ static int build_locked(const struct dpf_keys *k, const struct dpf_input *in, st
 	if (!c.profile)
 		return -ENOMEM;
 	c.profile_len = strlen(c.profile);
+	if (in->subscriber) {
+		/* docs/change-format.md 3 */
+		size_t n = 0;
+
+		c.version = 2;
+		snprintf(c.subscriber, sizeof(c.subscriber), "%s", in->subscriber->name);
+		r = b64_decode(in->subscriber->cert, strlen(in->subscriber->cert), PACKAGE_CERT_MAX,
+			       &c.subscriber_cert, &n);
+		c.subscriber_cert_len = n;
+		if (r < 0) {
+			why_fail(why, why_size, r, "subscriber %s: its stored certificate does not decode",
+				 in->subscriber->name);
+			goto out;
+		}
+		c.lock_until = in->sub->lock_until;
+	}
+	if (in->replaces) {
+		c.replaces = true;
+		snprintf(c.replaces_iccid, sizeof(c.replaces_iccid), "%s", in->replaces->switch_iccid);
+		/* borrowed from the request: not freed with c (below) */
+		c.consent = in->replaces->consent;
+		c.consent_len = in->replaces->consent_len;
+		c.release = in->replaces->release;
+		c.release_len = in->replaces->release_len;
+	}
 
 	/* The policy (docs/package-format.md 2): PolicyPCR over the key PCRs'
 	 * values the PVA validated, approved with the policy key for this
@@ -227,6 +257,7 @@ static int build_locked(const struct dpf_keys *k, const struct dpf_input *in, st
 	if (r < 0)
 		why_fail(why, why_size, r, "signing the package failed");
 out:
+	c.consent = c.release = NULL;
 	package_content_free(&c);
 	return r;
 }

@@ -32,8 +32,9 @@ struct dpf_keys {
 	EVP_PKEY *policy_key;
 	TPM2B_PUBLIC policy_public;
 	uint8_t kek[KEK_SIZE];
+	char sho_id[65]; /* this operator's: SHA-256 of its root's SubjectPublicKeyInfo */
 };
-/* From [pki] dir (dpf.pem, dpf.key, policy.key) and [sho] kek. */
+/* From [pki] dir (dpf.pem, dpf.key, policy.key, root-ca.pem) and [sho] kek. */
 int dpf_keys_load(const struct op_config *cfg, struct dpf_keys **ret, char *why, size_t why_size);
 void dpf_keys_free(struct dpf_keys *k);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct dpf_keys *, dpf_keys_free)
@@ -68,6 +69,9 @@ struct dpf_input {
 	uint32_t key_pcr_mask;            /* the model's key_pcrs */
 	TPM2B_DIGEST kpd;                 /* the ticket's kpd */
 	enum package_form key_form;       /* asked by the device */
+	/* docs/change-format.md 3: version 2 when the subscriber has an account */
+	const struct op_subscriber *subscriber; /* NULL: version 1 */
+	const struct package_request *replaces; /* its switch member; NULL: none */
 };
 
 /*
@@ -75,7 +79,8 @@ struct dpf_input {
  * the KEK (in locked memory, wiped), signs PolicyPCR(key PCRs, kpd) with the
  * policy key, wraps K, OPc/TOPc and every PIN of the profile to the SRK under
  * PolicyAuthorize(policy key, policyRef(device)), and signs the content (CMS)
- * with the DPF key.  *ret_der is malloc'ed.
+ * with the DPF key.  Version 2 (subscriber, lock, replaces) when
+ * in->subscriber is set.  *ret_der is malloc'ed.
  */
 int dpf_build(const struct dpf_keys *k, const struct dpf_input *in, uint8_t **ret_der,
 	      size_t *ret_len, char *why, size_t why_size);
@@ -96,8 +101,9 @@ struct dpf_outcome {
  * Answers one download request (docs/package-format.md 3): parses it,
  * verifies the ticket with ticket_cert at now, asks admit (may be NULL: the
  * rate limit; a refusal is status 429), checks the AK and SRK against the
- * ticket, takes the decision in the store (store_package_issue) and builds
- * the package.  Every refusal and the success are audited; a refusal changes
+ * ticket, checks a `switch` member (change.h), takes the decision in the
+ * store (store_package_issue, which consumes the consent and release ids)
+ * and builds the package.  Every refusal and the success are audited; a refusal changes
  * nothing else.  0 with out->der, or -EPERM with out->status, code, why.
  */
 int dpf_issue(struct store *st, X509 *ticket_cert, const struct dpf_keys *k, time_t now,

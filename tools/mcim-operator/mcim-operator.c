@@ -30,6 +30,9 @@ static const struct {
 	{ "subscription", cmd_subscription, "subscription create|list|show: the SHO's subscriptions" },
 	{ "package", cmd_package, "package build: answer a download request offline (DPF)" },
 	{ "export", cmd_export, "export: subscriptions for the HLR/HSS (CSV, osmo-hlr)" },
+	{ "subscriber", cmd_subscriber, "subscriber add|list|show: the M2M subscribers' accounts" },
+	{ "consent", cmd_consent, "consent sign|add|list: a subscriber's consent to a change" },
+	{ "release", cmd_release, "release issue: let a subscription go to another SHO" },
 };
 
 static void usage(FILE *f)

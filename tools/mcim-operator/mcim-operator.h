@@ -33,6 +33,12 @@ int cmd_db(struct cli *c, int argc, char **argv);
 int cmd_subscription(struct cli *c, int argc, char **argv);
 int cmd_export(struct cli *c, int argc, char **argv);
 int cmd_package(struct cli *c, int argc, char **argv);
+/* cmd-change.c: docs/change-format.md 4 */
+int cmd_subscriber(struct cli *c, int argc, char **argv);
+int cmd_consent(struct cli *c, int argc, char **argv);
+int cmd_release(struct cli *c, int argc, char **argv);
+int cmd_subscription_lock(struct cli *c, int argc, char **argv);
+int cmd_device_switch(struct cli *c, int argc, char **argv);
 
 /* Opens the configured store; prints why and returns EXIT_SETUP on failure. */
 int cli_store(struct cli *c, struct store **ret);

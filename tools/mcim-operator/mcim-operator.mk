@@ -11,7 +11,7 @@ OPCORE_SRCS := tools/mcim-operator/db.c tools/mcim-operator/db-sqlite.c \
 	tools/mcim-operator/api-drf.c tools/mcim-operator/api-pva.c \
 	tools/mcim-operator/metrics.c \
 	tools/mcim-operator/subscription.c tools/mcim-operator/dpf.c \
-	tools/mcim-operator/api-dpf.c
+	tools/mcim-operator/api-dpf.c tools/mcim-operator/change.c
 OPCORE_LDLIBS := $(LDLIBS_sqlite) $(LDLIBS_pq) $(LDLIBS_jsonc) $(LDLIBS_mhd) $(LDLIBS_inih) \
 	$(LDLIBS_crypto) $(LDLIBS_tss) -lpthread
 $(eval $(call lib,opcore,$(OPCORE_SRCS),$(OPCORE_LDLIBS)))
@@ -20,13 +20,15 @@ OPERATOR_SRCS := tools/mcim-operator/mcim-operator.c tools/mcim-operator/cmd-ser
 	tools/mcim-operator/cmd-pki.c tools/mcim-operator/cmd-device.c \
 	tools/mcim-operator/cmd-model.c tools/mcim-operator/cmd-sho.c \
 	tools/mcim-operator/cmd-audit.c tools/mcim-operator/cmd-db.c \
-	tools/mcim-operator/cmd-subscription.c tools/mcim-operator/cmd-package.c
+	tools/mcim-operator/cmd-subscription.c tools/mcim-operator/cmd-package.c \
+	tools/mcim-operator/cmd-change.c
 $(eval $(call prog,mcim-operator,$(OPERATOR_SRCS),$(OPERATOR_LIBS)))
 
 # Tests: tests/integration/operator/ (group "operator").
 $(eval $(call test_prog,op-device,tests/integration/operator/op-device.c,tre package tpm2util refvalues mcimutil,$(LDLIBS_curl) $(LDLIBS_jsonc) $(LDLIBS_tss) $(LDLIBS_crypto) -lpthread))
 $(call add_test,operator,tests/integration/operator/pva.sh,$(BUILD)/bin/mcim-operator $(BUILD)/tests/op-device)
 $(call add_test,operator,tests/integration/operator/dpf.sh,$(BUILD)/bin/mcim-operator $(BUILD)/tests/op-device)
+$(call add_test,operator,tests/integration/operator/switch-op.sh,$(BUILD)/bin/mcim-operator $(BUILD)/tests/op-device)
 $(eval $(call unit_test,test-operator-core,tests/unit/test-operator-core.c,$(OPERATOR_LIBS)))
 $(eval $(call unit_test,test-subscription,tests/unit/test-subscription.c,$(OPERATOR_LIBS)))
 $(eval $(call fuzzer,fuzz-operator-requests,tests/fuzz/fuzz-operator-requests.c,$(OPERATOR_LIBS)))

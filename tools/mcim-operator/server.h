@@ -46,6 +46,8 @@ void api_dpf_receipt(struct op_server *s, const struct http_request *req,
 		     struct http_response *resp);
 void api_dpf_tamper(struct op_server *s, const struct http_request *req,
 		    struct http_response *resp);
+void api_dpf_released(struct op_server *s, const struct http_request *req,
+		      struct http_response *resp);
 
 /* A 200/201 answer with the JSON object o (consumed). */
 void api_reply(struct http_response *resp, unsigned status, struct json_object *o);

@@ -103,6 +103,54 @@ const char *const store_migrations[] = {
 	"  reason TEXT NOT NULL,"
 	"  cleared BIGINT NOT NULL DEFAULT 0);"
 	"CREATE INDEX tamper_device ON tamper_reports (device_id, cleared);",
+	/*
+	 * 3: changes of subscription (docs/change-format.md 4): subscriber
+	 * accounts, the contract lock, the peer operators' roots, consents and
+	 * releases, the ids a DPF consumed, the DRF's switch orders.
+	 * Subscription states gain releasing, ended and failed (text, no schema).
+	 */
+	"CREATE TABLE subscribers ("
+	"  name TEXT PRIMARY KEY,"
+	"  cert TEXT NOT NULL,"
+	"  key_id TEXT NOT NULL,"
+	"  created BIGINT NOT NULL);"
+	"ALTER TABLE subscriptions ADD COLUMN lock_until BIGINT NOT NULL DEFAULT 0;"
+	"ALTER TABLE shos ADD COLUMN root TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE shos ADD COLUMN root_id TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE packages ADD COLUMN replaces TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE packages ADD COLUMN result TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE packages ADD COLUMN reason TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE consents ("
+	"  id TEXT PRIMARY KEY,"
+	"  device_id TEXT NOT NULL,"
+	"  iccid TEXT NOT NULL,"
+	"  to_sho TEXT NOT NULL,"
+	"  subscriber TEXT NOT NULL,"
+	"  issued BIGINT NOT NULL,"
+	"  expires BIGINT NOT NULL,"
+	"  added BIGINT NOT NULL);"
+	"CREATE INDEX consents_iccid ON consents (iccid, to_sho);"
+	"CREATE TABLE releases ("
+	"  id TEXT PRIMARY KEY,"
+	"  consent_id TEXT NOT NULL REFERENCES consents (id),"
+	"  device_id TEXT NOT NULL,"
+	"  iccid TEXT NOT NULL,"
+	"  to_sho TEXT NOT NULL,"
+	"  issued BIGINT NOT NULL,"
+	"  expires BIGINT NOT NULL);"
+	"CREATE TABLE tokens_used ("
+	"  kind TEXT NOT NULL,"
+	"  id TEXT NOT NULL,"
+	"  device_id TEXT NOT NULL,"
+	"  expires BIGINT NOT NULL,"
+	"  used BIGINT NOT NULL,"
+	"  PRIMARY KEY (kind, id));"
+	"CREATE TABLE switch_orders ("
+	"  device_id TEXT PRIMARY KEY REFERENCES devices (id),"
+	"  sho TEXT NOT NULL,"
+	"  consent TEXT NOT NULL,"
+	"  release TEXT,"
+	"  created BIGINT NOT NULL);",
 };
 
 const unsigned store_migrations_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -300,16 +300,25 @@ static void sho_from_row(const struct db_row *row, struct op_sho *o)
 	COPY(o->name, db_row_text(row, 1));
 	COPY(o->pva_url, db_row_text(row, 2));
 	COPY(o->dpf_url, db_row_text(row, 3));
+	COPY(o->root, db_row_text(row, 4));
+	COPY(o->root_id, db_row_text(row, 5));
 }
+
+#define SHO_COLS "id, name, pva_url, dpf_url, root, root_id"
 
 int store_sho_put(struct store *s, const struct op_sho *o)
 {
-	const struct db_val p[] = { DBT(o->id), DBT(o->name), DBT(o->pva_url), DBT(o->dpf_url) };
+	const struct db_val p[] = { DBT(o->id),	     DBT(o->name), DBT(o->pva_url),
+				    DBT(o->dpf_url), DBT(o->root), DBT(o->root_id) };
 
+	/* Without a root (""), an update keeps the one recorded. */
 	return LOCKED(s, exec(s,
-			      "INSERT INTO shos (id, name, pva_url, dpf_url) VALUES ($1, $2, $3, $4) "
+			      "INSERT INTO shos (" SHO_COLS ") VALUES ($1, $2, $3, $4, $5, $6) "
 			      "ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
-			      "pva_url = excluded.pva_url, dpf_url = excluded.dpf_url",
+			      "pva_url = excluded.pva_url, dpf_url = excluded.dpf_url, "
+			      "root = CASE WHEN excluded.root = '' THEN shos.root ELSE excluded.root END, "
+			      "root_id = CASE WHEN excluded.root = '' THEN shos.root_id "
+			      "ELSE excluded.root_id END",
 			      p, ARRAY_SIZE(p), NULL, NULL));
 }
 
@@ -333,7 +342,7 @@ int store_sho_get(struct store *s, const char *id, struct op_sho *ret)
 	struct db_val p = DBT(id);
 	int r;
 
-	r = LOCKED(s, exec(s, "SELECT id, name, pva_url, dpf_url FROM shos WHERE id = $1", &p, 1,
+	r = LOCKED(s, exec(s, "SELECT " SHO_COLS " FROM shos WHERE id = $1", &p, 1,
 			   one_sho_row, &x));
 	return r < 0 ? r : x.found ? 0 : -ENOENT;
 }
@@ -356,7 +365,7 @@ int store_sho_list(struct store *s, store_sho_fn fn, void *user)
 {
 	struct sho_iter it = { fn, user };
 
-	return LOCKED(s, exec(s, "SELECT id, name, pva_url, dpf_url FROM shos ORDER BY id", NULL,
+	return LOCKED(s, exec(s, "SELECT " SHO_COLS " FROM shos ORDER BY id", NULL,
 			      0, sho_iter_row, &it));
 }
 
@@ -910,7 +919,7 @@ int store_audit_list(struct store *s, const char *device_id, unsigned limit, sto
 
 #define SUB_COLS                                                               \
 	"iccid, imsi, msisdn, sho, subscriber, device_id, algorithm, secrets, "  \
-	"state, profile, pin_refs, created, updated"
+	"state, profile, pin_refs, created, updated, lock_until"
 
 void op_subscription_clear(struct op_subscription *x)
 {
@@ -937,6 +946,7 @@ static int sub_from_row(const struct db_row *row, struct op_subscription *x)
 	COPY(x->pin_refs, db_row_text(row, 10));
 	x->created = db_row_int(row, 11);
 	x->updated = db_row_int(row, 12);
+	x->lock_until = db_row_int(row, 13);
 	return x->secrets && x->profile ? 0 : -ENOMEM;
 }
 
@@ -946,12 +956,12 @@ int store_subscription_add(struct store *s, const struct op_subscription *x)
 		DBT(x->iccid),	    DBT(x->imsi),     DBT(x->msisdn),	DBT(x->sho),
 		DBT(x->subscriber), x->device_id[0] ? DBT(x->device_id) : DBN,
 		DBT(x->algorithm),  DBT(x->secrets),  DBT(x->state),	DBT(x->profile),
-		DBT(x->pin_refs),   DBI(x->created),  DBI(x->created),
+		DBT(x->pin_refs),   DBI(x->created),  DBI(x->created),	DBI(x->lock_until),
 	};
 
 	return LOCKED(s, exec(s,
 			      "INSERT INTO subscriptions (" SUB_COLS ") VALUES "
-			      "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+			      "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
 			      p, ARRAY_SIZE(p), NULL, NULL));
 }
 
@@ -1111,6 +1121,25 @@ static int claim(struct store *s, struct issue *x)
 }
 
 /*
+ * One id of a consent or release consumed: inserted once, -EALREADY when it
+ * was (the primary key; ON CONFLICT DO NOTHING keeps the transaction usable
+ * on PostgreSQL, and a concurrent insert waits for the other's commit).
+ */
+static int consume_token(struct store *s, const char *kind, const char *id, const char *device,
+			 int64_t expires, int64_t now)
+{
+	const struct db_val q[] = { DBT(kind), DBT(id), DBT(device), DBI(expires), DBI(now) };
+	bool fresh = false;
+	int r;
+
+	r = exec(s,
+		 "INSERT INTO tokens_used (kind, id, device_id, expires, used) VALUES ($1, $2, $3, "
+		 "$4, $5) ON CONFLICT (kind, id) DO NOTHING RETURNING id",
+		 q, ARRAY_SIZE(q), found_row, &fresh);
+	return r < 0 ? r : fresh ? 0 : -EALREADY;
+}
+
+/*
  * READ COMMITTED on PostgreSQL (docs/operator.md "Which rule needs which
  * isolation"): the first statement takes the device's row lock in
  * device_sequences, so two downloads of one device run one after the other
@@ -1159,7 +1188,7 @@ static int issue_tx(struct store *s, void *arg)
 	/* The device's subscription: its own, else one of its SHO and subscriber's pool. */
 	r = exec(s,
 		 "SELECT " SUB_COLS " FROM subscriptions WHERE device_id = $1 AND "
-		 "state <> 'active' ORDER BY created, iccid LIMIT 1",
+		 "state IN ('created', 'packaged') ORDER BY created, iccid LIMIT 1",
 		 &dev, 1, issue_sub_row, x);
 	if (r == 0 && !x->found)
 		r = claim(s, x);
@@ -1189,15 +1218,35 @@ static int issue_tx(struct store *s, void *arg)
 			return n == 2 ? -EKEYREVOKED : n ? -EALREADY : -ENOENT;
 		}
 	}
+	/* docs/change-format.md 4: the consent's and the release's single use. */
+	if (p->replaces[0]) {
+		r = consume_token(s, "consent", p->consent_id, p->device_id, p->consent_expires,
+				  p->issued);
+		if (r == -EALREADY) {
+			snprintf(ERR, "the consent %s was used before", p->consent_id);
+			return -EADDRINUSE;
+		}
+		if (r == 0 && p->release_id[0]) {
+			r = consume_token(s, "release", p->release_id, p->device_id,
+					  p->release_expires, p->issued);
+			if (r == -EALREADY) {
+				snprintf(ERR, "the release %s was used before", p->release_id);
+				return -EADDRNOTAVAIL;
+			}
+		}
+		if (r < 0)
+			return r;
+	}
 	COPY(p->iccid, x->sub->iccid);
 	{
 		const struct db_val q[] = { DBT(p->device_id), DBI(p->sequence), DBT(p->nonce),
 					    DBT(p->jti),       DBT(p->iccid),	 DBT(p->ak_public),
-					    DBT(p->kpd),       DBI(p->issued),	 DBI(p->expires) };
+					    DBT(p->kpd),       DBI(p->issued),	 DBI(p->expires),
+					    DBT(p->replaces) };
 
 		r = exec(s,
 			 "INSERT INTO packages (device_id, sequence, nonce, jti, iccid, ak_public, kpd, "
-			 "issued, expires) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+			 "issued, expires, replaces) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
 			 q, ARRAY_SIZE(q), NULL, NULL);
 		if (r == -EEXIST)
 			snprintf(ERR, "a package was built for this nonce already");
@@ -1228,7 +1277,9 @@ int store_package_issue(struct store *s, const char *sho, const char *subscriber
 	return r;
 }
 
-#define PKG_COLS "device_id, sequence, nonce, jti, iccid, ak_public, kpd, issued, expires, confirmed"
+#define PKG_COLS                                                                       \
+	"device_id, sequence, nonce, jti, iccid, ak_public, kpd, issued, expires, confirmed, " \
+	"replaces, result, reason"
 
 struct one_pkg {
 	struct op_package *p;
@@ -1250,6 +1301,9 @@ static int one_pkg_row(const struct db_row *row, void *user)
 	p->issued = db_row_int(row, 7);
 	p->expires = db_row_int(row, 8);
 	p->confirmed = db_row_int(row, 9);
+	COPY(p->replaces, db_row_text(row, 10));
+	COPY(p->result, db_row_text(row, 11));
+	COPY(p->reason, db_row_text(row, 12));
 	o->found = true;
 	return 0;
 }
@@ -1287,7 +1341,7 @@ static int row_iccid(const struct db_row *row, void *user)
 }
 
 struct confirm {
-	const char *device_id, *detail;
+	const char *device_id, *detail, *result, *reason;
 	int64_t sequence, now;
 };
 
@@ -1302,18 +1356,19 @@ struct confirm {
 static int confirm_tx(struct store *s, void *arg)
 {
 	struct confirm *c = arg;
-	const struct db_val q[] = { DBI(c->now), DBT(c->device_id), DBI(c->sequence) };
+	const struct db_val q[] = { DBI(c->now), DBT(c->result), DBT(c->reason), DBT(c->device_id),
+				    DBI(c->sequence) };
 	char iccid[OP_ICCID_MAX + 1] = "";
 	int r;
 
 	r = exec(s, "UPDATE device_sequences SET next_sequence = next_sequence WHERE device_id = $1",
-		 q + 1, 1, NULL, NULL);
+		 q + 3, 1, NULL, NULL);
 	if (r < 0)
 		return r;
 	r = exec(s,
-		 "UPDATE packages SET confirmed = $1 WHERE device_id = $2 AND sequence = $3 AND "
-		 "confirmed = 0 RETURNING iccid",
-		 q, 3, row_iccid, iccid);
+		 "UPDATE packages SET confirmed = $1, result = $2, reason = $3 WHERE device_id = $4 "
+		 "AND sequence = $5 AND confirmed = 0 RETURNING iccid",
+		 q, 5, row_iccid, iccid);
 	if (r < 0)
 		return r;
 	if (!iccid[0]) {
@@ -1321,16 +1376,17 @@ static int confirm_tx(struct store *s, void *arg)
 		return -EALREADY;
 	}
 	{
-		const struct db_val u[] = { DBI(c->now), DBT(iccid), DBT(c->device_id) };
+		const struct db_val u[] = { DBT(strcmp(c->result, "fallback") ? "active" : "failed"),
+					    DBI(c->now), DBT(iccid), DBT(c->device_id) };
 
 		r = exec(s,
-			 "UPDATE subscriptions SET state = 'active', updated = $1 WHERE iccid = $2 AND "
-			 "device_id = $3",
-			 u, 3, NULL, NULL);
+			 "UPDATE subscriptions SET state = $1, updated = $2 WHERE iccid = $3 AND "
+			 "device_id = $4",
+			 u, 4, NULL, NULL);
 	}
 	if (r == 0) {
 		const struct db_val a[] = { DBI(c->now), DBT(c->device_id), DBT("receipt"),
-					    DBT("installed"), DBT(c->detail) };
+					    DBT(c->result), DBT(c->detail) };
 
 		r = exec(s,
 			 "INSERT INTO audit (at, device_id, event, result, detail) "
@@ -1341,9 +1397,9 @@ static int confirm_tx(struct store *s, void *arg)
 }
 
 int store_package_confirm(struct store *s, const char *device_id, int64_t sequence, int64_t now,
-			  const char *detail)
+			  const char *result, const char *reason, const char *detail)
 {
-	struct confirm c = { device_id, detail, sequence, now };
+	struct confirm c = { device_id, detail, result, reason ? reason : "", sequence, now };
 
 	return LOCKED(s, in_tx_iso(s, true, confirm_tx, &c));
 }
@@ -1405,5 +1461,438 @@ int store_tamper_clear(struct store *s, const char *device_id, int64_t now, int6
 
 	if (r == 0 && ret_count)
 		*ret_count = c.count;
+	return r;
+}
+
+/* ---- changes of subscription (docs/change-format.md 4) ---- */
+
+static int audit_row(struct store *s, int64_t now, const char *device_id, const char *event,
+		     const char *result, const char *detail)
+{
+	const struct db_val a[] = { DBI(now), DBT(device_id), DBT(event), DBT(result),
+				    DBT(detail) };
+
+	return exec(s,
+		    "INSERT INTO audit (at, device_id, event, result, detail) "
+		    "VALUES ($1, $2, $3, $4, $5)",
+		    a, ARRAY_SIZE(a), NULL, NULL);
+}
+
+struct subscriber_iter {
+	store_subscriber_fn fn;
+	void *user;
+	struct op_subscriber *one;
+	bool found;
+};
+
+static int subscriber_row(const struct db_row *row, void *user)
+{
+	struct subscriber_iter *it = user;
+	struct op_subscriber x, *o = it->one ? it->one : &x;
+
+	COPY(o->name, db_row_text(row, 0));
+	COPY(o->cert, db_row_text(row, 1));
+	COPY(o->key_id, db_row_text(row, 2));
+	o->created = db_row_int(row, 3);
+	it->found = true;
+	return it->fn ? it->fn(o, it->user) : 0;
+}
+
+int store_subscriber_add(struct store *s, const struct op_subscriber *x)
+{
+	const struct db_val p[] = { DBT(x->name), DBT(x->cert), DBT(x->key_id), DBI(x->created) };
+	int r;
+
+	r = LOCKED(s, exec(s,
+			   "INSERT INTO subscribers (name, cert, key_id, created) VALUES ($1, $2, $3, $4)",
+			   p, ARRAY_SIZE(p), NULL, NULL));
+	if (r == -EEXIST)
+		snprintf(ERR, "subscriber %s exists", x->name);
+	return r;
+}
+
+int store_subscriber_get(struct store *s, const char *name, struct op_subscriber *ret)
+{
+	struct subscriber_iter it = { .one = ret };
+	struct db_val p = DBT(name);
+	int r;
+
+	r = LOCKED(s, exec(s, "SELECT name, cert, key_id, created FROM subscribers WHERE name = $1",
+			   &p, 1, subscriber_row, &it));
+	if (r == 0 && !it.found) {
+		snprintf(ERR, "no subscriber account %s", name);
+		r = -ENOENT;
+	}
+	return r;
+}
+
+int store_subscriber_list(struct store *s, store_subscriber_fn fn, void *user)
+{
+	struct subscriber_iter it = { .fn = fn, .user = user };
+
+	return LOCKED(s, exec(s, "SELECT name, cert, key_id, created FROM subscribers ORDER BY name",
+			      NULL, 0, subscriber_row, &it));
+}
+
+struct lock_arg {
+	const char *iccid;
+	int64_t until, now;
+};
+
+static int lock_tx(struct store *s, void *arg)
+{
+	struct lock_arg *l = arg;
+	const struct db_val p[] = { DBI(l->until), DBI(l->now), DBT(l->iccid) };
+	struct op_subscription sub = { 0 };
+	struct issue x = { .sub = &sub };
+	char detail[96];
+	int r;
+
+	r = exec(s, "SELECT " SUB_COLS " FROM subscriptions WHERE iccid = $1", p + 2, 1,
+		 issue_sub_row, &x);
+	if (r == 0 && !x.found) {
+		snprintf(ERR, "no subscription with ICCID %s", l->iccid);
+		r = -ENOENT;
+	}
+	if (r == 0)
+		r = exec(s, "UPDATE subscriptions SET lock_until = $1, updated = $2 WHERE iccid = $3",
+			 p, ARRAY_SIZE(p), NULL, NULL);
+	snprintf(detail, sizeof(detail), "iccid %s, lock until %" PRId64, l->iccid, l->until);
+	if (r == 0)
+		r = audit_row(s, l->now, sub.device_id, "subscription", "locked", detail);
+	op_subscription_clear(&sub);
+	return r;
+}
+
+int store_subscription_lock(struct store *s, const char *iccid, int64_t until, int64_t now)
+{
+	struct lock_arg l = { iccid, until, now };
+
+	return LOCKED(s, in_tx(s, lock_tx, &l));
+}
+
+#define TOKEN_COLS "id, device_id, iccid, to_sho, subscriber, issued, expires, added"
+
+struct token_iter {
+	store_token_fn fn;
+	void *user;
+	struct op_token_rec *one;
+	bool found;
+};
+
+static int token_row(const struct db_row *row, void *user)
+{
+	struct token_iter *it = user;
+	struct op_token_rec x, *o = it->one ? it->one : &x;
+
+	COPY(o->id, db_row_text(row, 0));
+	COPY(o->device_id, db_row_text(row, 1));
+	COPY(o->iccid, db_row_text(row, 2));
+	COPY(o->to_sho, db_row_text(row, 3));
+	COPY(o->subscriber, db_row_text(row, 4));
+	o->issued = db_row_int(row, 5);
+	o->expires = db_row_int(row, 6);
+	o->added = db_row_int(row, 7);
+	it->found = true;
+	return it->fn ? it->fn(o, it->user) : 0;
+}
+
+struct consent_arg {
+	const struct op_token_rec *c;
+	int64_t now;
+};
+
+static int consent_tx(struct store *s, void *arg)
+{
+	struct consent_arg *a = arg;
+	const struct op_token_rec *c = a->c;
+	const struct db_val p[] = { DBT(c->id),	       DBT(c->device_id), DBT(c->iccid),
+				    DBT(c->to_sho),    DBT(c->subscriber), DBI(c->issued),
+				    DBI(c->expires),   DBI(a->now) };
+	char detail[200];
+	int r;
+
+	r = exec(s, "INSERT INTO consents (" TOKEN_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+		 p, ARRAY_SIZE(p), NULL, NULL);
+	if (r == -EEXIST)
+		snprintf(ERR, "consent %s was recorded before", c->id);
+	if (r < 0)
+		return r;
+	snprintf(detail, sizeof(detail), "consent %s of %s: iccid %s to sho %.16s..., expires %" PRId64,
+		 c->id, c->subscriber, c->iccid, c->to_sho, c->expires);
+	return audit_row(s, a->now, c->device_id, "consent", "recorded", detail);
+}
+
+int store_consent_add(struct store *s, const struct op_token_rec *c, int64_t now)
+{
+	struct consent_arg a = { c, now };
+
+	return LOCKED(s, in_tx(s, consent_tx, &a));
+}
+
+int store_consent_list(struct store *s, store_token_fn fn, void *user)
+{
+	struct token_iter it = { .fn = fn, .user = user };
+
+	return LOCKED(s, exec(s, "SELECT " TOKEN_COLS " FROM consents ORDER BY added, id", NULL, 0,
+			      token_row, &it));
+}
+
+struct release_arg {
+	struct op_token_rec *rel;
+	int64_t now;
+};
+
+static int release_tx(struct store *s, void *arg)
+{
+	struct release_arg *a = arg;
+	struct op_token_rec *rel = a->rel, consent;
+	struct token_iter it = { .one = &consent };
+	struct op_subscription sub = { 0 };
+	struct issue x = { .sub = &sub };
+	char detail[200];
+	int r;
+
+	{
+		const struct db_val q[] = { DBT(rel->iccid) };
+
+		r = exec(s, "SELECT " SUB_COLS " FROM subscriptions WHERE iccid = $1", q, 1,
+			 issue_sub_row, &x);
+	}
+	if (r == 0 && !x.found) {
+		snprintf(ERR, "no subscription with ICCID %s", rel->iccid);
+		r = -ENOENT;
+	}
+	if (r == 0 && (!sub.device_id[0] ||
+		       (strcmp(sub.state, "active") && strcmp(sub.state, "releasing")))) {
+		snprintf(ERR, "subscription %s is %s%s: only an active one installed on a device "
+			 "is released", rel->iccid, sub.state, sub.device_id[0] ? "" : ", no device");
+		r = -EPERM;
+	}
+	COPY(rel->device_id, sub.device_id);
+	op_subscription_clear(&sub);
+	if (r < 0)
+		return r;
+	{
+		const struct db_val q[] = { DBT(rel->device_id), DBT(rel->iccid), DBT(rel->to_sho),
+					    DBI(a->now) };
+
+		r = exec(s,
+			 "SELECT " TOKEN_COLS " FROM consents WHERE device_id = $1 AND iccid = $2 AND "
+			 "to_sho = $3 AND expires > $4 ORDER BY expires DESC LIMIT 1",
+			 q, ARRAY_SIZE(q), token_row, &it);
+	}
+	if (r == 0 && !it.found) {
+		snprintf(ERR, "no recorded, unexpired consent of the subscriber for device %.16s..., "
+			 "ICCID %s and that SHO (consent add FILE first)", rel->device_id, rel->iccid);
+		r = -ENOENT;
+	}
+	if (r < 0)
+		return r;
+	COPY(rel->subscriber, consent.id);
+	{
+		const struct db_val q[] = { DBT(rel->id),     DBT(consent.id), DBT(rel->device_id),
+					    DBT(rel->iccid),  DBT(rel->to_sho), DBI(rel->issued),
+					    DBI(rel->expires) };
+
+		r = exec(s,
+			 "INSERT INTO releases (id, consent_id, device_id, iccid, to_sho, issued, "
+			 "expires) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+			 q, ARRAY_SIZE(q), NULL, NULL);
+	}
+	if (r == 0) {
+		const struct db_val q[] = { DBI(a->now), DBT(rel->iccid) };
+
+		r = exec(s, "UPDATE subscriptions SET state = 'releasing', updated = $1 WHERE iccid = $2",
+			 q, 2, NULL, NULL);
+	}
+	if (r < 0)
+		return r;
+	snprintf(detail, sizeof(detail), "release %s (consent %s): iccid %s to sho %.16s..., "
+		 "expires %" PRId64, rel->id, consent.id, rel->iccid, rel->to_sho, rel->expires);
+	return audit_row(s, a->now, rel->device_id, "release", "issued", detail);
+}
+
+int store_release_issue(struct store *s, struct op_token_rec *rel, int64_t now)
+{
+	struct release_arg a = { rel, now };
+
+	return LOCKED(s, in_tx(s, release_tx, &a));
+}
+
+struct report_arg {
+	const char *device_id, *iccid, *result, *reason;
+	int64_t now;
+	char *state;
+};
+
+static int report_tx(struct store *s, void *arg)
+{
+	struct report_arg *a = arg;
+	bool switched = !strcmp(a->result, "switched");
+	const char *to = switched ? "ended" : "active";
+	struct op_subscription sub = { 0 };
+	struct issue x = { .sub = &sub };
+	char detail[400];
+	int r;
+
+	{
+		const struct db_val q[] = { DBT(a->iccid), DBT(a->device_id) };
+
+		r = exec(s, "SELECT " SUB_COLS " FROM subscriptions WHERE iccid = $1 AND device_id = $2",
+			 q, 2, issue_sub_row, &x);
+	}
+	snprintf(a->state, 16, "%s", sub.state);
+	op_subscription_clear(&sub);
+	if (r < 0)
+		return r;
+	if (!x.found) {
+		snprintf(ERR, "the device has no subscription %s", a->iccid);
+		return -ENOENT;
+	}
+	if (!strcmp(a->state, to)) {
+		snprintf(ERR, "subscription %s is %s already", a->iccid, a->state);
+		return -EALREADY;
+	}
+	if (switched ? strcmp(a->state, "active") && strcmp(a->state, "releasing")
+		     : strcmp(a->state, "releasing")) {
+		snprintf(ERR, "subscription %s is %s: a release report `%s` applies to %s", a->iccid,
+			 a->state, a->result, switched ? "an active or releasing one" : "a releasing one");
+		return -EPERM;
+	}
+	{
+		const struct db_val q[] = { DBT(to), DBI(a->now), DBT(a->iccid) };
+
+		r = exec(s, "UPDATE subscriptions SET state = $1, updated = $2 WHERE iccid = $3", q,
+			 ARRAY_SIZE(q), NULL, NULL);
+	}
+	/* The DRF's order (when this operator is also the device's DRF) is done. */
+	if (r == 0 && switched) {
+		const struct db_val q[] = { DBT(a->device_id), DBT(a->device_id) };
+
+		r = exec(s,
+			 "UPDATE devices SET sho = (SELECT sho FROM switch_orders WHERE device_id = $1) "
+			 "WHERE id = $2 AND EXISTS (SELECT 1 FROM switch_orders o WHERE "
+			 "o.device_id = devices.id)",
+			 q, 2, NULL, NULL);
+	}
+	if (r == 0) {
+		struct db_val q = DBT(a->device_id);
+
+		r = exec(s, "DELETE FROM switch_orders WHERE device_id = $1", &q, 1, NULL, NULL);
+	}
+	if (r < 0)
+		return r;
+	snprintf(detail, sizeof(detail), "iccid %s %s -> %s%s%s", a->iccid, a->state, to,
+		 a->reason[0] ? ": " : "", a->reason);
+	snprintf(a->state, 16, "%s", to);
+	return audit_row(s, a->now, a->device_id, "released", a->result, detail);
+}
+
+int store_release_report(struct store *s, const char *device_id, const char *iccid,
+			 const char *result, const char *reason, int64_t now, char ret_state[16])
+{
+	struct report_arg a = { device_id, iccid, result, reason ? reason : "", now, ret_state };
+
+	ret_state[0] = 0;
+	return LOCKED(s, in_tx(s, report_tx, &a));
+}
+
+void op_switch_order_clear(struct op_switch_order *o)
+{
+	if (!o)
+		return;
+	free(o->consent);
+	free(o->release);
+	o->consent = o->release = NULL;
+}
+
+struct order_arg {
+	const struct op_switch_order *o;
+	int64_t now;
+};
+
+static int order_tx(struct store *s, void *arg)
+{
+	struct order_arg *a = arg;
+	const struct op_switch_order *o = a->o;
+	int64_t n = 0;
+	char detail[160];
+	int r;
+
+	{
+		const struct db_val q[] = { DBT(o->device_id), DBT(o->sho) };
+
+		r = exec(s,
+			 "SELECT (SELECT COUNT(*) FROM devices WHERE id = $1) * 10 + "
+			 "(SELECT COUNT(*) FROM shos WHERE id = $2)",
+			 q, 2, row_int, &n);
+	}
+	if (r < 0)
+		return r;
+	if (n / 10 != 1 || n % 10 != 1) {
+		snprintf(ERR, n / 10 != 1 ? "no device %s" : "no SHO %s (add it with `sho add`)",
+			 n / 10 != 1 ? o->device_id : o->sho);
+		return -ENOENT;
+	}
+	{
+		const struct db_val q[] = { DBT(o->device_id), DBT(o->sho), DBT(o->consent),
+					    o->release ? DBT(o->release) : DBN, DBI(a->now) };
+
+		r = exec(s,
+			 "INSERT INTO switch_orders (device_id, sho, consent, release, created) "
+			 "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (device_id) DO UPDATE SET "
+			 "sho = excluded.sho, consent = excluded.consent, release = excluded.release, "
+			 "created = excluded.created",
+			 q, ARRAY_SIZE(q), NULL, NULL);
+	}
+	if (r < 0)
+		return r;
+	snprintf(detail, sizeof(detail), "to %s, %s release", o->sho, o->release ? "with" : "without");
+	return audit_row(s, a->now, o->device_id, "switch", "ordered", detail);
+}
+
+int store_switch_order_put(struct store *s, const struct op_switch_order *o, int64_t now)
+{
+	struct order_arg a = { o, now };
+
+	return LOCKED(s, in_tx(s, order_tx, &a));
+}
+
+struct one_order {
+	struct op_switch_order *o;
+	bool found;
+};
+
+static int order_row(const struct db_row *row, void *user)
+{
+	struct one_order *x = user;
+	struct op_switch_order *o = x->o;
+
+	op_switch_order_clear(o);
+	COPY(o->device_id, db_row_text(row, 0));
+	COPY(o->sho, db_row_text(row, 1));
+	o->consent = strdup(db_row_text(row, 2));
+	o->release = row->cols[3] ? strdup(row->cols[3]) : NULL;
+	o->created = db_row_int(row, 4);
+	x->found = true;
+	return o->consent && (!row->cols[3] || o->release) ? 0 : -ENOMEM;
+}
+
+int store_switch_order_get(struct store *s, const char *device_id, struct op_switch_order *ret)
+{
+	struct one_order x = { ret, false };
+	struct db_val p = DBT(device_id);
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = LOCKED(s, exec(s,
+			   "SELECT device_id, sho, consent, release, created FROM switch_orders "
+			   "WHERE device_id = $1",
+			   &p, 1, order_row, &x));
+	if (r == 0 && !x.found)
+		r = -ENOENT;
+	if (r < 0)
+		op_switch_order_clear(ret);
 	return r;
 }

@@ -31,12 +31,16 @@ struct store;
 #define OP_DEVICE_ID_LEN 64     /* hex SHA-256 */
 #define OP_EK_PUBLIC_HEX_MAX 1400 /* hex of a marshalled TPMT_PUBLIC */
 #define OP_URL_MAX 256
+#define OP_ROOT_PEM_MAX 8192
 
 struct op_sho {
 	char id[OP_ID_MAX + 1];
 	char name[OP_ID_MAX * 2 + 1];
 	char pva_url[OP_URL_MAX + 1];
 	char dpf_url[OP_URL_MAX + 1];
+	/* A peer operator's root (sho add --root): PEM ("" none) and its sho_id. */
+	char root[OP_ROOT_PEM_MAX + 1];
+	char root_id[65];
 };
 
 struct op_device {
@@ -176,7 +180,13 @@ int store_audit_list(struct store *s, const char *device_id, unsigned limit,
 #define OP_ICCID_MAX 20
 #define OP_IMSI_MAX 15
 
-/* states: created -> packaged (a package was issued) -> active (receipt) */
+/*
+ * states: created -> packaged (a package was issued) -> active (receipt);
+ * docs/change-format.md 4: active -> releasing (release issued) -> ended
+ * (release report `switched`) or back to active (`fallback`); a package
+ * that replaces another operator's: packaged -> active (receipt `switched`)
+ * or failed (receipt `fallback`).
+ */
 struct op_subscription {
 	char iccid[OP_ICCID_MAX + 1];
 	char imsi[OP_IMSI_MAX + 1];
@@ -190,6 +200,7 @@ struct op_subscription {
 	char *profile;  /* the profile template (JSON, no secrets); malloc'ed */
 	char pin_refs[33]; /* the profile's PIN key references in order, hex ("01810a") */
 	int64_t created, updated;
+	int64_t lock_until; /* the contract lock's end (unix time); 0 none */
 };
 void op_subscription_clear(struct op_subscription *x);
 
@@ -218,6 +229,12 @@ struct op_package {
 	char ak_public[OP_EK_PUBLIC_HEX_MAX + 1]; /* hex TPM2B_PUBLIC of the request's AK */
 	char kpd[65];                          /* hex: the approved key PCR digest */
 	int64_t issued, expires, confirmed;
+	/* docs/change-format.md 4: a package that replaces another operator's */
+	char replaces[OP_ICCID_MAX + 1];       /* "" none */
+	char consent_id[33], release_id[33];   /* consumed with the ticket; release "" none */
+	int64_t consent_expires, release_expires;
+	char result[16];                       /* the receipt's: installed, switched, fallback */
+	char reason[257];                      /* a fallback's */
 };
 
 /*
@@ -228,7 +245,11 @@ struct op_package {
  * subscriber, which it then takes); marks the ticket jti (of this device)
  * used (-ENOENT unknown, -EALREADY used); assigns the device's next
  * sequence number; records the package p (p->sequence and p->iccid are set)
- * and the subscription `packaged`.  On a refusal nothing changes.  -EBUSY:
+ * and the subscription `packaged`.  With p->replaces set, the consent's
+ * and the release's ids are consumed in the same transaction (-EADDRINUSE
+ * the consent's was used before, -EADDRNOTAVAIL the release's).  Only a
+ * `created` or `packaged` subscription is issued.  On a refusal nothing
+ * changes.  -EBUSY:
  * the pool's free subscriptions stayed held by other downloads' claims
  * through the retries (PostgreSQL).
  * *ret_sub gets the subscription (the caller clears it).
@@ -241,16 +262,83 @@ int store_package_get(struct store *s, const char *device_id, int64_t sequence,
 /* The device's last package (highest sequence); -ENOENT none. */
 int store_package_latest(struct store *s, const char *device_id, struct op_package *ret);
 /*
- * The receipt: package (device, sequence) confirmed and its subscription
- * active, with an audit record; -EALREADY confirmed before.
+ * The receipt: package (device, sequence) confirmed with result
+ * ("installed", "switched": its subscription active; "fallback": failed,
+ * reason recorded), with an audit record; -EALREADY confirmed before.
+ * The caller checks the result against the package (replaces).
  */
 int store_package_confirm(struct store *s, const char *device_id, int64_t sequence, int64_t now,
-			  const char *detail);
+			  const char *result, const char *reason, const char *detail);
 
 /* Tamper reports: recorded, outstanding until cleared. */
 int store_tamper_add(struct store *s, const char *device_id, int64_t at, int64_t received,
 		     const char *reason);
 int store_tamper_outstanding(struct store *s, const char *device_id, int64_t *ret_count);
 int store_tamper_clear(struct store *s, const char *device_id, int64_t now, int64_t *ret_count);
+
+/* ---- Changes of subscription (docs/change-format.md 4) ---- */
+#define OP_CERT_B64_MAX 5500 /* base64 of PACKAGE_CERT_MAX bytes */
+
+struct op_subscriber {
+	char name[OP_ID_MAX + 1];
+	char cert[OP_CERT_B64_MAX + 1]; /* base64 DER */
+	char key_id[65];                /* SHA-256 of its SubjectPublicKeyInfo, hex */
+	int64_t created;
+};
+/* -EEXIST when the name exists. */
+int store_subscriber_add(struct store *s, const struct op_subscriber *x);
+int store_subscriber_get(struct store *s, const char *name, struct op_subscriber *ret);
+typedef int (*store_subscriber_fn)(const struct op_subscriber *x, void *user);
+int store_subscriber_list(struct store *s, store_subscriber_fn fn, void *user);
+
+/* The contract lock of a subscription, audited; -ENOENT. */
+int store_subscription_lock(struct store *s, const char *iccid, int64_t until, int64_t now);
+
+/* A consent (add) or a release (issue) as recorded. */
+struct op_token_rec {
+	char id[33];
+	char device_id[OP_DEVICE_ID_LEN + 1];
+	char iccid[OP_ICCID_MAX + 1];
+	char to_sho[65];
+	char subscriber[OP_ID_MAX + 1]; /* consent: its subscriber; release: the consent's id */
+	int64_t issued, expires, added;
+};
+/* Records a verified consent, audited; -EEXIST the id was recorded before. */
+int store_consent_add(struct store *s, const struct op_token_rec *c, int64_t now);
+typedef int (*store_token_fn)(const struct op_token_rec *x, void *user);
+int store_consent_list(struct store *s, store_token_fn fn, void *user);
+/*
+ * A release, one transaction: a consent recorded for (device, iccid,
+ * to_sho) that has not expired at now (-ENOENT none; its id goes into
+ * rel->subscriber), the subscription the device's and `active` or
+ * `releasing` (-EPERM), then the release recorded, the subscription
+ * `releasing` and an audit record.
+ */
+int store_release_issue(struct store *s, struct op_token_rec *rel, int64_t now);
+
+/*
+ * A release report (POST /v1/dpf/released), one transaction: `switched`
+ * ends the device's subscription iccid (from active or releasing) and
+ * carries out the DRF's switch order of the device (its SHO becomes the
+ * order's, the order is removed); `fallback` puts a releasing one back to
+ * active (and removes the order).  -ENOENT no such subscription of the
+ * device, -EALREADY already in the state the report asks, -EPERM another
+ * state (ret_state says which).  Audited.
+ */
+int store_release_report(struct store *s, const char *device_id, const char *iccid,
+			 const char *result, const char *reason, int64_t now,
+			 char ret_state[16]);
+
+/* The DRF's switch order of a device (docs/change-format.md 4). */
+struct op_switch_order {
+	char device_id[OP_DEVICE_ID_LEN + 1];
+	char sho[OP_ID_MAX + 1];
+	char *consent, *release; /* base64 DER (malloc'ed); release NULL when none */
+	int64_t created;
+};
+void op_switch_order_clear(struct op_switch_order *o);
+/* Records (replaces) the order, audited; -ENOENT no such device or SHO. */
+int store_switch_order_put(struct store *s, const struct op_switch_order *o, int64_t now);
+int store_switch_order_get(struct store *s, const char *device_id, struct op_switch_order *ret);
 
 #endif

@@ -24,7 +24,7 @@ checks=$(grep -ohE '(PASS|FAIL)\(v, "[a-z_]+"' tools/mcim-operator/pva.c | grep 
 for c in $checks; do
 	t "check $c is in operator-protocol.md section 3" "grep -q '^| \`$c\` |' docs/operator-protocol.md"
 done
-for cmd in serve pki device model sho audit db subscription export package; do
+for cmd in serve pki device model sho audit db subscription export package subscriber consent release; do
 	t "mcim-operator $cmd --help, and the man page names it" \
 		"$OP $cmd --help >/dev/null && grep -q '^\\.B $cmd\\b' docs/man/mcim-operator.8"
 done

@@ -15,6 +15,8 @@
  *            receipt          POST /v1/dpf/receipt: the AK's quote over the
  *                             key PCRs, qualifyingData = SHA-256(receipt)
  *            tamper           POST /v1/dpf/tamper, the same with a report
+ *            released         POST /v1/dpf/released, the same with a release
+ *                             report (docs/change-format.md 4)
  *   OPTIONS (validate, download, receipt, tamper):
  *     --state DIR                 validate writes DIR/ticket, ak.blob,
  *                                 device_id; download reads them and writes
@@ -25,8 +27,11 @@
  *     --other-ak | --other-srk    send an AK / SRK the ticket does not name
  *     --key-form aes|sealed       (default aes)
  *     --write-request FILE        write the request to FILE, do not send it
- *   OPTIONS (receipt, tamper): --flip-quote, --pcrs LIST (default 0-7,23),
- *     --reason TEXT (tamper)
+ *     --switch ICCID --consent F [--release F]   the request's switch member
+ *                                 (docs/change-format.md 4), DER files
+ *   OPTIONS (receipt, tamper, released): --flip-quote, --pcrs LIST (default
+ *     0-7,23), --reason TEXT (tamper, fallback), --result switched|fallback
+ *     (receipt; released), --iccid ICCID (released: the subscription let go)
  *   OPTIONS (validate):
  *     --tcg-log F / --ima-log F   event logs to send
  *     --summary F                 semi-autonomous summary (JSON file)
@@ -75,6 +80,7 @@
 static struct {
 	const char *tcti, *ca, *url, *tcg_log, *ima_log, *summary, *pcrs, *foreign, *save, *race;
 	const char *state, *nonce, *key_form, *reason, *write_request;
+	const char *switch_iccid, *consent, *release, *result, *iccid;
 	bool flip_quote, flip_srk, stale, second_ak, ak_norestrict, ak_decrypt, wrong_secret,
 		replay, no_ticket, other_ak, other_srk;
 	unsigned wait;
@@ -646,8 +652,12 @@ static int check_and_import(struct tre *t, const uint8_t *der, size_t len, const
 		package_content_free(&c);
 		return 3;
 	}
-	printf("package %" PRId64 " for %s: %zu objects imported (K form %s), policy for PCRs %#x\n",
+	printf("package %" PRId64 " for %s: %zu objects imported (K form %s), policy for PCRs %#x",
 	       c.sequence, c.iccid, n, package_form_name(c.k.form), c.policy.pcr_mask);
+	if (c.version == 2)
+		printf(", version 2: subscriber %s, lock until %" PRId64 ", replaces %s", c.subscriber,
+		       c.lock_until, c.replaces ? c.replaces_iccid : "nothing");
+	printf("\n");
 	package_content_free(&c);
 	return 0;
 }
@@ -685,8 +695,25 @@ static int do_download(struct tre *t)
 		software_srk(&rq.srk);
 	if (package_form_from_name(opt.key_form ? opt.key_form : "aes", &rq.key_form) < 0)
 		return 3;
+	if (opt.switch_iccid) {
+		/* docs/change-format.md 4: the subscription let go, the consent, the release */
+		char *cb = NULL, *rb = NULL;
+
+		rq.has_switch = true;
+		snprintf(rq.switch_iccid, sizeof(rq.switch_iccid), "%s", opt.switch_iccid);
+		if (!opt.consent || read_file_max(opt.consent, PACKAGE_TOKEN_MAX, &cb, &rq.consent_len) < 0 ||
+		    (opt.release &&
+		     read_file_max(opt.release, PACKAGE_TOKEN_MAX, &rb, &rq.release_len) < 0)) {
+			fprintf(stderr, "op-device: --switch needs --consent FILE (and --release FILE)\n");
+			free(cb);
+			return 3;
+		}
+		rq.consent = (uint8_t *)cb;
+		rq.release = (uint8_t *)rb;
+	}
 	r = package_request_build(&rq, &body, &len);
 	rq.ticket = NULL;
+	package_request_free(&rq);
 	if (r < 0)
 		return 3;
 	if (opt.no_ticket) {
@@ -754,11 +781,26 @@ static int do_report(struct tre *t, enum package_report_kind kind)
 
 	if (load_state(t, rep.device) < 0)
 		return 3;
+	if (opt.result && !strcmp(opt.result, "switched"))
+		rep.result = PACKAGE_RESULT_SWITCHED;
+	else if (opt.result && !strcmp(opt.result, "fallback"))
+		rep.result = PACKAGE_RESULT_FALLBACK;
+	else if (opt.result && strcmp(opt.result, "installed"))
+		return 3;
+	if (rep.result == PACKAGE_RESULT_FALLBACK)
+		snprintf(rep.reason, sizeof(rep.reason), "%s", opt.reason ? opt.reason : "test");
 	if (kind == PACKAGE_RECEIPT) {
 		if (state_read("iccid", &iccid, &len) < 0 || state_read("sequence", &seq, &len) < 0)
 			return 3;
 		snprintf(rep.iccid, sizeof(rep.iccid), "%s", iccid);
 		rep.sequence = strtoll(seq, NULL, 10);
+	} else if (kind == PACKAGE_RELEASE_REPORT) {
+		if (!opt.iccid || !opt.result) {
+			fprintf(stderr, "op-device: released needs --iccid and --result\n");
+			return 3;
+		}
+		snprintf(rep.iccid, sizeof(rep.iccid), "%s", opt.iccid);
+		rep.at = time(NULL);
 	} else {
 		snprintf(rep.reason, sizeof(rep.reason), "%s", opt.reason ? opt.reason : "test");
 		rep.at = time(NULL);
@@ -784,7 +826,8 @@ static int do_report(struct tre *t, enum package_report_kind kind)
 	tre_quote_clear(&q);
 	if (r < 0)
 		return 3;
-	r = post(kind == PACKAGE_RECEIPT ? "/v1/dpf/receipt" : "/v1/dpf/tamper", msg, &st, &a);
+	r = post(kind == PACKAGE_RECEIPT ? "/v1/dpf/receipt" :
+		 kind == PACKAGE_TAMPER  ? "/v1/dpf/tamper" : "/v1/dpf/released", msg, &st, &a);
 	json_object_put(a);
 	return r < 0 ? 3 : exit_for(st);
 }
@@ -819,6 +862,11 @@ int main(int argc, char **argv)
 		{ "other-ak", no_argument, NULL, 10 },
 		{ "other-srk", no_argument, NULL, 11 },
 		{ "race", required_argument, NULL, 12 },
+		{ "switch", required_argument, NULL, 13 },
+		{ "consent", required_argument, NULL, 14 },
+		{ "release", required_argument, NULL, 15 },
+		{ "result", required_argument, NULL, 16 },
+		{ "iccid", required_argument, NULL, 17 },
 		{},
 	};
 	_cleanup_tre_ struct tre *t = NULL, *f = NULL;
@@ -854,6 +902,11 @@ int main(int argc, char **argv)
 		case 10: opt.other_ak = true; break;
 		case 11: opt.other_srk = true; break;
 		case 12: opt.race = optarg; break;
+		case 13: opt.switch_iccid = optarg; break;
+		case 14: opt.consent = optarg; break;
+		case 15: opt.release = optarg; break;
+		case 16: opt.result = optarg; break;
+		case 17: opt.iccid = optarg; break;
 		default: return 3;
 		}
 	}
@@ -889,6 +942,8 @@ int main(int argc, char **argv)
 		r = do_report(t, PACKAGE_RECEIPT);
 	} else if (!strcmp(argv[optind], "tamper")) {
 		r = do_report(t, PACKAGE_TAMPER);
+	} else if (!strcmp(argv[optind], "released")) {
+		r = do_report(t, PACKAGE_RELEASE_REPORT);
 	} else {
 		fprintf(stderr, "op-device: unknown command %s\n", argv[optind]);
 		r = 3;
