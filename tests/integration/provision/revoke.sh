@@ -105,6 +105,13 @@ t "  audited 'revoked: store only', R unchanged ($r0)" \
 CTL profile enable $Bi >/dev/null 2>&1
 r=$(auth_resync 128; echo "$rsp")
 t "  the older one ($Bi) still authenticates" "[ \"\${r:0:20}\" = db08$RES1 ]"
+L=89001010000000000141
+profile 4 $L
+CTL profile install $dir/p4.json >/dev/null 2>&1
+r0=$(rnow)
+CTL profile delete $L >$dir/del4.out 2>&1; rc=$?
+t "a locally installed profile (under the SRK, no parent): deleted from the store only (exit $rc)" \
+	"[ $rc = 0 ] && grep -q 'deleted $L (revoked: store only)' $dir/del4.out && [ \$(rnow) = $r0 ]"
 stop_mcimd
 mcimd_pid=
 t "store integrity after the run" "[ \"\$(q 'PRAGMA integrity_check')\" = ok ]"
