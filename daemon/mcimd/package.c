@@ -272,7 +272,6 @@ static int check_identity(struct verify *v, const struct package_content *c)
 		return 0;
 	return refuse(v, -EBADMSG, "srk_name is not this device's pending storage parent "
 		      "(another TPM, or a validation since)");
-	return 0;
 }
 
 /* Checks 6-9: nonce, sequence, validity, ICCID. */
