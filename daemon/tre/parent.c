@@ -100,29 +100,24 @@ void tre_parent_template(const TPM2B_DIGEST *policy, TPM2B_PUBLIC *ret)
 	tre_srk_template(0, policy, ret);
 }
 
-int tre_parent_session(struct tre_parent *p, ESYS_TR *ret_s)
+/* PolicyNV(R <= p's bound) in session s (Part 3 23.9). */
+static int parent_policy_nv(struct tre_parent *p, ESYS_TR s)
 {
 	struct tre *t = p->tre;
 	TPM2B_OPERAND op = { .size = 8 };
 	ESYS_TR nv = ESYS_TR_NONE;
 	TSS2_RC rc;
-	int r;
+	int r = revoke_nv(t, &nv);
 
-	r = tre_parent_ensure_loaded(p);
-	if (r == 0)
-		r = revoke_nv(t, &nv);
-	if (r == 0)
-		r = tre_session(t, ret_s);
 	if (r < 0)
 		return r;
 	for (int i = 0; i < 8; i++)
 		op.buffer[i] = (uint8_t)(p->bound >> (56 - 8 * i));
-	rc = Esys_PolicyNV(t->esys, nv, nv, *ret_s, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-			   &op, 0, TPM2_EO_UNSIGNED_LE);
+	rc = Esys_PolicyNV(t->esys, nv, nv, s, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &op,
+			   0, TPM2_EO_UNSIGNED_LE);
 	if (rc) {
 		r = tre_fail(t, rc, "PolicyNV(revocation counter <= %llu)",
 			     (unsigned long long)p->bound);
-		tre_session_restart(t);
 		if (r == -EKEYREVOKED)
 			snprintf(t->err, sizeof(t->err),
 				 "storage parent of bound %llu revoked: the revocation counter "
@@ -130,6 +125,20 @@ int tre_parent_session(struct tre_parent *p, ESYS_TR *ret_s)
 		return r;
 	}
 	return 0;
+}
+
+int tre_parent_session(struct tre_parent *p, ESYS_TR *ret_s)
+{
+	int r = tre_parent_ensure_loaded(p);
+
+	if (r == 0)
+		r = tre_session(p->tre, ret_s);
+	if (r == 0) {
+		r = parent_policy_nv(p, *ret_s);
+		if (r < 0)
+			tre_session_restart(p->tre);
+	}
+	return r;
 }
 
 static int parent_load_once(struct tre_parent *p)
@@ -176,38 +185,23 @@ int tre_parent_ensure_loaded(struct tre_parent *p)
 	return TRE_ROOMY(t, true, parent_load_once(p));
 }
 
-/* R <= bound, in the TPM: a PolicyNV in a trial session (no object). */
+/* R <= bound, in the TPM: PolicyNV in a policy session of its own. */
 static int parent_check(struct tre_parent *p)
 {
 	struct tre *t = p->tre;
 	TPMT_SYM_DEF none = { .algorithm = TPM2_ALG_NULL };
-	TPM2B_OPERAND op = { .size = 8 };
-	ESYS_TR nv, s = ESYS_TR_NONE;
+	ESYS_TR s = ESYS_TR_NONE;
 	TSS2_RC rc;
-	int r = revoke_nv(t, &nv);
+	int r;
 
-	if (r < 0)
-		return r;
 	rc = Esys_StartAuthSession(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 				   ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &none,
 				   TPM2_ALG_SHA256, &s);
 	if (rc)
 		return tre_fail(t, rc, "starting a policy session");
-	for (int i = 0; i < 8; i++)
-		op.buffer[i] = (uint8_t)(p->bound >> (56 - 8 * i));
-	rc = Esys_PolicyNV(t->esys, nv, nv, s, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &op,
-			   0, TPM2_EO_UNSIGNED_LE);
+	r = parent_policy_nv(p, s);
 	tre_flush(t, &s);
-	if (rc) {
-		r = tre_fail(t, rc, "PolicyNV(revocation counter <= %llu)",
-			     (unsigned long long)p->bound);
-		if (r == -EKEYREVOKED)
-			snprintf(t->err, sizeof(t->err),
-				 "storage parent of bound %llu revoked: the revocation counter "
-				 "is above it", (unsigned long long)p->bound);
-		return r;
-	}
-	return 0;
+	return r;
 }
 
 int tre_parent_load(struct tre_parent *p)
