@@ -191,6 +191,18 @@ int main(void)
 	e = use_sealed(t, &ob2, &pol, s2, sizeof(s2));
 	tap_ok(e == 0, "P2's object works");
 	{
+		TPM2B_PUBLIC tmpl;
+		struct tre_blob bk;
+
+		e = tre_template(TRE_KIND_SEALED, &op.auth_policy, &tmpl);
+		if (e == 0)
+			e = tre_create_known_to(p2, &tmpl, s2, 16, &bk);
+		if (e == 0)
+			e = use_sealed(t, &bk, &pol, s2, 16);
+		tap_ok(e == 0 && same_name(&bk.parent, tre_parent_name(p2)),
+		       "TPM2_Create of a known secret under P2 works too");
+	}
+	{
 		TPM2B_ENCRYPTED_SECRET seed;
 		TPM2B_PRIVATE dup;
 		TPM2B_PUBLIC pub;
