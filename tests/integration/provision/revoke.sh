@@ -1,30 +1,32 @@
 #!/usr/bin/env bash
 # Revocation in the TPM (docs/change-format.md 7), on swtpm with tabrmd:
-# two downloads of the test operator in a row (pkg-forge builds each package
-# for mcimd's download request, as the DPF would): two profiles, each under
-# its own storage parent, the bounds increasing.  Deleting the older revokes
-# it in the TPM (the revocation counter R moves past its bound): the newer
-# still authenticates, and the older's blobs saved from the store before the
-# delete (an old copy) are refused by the TPM (blob-load: TPM2_Load under
-# the SRK and the parent with the TRE).  A third download deleted while an
-# older one lives is deleted from the store only (audit "revoked: store
-# only"), and says so.
+# two downloads in a row from the operator (mcim-operator serve on loopback:
+# DRF, PVA, DPF; `mcimctl provision` each time), so two profiles, each under
+# its own storage parent that the AK certified in its validation, the bounds
+# increasing.  Deleting the older revokes it in the TPM (the revocation
+# counter R moves past its bound): the newer still authenticates, and the
+# older's blobs saved from the store before the delete (an old copy) are
+# refused by the TPM (blob-load: TPM2_Load under the SRK and the parent with
+# the TRE).  A third download deleted while an older one lives is deleted
+# from the store only (audit "revoked: store only"), and says so; so is a
+# locally installed profile (no parent).
 set -u
 cd "$(dirname "$0")/../../.."
 B=${BUILD:-build}
-for x in $B/bin/mcimd $B/bin/mcimctl $B/tests/pkg-forge $B/tests/blob-load; do
+for x in $B/bin/mcimd $B/bin/mcimctl $B/bin/mcim-operator $B/tests/blob-load; do
 	[ -x "$x" ] || { echo "not built: $x"; exit 77; }
 done
-for x in osmo-auc-gen sqlite3 openssl tpm2_createek tpm2_pcrread tpm2_nvread tpm2-abrmd xxd; do
+for x in osmo-auc-gen sqlite3 tpm2_nvread tpm2_pcrread tpm2-abrmd python3; do
 	command -v $x >/dev/null || { echo "$x is not installed"; exit 77; }
 done
-[ -n "${MCIM_TEST_TCTI:-}" ] || exec tests/lib/with-swtpm --tabrmd -- "$0" "$@"
+[ -n "${MCIM_TEST_TCTI:-}" ] || exec tests/lib/with-swtpm --ek-cert --tabrmd -- "$0" "$@"
 dir=$(mktemp -d /tmp/mcimd-revoke.XXXXXX)
-mcimd_pid=
-trap '[ -n "$mcimd_pid" ] && kill -9 $mcimd_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+mcimd_pid= srv_pid=
+trap '[ -n "$mcimd_pid" ] && kill -9 $mcimd_pid 2>/dev/null; [ -n "$srv_pid" ] && kill $srv_pid 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
 . tests/integration/mcimd/lib.sh
-. tests/integration/provision/package-lib.sh
 private_bins || { echo "cannot copy the programs"; exit 1; }
+unset https_proxy HTTPS_PROXY all_proxy ALL_PROXY
+. tests/integration/operator/op-lib.sh
 n=0
 q() { sqlite3 $dir/store.db "$1"; }
 blob() { # ICCID KIND: a profile blob, hex
@@ -32,44 +34,44 @@ blob() { # ICCID KIND: a profile blob, hex
 	   WHERE p.iccid = '$1' AND b.kind = '$2'"
 }
 bound() { local h; h=$(blob $1 parent); echo $((16#${h:16:16})); }
-rnow() { # the revocation counter R
-	local auth
-	auth=$(q "SELECT lower(hex(data)) FROM device_blobs WHERE kind = 'nv-auth'")
-	echo $((16#$(tpm2_nvread 0x01800a02 -C 0x01800a02 -P hex:$auth 2>/dev/null | xxd -p)))
+nvauth() { q "SELECT lower(hex(data)) FROM device_blobs WHERE kind = 'nv-auth'"; }
+rnow() { echo $((16#$(tpm2_nvread -T "$MCIM_TEST_TCTI" 0x01800a02 -C 0x01800a02 -P hex:$(nvauth) 2>/dev/null | xxd -p))); }
+load() { $B/tests/blob-load "$(nvauth)" "$1" "$2"; } # PARENT_HEX KEY_HEX
+download() { # VAR: a subscription for the device, mcimctl provision; VAR its ICCID
+	local iccid imsi
+	OP subscription create --sho op-a --template "$dir/template.json" --device "$ID" \
+		>"$dir/sub.out" || return 1
+	read -r iccid imsi <"$dir/sub.out"
+	eval "$1=$iccid"
+	CTL provision >"$dir/prov-$iccid.out" 2>&1
 }
-load() { # PARENT_HEX KEY_HEX: what the TPM does with them (blob-load)
-	$B/tests/blob-load "$(q "SELECT lower(hex(data)) FROM device_blobs WHERE kind = 'nv-auth'")" "$1" "$2"
+keys() { # ICCID: K and OPc of the subscription (the operator's), for autn
+	OP subscription factory "$1" >"$dir/f.json" &&
+		K=$(jget '["auth"]["k"]' <"$dir/f.json") && OPC=$(jget '["auth"]["opc"]' <"$dir/f.json")
 }
-# profile N ICCID: test-usim.json with another ICCID and IMSI (same K, OPc).
-profile() {
-	sed -e "s/\"98000101000000000081\"/\"$(echo $2 | sed 's/\(.\)\(.\)/\2\1/g')\"/" \
-	    -e "s/\"080910101032547698\"/\"08091010103254769$1\"/" $P1 >$dir/p$1.json
-}
-download() { # N ICCID SEQ: request, package, install and enable
-	profile $1 $2
-	CTL provision --request $dir/req.json >/dev/null &&
-		PROFILE=$dir/p$1.json forge $dir/pkg$1.der --sequence $3 &&
-		CTL profile install --package --enable $dir/pkg$1.der >$dir/inst$1.out 2>&1
+res() { # the RES of RAND under $K/$OPC (osmo-auc-gen)
+	osmo-auc-gen -3 -a milenage -k $K -o $OPC -r $RAND -s 32 2>/dev/null | sed -n 's/^RES:\t*//p'
 }
 
-t "a test operator PKI (root, DPF)" pki
+t "operator: pki init, model set, serve, the fleet with this TPM" "op_setup && op_serve && op_fleet"
 write_conf "$dir/mcimd.conf" 0 "[provisioning]
-ca = $P/root.pem"
+drf_url = $url
+ca = $dir/pki/root-ca.pem
+timeout = 10
+retries = 1"
 t "mcimd starts on the TPM (tabrmd)" "start_mcimd $dir/mcimd.conf"
-stop_mcimd
-fake_registration
-t "mcimd restarts with a registration and a ticket" "start_mcimd $dir/mcimd.conf"
-device_facts
 
-A=89001010000000000117 Bi=89001010000000000125 C=89001010000000000133
-t "download 1: installed and enabled under its storage parent" "download 1 $A 1"
-t "download 2: installed and enabled under another storage parent" "download 2 $Bi 2"
+t "download 1 (mcimctl provision): installed and enabled" "download A"
+t "  the validation certified a storage parent" \
+	"grep -q 'certify_srk.*storage parent (bound [0-9]*) certified by the AK' $dir/prov-$A.out"
+t "download 2: installed and enabled" "download Bi"
 t "  two parents, the second's bound above the first's ($(bound $A) < $(bound $Bi)), R = $(rnow) <= both" \
 	"[ \$(bound $A) -lt \$(bound $Bi) ] && [ \$(rnow) -le \$(bound $A) ] && [ \"\$(blob $A parent)\" != \"\$(blob $Bi parent)\" ]"
 t "  each key blob names its parent (blob version 2)" \
 	"[ \"\$(blob $A key | cut -c9-10)\" = 02 ] && [ \"\$(blob $Bi key | cut -c9-10)\" = 02 ]"
-r=$(auth 32)
-t "  the second authenticates (RES $RES1)" "[ \"\${r:0:20}\" = db08$RES1 ]"
+keys $Bi
+r=$(auth 32) RES2=$(res)
+t "  the second authenticates (RES $RES2)" "[ -n '$RES2' ] && [ \"\${r:0:20}\" = db08$RES2 ]"
 # An old copy of the store: the first profile's blobs, saved before the delete.
 oldp=$(blob $A parent) oldk=$(blob $A key) newp=$(blob $Bi parent) newk=$(blob $Bi key)
 t "  the saved blobs of the first load into the TPM before the delete" \
@@ -77,7 +79,7 @@ t "  the saved blobs of the first load into the TPM before the delete" \
 ba=$(bound $A)
 
 CTL profile delete $A >$dir/del.out 2>&1; rc=$?
-cat $dir/del.out | sed 's/^/# /'
+sed 's/^/# /' $dir/del.out
 t "deleting the older: exit 0, revoked in the TPM (exit $rc)" \
 	"[ $rc = 0 ] && grep -q 'deleted $A (revoked: tpm)' $dir/del.out"
 t "  R moved past its bound: R = $(rnow) > $ba" "[ \$(rnow) = \$(( ba + 1 )) ]"
@@ -85,7 +87,7 @@ t "  audited: revoked, tpm" \
 	"q \"SELECT detail FROM audit WHERE event = 'revoked' AND iccid = '$A'\" | grep -q '^tpm: '"
 t "  gone from the store" "! CTL profile list | grep -q '^$A '"
 r=$(auth 64)
-t "the newer still authenticates (RES $RES1)" "[ \"\${r:0:20}\" = db08$RES1 ]"
+t "the newer still authenticates" "[ \"\${r:0:20}\" = db08$RES2 ]"
 load $oldp $oldk >$dir/old.out; rc=$?
 sed 's/^/# /' $dir/old.out
 t "the older's saved blobs: refused by the TPM (EKEYREVOKED)" \
@@ -93,9 +95,9 @@ t "the older's saved blobs: refused by the TPM (EKEYREVOKED)" \
 t "the newer's blobs still load" "load $newp $newk | grep -q '^loaded$'"
 stop_mcimd
 t "mcimd restarts; the newer still authenticates" \
-	"start_mcimd $dir/mcimd.conf && r=\$(auth_resync 96; echo \"\$rsp\") && [ \"\${r:0:20}\" = db08$RES1 ]"
+	"start_mcimd $dir/mcimd.conf && r=\$(auth_resync 96; echo \"\$rsp\") && [ \"\${r:0:20}\" = db08$RES2 ]"
 
-t "download 3: installed and enabled" "download 3 $C 3"
+t "download 3: installed and enabled" "download C"
 bc=$(bound $C) r0=$(rnow)
 CTL profile delete $C >$dir/del3.out 2>&1; rc=$?
 t "deleting the newest while an older lives: store only, said so (exit $rc)" \
@@ -104,11 +106,11 @@ t "  audited 'revoked: store only', R unchanged ($r0)" \
 	"q \"SELECT detail FROM audit WHERE event = 'revoked' AND iccid = '$C'\" | grep -q '^store only: a live profile has bound $(bound $Bi) <= $bc' && [ \$(rnow) = $r0 ]"
 CTL profile enable $Bi >/dev/null 2>&1
 r=$(auth_resync 128; echo "$rsp")
-t "  the older one ($Bi) still authenticates" "[ \"\${r:0:20}\" = db08$RES1 ]"
-L=89001010000000000141
-profile 4 $L
-CTL profile install $dir/p4.json >/dev/null 2>&1
+t "  the older one still authenticates" "[ \"\${r:0:20}\" = db08$RES2 ]"
+
+L=89001010000000000018
 r0=$(rnow)
+CTL profile install $P1 >/dev/null 2>&1
 CTL profile delete $L >$dir/del4.out 2>&1; rc=$?
 t "a locally installed profile (under the SRK, no parent): deleted from the store only (exit $rc)" \
 	"[ $rc = 0 ] && grep -q 'deleted $L (revoked: store only)' $dir/del4.out && [ \$(rnow) = $r0 ]"
