@@ -25,6 +25,7 @@
 #define DEFAULT_TAMPER_PCR 23u
 #define DEFAULT_EPOCH_NV 0x01800a00u
 #define DEFAULT_GENERATION_NV 0x01800a01u
+#define DEFAULT_REVOKE_NV 0x01800a02u
 #define DEFAULT_HEADROOM STORE_SQN_HEADROOM_DEFAULT /* docs/store.md "TPM NV write budget" */
 
 void config_defaults(struct mcimd_config *c)
@@ -35,6 +36,7 @@ void config_defaults(struct mcimd_config *c)
 	c->tamper_pcr = DEFAULT_TAMPER_PCR;
 	c->epoch_nv_index = DEFAULT_EPOCH_NV;
 	c->generation_nv_index = DEFAULT_GENERATION_NV;
+	c->revoke_nv_index = DEFAULT_REVOKE_NV;
 	c->sqn_headroom = DEFAULT_HEADROOM;
 	snprintf(c->store_path, sizeof(c->store_path), "%s", MCIMD_STORE_PATH);
 	c->slot_count = 1;
@@ -326,6 +328,16 @@ static int s_gen_nv(struct parser *p, const char *sec, const char *key, const ch
 	return 1;
 }
 
+static int s_revoke_nv(struct parser *p, const char *sec, const char *key, const char *v)
+{
+	unsigned long x;
+
+	if (!parse_uint(p, sec, key, v, 0x01000000ul, 0x01fffffful, &x))
+		return 0;
+	p->cfg->revoke_nv_index = (uint32_t)x;
+	return 1;
+}
+
 static int s_headroom(struct parser *p, const char *sec, const char *key, const char *v)
 {
 	unsigned long x;
@@ -589,6 +601,7 @@ static const struct {
 	{ "tpm", "tamper_pcr", s_tamper_pcr },
 	{ "tpm", "epoch_nv_index", s_epoch },
 	{ "tpm", "generation_nv_index", s_gen_nv },
+	{ "tpm", "revoke_nv_index", s_revoke_nv },
 	{ "store", "path", s_store },
 	{ "store", "sqn_headroom", s_headroom },
 	{ "slots", "count", s_slots },
@@ -683,6 +696,9 @@ static int cross_checks(struct parser *p)
 	if (c->generation_nv_index == c->epoch_nv_index)
 		return perr(p, "tpm", "generation_nv_index",
 			    "must differ from epoch_nv_index (an epoch increment revokes keys)");
+	if (c->revoke_nv_index == c->epoch_nv_index || c->revoke_nv_index == c->generation_nv_index)
+		return perr(p, "tpm", "revoke_nv_index",
+			    "must differ from epoch_nv_index and generation_nv_index");
 	if (!(c->pcr_mask & (1u << c->tamper_pcr)))
 		return perr(p, "tpm", "tamper_pcr", "PCR %u is not in pcrs", c->tamper_pcr);
 	if (!c->trace_allow_remote && !config_is_loopback(c->trace_host))

@@ -45,6 +45,7 @@ struct mcimd_config {
 	unsigned tamper_pcr;             /* PCR extended on tamper, in pcr_mask */
 	uint32_t epoch_nv_index;         /* TRE epoch counter (key revocation) */
 	uint32_t generation_nv_index;    /* store generation counter */
+	uint32_t revoke_nv_index;        /* revocation counter R of the storage parents */
 	/* [store] */
 	char store_path[CONFIG_TEXT_MAX + 1];
 	unsigned sqn_headroom;           /* SQN ceiling headroom, SEQ steps */

@@ -186,11 +186,15 @@ static int lifecycle(void *user, const struct control_call *call, struct json_ob
 {
 	struct mcimd *d = user;
 	struct store_profile_info i;
+	const char *how = NULL;
 	int r = find_profile(d, call, &i, why, why_size);
 
 	if (r < 0)
 		return r;
-	r = mcimd_profile_lifecycle(d, i.id, op, why, why_size);
+	if (op == MCIMD_DELETE)
+		r = mcimd_profile_revoke(d, i.id, &how, why, why_size);
+	else
+		r = mcimd_profile_lifecycle(d, i.id, op, why, why_size);
 	mcimd_release_heap(d);
 	if (r < 0)
 		return r;
@@ -200,6 +204,10 @@ static int lifecycle(void *user, const struct control_call *call, struct json_ob
 	if (op == MCIMD_ENABLE) {
 		*ret = json_object_new_object();
 		add_card_state(d, i.id, *ret);
+	}
+	if (how) { /* delete: where it was revoked, "tpm" or "store only" */
+		*ret = json_object_new_object();
+		json_object_object_add(*ret, "revoked", json_object_new_string(how));
 	}
 	return 0;
 }

@@ -199,6 +199,15 @@ enum mcimd_lifecycle { MCIMD_ENABLE, MCIMD_DISABLE, MCIMD_DELETE };
 void mcimd_bootstrap(struct mcimd *d);
 int mcimd_profile_lifecycle(struct mcimd *d, int64_t id, enum mcimd_lifecycle op,
 			    char *why, size_t why_size);
+/*
+ * Deletes an operator profile for good (docs/change-format.md 7): the card
+ * leaves, its keys are revoked in the TPM when no other live profile has a
+ * storage parent of a bound <= its own (*ret_how "tpm"), else in the store
+ * only ("store only"), then its rows and blobs go.  profile.delete, and the
+ * end of a switch.
+ */
+int mcimd_profile_revoke(struct mcimd *d, int64_t id, const char **ret_how, char *why,
+			 size_t why_size);
 
 /* ---- package.c: the operator's package (docs/package-format.md) ---- */
 /*
@@ -222,6 +231,33 @@ int mcimd_package_request(struct mcimd *d, bool tuak, struct json_object **ret, 
 int mcimd_package_install(struct mcimd *d, const uint8_t *der, size_t len, unsigned flags,
 			  struct store_profile_info *ret, struct json_object **ret_info,
 			  char *why, size_t why_size);
+
+/* ---- revoke.c: one storage parent per operator profile (docs/change-format.md 7) ---- */
+#define MCIMD_BLOB_PARENT "parent"                 /* profile blob: its storage parent */
+#define MCIMD_BLOB_PENDING_PARENT "pending-parent" /* device blob: the next download's */
+/* At start: every stored profile's parent made known to the TRE. */
+int mcimd_parents_load(struct mcimd *d);
+/*
+ * A fresh parent, bound max(R, live bounds) + 1, made known to the TRE;
+ * buf: its record ("MCPP" 1 0 0 0 | bound | tre_blob), the profile blob
+ * "parent" and device blob "pending-parent".
+ */
+int mcimd_parent_new(struct mcimd *d, struct tre_parent **ret, uint8_t *buf, size_t max,
+		     size_t *ret_len, char *why, size_t why_size);
+/* Whether name is an installed profile's parent (a replayed package's). */
+bool mcimd_parent_installed(struct mcimd *d, const TPM2B_NAME *name);
+/* In the install's transaction: the pending parent becomes profile id's. */
+int mcimd_parent_adopt(struct mcimd *d, int64_t id);
+/* The pending parent (made and kept when none is and create is set). */
+int mcimd_parent_pending(struct mcimd *d, bool create, struct tre_parent **ret,
+			 char *why, size_t why_size);
+/*
+ * Before profile id is deleted: R moved past its bound when no other live
+ * profile has a bound <= its bound (*ret_how "tpm"), else nothing in the
+ * TPM ("store only"); audited "revoked".
+ */
+int mcimd_profile_revoke_tpm(struct mcimd *d, int64_t id, const char **ret_how, char *why,
+			     size_t why_size);
 
 /* ---- provision-client.c: the operator's DRF and PVA (docs/operator-protocol.md) ---- */
 /* Device blobs of the operator client: the DRF's answer, the PVA's ticket. */

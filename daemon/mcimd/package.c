@@ -85,6 +85,7 @@ int mcimd_package_request(struct mcimd *d, bool tuak, struct json_object **ret, 
 			  size_t why_size)
 {
 	struct package_request req = { .key_form = PACKAGE_FORM_SEALED };
+	struct tre_parent *parent = NULL;
 	_cleanup_free_ char *text = NULL;
 	int64_t expires = 0;
 	size_t len = 0;
@@ -106,12 +107,16 @@ int mcimd_package_request(struct mcimd *d, bool tuak, struct json_object **ret, 
 	r = mcimd_ak_ready(d);
 	if (r == 0)
 		r = tre_ak_public(d->tre, &req.ak, NULL);
-	if (r == 0)
-		r = tre_srk_public(d->tre, &req.srk);
 	if (r < 0) {
 		snprintf(why, why_size, "TPM: %s", tre_errmsg(d->tre));
 		goto out;
 	}
+	/* The storage key to wrap to: the parent the validation certified
+	 * (docs/change-format.md 7), made now when none is pending. */
+	r = mcimd_parent_pending(d, true, &parent, why, why_size);
+	if (r < 0)
+		goto out;
+	req.srk = *tre_parent_public(parent);
 	req.key_form = k_in_tpm(d, tuak) ? PACKAGE_FORM_AES : PACKAGE_FORM_SEALED;
 	if (RAND_bytes(req.nonce, sizeof(req.nonce)) != 1) {
 		r = -EIO;
@@ -150,6 +155,7 @@ static const char *const check_names[] = {
 struct verify {
 	struct mcimd *d;
 	int check; /* the one under way */
+	struct tre_parent *parent; /* the pending storage parent (check 5) */
 	char *why;
 	size_t why_size;
 };
@@ -251,15 +257,21 @@ static int check_identity(struct verify *v, const struct package_content *c)
 		return refuse(v, r, "the EK: %s", tre_errmsg(d->tre));
 	if (name.size != c->ek_name.size || memcmp(name.name, c->ek_name.name, name.size))
 		return refuse(v, -EBADMSG, "ek_name is not this TPM's EK");
-	r = tre_srk_public(d->tre, &pub);
+	/* srk_name: the storage parent the validation certified (revoke.c);
+	 * an installed profile's is this device's too: a replay, check 6. */
+	r = mcimd_parent_pending(d, false, &v->parent, w, sizeof(w));
+	if (r < 0 && r != -ENOENT)
+		return refuse(v, r, "%s", w);
 	if (r == 0)
-		r = tpm2_public_name(&pub.publicArea, &name);
-	if (r < 0)
-		return refuse(v, r, "the SRK: %s", tre_errmsg(d->tre));
-	if (name.size != c->srk_name.size || memcmp(name.name, c->srk_name.name, name.size))
-		return refuse(v, -EBADMSG, "srk_name is not this device's SRK (another TPM, "
-			      "or an epoch since)");
-	return 0;
+		name = *tre_parent_name(v->parent);
+	if (r == 0 && name.size == c->srk_name.size &&
+	    !memcmp(name.name, c->srk_name.name, name.size))
+		return 0;
+	v->parent = NULL;
+	if (mcimd_parent_installed(d, &c->srk_name))
+		return 0;
+	return refuse(v, -EBADMSG, "srk_name is not this device's pending storage parent "
+		      "(another TPM, or a validation since)");
 }
 
 /* Checks 6-9: nonce, sequence, validity, ICCID. */
@@ -283,6 +295,9 @@ static int check_freshness(struct verify *v, const struct package_content *c)
 	if (len != PACKAGE_NONCE_LEN || CRYPTO_memcmp(nonce, c->nonce, len))
 		return refuse(v, -EBADMSG, "not the nonce of the pending download request "
 			      "(a replayed or stale package)");
+	if (!v->parent) /* srk_name: an installed profile's parent (check 5) */
+		return refuse(v, -EBADMSG, "made for an installed profile's storage parent "
+			      "(a replayed package)");
 	v->check = 7;
 	r = store_package_seq(d->store, &last);
 	if (r < 0)
@@ -348,7 +363,7 @@ static int import_one(struct verify *v, const char *what, const struct package_s
 		      uint8_t *buf, size_t max, size_t *ret_len)
 {
 	struct tre_blob b;
-	int r = tre_import(v->d->tre, &s->pub, &s->duplicate, &s->seed, NULL, NULL, &b);
+	int r = tre_import_to(v->parent, &s->pub, &s->duplicate, &s->seed, &b);
 
 	if (r == 0)
 		r = tre_blob_marshal(&b, buf, max, ret_len);
@@ -457,6 +472,8 @@ static int install_tx(struct mcimd *d, const struct package_content *c,
 	if (r < 0)
 		return r;
 	r = store_profile_install(d->store, &meta, p, blobs, n, ret_id);
+	if (r == 0)
+		r = mcimd_parent_adopt(d, *ret_id);
 	if (r == 0)
 		r = store_package_seq_set(d->store, (uint64_t)c->sequence);
 	if (r == 0)

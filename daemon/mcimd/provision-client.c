@@ -77,6 +77,8 @@ struct mcimd_prov {
 	struct op_model ref;
 	struct json_object *summary; /* the summary sent, for the result */
 	struct store_profile_info installed; /* download: the new profile */
+	uint8_t parent[16 + TRE_BLOB_MAX]; /* the storage parent certified (revoke.c) */
+	size_t parent_len;
 	int64_t sequence;
 };
 
@@ -450,9 +452,16 @@ static void on_evidence(void *user, const struct http_response *rsp)
 	json_object_object_add(saved, "mode", json_object_new_string(op_mode_name(p->sess.mode)));
 	text = json_object_to_json_string_ext(saved, JSON_C_TO_STRING_PLAIN |
 						     JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (store_device_blob_put(d->store, MCIMD_BLOB_TICKET, (const uint8_t *)text, strlen(text)) <
-	    0) {
+	/* The ticket names the parent certified: both kept at once. */
+	if (store_begin(d->store) < 0 ||
+	    store_device_blob_put(d->store, MCIMD_BLOB_TICKET, (const uint8_t *)text,
+				  strlen(text)) < 0 ||
+	    store_device_blob_put(d->store, MCIMD_BLOB_PENDING_PARENT, p->parent,
+				  p->parent_len) < 0 ||
+	    store_commit(d->store) < 0) {
 		fail(p, -EIO, "store", NULL, "store: %s", store_errmsg(d->store));
+		if (store_in_transaction(d->store))
+			store_rollback(d->store);
 		return;
 	}
 	if (store_audit(d->store, "validated", NULL, op_mode_name(p->sess.mode)) < 0)
@@ -624,7 +633,9 @@ static int evidence(struct mcimd_prov *p, struct json_object **ret)
 	TPM2B_DIGEST secret;
 	TPM2B_ATTEST attest;
 	TPMT_SIGNATURE sig;
-	TPM2B_PUBLIC srk_pub;
+	struct tre_parent *parent = NULL;
+	uint64_t bound;
+	char why[256];
 	bool logs_wanted = s->mode == OP_MODE_REMOTE;
 	int r;
 
@@ -700,17 +711,28 @@ static int evidence(struct mcimd_prov *p, struct json_object **ret)
 		return r;
 	}
 
+	/* The storage key the package will be wrapped to: a fresh storage
+	 * parent of this subscription (docs/change-format.md 7). */
 	step_begin(p, "certify_srk");
-	r = tre_certify_srk(d->tre, s->nonce, s->nonce_len, &attest, &sig);
-	if (r == 0)
-		r = tre_srk_public(d->tre, &srk_pub);
+	r = mcimd_parent_new(d, &parent, p->parent, sizeof(p->parent), &p->parent_len, why,
+			     sizeof(why));
 	if (r < 0) {
-		fail(p, r, "tpm", NULL, "TPM2_Certify of the SRK: %s", tre_errmsg(d->tre));
+		fail(p, r, "tpm", NULL, "%s", why);
+		return r;
+	}
+	r = tre_certify_parent(parent, s->nonce, s->nonce_len, &attest, &sig);
+	if (r < 0) {
+		fail(p, r, "tpm", NULL, "TPM2_Certify of the storage parent: %s",
+		     tre_errmsg(d->tre));
+		tre_parent_remove(parent);
 		return r;
 	}
 	srk = json_object_new_object();
 	json_object_object_add(o, "srk", srk);
-	r = public_json(srk, "public", &srk_pub);
+	r = public_json(srk, "public", tre_parent_public(parent));
+	bound = tre_parent_bound(parent);
+	/* Known to the TRE again at the install (the pending parent). */
+	tre_parent_remove(parent);
 	json_object_object_add(srk, "attest", b64_json(attest.attestationData, attest.size));
 	if (r == 0)
 		r = sig_json(srk, "signature", &sig);
@@ -718,7 +740,8 @@ static int evidence(struct mcimd_prov *p, struct json_object **ret)
 		fail(p, r, "tpm", NULL, "the SRK certification cannot be marshalled");
 		return r;
 	}
-	step_ok(p, "SRK certified by the AK with the nonce");
+	step_ok(p, "storage parent (bound %llu) certified by the AK with the nonce",
+		(unsigned long long)bound);
 	*ret = TAKE_PTR(o);
 	return 0;
 }

@@ -219,8 +219,8 @@ out:
 	return r;
 }
 
-int mcimd_profile_lifecycle(struct mcimd *d, int64_t id, enum mcimd_lifecycle op,
-			    char *why, size_t why_size)
+static int lifecycle(struct mcimd *d, int64_t id, enum mcimd_lifecycle op, const char **ret_how,
+		     char *why, size_t why_size)
 {
 	static int (*const fns[])(struct store *, int64_t) = {
 		[MCIMD_ENABLE] = store_profile_enable,
@@ -256,6 +256,14 @@ int mcimd_profile_lifecycle(struct mcimd *d, int64_t id, enum mcimd_lifecycle op
 	/* The card leaves before its rows and blobs go (delete: K flushed). */
 	if (was_card && op != MCIMD_ENABLE)
 		mcimd_card_stop(d, op == MCIMD_DISABLE ? "profile disabled" : "profile deleted");
+	/* Revoked in the TPM first: a failure after it leaves a profile whose
+	 * keys are dead, never a deleted one whose keys are not. */
+	r = op == MCIMD_DELETE ? mcimd_profile_revoke_tpm(d, id, ret_how, why, why_size) : 0;
+	if (r < 0) {
+		if (was_card && d->tre && mcimd_card_start(d) < 0)
+			log_error("the card of the enabled profile did not start");
+		return r;
+	}
 	r = lifecycle_tx(d, fns[op], id);
 	if (r < 0) {
 		snprintf(why, why_size, "%s", store_errmsg(d->store));
@@ -271,4 +279,19 @@ int mcimd_profile_lifecycle(struct mcimd *d, int64_t id, enum mcimd_lifecycle op
 	if (op != MCIMD_ENABLE && was_card && d->tre && mcimd_card_start(d) < 0)
 		log_error("the card of the enabled profile did not start");
 	return 0;
+}
+
+int mcimd_profile_lifecycle(struct mcimd *d, int64_t id, enum mcimd_lifecycle op,
+			    char *why, size_t why_size)
+{
+	const char *how = NULL;
+
+	return lifecycle(d, id, op, &how, why, why_size);
+}
+
+int mcimd_profile_revoke(struct mcimd *d, int64_t id, const char **ret_how, char *why,
+			 size_t why_size)
+{
+	*ret_how = NULL;
+	return lifecycle(d, id, MCIMD_DELETE, ret_how, why, why_size);
 }

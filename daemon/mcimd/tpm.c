@@ -605,6 +605,7 @@ int mcimd_tpm_open(struct mcimd *d)
 	tc.pcr_mask = d->cfg.pcr_mask;
 	tc.app_pcr = d->cfg.tamper_pcr;
 	tc.epoch_index = d->cfg.epoch_nv_index;
+	tc.revoke_index = d->cfg.revoke_nv_index;
 	new_auth = nv_auth(d, &tc.nv_auth);
 	if (new_auth < 0) {
 		log_error("store: the NV counters' authorization: %s", strerror(-new_auth));
@@ -634,6 +635,8 @@ int mcimd_tpm_open(struct mcimd *d)
 	r = anchor_check(d);
 	if (r == 0)
 		r = policies_load(d);
+	if (r == 0)
+		r = mcimd_parents_load(d);
 	if (r == 0)
 		tamper_restore(d);
 	return r;

@@ -5,6 +5,9 @@
  */
 #include <errno.h>
 
+#include <openssl/sha.h>
+#include <tss2/tss2_mu.h>
+
 #include "tre-counter.h"
 #include "tre-internal.h"
 
@@ -40,8 +43,25 @@ static int increment_raw(struct tre *t, ESYS_TR nv, uint32_t index)
 	return 0;
 }
 
+int tre_nv_counter_name(uint32_t index, TPM2B_NAME *ret)
+{
+	TPMS_NV_PUBLIC pub = { .nvIndex = index, .nameAlg = TPM2_ALG_SHA256,
+			       .attributes = COUNTER_ATTRS | TPMA_NV_WRITTEN, .dataSize = 8 };
+	uint8_t buf[sizeof(pub)];
+	size_t off = 0;
+
+	/* Name = nameAlg || H(TPMS_NV_PUBLIC) (Part 1 16, Part 2 13.5). */
+	if (Tss2_MU_TPMS_NV_PUBLIC_Marshal(&pub, buf, sizeof(buf), &off))
+		return -EIO;
+	ret->size = 2 + SHA256_DIGEST_LENGTH;
+	ret->name[0] = TPM2_ALG_SHA256 >> 8;
+	ret->name[1] = TPM2_ALG_SHA256 & 0xff;
+	SHA256(buf, off, ret->name + 2);
+	return 0;
+}
+
 /* Looks the counter up, defining and initialising it when absent. */
-static int counter_open(struct tre *t, uint32_t index, ESYS_TR *ret)
+int tre_nv_counter_open(struct tre *t, uint32_t index, ESYS_TR *ret)
 {
 	_cleanup_esys_ TPM2B_NV_PUBLIC *pub = NULL;
 	ESYS_TR nv = ESYS_TR_NONE;
@@ -100,7 +120,7 @@ static int counter_read(struct tre *t, uint32_t index, uint64_t *ret)
 	ESYS_TR nv;
 	uint64_t v = 0;
 	TSS2_RC rc;
-	int r = counter_open(t, index, &nv);
+	int r = tre_nv_counter_open(t, index, &nv);
 
 	if (r < 0)
 		return r;
@@ -120,7 +140,7 @@ static int counter_read(struct tre *t, uint32_t index, uint64_t *ret)
 static int counter_increment(struct tre *t, uint32_t index)
 {
 	ESYS_TR nv;
-	int r = counter_open(t, index, &nv);
+	int r = tre_nv_counter_open(t, index, &nv);
 
 	if (r < 0)
 		return r;

@@ -449,6 +449,49 @@ int tre_certify_srk(struct tre *t, const uint8_t *nonce, size_t nonce_len,
 	return TRE_RETRY(t, certify_srk(t, nonce, nonce_len, ret_attest, ret_sig));
 }
 
+static int certify_parent(struct tre_parent *p, const uint8_t *nonce, size_t nonce_len,
+			  TPM2B_ATTEST *ret_attest, TPMT_SIGNATURE *ret_sig)
+{
+	struct tre *t = p->tre;
+	_cleanup_esys_ TPM2B_ATTEST *att = NULL;
+	_cleanup_esys_ TPMT_SIGNATURE *sig = NULL;
+	TPMT_SIG_SCHEME null = { .scheme = TPM2_ALG_NULL };
+	TPM2B_DATA q = { .size = (UINT16)nonce_len };
+	TSS2_RC rc;
+	int r = 0;
+
+	memcpy(q.buffer, nonce, nonce_len);
+	/* Both loaded at once: loading one may have made room by flushing
+	 * the other (a TPM without a resource manager holds 3 objects). */
+	for (int i = 0; i < 3 && r == 0; i++) {
+		r = ak_ensure(t);
+		if (r == 0)
+			r = tre_parent_ensure_loaded(p);
+		if (r == 0 && t->ak != ESYS_TR_NONE)
+			break;
+	}
+	if (r == 0 && t->ak == ESYS_TR_NONE)
+		r = tre_failerr(t, -ENOSPC, "no room for the AK and the storage parent");
+	if (r < 0)
+		return r;
+	/* The parent: ADMIN role with its (empty) authValue; AK: USER role. */
+	rc = Esys_Certify(t->esys, p->handle, t->ak, ESYS_TR_PASSWORD, ESYS_TR_PASSWORD,
+			  ESYS_TR_NONE, &q, &null, &att, &sig);
+	if (rc)
+		return tre_fail(t, rc, "certifying the storage parent with the AK");
+	*ret_attest = *att;
+	*ret_sig = *sig;
+	return 0;
+}
+
+int tre_certify_parent(struct tre_parent *p, const uint8_t *nonce, size_t nonce_len,
+		       TPM2B_ATTEST *ret_attest, TPMT_SIGNATURE *ret_sig)
+{
+	if (nonce_len > sizeof(((TPM2B_DATA *)0)->buffer))
+		return -EINVAL;
+	return TRE_RETRY(p->tre, certify_parent(p, nonce, nonce_len, ret_attest, ret_sig));
+}
+
 /* ---- PCRs and quotes ---- */
 
 static bool sel_empty(const TPML_PCR_SELECTION *s)

@@ -18,7 +18,8 @@
 #include "tre-internal.h"
 
 #define BLOB_MAGIC "MCTB"
-#define BLOB_VERSION 1
+#define BLOB_VERSION 1        /* under the SRK */
+#define BLOB_VERSION_PARENT 2 /* under a storage parent: its Name follows the epoch */
 
 static void cfb_forget(struct tre_key *k);
 static int cfb_mask(struct tre_key *k, const uint8_t **ret_m);
@@ -54,7 +55,8 @@ int tre_template(enum tre_kind kind, const TPM2B_DIGEST *auth_policy, TPM2B_PUBL
 	return -EINVAL;
 }
 
-/* ---- Blobs: "MCTB" v1 | epoch (8, BE) | TPM2B_PUBLIC | TPM2B_PRIVATE ---- */
+/* ---- Blobs: "MCTB" v1 | epoch (8, BE) | TPM2B_PUBLIC | TPM2B_PRIVATE,
+ * "MCTB" v2 | epoch | TPM2B_NAME parent | TPM2B_PUBLIC | TPM2B_PRIVATE ---- */
 
 int tre_blob_marshal(const struct tre_blob *b, uint8_t *buf, size_t max, size_t *ret_len)
 {
@@ -63,9 +65,10 @@ int tre_blob_marshal(const struct tre_blob *b, uint8_t *buf, size_t max, size_t 
 	if (max < 16)
 		return -EMSGSIZE;
 	memcpy(buf, BLOB_MAGIC, 4);
-	buf[4] = BLOB_VERSION;
+	buf[4] = b->parent.size ? BLOB_VERSION_PARENT : BLOB_VERSION;
 	buf[5] = buf[6] = buf[7] = 0;
 	if (Tss2_MU_UINT64_Marshal(b->epoch, buf, max, &off) ||
+	    (b->parent.size && Tss2_MU_TPM2B_NAME_Marshal(&b->parent, buf, max, &off)) ||
 	    Tss2_MU_TPM2B_PUBLIC_Marshal(&b->pub, buf, max, &off) ||
 	    Tss2_MU_TPM2B_PRIVATE_Marshal(&b->priv, buf, max, &off))
 		return -EMSGSIZE;
@@ -77,10 +80,14 @@ int tre_blob_unmarshal(const uint8_t *buf, size_t len, struct tre_blob *ret)
 {
 	size_t off = 8;
 
-	if (len < 16 || memcmp(buf, BLOB_MAGIC, 4) != 0 || buf[4] != BLOB_VERSION)
+	if (len < 16 || memcmp(buf, BLOB_MAGIC, 4) != 0 ||
+	    (buf[4] != BLOB_VERSION && buf[4] != BLOB_VERSION_PARENT))
 		return -EINVAL;
 	*ret = (struct tre_blob){ 0 };
 	if (Tss2_MU_UINT64_Unmarshal(buf, len, &off, &ret->epoch) ||
+	    (buf[4] == BLOB_VERSION_PARENT &&
+	     (Tss2_MU_TPM2B_NAME_Unmarshal(buf, len, &off, &ret->parent) ||
+	      ret->parent.size == 0)) ||
 	    Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, len, &off, &ret->pub) ||
 	    Tss2_MU_TPM2B_PRIVATE_Unmarshal(buf, len, &off, &ret->priv) || off != len)
 		return -EINVAL;
@@ -130,7 +137,7 @@ static void session_drop(struct tre *t)
 
 /* The ESAPI session with PolicyNV(epoch == e) run in it: authorizes the SRK
  * of epoch e.  A lost session is replaced once. */
-static int srk_session(struct tre *t, uint64_t e, ESYS_TR *ret_s)
+int tre_srk_session(struct tre *t, uint64_t e, ESYS_TR *ret_s)
 {
 	int r = 0;
 
@@ -149,40 +156,61 @@ static int srk_session(struct tre *t, uint64_t e, ESYS_TR *ret_s)
 
 /* ---- Creation with a known secret and import ---- */
 
-static int create_known(struct tre *t, const TPM2B_PUBLIC *tmpl, const uint8_t *secret,
-			size_t len, struct tre_blob *ret)
+/* The parent (p, or the SRK when NULL) and the session authorizing it. */
+static int parent_auth(struct tre *t, struct tre_parent *p, ESYS_TR *ret_h, ESYS_TR *ret_s,
+		       struct tre_blob *ret)
+{
+	int r;
+
+	*ret = (struct tre_blob){ .epoch = t->epoch };
+	if (p) {
+		r = tre_parent_session(p, ret_s);
+		if (r < 0)
+			return r;
+		*ret_h = p->handle;
+		ret->epoch = p->blob.epoch;
+		ret->parent = p->name;
+		return 0;
+	}
+	r = tre_srk_get(t, t->epoch, ret_h);
+	return r < 0 ? r : tre_srk_session(t, t->epoch, ret_s);
+}
+
+static int create_known(struct tre *t, struct tre_parent *p, const TPM2B_PUBLIC *tmpl,
+			const uint8_t *secret, size_t len, struct tre_blob *ret)
 {
 	_cleanup_esys_ TPM2B_PRIVATE *priv = NULL;
 	_cleanup_esys_ TPM2B_PUBLIC *pub = NULL;
 	TPM2B_SENSITIVE_CREATE sens = { 0 };
 	TPML_PCR_SELECTION nopcr = { 0 };
 	TPM2B_DATA outside = { 0 };
-	ESYS_TR srk, s;
+	struct tre_blob b;
+	ESYS_TR parent, s;
 	TSS2_RC rc;
 	int r;
 
-	r = tre_srk_get(t, t->epoch, &srk);
-	if (r == 0)
-		r = srk_session(t, t->epoch, &s);
+	r = parent_auth(t, p, &parent, &s, &b);
 	if (r < 0)
 		return r;
 	sens.sensitive.data.size = (UINT16)len;
 	memcpy(sens.sensitive.data.buffer, secret, len);
 	/* inSensitive is the first parameter: it goes encrypted. */
 	Esys_TRSess_SetAttributes(t->esys, s, TRE_SESS_ATTRS, 0xff);
-	rc = Esys_Create(t->esys, srk, s, ESYS_TR_NONE, ESYS_TR_NONE, &sens, tmpl, &outside,
+	rc = Esys_Create(t->esys, parent, s, ESYS_TR_NONE, ESYS_TR_NONE, &sens, tmpl, &outside,
 			 &nopcr, &priv, &pub, NULL, NULL, NULL);
 	wipe(&sens, sizeof(sens));
 	if (rc) {
 		tre_session_restart(t);
 		return tre_fail(t, rc, "TPM2_Create of an MCIM object");
 	}
-	*ret = (struct tre_blob){ .epoch = t->epoch, .pub = *pub, .priv = *priv };
+	b.pub = *pub;
+	b.priv = *priv;
+	*ret = b;
 	return 0;
 }
 
-int tre_create_known(struct tre *t, const TPM2B_PUBLIC *tmpl, const uint8_t *secret,
-		     size_t len, struct tre_blob *ret)
+static int create_known_to(struct tre *t, struct tre_parent *p, const TPM2B_PUBLIC *tmpl,
+			   const uint8_t *secret, size_t len, struct tre_blob *ret)
 {
 	int r;
 
@@ -192,34 +220,47 @@ int tre_create_known(struct tre *t, const TPM2B_PUBLIC *tmpl, const uint8_t *sec
 	if (r < 0)
 		return r;
 	/* TPM2_Create needs a free object slot of its own. */
-	return TRE_RETRY(t, TRE_ROOMY(t, true, create_known(t, tmpl, secret, len, ret)));
+	return TRE_RETRY(t, TRE_ROOMY(t, true, create_known(t, p, tmpl, secret, len, ret)));
 }
 
-static int import(struct tre *t, const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *dup,
+int tre_create_known(struct tre *t, const TPM2B_PUBLIC *tmpl, const uint8_t *secret,
+		     size_t len, struct tre_blob *ret)
+{
+	return create_known_to(t, NULL, tmpl, secret, len, ret);
+}
+
+int tre_create_known_to(struct tre_parent *p, const TPM2B_PUBLIC *tmpl, const uint8_t *secret,
+			size_t len, struct tre_blob *ret)
+{
+	return create_known_to(p->tre, p, tmpl, secret, len, ret);
+}
+
+static int import(struct tre *t, struct tre_parent *p, const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *dup,
 		  const TPM2B_ENCRYPTED_SECRET *seed, const TPM2B_DATA *enc_key,
 		  const TPMT_SYM_DEF_OBJECT *sym, struct tre_blob *ret)
 {
 	TPMT_SYM_DEF_OBJECT nosym = { .algorithm = TPM2_ALG_NULL };
 	_cleanup_esys_ TPM2B_PRIVATE *priv = NULL;
 	TPM2B_DATA nokey = { 0 };
-	ESYS_TR srk, s;
+	struct tre_blob b;
+	ESYS_TR parent, s;
 	TSS2_RC rc;
 	int r;
 
-	r = tre_srk_get(t, t->epoch, &srk);
-	if (r == 0)
-		r = srk_session(t, t->epoch, &s);
+	r = parent_auth(t, p, &parent, &s, &b);
 	if (r < 0)
 		return r;
 	/* encryptionKey (the inner wrapper's key) is the first parameter. */
 	Esys_TRSess_SetAttributes(t->esys, s, TRE_SESS_ATTRS, 0xff);
-	rc = Esys_Import(t->esys, srk, s, ESYS_TR_NONE, ESYS_TR_NONE, enc_key ? enc_key : &nokey,
+	rc = Esys_Import(t->esys, parent, s, ESYS_TR_NONE, ESYS_TR_NONE, enc_key ? enc_key : &nokey,
 			 pub, dup, seed, sym ? sym : &nosym, &priv);
 	if (rc) {
 		tre_session_restart(t);
 		return tre_fail(t, rc, "TPM2_Import");
 	}
-	*ret = (struct tre_blob){ .epoch = t->epoch, .pub = *pub, .priv = *priv };
+	b.pub = *pub;
+	b.priv = *priv;
+	*ret = b;
 	return 0;
 }
 
@@ -231,10 +272,48 @@ int tre_import(struct tre *t, const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *dup,
 
 	if (r < 0)
 		return r;
-	return TRE_RETRY(t, import(t, pub, dup, seed, enc_key, sym, ret));
+	return TRE_RETRY(t, import(t, NULL, pub, dup, seed, enc_key, sym, ret));
+}
+
+int tre_import_to(struct tre_parent *p, const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *dup,
+		  const TPM2B_ENCRYPTED_SECRET *seed, struct tre_blob *ret)
+{
+	struct tre *t = p->tre;
+	int r = check_mcim_public(t, pub);
+
+	if (r < 0)
+		return r;
+	/* Loading the parent may need an object slot. */
+	return TRE_RETRY(t, import(t, p, pub, dup, seed, NULL, NULL, ret));
 }
 
 /* ---- Loading ---- */
+
+/* Under a storage parent: its PolicyNV(R <= bound), then Load. */
+static int key_load_under(struct tre_key *k)
+{
+	struct tre *t = k->tre;
+	struct tre_parent *p = tre_parent_find(t, &k->blob.parent);
+	ESYS_TR s;
+	TSS2_RC rc;
+	int r;
+
+	if (!p)
+		return tre_failerr(t, -ENOKEY, "the object's storage parent is not known");
+	r = tre_parent_session(p, &s);
+	if (r < 0)
+		return r;
+	Esys_TRSess_SetAttributes(t->esys, s, TPMA_SESSION_CONTINUESESSION, 0xff);
+	rc = Esys_Load(t->esys, p->handle, s, ESYS_TR_NONE, ESYS_TR_NONE, &k->blob.priv,
+		       &k->blob.pub, &k->handle);
+	if (rc) {
+		k->handle = ESYS_TR_NONE;
+		tre_session_restart(t);
+		return tre_fail(t, rc, "loading an MCIM object under its storage parent");
+	}
+	k->gen = t->gen;
+	return 0;
+}
 
 static int key_load_once(struct tre_key *k)
 {
@@ -243,11 +322,13 @@ static int key_load_once(struct tre_key *k)
 	TSS2_RC rc;
 	int r;
 
+	if (k->blob.parent.size)
+		return key_load_under(k);
 	r = tre_srk_get(t, k->blob.epoch, &srk);
 	if (r < 0)
 		return r;
 	/* The SRK's policy: PolicyNV(epoch counter == the blob's epoch). */
-	r = srk_session(t, k->blob.epoch, &s);
+	r = tre_srk_session(t, k->blob.epoch, &s);
 	if (r == 0) {
 		Esys_TRSess_SetAttributes(t->esys, s, TPMA_SESSION_CONTINUESESSION, 0xff);
 		rc = Esys_Load(t->esys, srk, s, ESYS_TR_NONE, ESYS_TR_NONE, &k->blob.priv,
@@ -285,6 +366,9 @@ int tre_key_load(struct tre *t, const struct tre_blob *b, struct tre_key **ret)
 	r = check_mcim_public(t, &b->pub);
 	if (r < 0)
 		return r;
+	if (b->parent.size && !tre_parent_find(t, &b->parent))
+		return tre_failerr(t, -ENOKEY, "the object's storage parent is not known "
+				   "(tre_parent_add)");
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return -ENOMEM;

@@ -28,6 +28,16 @@ struct tre_key {
 	struct tre_key *next; /* tre's list of keys */
 };
 
+struct tre_parent {
+	struct tre *tre;
+	struct tre_blob blob;   /* under the SRK */
+	uint64_t bound;         /* usable while R <= bound */
+	TPM2B_NAME name;
+	ESYS_TR handle;         /* ESYS_TR_NONE when not loaded */
+	uint64_t gen;           /* tre->gen when loaded */
+	struct tre_parent *next; /* tre's list of parents */
+};
+
 struct tre {
 	struct tre_config cfg;
 	char tcti_conf[256];
@@ -60,6 +70,8 @@ struct tre {
 	void *tamper_ud;
 
 	struct tre_key *keys;
+	struct tre_parent *parents;
+	ESYS_TR revoke_nv;       /* the revocation counter R, or NONE (parent.c) */
 	uint32_t last_rc;
 	char err[512];
 };
@@ -93,6 +105,17 @@ void tre_flush(struct tre *t, ESYS_TR *h);
 /* Recovers from a TPM restart: TPM2_Startup, fresh ESYS context. */
 int tre_recover(struct tre *t);
 int tre_key_ensure_loaded(struct tre_key *k);
+/* The ESAPI session with the SRK's PolicyNV(epoch == e) run in it (key.c). */
+int tre_srk_session(struct tre *t, uint64_t e, ESYS_TR *ret_s);
+/* Parents (parent.c): the registered one of that Name, or NULL. */
+struct tre_parent *tre_parent_find(struct tre *t, const TPM2B_NAME *name);
+/* Loads p if needed; *ret_s: the session with P's PolicyNV run in it. */
+int tre_parent_session(struct tre_parent *p, ESYS_TR *ret_s);
+int tre_parent_ensure_loaded(struct tre_parent *p);
+/* counter.c: an mcim NV counter's ESYS_TR, defined and written when absent. */
+int tre_nv_counter_open(struct tre *t, uint32_t index, ESYS_TR *ret);
+/* The Name such a counter has once written (TPM 2.0 Part 1 37.2.3). */
+int tre_nv_counter_name(uint32_t index, TPM2B_NAME *ret);
 
 /* The per-use hot path over SAPI (fast.c). */
 struct tre_fast;

@@ -17,6 +17,7 @@ void tre_config_init(struct tre_config *cfg)
 	cfg->pcr_mask = TRE_DEFAULT_PCRS;
 	cfg->app_pcr = TRE_APP_PCR;
 	cfg->epoch_index = TRE_EPOCH_NV_INDEX;
+	cfg->revoke_index = TRE_REVOKE_NV_INDEX;
 }
 
 uint32_t tre_rc_base(uint32_t rc)
@@ -246,6 +247,8 @@ void tre_make_room(struct tre *t, bool keep_srk)
 		return;
 	for (struct tre_key *k = t->keys; k; k = k->next)
 		tre_flush(t, &k->handle);
+	for (struct tre_parent *p = t->parents; p; p = p->next)
+		tre_flush(t, &p->handle);
 }
 
 /* ---- Capability probe: which key mode this TPM supports ---- */
@@ -650,11 +653,13 @@ static int esys_start(struct tre *t)
 static void forget_handles(struct tre *t)
 {
 	t->gen++;
-	t->srk = t->session = t->epoch_nv = ESYS_TR_NONE;
+	t->srk = t->session = t->epoch_nv = t->revoke_nv = ESYS_TR_NONE;
 	t->ak = ESYS_TR_NONE;
 	tre_fast_forget(t);
 	for (struct tre_key *k = t->keys; k; k = k->next)
 		k->handle = ESYS_TR_NONE;
+	for (struct tre_parent *p = t->parents; p; p = p->next)
+		p->handle = ESYS_TR_NONE;
 }
 
 int tre_recover(struct tre *t)
@@ -690,7 +695,7 @@ int tre_open(const struct tre_config *cfg, struct tre **ret)
 	 * tre_errmsg() instead.  TSS2_LOG set by the user still wins. */
 	setenv("TSS2_LOG", "all+none", 0);
 	t->cfg = *cfg;
-	t->srk = t->session = t->epoch_nv = t->ak = ESYS_TR_NONE;
+	t->srk = t->session = t->epoch_nv = t->ak = t->revoke_nv = ESYS_TR_NONE;
 	snprintf(t->tcti_conf, sizeof(t->tcti_conf), "%s", cfg->tcti ? cfg->tcti : "auto");
 	if (cfg->app_pcr >= 24 || !(cfg->pcr_mask & (1u << cfg->app_pcr)) ||
 	    (cfg->pcr_mask >> 24)) {
@@ -733,6 +738,8 @@ void tre_close(struct tre *t)
 		return;
 	while (t->keys)
 		tre_key_free(t->keys);
+	while (t->parents)
+		tre_parent_remove(t->parents);
 	tre_fast_close(t);
 	if (t->esys) {
 		tre_flush(t, &t->session);
@@ -765,6 +772,8 @@ int tre_epoch_increment(struct tre *t, uint64_t *ret_new)
 	/* Old keys stay loaded until flushed: flush them now. */
 	for (struct tre_key *k = t->keys; k; k = k->next)
 		tre_flush(t, &k->handle);
+	for (struct tre_parent *p = t->parents; p; p = p->next)
+		tre_flush(t, &p->handle);
 	tre_flush(t, &t->srk);
 	r = srk_policy_digest(t, t->epoch, &t->srk_policy);
 	if (r < 0)

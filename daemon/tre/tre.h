@@ -28,7 +28,8 @@
  *   -ENOSPC       the TPM is out of object or session memory
  *   -EKEYREJECTED the platform state (PCRs) does not match the approved
  *                 policy: a tamper event or an unapproved change
- *   -EKEYREVOKED  the key's epoch is not the TPM's epoch counter any more
+ *   -EKEYREVOKED  the key's epoch is not the TPM's epoch counter any more,
+ *                 or its storage parent was revoked (tre_revoke_upto)
  *   -EBADMSG      a blob failed the TPM's integrity check (tampered, or made
  *                 for another TPM)
  *   -EOPNOTSUPP   the TPM lacks what the operation needs
@@ -52,6 +53,8 @@ struct tre_key;
 
 /* Default NV index of the epoch counter (owner range, TCG handle registry). */
 #define TRE_EPOCH_NV_INDEX 0x01800a00u
+/* Default NV index of the revocation counter R (storage parents, docs/tre.md 4). */
+#define TRE_REVOKE_NV_INDEX 0x01800a02u
 /* Default application PCR that tamper events extend (PC Client: 23). */
 #define TRE_APP_PCR 23u
 /* Default PCR set (sha256 bank) every MCIM object is bound to. */
@@ -72,6 +75,7 @@ struct tre_config {
 	uint32_t pcr_mask;    /* sha256 PCRs bound by policy (bit n = PCR n) */
 	unsigned app_pcr;     /* tamper PCR, must be in pcr_mask */
 	uint32_t epoch_index; /* NV counter index */
+	uint32_t revoke_index; /* the revocation counter R of the storage parents */
 	/*
 	 * authValue of the TRE's NV counters (the epoch and tre-counter.h's),
 	 * set when they are defined and needed to read or increment them: with
@@ -156,11 +160,12 @@ int tre_policy_authorize_digest(struct tre *t, const TPM2B_PUBLIC *op_key,
 
 /* ---- Key blobs: what the store keeps ---- */
 struct tre_blob {
-	uint64_t epoch; /* epoch of the SRK it is wrapped to */
+	uint64_t epoch; /* epoch of the SRK it is wrapped to (or its parent is) */
+	TPM2B_NAME parent; /* Name of its storage parent (tre_parent_*); size 0: the SRK */
 	TPM2B_PUBLIC pub;
 	TPM2B_PRIVATE priv;
 };
-#define TRE_BLOB_MAX (16 + sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE))
+#define TRE_BLOB_MAX (16 + sizeof(TPM2B_NAME) + sizeof(TPM2B_PUBLIC) + sizeof(TPM2B_PRIVATE))
 int tre_blob_marshal(const struct tre_blob *b, uint8_t *buf, size_t max, size_t *ret_len);
 int tre_blob_unmarshal(const uint8_t *buf, size_t len, struct tre_blob *ret);
 
@@ -193,7 +198,58 @@ int tre_import(struct tre *t, const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *dup,
 	       const TPM2B_ENCRYPTED_SECRET *seed, const TPM2B_DATA *enc_key,
 	       const TPMT_SYM_DEF_OBJECT *sym, struct tre_blob *ret);
 
+/*
+ * ---- Storage parents: one per operator subscription (docs/tre.md 4,
+ * docs/change-format.md 7) ----
+ *
+ * A storage parent P is an ECC P-256 restricted decrypt key under the SRK
+ * (fixedTPM, fixedParent, sensitiveDataOrigin, noDA, userWithAuth clear,
+ * AES-128-CFB) whose authPolicy is PolicyNV(R, bound, offset 0,
+ * TPM_EO_UNSIGNED_LE) on the revocation counter R (cfg.revoke_index, the
+ * epoch counter's attributes and authValue): P, and so every object under
+ * it, loads only while R <= bound.  tre_revoke_upto(b) moves R past b for
+ * good, revoking every parent whose bound is <= b at once.
+ */
+struct tre_parent;
+/* R, the revocation counter (defined on first use like tre-counter.h's). */
+int tre_revocation(struct tre *t, uint64_t *ret);
+/* P's authPolicy for a bound, computed (TPM 2.0 Part 3 23.9). */
+int tre_parent_policy(struct tre *t, uint64_t bound, TPM2B_DIGEST *ret);
+void tre_parent_template(const TPM2B_DIGEST *policy, TPM2B_PUBLIC *ret);
+/* TPM2_Create of a fresh parent under the SRK; ret: its blob. */
+int tre_parent_create(struct tre *t, uint64_t bound, struct tre_blob *ret);
+/*
+ * Makes a parent known to t (no TPM command: it loads at its first use):
+ * objects whose blob names it load under it.  -EINVAL when the blob is not
+ * a parent of that bound (its authPolicy differs).  Adding the same parent
+ * twice gives the same one.  Parents are freed with t.
+ */
+int tre_parent_add(struct tre *t, const struct tre_blob *b, uint64_t bound,
+		   struct tre_parent **ret);
+/* Loads it now (PolicyNV, Load): -EKEYREVOKED once R > its bound. */
+int tre_parent_load(struct tre_parent *p);
+/* Forgets it (flushed; its loaded objects too). */
+void tre_parent_remove(struct tre_parent *p);
+uint64_t tre_parent_bound(const struct tre_parent *p);
+const TPM2B_PUBLIC *tre_parent_public(const struct tre_parent *p);
+const TPM2B_NAME *tre_parent_name(const struct tre_parent *p);
+/* TPM2_Certify of the parent by the AK (as tre_certify_srk). */
+int tre_certify_parent(struct tre_parent *p, const uint8_t *nonce, size_t nonce_len,
+		       TPM2B_ATTEST *ret_attest, TPMT_SIGNATURE *ret_sig);
+/* tre_import and tre_create_known under a parent (NULL: the SRK). */
+int tre_import_to(struct tre_parent *p, const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *dup,
+		  const TPM2B_ENCRYPTED_SECRET *seed, struct tre_blob *ret);
+int tre_create_known_to(struct tre_parent *p, const TPM2B_PUBLIC *tmpl, const uint8_t *secret,
+			size_t len, struct tre_blob *ret);
+/*
+ * Revokes every parent whose bound is <= bound: NV_Increment of R until
+ * R > bound (nothing when it is already), loaded objects under revoked
+ * parents flushed.  *ret_r (may be NULL): R after.
+ */
+int tre_revoke_upto(struct tre *t, uint64_t bound, uint64_t *ret_r);
+
 /* ---- Loaded keys ---- */
+/* A blob naming a parent loads under it (tre_parent_add first: -ENOKEY). */
 int tre_key_load(struct tre *t, const struct tre_blob *b, struct tre_key **ret);
 void tre_key_free(struct tre_key *k);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct tre_key *, tre_key_free)

@@ -32,6 +32,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.tamper_pcr, 23);
 	assert_int_equal(c.epoch_nv_index, 0x01800a00);
 	assert_int_equal(c.generation_nv_index, 0x01800a01);
+	assert_int_equal(c.revoke_nv_index, 0x01800a02);
 	assert_int_equal(c.sqn_headroom, 4096);
 	assert_int_equal(c.max_clients_per_user, 4);
 	assert_int_equal(c.idle_timeout, 60);
@@ -147,6 +148,8 @@ static void test_errors(void **state)
 		  "t.conf:2: [tpm] epoch_nv_index: 2164260865 is out of range 16777216..33554431" },
 		{ "[tpm]\ngeneration_nv_index = 0x01800a00\n",
 		  "t.conf: [tpm] generation_nv_index: must differ from epoch_nv_index (an epoch increment revokes keys)" },
+		{ "[tpm]\nrevoke_nv_index = 0x01800a01\n",
+		  "t.conf: [tpm] revoke_nv_index: must differ from epoch_nv_index and generation_nv_index" },
 		{ "[store]\nsqn_headroom = 0\n",
 		  "t.conf:2: [store] sqn_headroom: 0 is out of range 1..268435456" },
 		{ "[store]\npath = store.db\n",

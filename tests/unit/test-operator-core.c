@@ -882,6 +882,63 @@ static void ak_checks(void **state _unused_)
 	assert_non_null(strstr(v.checks[0].reason, "P-256"));
 }
 
+/* The evidence's storage key: the SRK or a storage parent (pva_srk_check). */
+static void srk_checks(void **state _unused_)
+{
+	const TPMA_OBJECT storage = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+				    TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_RESTRICTED |
+				    TPMA_OBJECT_DECRYPT | TPMA_OBJECT_NODA;
+	TPM2B_PUBLIC k = { .publicArea = {
+		.type = TPM2_ALG_ECC, .nameAlg = TPM2_ALG_SHA256,
+		.objectAttributes = storage,
+		.authPolicy = { .size = 32 },
+		.parameters.eccDetail = {
+			.symmetric = { .algorithm = TPM2_ALG_AES, .keyBits.aes = 128,
+				       .mode.aes = TPM2_ALG_CFB },
+			.scheme = { .scheme = TPM2_ALG_NULL },
+			.curveID = TPM2_ECC_NIST_P256,
+			.kdf = { .scheme = TPM2_ALG_NULL } } } };
+	TPM2B_PUBLIC x;
+	char why[256];
+
+	/* the SRK's template and a storage parent's: the same shape */
+	assert_int_equal(pva_srk_check(&k, why, sizeof(why)), 0);
+	memset(k.publicArea.authPolicy.buffer, 0x5a, 32); /* PolicyNV(R <= b), any digest */
+	assert_int_equal(pva_srk_check(&k, why, sizeof(why)), 0);
+	x = k; /* without noDA nor sensitiveDataOrigin: still a storage key */
+	x.publicArea.objectAttributes &= ~(TPMA_OBJECT_NODA | TPMA_OBJECT_SENSITIVEDATAORIGIN);
+	assert_int_equal(pva_srk_check(&x, why, sizeof(why)), 0);
+	x = k; /* a signing key */
+	x.publicArea.objectAttributes = (storage & ~TPMA_OBJECT_DECRYPT) | TPMA_OBJECT_SIGN_ENCRYPT;
+	assert_int_equal(pva_srk_check(&x, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "a signing key"));
+	x = k; /* not restricted */
+	x.publicArea.objectAttributes &= ~TPMA_OBJECT_RESTRICTED;
+	assert_int_equal(pva_srk_check(&x, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "not restricted"));
+	x = k; /* duplicable */
+	x.publicArea.objectAttributes &= ~TPMA_OBJECT_FIXEDPARENT;
+	assert_int_equal(pva_srk_check(&x, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "duplicable"));
+	x = k;
+	x.publicArea.objectAttributes &= ~(TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT);
+	assert_int_equal(pva_srk_check(&x, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "duplicable"));
+	x = k; /* usable with an authValue */
+	x.publicArea.objectAttributes |= TPMA_OBJECT_USERWITHAUTH;
+	assert_int_equal(pva_srk_check(&x, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "userWithAuth"));
+	x = k; /* no policy */
+	x.publicArea.authPolicy.size = 0;
+	assert_int_equal(pva_srk_check(&x, why, sizeof(why)), -EINVAL);
+	x = k; /* another symmetric */
+	x.publicArea.parameters.eccDetail.symmetric.mode.aes = TPM2_ALG_CTR;
+	assert_int_equal(pva_srk_check(&x, why, sizeof(why)), -EINVAL);
+	x = k; /* a scheme: not a storage key */
+	x.publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDH;
+	assert_int_equal(pva_srk_check(&x, why, sizeof(why)), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -891,6 +948,7 @@ int main(void)
 		cmocka_unit_test(store_download_races),
 		cmocka_unit_test(tickets_revoked_by_refusal), cmocka_unit_test(store_changes),
 		cmocka_unit_test(metrics_text), cmocka_unit_test(ak_checks),
+		cmocka_unit_test(srk_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -180,10 +180,17 @@ static const char *sig_reason(int r)
 
 int pva_srk_check(const TPM2B_PUBLIC *srk, char *why, size_t why_size)
 {
-	/* daemon/tre/tre.c tre_srk_template(): what the DPF wraps to. */
-	const TPMA_OBJECT want = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
-				 TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_RESTRICTED |
-				 TPMA_OBJECT_DECRYPT | TPMA_OBJECT_NODA;
+	/*
+	 * What the DPF wraps to: a storage key of this TPM, the SRK of
+	 * daemon/tre (tre_srk_template) or one of its storage parents (a key
+	 * per subscription under it, docs/change-format.md 7, whose policy
+	 * the PVA need not know).  Restricted decrypt, never duplicated
+	 * (fixedTPM, fixedParent), usable only through its policy
+	 * (userWithAuth clear), not a signing key.
+	 */
+	const TPMA_OBJECT need = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
+				 TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
+	const TPMA_OBJECT refuse = TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_USERWITHAUTH;
 	const TPMT_PUBLIC *p = &srk->publicArea;
 	const TPMS_ECC_PARMS *e = &p->parameters.eccDetail;
 
@@ -191,19 +198,26 @@ int pva_srk_check(const TPM2B_PUBLIC *srk, char *why, size_t why_size)
 	    e->curveID != TPM2_ECC_NIST_P256 || e->symmetric.algorithm != TPM2_ALG_AES ||
 	    e->symmetric.keyBits.aes != 128 || e->symmetric.mode.aes != TPM2_ALG_CFB ||
 	    e->scheme.scheme != TPM2_ALG_NULL || e->kdf.scheme != TPM2_ALG_NULL) {
-		snprintf(why, why_size,
-			 "the SRK is not the TRE's (ECC P-256, SHA-256, AES-128-CFB storage key)");
+		snprintf(why, why_size, "the storage key is not an ECC P-256, SHA-256, "
+			 "AES-128-CFB storage key without a scheme");
 		return -EINVAL;
 	}
-	if (p->objectAttributes != want) {
+	if ((p->objectAttributes & need) != need || (p->objectAttributes & refuse)) {
 		snprintf(why, why_size,
-			 "the SRK's attributes 0x%08x are not the TRE's 0x%08x (restricted decrypt, "
-			 "fixedTPM, fixedParent, sensitiveDataOrigin, noDA, policy use only)",
-			 p->objectAttributes, want);
+			 "the storage key's attributes 0x%08x are not a storage key's: %s%s%s%s%s",
+			 p->objectAttributes,
+			 p->objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT ? "a signing key, " : "",
+			 p->objectAttributes & TPMA_OBJECT_RESTRICTED ? "" : "not restricted, ",
+			 p->objectAttributes & TPMA_OBJECT_DECRYPT ? "" : "no decrypt, ",
+			 (p->objectAttributes & (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT)) ==
+					 (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT)
+				 ? "" : "duplicable (fixedTPM or fixedParent clear), ",
+			 p->objectAttributes & TPMA_OBJECT_USERWITHAUTH
+				 ? "usable with its authValue (userWithAuth)" : "policy use only");
 		return -EINVAL;
 	}
 	if (p->authPolicy.size != TPM2_SHA256_DIGEST_SIZE) {
-		snprintf(why, why_size, "the SRK has no epoch policy (authPolicy empty)");
+		snprintf(why, why_size, "the storage key has no policy (authPolicy empty)");
 		return -EINVAL;
 	}
 	return 0;

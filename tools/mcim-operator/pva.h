@@ -110,7 +110,9 @@ bool pva_verdict_from_device(const struct pva_verdict *v);
 /* One line listing the failed checks' reasons ("; "-separated), for logs. */
 void pva_verdict_summary(const struct pva_verdict *v, char *buf, size_t size);
 
-/* The TRE's SRK: restricted decrypt ECC P-256, AES-128-CFB, SHA-256, with a policy. */
+/* A storage key the DPF may wrap to (the SRK or a storage parent): restricted
+ * decrypt ECC P-256, AES-128-CFB, SHA-256, fixedTPM, fixedParent, userWithAuth
+ * clear, not a signing key, with a policy. */
 int pva_srk_check(const TPM2B_PUBLIC *srk, char *why, size_t why_size);
 
 #endif

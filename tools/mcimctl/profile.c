@@ -39,7 +39,7 @@ static int card_state(const struct ctl *c, struct json_object *res, const char *
 static int simple(const struct ctl *c, int argc, char **argv, const char *method,
 		  const char *usage, const char *done)
 {
-	struct json_object *res = NULL, *params;
+	struct json_object *res = NULL, *params, *how;
 	int r = sub_options(argc, argv, usage);
 
 	if (r >= 0)
@@ -53,6 +53,8 @@ static int simple(const struct ctl *c, int argc, char **argv, const char *method
 		return r;
 	if (c->json)
 		print_result(c, res);
+	else if (done && json_object_object_get_ex(res, "revoked", &how))
+		printf("%s %s (revoked: %s)\n", done, argv[optind], json_object_get_string(how));
 	else if (done)
 		printf("%s %s\n", done, argv[optind]);
 	else

@@ -152,7 +152,7 @@ for i in $(seq $kills); do
 	why=
 	[ "$(sqlite3 $dir/store.db 'PRAGMA integrity_check')" = ok ] || why="integrity"
 	nb=$(sqlite3 $dir/store.db "SELECT count(*) FROM blobs b JOIN profiles p ON p.id = b.profile_id WHERE p.iccid = '$iccid'")
-	[ $nb = 0 ] || [ $nb = 6 ] || why="$why half($nb blobs)"
+	[ $nb = 0 ] || [ $nb = 7 ] || why="$why half($nb blobs)"
 	[ "$(CTL profile list | grep -c ' enabled ')" = 1 ] || why="$why enabled-count"
 	sqn=$((sqn + 64)); auth_resync $sqn; sqn=$(( sqn_used > sqn ? sqn_used : sqn ))
 	[ "${rsp:0:20}" = db08$RES1 ] || why="$why auth"
@@ -160,7 +160,7 @@ for i in $(seq $kills); do
 		[ -z "$(sqlite3 $dir/store.db "SELECT 1 FROM device_blobs WHERE kind = 'receipt-pending'")" ]; then
 		completed=$((completed + 1))
 	else
-		[ $nb = 6 ] && resumed=$((resumed + 1))
+		[ $nb = 7 ] && resumed=$((resumed + 1))
 		CTL provision >$dir/retry.out 2>&1 || why="$why retry($(tail -1 $dir/retry.out))"
 		CTL profile list | grep -q "^$iccid  *enabled" || why="$why not-enabled-after-retry"
 	fi

@@ -90,7 +90,7 @@ while [ $kills -lt $kills_min ]; do
 	nonce=$(sqlite3 $dir/store.db "SELECT count(*) FROM device_blobs WHERE kind = 'package-nonce'")
 	if CTL profile list | grep -q "^$iccid  *enabled  *operational"; then
 		# The new state, whole: key, opc, 3 PINs, policy; sequence; nonce gone.
-		[ "$(blobs $iccid)" = 6 ] && [ $s = $seq ] && [ $nonce = 0 ] ||
+		[ "$(blobs $iccid)" = 7 ] && [ $s = $seq ] && [ $nonce = 0 ] ||
 			why="$why half-new(blobs $(blobs $iccid) seq $s nonce $nonce)"
 		installed=$((installed + 1))
 		j=$((j + 1)) seq=$((seq + 1))

@@ -12,3 +12,8 @@ $(call add_test,mcimd,tests/integration/provision/package.sh,$(BUILD)/bin/mcimd 
 $(call add_test,mcimd,tests/integration/provision/package-kill.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/tests/pkg-forge)
 # The whole provisioning against the test operator with a DPF (pkg-forge).
 $(call add_test,mcimd,tests/integration/provision/online.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/tests/pkg-forge)
+# Revocation in the TPM (docs/change-format.md 7): two downloads from
+# mcim-operator, two storage parents, the older deleted and its saved blobs
+# refused by the TPM (blob-load).
+$(eval $(call test_prog,blob-load,tests/integration/provision/blob-load.c,tre tpm2util mcimutil,$(LDLIBS_tss) $(call pkglibs,tss2-sys) $(LDLIBS_crypto)))
+$(call add_test,mcimd,tests/integration/provision/revoke.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/bin/mcim-operator $(BUILD)/tests/blob-load)
