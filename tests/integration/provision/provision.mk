@@ -12,3 +12,6 @@ $(call add_test,mcimd,tests/integration/provision/package.sh,$(BUILD)/bin/mcimd 
 $(call add_test,mcimd,tests/integration/provision/package-kill.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/tests/pkg-forge)
 # The whole provisioning against the test operator with a DPF (pkg-forge).
 $(call add_test,mcimd,tests/integration/provision/online.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/tests/pkg-forge)
+# Checks 9a and 9b of a change of subscription (docs/change-format.md 3)
+# with two operator roots, consents and releases that pkg-forge signs.
+$(call add_test,mcimd,tests/integration/provision/switch-checks.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/tests/pkg-forge)
