@@ -130,6 +130,7 @@ static int h_status(void *user, const struct control_call *call,
 	json_object_object_add(o, "log_level",
 			       json_object_new_string(config_log_level_name(log_get_level())));
 	json_object_object_add(o, "provisioning", mcimd_provision_json(d));
+	json_object_object_add(o, "switch_order", mcimd_switch_order_json(d));
 	*ret = o;
 	return 0;
 }

@@ -323,6 +323,83 @@ static struct json_object *registration_json(const struct op_registration *g)
 	return o;
 }
 
+/* The switch order as the DRF sent it (op_parse_switch() reads it back). */
+static struct json_object *switch_json(const struct op_switch *w)
+{
+	struct json_object *o = json_object_new_object(), *sho = json_object_new_object();
+	_cleanup_free_ char *c = b64_encode(w->consent, w->consent_len);
+	_cleanup_free_ char *r = w->release_len ? b64_encode(w->release, w->release_len) : NULL;
+
+	json_object_object_add(sho, "id", json_object_new_string(w->sho_id));
+	json_object_object_add(sho, "name", json_object_new_string(w->sho_name));
+	json_object_object_add(o, "sho", sho);
+	json_object_object_add(o, "pva", json_object_new_string(w->pva_url));
+	json_object_object_add(o, "dpf", json_object_new_string(w->dpf_url));
+	json_object_object_add(o, "consent", c ? json_object_new_string(c) : NULL);
+	json_object_object_add(o, "release", r ? json_object_new_string(r) : NULL);
+	return o;
+}
+
+/*
+ * A registration answer with "switch" keeps the order (device blob
+ * MCIMD_BLOB_SWITCH_ORDER) for the switch (change-format.md 5, a later
+ * step); one without it withdraws an earlier order.
+ */
+static int keep_switch_order(struct mcimd *d, const struct op_registration *g)
+{
+	_cleanup_json_ struct json_object *o = NULL;
+	const char *text;
+	int r;
+
+	if (!g->has_switch) {
+		r = store_device_blob_delete(d->store, MCIMD_BLOB_SWITCH_ORDER);
+		return r == -ENOENT ? 0 : r;
+	}
+	o = switch_json(&g->sw);
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						 JSON_C_TO_STRING_NOSLASHESCAPE);
+	r = store_device_blob_put(d->store, MCIMD_BLOB_SWITCH_ORDER, (const uint8_t *)text,
+				  strlen(text));
+	if (r < 0)
+		return r;
+	log_notice("a switch order is pending: to %s (%s), PVA %s, DPF %s, consent %zu bytes, "
+		   "%s", g->sw.sho_name, g->sw.sho_id, g->sw.pva_url, g->sw.dpf_url,
+		   g->sw.consent_len, g->sw.release_len ? "with a release" : "no release");
+	if (store_audit(d->store, "switch-ordered", NULL, g->sw.sho_id) < 0)
+		log_warning("audit: %s", store_errmsg(d->store));
+	return 0;
+}
+
+struct json_object *mcimd_switch_order_json(struct mcimd *d)
+{
+	_cleanup_free_ uint8_t *b = NULL;
+	_cleanup_free_ struct op_switch *w = NULL;
+	struct json_object *o, *sho;
+	size_t len = 0;
+	char why[256];
+
+	if (store_device_blob_get(d->store, MCIMD_BLOB_SWITCH_ORDER, &b, &len) < 0)
+		return NULL;
+	w = malloc(sizeof(*w));
+	if (!w)
+		return NULL;
+	if (op_parse_switch((const char *)b, len, w, why, sizeof(why)) < 0) {
+		log_error("the stored switch order is damaged: %s", why);
+		return NULL;
+	}
+	o = json_object_new_object();
+	sho = json_object_new_object();
+	json_object_object_add(sho, "id", json_object_new_string(w->sho_id));
+	json_object_object_add(sho, "name", json_object_new_string(w->sho_name));
+	json_object_object_add(o, "sho", sho);
+	json_object_object_add(o, "pva", json_object_new_string(w->pva_url));
+	json_object_object_add(o, "dpf", json_object_new_string(w->dpf_url));
+	json_object_object_add(o, "consent_bytes", json_object_new_int64((int64_t)w->consent_len));
+	json_object_object_add(o, "release_bytes", json_object_new_int64((int64_t)w->release_len));
+	json_object_object_add(o, "state", json_object_new_string("pending"));
+	return o;
+}
+
 static void start_validate(struct mcimd_prov *p);
 static void start_download(struct mcimd_prov *p);
 static void start_receipt_step(struct mcimd_prov *p);
@@ -357,7 +434,13 @@ static void on_register(void *user, const struct http_response *rsp)
 	}
 	if (store_audit(d->store, "registered", NULL, p->reg.device_id) < 0)
 		log_warning("audit: %s", store_errmsg(d->store));
-	step_ok(p, "registration kept");
+	if (keep_switch_order(d, &p->reg) < 0) {
+		fail(p, -EIO, "store", NULL, "store: the switch order: %s", store_errmsg(d->store));
+		return;
+	}
+	step_ok(p, "registration kept%s%s%s", p->reg.has_switch ? "; a switch order to " : "",
+		p->reg.has_switch ? p->reg.sw.sho_name : "",
+		p->reg.has_switch ? " is pending" : "");
 	p->registered = true;
 	if (p->flow == MCIMD_PROV_AUTO || p->flow == MCIMD_PROV_FULL) {
 		start_validate(p);
