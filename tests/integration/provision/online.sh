@@ -70,10 +70,14 @@ srv_pid=$!
 for _ in $(seq 200); do [ -s "$dir/port" ] && break; sleep 0.02; done
 port=$(cat "$dir/port" 2>/dev/null)
 t "the test operator (DRF, PVA, DPF) listens on 127.0.0.1:$port" "[ -n '$port' ]"
+# A device trusts several operators (docs/change-format.md 1): [provisioning]
+# ca is a bundle, another operator's root first; TLS and the package verifier
+# find this operator's in it.
+cat $P/other-root.pem $P/root.pem >$P/roots.pem
 conf() { # NAME [extra]
 	write_conf "$dir/$1.conf" 0 "[provisioning]
 drf_url = https://127.0.0.1:$port
-ca = $P/root.pem
+ca = $P/roots.pem
 timeout = 5
 retries = 1
 ${2:-}"
