@@ -1029,6 +1029,17 @@ static void start_download(struct mcimd_prov *p)
 	post_max(p, url, body, REQUEST_MAX, 4 * (PACKAGE_MAX / 3) + 1024, false, on_package);
 }
 
+static struct json_object *download_result(const struct mcimd_prov *p)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "iccid", json_object_new_string(p->installed.iccid));
+	json_object_object_add(o, "imsi", json_object_new_string(p->installed.imsi));
+	json_object_object_add(o, "sequence", json_object_new_int64(p->sequence));
+	json_object_object_add(o, "device_id", json_object_new_string(p->reg.device_id));
+	return o;
+}
+
 /* enable the new profile, then release the provisioning profile(s). */
 static void finish_download(struct mcimd_prov *p)
 {
@@ -1040,6 +1051,20 @@ static void finish_download(struct mcimd_prov *p)
 	int r;
 
 	step_begin(p, "enable");
+	if (p->installed.replaces[0]) {
+		/* A switch package (docs/change-format.md 3): its profile stays
+		 * disabled and the one it replaces as it is; the switch
+		 * (section 5) enables it. */
+		step_ok(p, "profile %s not enabled: it replaces %s, the switch enables it",
+			p->installed.iccid, p->installed.replaces);
+		if (store_device_blob_delete(d->store, MCIMD_BLOB_RECEIPT_PENDING) < 0)
+			log_warning("store: %s", store_errmsg(d->store));
+		result = download_result(p);
+		json_object_object_add(result, "replaces",
+				       json_object_new_string(p->installed.replaces));
+		finish(p, result);
+		return;
+	}
 	r = mcimd_profile_lifecycle(d, p->installed.id, MCIMD_ENABLE, why, sizeof(why));
 	if (r < 0) {
 		fail(p, r, "store", NULL, "enabling %s: %s", p->installed.iccid, why);
@@ -1064,12 +1089,7 @@ static void finish_download(struct mcimd_prov *p)
 	step_ok(p, "%s", released);
 	if (store_device_blob_delete(d->store, MCIMD_BLOB_RECEIPT_PENDING) < 0)
 		log_warning("store: %s", store_errmsg(d->store));
-	result = json_object_new_object();
-	json_object_object_add(result, "iccid", json_object_new_string(p->installed.iccid));
-	json_object_object_add(result, "imsi", json_object_new_string(p->installed.imsi));
-	json_object_object_add(result, "sequence", json_object_new_int64(p->sequence));
-	json_object_object_add(result, "device_id", json_object_new_string(p->reg.device_id));
-	finish(p, result);
+	finish(p, download_result(p));
 }
 
 static void on_receipt(void *user, const struct http_response *rsp)
