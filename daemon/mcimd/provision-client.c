@@ -305,18 +305,25 @@ static struct json_object *b64_json(const uint8_t *b, size_t n)
 
 /* ---- registration ---- */
 
+static struct json_object *sho_json(const char *id, const char *name)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "name", json_object_new_string(name));
+	return o;
+}
+
 static struct json_object *registration_json(const struct op_registration *g)
 {
-	struct json_object *o = json_object_new_object(), *sho = json_object_new_object();
+	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "device_id", json_object_new_string(g->device_id));
 	if (g->model[0])
 		json_object_object_add(o, "model", json_object_new_string(g->model));
 	if (g->subscriber[0])
 		json_object_object_add(o, "subscriber", json_object_new_string(g->subscriber));
-	json_object_object_add(sho, "id", json_object_new_string(g->sho_id));
-	json_object_object_add(sho, "name", json_object_new_string(g->sho_name));
-	json_object_object_add(o, "sho", sho);
+	json_object_object_add(o, "sho", sho_json(g->sho_id, g->sho_name));
 	json_object_object_add(o, "pva_url", json_object_new_string(g->pva_url));
 	json_object_object_add(o, "dpf_url", json_object_new_string(g->dpf_url));
 	json_object_object_add(o, "ek", json_object_new_string(op_ek_name(g->ek)));
@@ -326,13 +333,11 @@ static struct json_object *registration_json(const struct op_registration *g)
 /* The switch order as the DRF sent it (op_parse_switch() reads it back). */
 static struct json_object *switch_json(const struct op_switch *w)
 {
-	struct json_object *o = json_object_new_object(), *sho = json_object_new_object();
+	struct json_object *o = json_object_new_object();
 	_cleanup_free_ char *c = b64_encode(w->consent, w->consent_len);
 	_cleanup_free_ char *r = w->release_len ? b64_encode(w->release, w->release_len) : NULL;
 
-	json_object_object_add(sho, "id", json_object_new_string(w->sho_id));
-	json_object_object_add(sho, "name", json_object_new_string(w->sho_name));
-	json_object_object_add(o, "sho", sho);
+	json_object_object_add(o, "sho", sho_json(w->sho_id, w->sho_name));
 	json_object_object_add(o, "pva", json_object_new_string(w->pva_url));
 	json_object_object_add(o, "dpf", json_object_new_string(w->dpf_url));
 	json_object_object_add(o, "consent", c ? json_object_new_string(c) : NULL);
@@ -343,21 +348,31 @@ static struct json_object *switch_json(const struct op_switch *w)
 /*
  * A registration answer with "switch" keeps the order (device blob
  * MCIMD_BLOB_SWITCH_ORDER) for the switch (change-format.md 5, a later
- * step); one without it withdraws an earlier order.
+ * step); one without it withdraws an earlier order.  -EMSGSIZE: an order
+ * over the store's blob size (STORE_BLOB_MAX of JSON) is not kept (nor an
+ * earlier one).
  */
 static int keep_switch_order(struct mcimd *d, const struct op_registration *g)
 {
 	_cleanup_json_ struct json_object *o = NULL;
-	const char *text;
+	const char *text = "";
 	int r;
 
-	if (!g->has_switch) {
-		r = store_device_blob_delete(d->store, MCIMD_BLOB_SWITCH_ORDER);
-		return r == -ENOENT ? 0 : r;
+	if (g->has_switch) {
+		o = switch_json(&g->sw);
+		text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							 JSON_C_TO_STRING_NOSLASHESCAPE);
 	}
-	o = switch_json(&g->sw);
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-						 JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!g->has_switch || strlen(text) > STORE_BLOB_MAX) {
+		r = store_device_blob_delete(d->store, MCIMD_BLOB_SWITCH_ORDER);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		if (!g->has_switch)
+			return 0;
+		log_error("the switch order to %s is not kept: %zu bytes of JSON, the store "
+			  "keeps at most %u", g->sw.sho_name, strlen(text), STORE_BLOB_MAX);
+		return -EMSGSIZE;
+	}
 	r = store_device_blob_put(d->store, MCIMD_BLOB_SWITCH_ORDER, (const uint8_t *)text,
 				  strlen(text));
 	if (r < 0)
@@ -374,7 +389,7 @@ struct json_object *mcimd_switch_order_json(struct mcimd *d)
 {
 	_cleanup_free_ uint8_t *b = NULL;
 	_cleanup_free_ struct op_switch *w = NULL;
-	struct json_object *o, *sho;
+	struct json_object *o;
 	size_t len = 0;
 	char why[256];
 
@@ -388,10 +403,7 @@ struct json_object *mcimd_switch_order_json(struct mcimd *d)
 		return NULL;
 	}
 	o = json_object_new_object();
-	sho = json_object_new_object();
-	json_object_object_add(sho, "id", json_object_new_string(w->sho_id));
-	json_object_object_add(sho, "name", json_object_new_string(w->sho_name));
-	json_object_object_add(o, "sho", sho);
+	json_object_object_add(o, "sho", sho_json(w->sho_id, w->sho_name));
 	json_object_object_add(o, "pva", json_object_new_string(w->pva_url));
 	json_object_object_add(o, "dpf", json_object_new_string(w->dpf_url));
 	json_object_object_add(o, "consent_bytes", json_object_new_int64((int64_t)w->consent_len));
@@ -411,6 +423,7 @@ static void on_register(void *user, const struct http_response *rsp)
 	_cleanup_json_ struct json_object *saved = NULL;
 	char why[256];
 	const char *text;
+	int r;
 
 	p->xfer = NULL;
 	if (rsp->fail != HTTP_OK || rsp->status != 200) {
@@ -434,13 +447,17 @@ static void on_register(void *user, const struct http_response *rsp)
 	}
 	if (store_audit(d->store, "registered", NULL, p->reg.device_id) < 0)
 		log_warning("audit: %s", store_errmsg(d->store));
-	if (keep_switch_order(d, &p->reg) < 0) {
+	r = keep_switch_order(d, &p->reg);
+	if (r < 0 && r != -EMSGSIZE) {
 		fail(p, -EIO, "store", NULL, "store: the switch order: %s", store_errmsg(d->store));
 		return;
 	}
-	step_ok(p, "registration kept%s%s%s", p->reg.has_switch ? "; a switch order to " : "",
-		p->reg.has_switch ? p->reg.sw.sho_name : "",
-		p->reg.has_switch ? " is pending" : "");
+	if (!p->reg.has_switch)
+		step_ok(p, "registration kept");
+	else
+		step_ok(p, "registration kept; a switch order to %s %s", p->reg.sw.sho_name,
+			r < 0 ? "is too large to keep (over the store's blob size): not kept"
+			      : "is pending");
 	p->registered = true;
 	if (p->flow == MCIMD_PROV_AUTO || p->flow == MCIMD_PROV_FULL) {
 		start_validate(p);

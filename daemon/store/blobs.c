@@ -288,7 +288,9 @@ int store_token_use(struct store *s, const char *kind, const char *id, int64_t e
 
 	if (!s)
 		return -EINVAL;
-	if (!token_ok(kind, id) || expires <= now)
+	/* An id that expired since its check is recorded all the same (and
+	 * pruned with the next): nothing accepts it any more. */
+	if (!token_ok(kind, id) || expires <= 0)
 		return store_fail(s, -EINVAL, "bad token kind, id or expiry");
 	r = store_tx_begin(s);
 	if (r < 0)

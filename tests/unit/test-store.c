@@ -947,7 +947,7 @@ static void test_package_records_and_tokens(void **state)
 	assert_false(used);
 	assert_int_equal(store_token_used(t->s, "lease", cid, &used), -EINVAL);
 	assert_int_equal(store_token_use(t->s, "consent", "0123", 2000, 1000), -EINVAL);
-	assert_int_equal(store_token_use(t->s, "consent", cid, 1000, 1000), -EINVAL);
+	assert_int_equal(store_token_use(t->s, "consent", cid, 0, 1000), -EINVAL);
 	assert_int_equal(store_anchor_sync(t->s, &c), 0);
 	snapshot(t, "before", true);
 	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_RAISED);
