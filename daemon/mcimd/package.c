@@ -279,6 +279,12 @@ static int check_envelope(struct verify *v, const uint8_t *der, size_t len,
 		X509_free(x);
 		if (r < 0)
 			snprintf(w, sizeof(w), "subscriber.cert is not a certificate");
+		/* Shown by mcimctl and kept by the store: printable text. */
+		for (const char *s = c->subscriber; r == 0 && *s; s++)
+			if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+				r = -EBADMSG;
+				snprintf(w, sizeof(w), "subscriber.name holds a control character");
+			}
 	}
 	if (r < 0)
 		return refuse(v, -EBADMSG, "%s", w);

@@ -94,6 +94,8 @@ refused() { # WHAT CHECK REASON PKG: refused by CHECK (9a, 9b) with REASON, noth
 # A's subscriptions: P1 (version 2, locked for an hour), P7 (version 1),
 # P5 (version 2, its lock ended a minute ago).
 request
+A $dir/ctl.der --sequence $seq --subscriber $'ac\x01me' --subscriber-cert $P/sub.pem
+refused "a subscriber name with a control character" 4 "subscriber.name holds a control character" $dir/ctl.der
 A $dir/a1.der --sequence $seq $V2 --lock 3600
 install "A's version 2 package installs and enables" $dir/a1.der --enable
 CTL --json profile list >$dir/list.json
