@@ -28,6 +28,18 @@ static struct json_object *profile_json(const struct store_profile_info *i)
 	json_object_object_add(o, "operator", json_object_new_string(i->operator_name));
 	if (i->expires)
 		json_object_object_add(o, "expires", json_object_new_int64(i->expires));
+	/* What an operator package recorded (docs/change-format.md 1). */
+	if (i->sho_id[0])
+		json_object_object_add(o, "sho", json_object_new_string(i->sho_id));
+	if (i->subscriber[0])
+		json_object_object_add(o, "subscriber", json_object_new_string(i->subscriber));
+	if (i->subscriber_key[0])
+		json_object_object_add(o, "subscriber_key",
+				       json_object_new_string(i->subscriber_key));
+	if (i->lock_until)
+		json_object_object_add(o, "lock_until", json_object_new_int64(i->lock_until));
+	if (i->replaces[0])
+		json_object_object_add(o, "replaces", json_object_new_string(i->replaces));
 	return o;
 }
 
@@ -118,6 +130,7 @@ static int h_status(void *user, const struct control_call *call,
 	json_object_object_add(o, "log_level",
 			       json_object_new_string(config_log_level_name(log_get_level())));
 	json_object_object_add(o, "provisioning", mcimd_provision_json(d));
+	json_object_object_add(o, "switch_order", mcimd_switch_order_json(d));
 	*ret = o;
 	return 0;
 }

@@ -263,6 +263,11 @@ int mcimd_profile_revoke_tpm(struct mcimd *d, int64_t id, const char **ret_how, 
 /* Device blobs of the operator client: the DRF's answer, the PVA's ticket. */
 #define MCIMD_BLOB_REGISTRATION "provision.registration"
 #define MCIMD_BLOB_TICKET "provision.ticket"
+/* The DRF's switch order (docs/change-format.md 4), pending until acted on. */
+#define MCIMD_BLOB_SWITCH_ORDER "provision.switch"
+/* The pending switch order for status: {sho, pva, dpf, consent_bytes,
+ * release_bytes}, or NULL when there is none. */
+struct json_object *mcimd_switch_order_json(struct mcimd *d);
 struct op_registration;
 /* The stored registration; -ENOENT (why: not registered), -EBADMSG. */
 int mcimd_registration(struct mcimd *d, struct op_registration *ret, char *why,

@@ -16,6 +16,8 @@
 
 #define FAIL(...) (snprintf(why, why_size, __VA_ARGS__), -EBADMSG)
 
+_Static_assert(OP_TOKEN_MAX == PACKAGE_TOKEN_MAX, "the switch order carries package tokens");
+
 const char *op_ek_name(enum op_ek ek)
 {
 	return ek == OP_EK_ECC ? "ecc" : "rsa";
@@ -312,15 +314,79 @@ int op_parse_error(const char *body, size_t len, struct op_error *ret, char *why
 	return 0;
 }
 
+/* {"id", "name"}: the registration's "sho" and the switch order's. */
+static int get_sho(struct json_object *o, const char *where, char *id, char *name, char *why,
+		   size_t why_size)
+{
+	static const char *const names[] = { "id", "name", NULL };
+	struct json_object *sho;
+	int r = get_object(o, where, "sho", &sho, why, why_size);
+
+	if (r == 0)
+		r = only_members(sho, "sho", names, why, why_size);
+	if (r == 0)
+		r = get_string(sho, "sho", "id", true, id, OP_NAME_MAX, why, why_size);
+	if (r == 0)
+		r = get_string(sho, "sho", "name", true, name, OP_NAME_MAX, why, why_size);
+	return r;
+}
+
+/* change-format.md 4: {"sho", "pva", "dpf", "consent", "release" | null}. */
+static int get_switch(struct json_object *v, struct op_switch *sw, char *why,
+		      size_t why_size)
+{
+	static const char *const names[] = { "sho", "pva", "dpf", "consent", "release", NULL };
+	static const char where[] = "switch";
+	struct json_object *rel;
+	int r;
+
+	if (!json_object_is_type(v, json_type_object))
+		return FAIL("the registration: \"switch\" is not an object");
+	r = only_members(v, where, names, why, why_size);
+	if (r == 0)
+		r = get_sho(v, where, sw->sho_id, sw->sho_name, why, why_size);
+	if (r == 0)
+		r = get_url(v, where, "pva", sw->pva_url, why, why_size);
+	if (r == 0)
+		r = get_url(v, where, "dpf", sw->dpf_url, why, why_size);
+	if (r == 0)
+		r = get_b64(v, where, "consent", sw->consent, sizeof(sw->consent),
+			    &sw->consent_len, why, why_size);
+	if (r == 0 && !sw->consent_len)
+		r = FAIL("switch: \"consent\" is empty");
+	if (r < 0)
+		return r;
+	rel = member(v, "release");
+	if (!json_object_object_get_ex(v, "release", NULL))
+		return FAIL("switch: \"release\" is missing (null or base64)");
+	if (!rel)
+		return 0; /* null */
+	r = get_b64(v, where, "release", sw->release, sizeof(sw->release), &sw->release_len,
+		    why, why_size);
+	if (r == 0 && !sw->release_len)
+		r = FAIL("switch: \"release\" is empty (null when there is none)");
+	return r;
+}
+
+int op_parse_switch(const char *body, size_t len, struct op_switch *ret, char *why,
+		    size_t why_size)
+{
+	_cleanup_json_ struct json_object *o = NULL;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	r = parse_root(body, len, &o, why, why_size);
+	return r < 0 ? r : get_switch(o, ret, why, why_size);
+}
+
 int op_parse_registration(const char *body, size_t len, struct op_registration *ret,
 			  char *why, size_t why_size)
 {
 	static const char *const names[] = { "device_id", "model", "subscriber", "sho",
-					     "pva_url", "dpf_url", "ek", NULL };
-	static const char *const sho_names[] = { "id", "name", NULL };
+					     "pva_url", "dpf_url", "ek", "switch", NULL };
 	static const char where[] = "the registration";
 	_cleanup_json_ struct json_object *o = NULL;
-	struct json_object *sho;
+	struct json_object *sw;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
@@ -335,20 +401,17 @@ int op_parse_registration(const char *body, size_t len, struct op_registration *
 		r = get_string(o, where, "subscriber", false, ret->subscriber, OP_NAME_MAX, why,
 			       why_size);
 	if (r == 0)
-		r = get_object(o, where, "sho", &sho, why, why_size);
-	if (r == 0)
-		r = only_members(sho, "sho", sho_names, why, why_size);
-	if (r == 0)
-		r = get_string(sho, "sho", "id", true, ret->sho_id, OP_NAME_MAX, why, why_size);
-	if (r == 0)
-		r = get_string(sho, "sho", "name", true, ret->sho_name, OP_NAME_MAX, why,
-			       why_size);
+		r = get_sho(o, where, ret->sho_id, ret->sho_name, why, why_size);
 	if (r == 0)
 		r = get_url(o, where, "pva_url", ret->pva_url, why, why_size);
 	if (r == 0)
 		r = get_url(o, where, "dpf_url", ret->dpf_url, why, why_size);
 	if (r == 0)
 		r = get_ek(o, where, &ret->ek, why, why_size);
+	if (r == 0 && json_object_object_get_ex(o, "switch", &sw)) {
+		ret->has_switch = true;
+		r = get_switch(sw, &ret->sw, why, why_size);
+	}
 	if (r < 0)
 		return r;
 	/* protocol "Identities": lowercase hex SHA-256. */

@@ -56,6 +56,24 @@ struct op_error {
 	size_t n_checks;
 };
 
+/*
+ * The switch order a registration may carry (docs/change-format.md 4):
+ * the SHO to go to, its PVA and DPF, the subscriber's consent and the
+ * current SHO's release (DER, verified by the device's checks 9b when the
+ * package arrives, not here).
+ */
+#define OP_TOKEN_MAX (16u << 10) /* PACKAGE_TOKEN_MAX */
+struct op_switch {
+	char sho_id[OP_NAME_MAX + 1];
+	char sho_name[OP_NAME_MAX + 1];
+	char pva_url[OP_URL_MAX + 1];
+	char dpf_url[OP_URL_MAX + 1];
+	uint8_t consent[OP_TOKEN_MAX];
+	size_t consent_len;        /* >= 1 */
+	uint8_t release[OP_TOKEN_MAX];
+	size_t release_len;        /* 0: null (no contract lock to lift) */
+};
+
 /* 1. POST /v1/register, answer 200. */
 struct op_registration {
 	char device_id[65]; /* lowercase hex SHA-256 */
@@ -66,6 +84,8 @@ struct op_registration {
 	char pva_url[OP_URL_MAX + 1];
 	char dpf_url[OP_URL_MAX + 1];
 	enum op_ek ek;
+	bool has_switch;    /* optional member "switch" */
+	struct op_switch sw;
 };
 
 /* 2.1 POST /v1/validations, answer 201. */
@@ -94,6 +114,9 @@ int op_parse_error(const char *body, size_t len, struct op_error *ret, char *why
 		   size_t why_size);
 int op_parse_registration(const char *body, size_t len, struct op_registration *ret,
 			  char *why, size_t why_size);
+/* A switch order alone (as mcimd keeps it): the registration's "switch". */
+int op_parse_switch(const char *body, size_t len, struct op_switch *ret, char *why,
+		    size_t why_size);
 int op_parse_session(const char *body, size_t len, struct op_session *ret, char *why,
 		     size_t why_size);
 int op_parse_result(const char *body, size_t len, struct op_result *ret, char *why,

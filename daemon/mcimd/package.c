@@ -4,14 +4,18 @@
  * download request (section 3: a fresh nonce kept pending, the AK and SRK
  * public areas, the last validation ticket, the K form) and the verifier
  * and installer of a package, with the eleven checks of section 1 in their
- * order, the first failure reported by number and name.
+ * order, the first failure reported by number and name, and checks 9a and
+ * 9b of a change of subscription (docs/change-format.md 3) between 9 and
+ * 10.
  *
  * Nothing is written before all eleven passed: the TPM work before the
  * transaction (TPM2_VerifySignature of the approved policy, TPM2_Import of
  * every object) leaves no state in the TPM.  Then one store transaction
  * holds the profile with the imported objects (K, OPc/TOPc, PINs: the store
  * never sees their values), the operator's approved policy (profile blob
- * "policy"), the new last sequence and the consumed nonce; the generation
+ * "policy"), what the device records of the package (change-format.md 1:
+ * sho_id, subscriber, lock, the ICCID it replaces), the consent and release
+ * ids it consumed, the new last sequence and the consumed nonce; the generation
  * moves with it (one NV write, docs/store.md "Rollback").  A kill at any
  * point leaves the old state or the new one.
  */
@@ -21,6 +25,7 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <tss2/tss2_mu.h>
@@ -152,12 +157,30 @@ static const char *const check_names[] = {
 	[9] = "iccid",    [10] = "policy",   [11] = "import",
 };
 
+#define MCIMD_ROOTS_MAX 16 /* certificates in [provisioning] ca */
+
+static void roots_freep(STACK_OF(X509) **p)
+{
+	sk_X509_pop_free(*p, X509_free);
+}
+
+/* A consent or release the checks accepted: consumed with the install. */
+struct used_token {
+	char id[33];
+	int64_t expires;
+};
+
 struct verify {
 	struct mcimd *d;
-	int check; /* the one under way */
+	int check;  /* the one under way */
+	char sub;   /* 'a', 'b': checks 9a, 9b (change-format.md 3) */
 	struct tre_parent *parent; /* the pending storage parent (check 5) */
 	char *why;
 	size_t why_size;
+	STACK_OF(X509) *roots;          /* [provisioning] ca */
+	char sho_id[65];                /* the package's root (change-format.md 1) */
+	char subscriber_key[65];        /* version 2: SHA-256 of its certificate's SPKI */
+	struct used_token consent, release; /* release.id "": none consulted */
 };
 
 _printf_(3, 4) static int refuse(struct verify *v, int r, const char *fmt, ...)
@@ -168,21 +191,45 @@ _printf_(3, 4) static int refuse(struct verify *v, int r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(v->why, v->why_size, "package refused, check %d (%s): %s", v->check,
-		 check_names[v->check], msg);
+	if (v->sub)
+		snprintf(v->why, v->why_size, "package refused, check %d%c (%s): %s", v->check,
+			 v->sub, v->sub == 'a' ? "operator" : "replaces", msg);
+	else
+		snprintf(v->why, v->why_size, "package refused, check %d (%s): %s", v->check,
+			 check_names[v->check], msg);
 	return r;
 }
 
-static X509 *load_root(const char *path)
+/*
+ * [provisioning] ca: the operator roots the device trusts, one or several
+ * PEM certificates (docs/change-format.md 1: a device trusts several
+ * operators).  -ENOENT when the file has none.
+ */
+static int operator_roots(const char *path, STACK_OF(X509) **ret)
 {
-	FILE *f = path[0] ? fopen(path, "re") : NULL;
+	_cleanup_(roots_freep) STACK_OF(X509) *roots = sk_X509_new_null();
+	FILE *f;
 	X509 *x;
+	int r = 0;
 
+	if (!roots)
+		return -ENOMEM;
+	f = path[0] ? fopen(path, "re") : NULL;
 	if (!f)
-		return NULL;
-	x = PEM_read_X509(f, NULL, NULL, NULL);
+		return path[0] ? -errno : -ENOENT;
+	while (r == 0 && (x = PEM_read_X509(f, NULL, NULL, NULL))) {
+		if (sk_X509_num(roots) >= MCIMD_ROOTS_MAX || !sk_X509_push(roots, x)) {
+			X509_free(x);
+			r = sk_X509_num(roots) >= MCIMD_ROOTS_MAX ? -E2BIG : -ENOMEM;
+		}
+	}
 	fclose(f);
-	return x;
+	ERR_clear_error(); /* the end of the file reads as "no start line" */
+	if (r == 0 && sk_X509_num(roots) == 0)
+		r = -ENOENT;
+	if (r == 0)
+		*ret = TAKE_PTR(roots);
+	return r;
 }
 
 /* Checks 1-4: the envelope and its content; the objects as the table says. */
@@ -190,22 +237,22 @@ static int check_envelope(struct verify *v, const uint8_t *der, size_t len,
 			  struct package_content *c)
 {
 	struct mcimd *d = v->d;
-	_cleanup_free_ uint8_t *content = NULL;
-	size_t content_len = 0;
+	struct package_opened o;
 	char w[CONTROL_WHY_SIZE] = "";
-	X509 *root;
 	int r;
 
 	v->check = 1;
 	if (len > PACKAGE_MAX)
 		return refuse(v, -EMSGSIZE, "%zu bytes, at most %u", len, PACKAGE_MAX);
-	root = load_root(d->cfg.prov_ca);
-	if (!root)
-		return refuse(v, -ENOKEY, "the pinned operator root ([provisioning] ca = %s) "
-			      "cannot be read", d->cfg.prov_ca[0] ? d->cfg.prov_ca : "unset");
-	r = package_verify(der, len, root, time(NULL), &content, &content_len, NULL, w,
-			   sizeof(w));
-	X509_free(root);
+	r = operator_roots(d->cfg.prov_ca, &v->roots);
+	if (r == -E2BIG)
+		return refuse(v, -ENOKEY, "[provisioning] ca = %s holds more than %d "
+			      "certificates", d->cfg.prov_ca, MCIMD_ROOTS_MAX);
+	if (r < 0)
+		return refuse(v, -ENOKEY, "the pinned operator roots ([provisioning] ca = %s) "
+			      "cannot be read: %s", d->cfg.prov_ca[0] ? d->cfg.prov_ca : "unset",
+			      r == -ENOENT ? "no certificate" : strerror(-r));
+	r = package_open(PACKAGE_TYPE_PACKAGE, der, len, v->roots, time(NULL), &o, w, sizeof(w));
 	switch (r) {
 	case 0:
 		break;
@@ -225,9 +272,26 @@ static int check_envelope(struct verify *v, const uint8_t *der, size_t len,
 		return refuse(v, r == -ENOMEM ? r : -EBADMSG, "%s", w);
 	}
 	v->check = 4;
-	r = package_content_parse((const char *)content, content_len, c, w, sizeof(w));
+	snprintf(v->sho_id, sizeof(v->sho_id), "%s", o.root_id);
+	r = package_content_parse((const char *)o.content, o.content_len, c, w, sizeof(w));
+	package_opened_free(&o);
 	if (r == 0)
 		r = package_objects_check(c, w, sizeof(w));
+	if (r == 0 && c->version >= 2) {
+		const unsigned char *p = c->subscriber_cert;
+		X509 *x = d2i_X509(NULL, &p, (long)c->subscriber_cert_len);
+
+		r = x ? package_key_id(x, v->subscriber_key) : -EBADMSG;
+		X509_free(x);
+		if (r < 0)
+			snprintf(w, sizeof(w), "subscriber.cert is not a certificate");
+		/* Shown by mcimctl and kept by the store: printable text. */
+		for (const char *s = c->subscriber; r == 0 && *s; s++)
+			if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+				r = -EBADMSG;
+				snprintf(w, sizeof(w), "subscriber.name holds a control character");
+			}
+	}
 	if (r < 0)
 		return refuse(v, -EBADMSG, "%s", w);
 	return 0;
@@ -319,6 +383,110 @@ static int check_freshness(struct verify *v, const struct package_content *c)
 		return refuse(v, -EEXIST, "ICCID %s is installed already", c->iccid);
 	if (r != -ENOENT)
 		return refuse(v, -EIO, "store: %s", store_errmsg(d->store));
+	return 0;
+}
+
+/* One consent or release of a switch package (change-format.md 2). */
+static int check_token(struct verify *v, enum package_type type, const uint8_t *der,
+		       size_t len, const struct package_content *c,
+		       const struct store_profile_info *old, struct used_token *ret)
+{
+	const char *what = type == PACKAGE_TYPE_CONSENT ? "consent" : "release";
+	struct package_token t;
+	char key[65], w[CONTROL_WHY_SIZE];
+	time_t now = time(NULL);
+	bool used = true;
+	int r;
+
+	r = package_token_open(type, der, len, v->roots, now, &t, key, w, sizeof(w));
+	if (r < 0)
+		return refuse(v, -EPERM, "%s: %s", what, w);
+	/* The consent's key is pinned by the hash recorded at install; the
+	 * release's root must be the one that installed the subscription. */
+	if (type == PACKAGE_TYPE_CONSENT && strcmp(key, old->subscriber_key))
+		return refuse(v, -EPERM, "consent signed by another key than the subscriber's "
+			      "(%s recorded with %s)", old->subscriber, old->iccid);
+	if (type == PACKAGE_TYPE_RELEASE && strcmp(key, old->sho_id))
+		return refuse(v, -EPERM, "release from another operator (root %.16s..., %s was "
+			      "installed under %.16s...)", key, old->iccid, old->sho_id);
+	r = package_token_check(&t, c->device, old->iccid, v->sho_id, now, w, sizeof(w));
+	if (r < 0)
+		return refuse(v, -EPERM, "%s", w);
+	r = store_token_used(v->d->store, what, t.id, &used);
+	if (r < 0)
+		return refuse(v, -EIO, "store: %s", store_errmsg(v->d->store));
+	if (used)
+		return refuse(v, -EPERM, "%s replayed (id %s was used before)", what, t.id);
+	snprintf(ret->id, sizeof(ret->id), "%s", t.id);
+	ret->expires = t.expires;
+	return 0;
+}
+
+/*
+ * Checks 9a and 9b (change-format.md 3), after check 9 and before anything
+ * reaches the TPM: who may install next to, or in place of, the
+ * subscriptions of other operators.
+ */
+static int check_change(struct verify *v, const struct package_content *c)
+{
+	struct mcimd *d = v->d;
+	_cleanup_free_ struct store_profile_info *list = NULL;
+	struct store_profile_info old;
+	time_t now = time(NULL);
+	size_t n = 0;
+	int r;
+
+	v->check = 9;
+	if (!c->replaces) {
+		/* 9a: no other operator's operational subscription is installed. */
+		v->sub = 'a';
+		r = store_profile_list(d->store, &list, &n);
+		if (r < 0)
+			return refuse(v, -EIO, "store: %s", store_errmsg(d->store));
+		for (size_t i = 0; i < n; i++)
+			if (list[i].cls == STORE_CLASS_OPERATIONAL && list[i].sho_id[0] &&
+			    strcmp(list[i].sho_id, v->sho_id))
+				return refuse(v, -EPERM, "%s is another operator's subscription "
+					      "(sho_id %.16s..., this package's %.16s...): only a "
+					      "package that replaces it, with the subscriber's "
+					      "consent, may be installed", list[i].iccid,
+					      list[i].sho_id, v->sho_id);
+		v->sub = 0;
+		return 0;
+	}
+	/* 9b: the subscription replaced, the consent, the release while locked. */
+	v->sub = 'b';
+	r = store_profile_find_iccid(d->store, c->replaces_iccid, &old);
+	if (r == -ENOENT)
+		return refuse(v, -ENOENT, "replaces %s, which is not installed",
+			      c->replaces_iccid);
+	if (r < 0)
+		return refuse(v, -EIO, "store: %s", store_errmsg(d->store));
+	if (old.cls != STORE_CLASS_OPERATIONAL)
+		return refuse(v, -EPERM, "replaces %s, a provisioning profile", old.iccid);
+	if (!old.sho_id[0])
+		return refuse(v, -EPERM, "replaces %s, installed locally (no operator "
+			      "recorded): no package can replace it", old.iccid);
+	if (!old.subscriber_key[0])
+		return refuse(v, -EPERM, "replaces %s, installed from a version 1 package: no "
+			      "subscriber key is recorded, so no consent can ever replace it",
+			      old.iccid);
+	if (!c->consent)
+		return refuse(v, -EPERM, "consent missing");
+	r = check_token(v, PACKAGE_TYPE_CONSENT, c->consent, c->consent_len, c, &old,
+			&v->consent);
+	if (r < 0)
+		return r;
+	if (now < old.lock_until) {
+		if (!c->release)
+			return refuse(v, -EPERM, "release missing: contract lock until %lld",
+				      (long long)old.lock_until);
+		r = check_token(v, PACKAGE_TYPE_RELEASE, c->release, c->release_len, c, &old,
+				&v->release);
+		if (r < 0)
+			return r;
+	}
+	v->sub = 0;
 	return 0;
 }
 
@@ -450,18 +618,24 @@ static int check_profile(struct verify *v, const struct package_content *c,
 }
 
 /* One transaction: the profile, its objects, the policy, the sequence, the nonce. */
-static int install_tx(struct mcimd *d, const struct package_content *c,
+static int install_tx(const struct verify *v, const struct package_content *c,
 		      const struct usim_profile *p, const struct imported *im,
 		      const uint8_t *pol, size_t pol_len, unsigned flags, int64_t *ret_id)
 {
+	struct mcimd *d = v->d;
 	char pending[96];
 	struct store_blob blobs[3 + PACKAGE_PINS_MAX];
+	/* change-format.md 1: who installed it, its subscriber, its lock. */
 	const struct store_profile_meta meta = {
 		.iccid = c->iccid, .imsi = c->imsi,
 		.cls = c->cls == PACKAGE_CLASS_PROVISIONING ? STORE_CLASS_PROVISIONING
 							     : STORE_CLASS_OPERATIONAL,
 		.operator_name = c->operator_name, .presealed = true,
+		.sho_id = v->sho_id, .subscriber = c->subscriber,
+		.subscriber_key = v->subscriber_key, .lock_until = c->lock_until,
+		.replaces = c->replaces ? c->replaces_iccid : NULL,
 	};
+	time_t now = time(NULL);
 	size_t n = 0;
 	int r;
 
@@ -472,6 +646,10 @@ static int install_tx(struct mcimd *d, const struct package_content *c,
 	if (r < 0)
 		return r;
 	r = store_profile_install(d->store, &meta, p, blobs, n, ret_id);
+	if (r == 0 && v->consent.id[0])
+		r = store_token_use(d->store, "consent", v->consent.id, v->consent.expires, now);
+	if (r == 0 && v->release.id[0])
+		r = store_token_use(d->store, "release", v->release.id, v->release.expires, now);
 	if (r == 0)
 		r = mcimd_parent_adopt(d, *ret_id);
 	if (r == 0)
@@ -499,7 +677,7 @@ int mcimd_package_install(struct mcimd *d, const uint8_t *der, size_t len, unsig
 			  struct store_profile_info *ret, struct json_object **ret_info,
 			  char *why, size_t why_size)
 {
-	bool enable = flags & MCIMD_PKG_ENABLE;
+	bool enable;
 	struct verify v = { .d = d, .why = why, .why_size = why_size };
 	struct package_content c;
 	_cleanup_(profile_freep) struct usim_profile *p = NULL;
@@ -531,6 +709,8 @@ int mcimd_package_install(struct mcimd *d, const uint8_t *der, size_t len, unsig
 	if (r == 0)
 		r = check_freshness(&v, &c);
 	if (r == 0)
+		r = check_change(&v, &c);
+	if (r == 0)
 		r = mcimd_nv_budget(d, why, why_size);
 	if (r == 0)
 		r = check_policy(&v, &c, &pol);
@@ -543,7 +723,12 @@ int mcimd_package_install(struct mcimd *d, const uint8_t *der, size_t len, unsig
 		store_audit(d->store, "package-refused", c.iccid, why);
 		goto out;
 	}
-	r = install_tx(d, &c, p, im, pol_buf, pol_len, flags, &id);
+	/* A switch package's profile stays disabled; the switch enables it
+	 * (change-format.md 5), the replaced one is left as it is. */
+	if (c.replaces)
+		flags &= ~MCIMD_PKG_ENABLE;
+	enable = flags & MCIMD_PKG_ENABLE;
+	r = install_tx(&v, &c, p, im, pol_buf, pol_len, flags, &id);
 	if (r < 0) {
 		snprintf(why, why_size, "store: %s", store_errmsg(d->store));
 		goto out;
@@ -555,6 +740,10 @@ int mcimd_package_install(struct mcimd *d, const uint8_t *der, size_t len, unsig
 	log_notice("package installed: profile %s (sequence %lld, K %s, %zu PINs)%s", c.iccid,
 		   (long long)c.sequence, package_form_name(c.k.form), c.n_pins,
 		   enable ? ", enabled" : "");
+	if (c.replaces)
+		log_notice("profile %s replaces %s (consent %s%s%s): installed disabled, %s is "
+			   "left as it is", c.iccid, c.replaces_iccid, v.consent.id,
+			   v.release.id[0] ? ", release " : "", v.release.id, c.replaces_iccid);
 	if (enable && mcimd_card_switch(d) < 0)
 		log_error("profile %s enabled but its card did not start", c.iccid);
 	r = store_profile_get(d->store, id, ret);
@@ -570,6 +759,7 @@ int mcimd_package_install(struct mcimd *d, const uint8_t *der, size_t len, unsig
 out:
 	if (im)
 		OPENSSL_cleanse(im, sizeof(*im));
+	roots_freep(&v.roots);
 	package_content_free(&c);
 	return r;
 }

@@ -307,21 +307,110 @@ static struct json_object *b64_json(const uint8_t *b, size_t n)
 
 /* ---- registration ---- */
 
+static struct json_object *sho_json(const char *id, const char *name)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_string(id));
+	json_object_object_add(o, "name", json_object_new_string(name));
+	return o;
+}
+
 static struct json_object *registration_json(const struct op_registration *g)
 {
-	struct json_object *o = json_object_new_object(), *sho = json_object_new_object();
+	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "device_id", json_object_new_string(g->device_id));
 	if (g->model[0])
 		json_object_object_add(o, "model", json_object_new_string(g->model));
 	if (g->subscriber[0])
 		json_object_object_add(o, "subscriber", json_object_new_string(g->subscriber));
-	json_object_object_add(sho, "id", json_object_new_string(g->sho_id));
-	json_object_object_add(sho, "name", json_object_new_string(g->sho_name));
-	json_object_object_add(o, "sho", sho);
+	json_object_object_add(o, "sho", sho_json(g->sho_id, g->sho_name));
 	json_object_object_add(o, "pva_url", json_object_new_string(g->pva_url));
 	json_object_object_add(o, "dpf_url", json_object_new_string(g->dpf_url));
 	json_object_object_add(o, "ek", json_object_new_string(op_ek_name(g->ek)));
+	return o;
+}
+
+/* The switch order as the DRF sent it (op_parse_switch() reads it back). */
+static struct json_object *switch_json(const struct op_switch *w)
+{
+	struct json_object *o = json_object_new_object();
+	_cleanup_free_ char *c = b64_encode(w->consent, w->consent_len);
+	_cleanup_free_ char *r = w->release_len ? b64_encode(w->release, w->release_len) : NULL;
+
+	json_object_object_add(o, "sho", sho_json(w->sho_id, w->sho_name));
+	json_object_object_add(o, "pva", json_object_new_string(w->pva_url));
+	json_object_object_add(o, "dpf", json_object_new_string(w->dpf_url));
+	json_object_object_add(o, "consent", c ? json_object_new_string(c) : NULL);
+	json_object_object_add(o, "release", r ? json_object_new_string(r) : NULL);
+	return o;
+}
+
+/*
+ * A registration answer with "switch" keeps the order (device blob
+ * MCIMD_BLOB_SWITCH_ORDER) for the switch (change-format.md 5, a later
+ * step); one without it withdraws an earlier order.  -EMSGSIZE: an order
+ * over the store's blob size (STORE_BLOB_MAX of JSON) is not kept (nor an
+ * earlier one).
+ */
+static int keep_switch_order(struct mcimd *d, const struct op_registration *g)
+{
+	_cleanup_json_ struct json_object *o = NULL;
+	const char *text = "";
+	int r;
+
+	if (g->has_switch) {
+		o = switch_json(&g->sw);
+		text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							 JSON_C_TO_STRING_NOSLASHESCAPE);
+	}
+	if (!g->has_switch || strlen(text) > STORE_BLOB_MAX) {
+		r = store_device_blob_delete(d->store, MCIMD_BLOB_SWITCH_ORDER);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		if (!g->has_switch)
+			return 0;
+		log_error("the switch order to %s is not kept: %zu bytes of JSON, the store "
+			  "keeps at most %u", g->sw.sho_name, strlen(text), STORE_BLOB_MAX);
+		return -EMSGSIZE;
+	}
+	r = store_device_blob_put(d->store, MCIMD_BLOB_SWITCH_ORDER, (const uint8_t *)text,
+				  strlen(text));
+	if (r < 0)
+		return r;
+	log_notice("a switch order is pending: to %s (%s), PVA %s, DPF %s, consent %zu bytes, "
+		   "%s", g->sw.sho_name, g->sw.sho_id, g->sw.pva_url, g->sw.dpf_url,
+		   g->sw.consent_len, g->sw.release_len ? "with a release" : "no release");
+	if (store_audit(d->store, "switch-ordered", NULL, g->sw.sho_id) < 0)
+		log_warning("audit: %s", store_errmsg(d->store));
+	return 0;
+}
+
+struct json_object *mcimd_switch_order_json(struct mcimd *d)
+{
+	_cleanup_free_ uint8_t *b = NULL;
+	_cleanup_free_ struct op_switch *w = NULL;
+	struct json_object *o;
+	size_t len = 0;
+	char why[256];
+
+	if (store_device_blob_get(d->store, MCIMD_BLOB_SWITCH_ORDER, &b, &len) < 0)
+		return NULL;
+	w = malloc(sizeof(*w));
+	if (!w)
+		return NULL;
+	if (op_parse_switch((const char *)b, len, w, why, sizeof(why)) < 0) {
+		log_error("the stored switch order is damaged: %s", why);
+		return NULL;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "sho", sho_json(w->sho_id, w->sho_name));
+	json_object_object_add(o, "pva", json_object_new_string(w->pva_url));
+	json_object_object_add(o, "dpf", json_object_new_string(w->dpf_url));
+	json_object_object_add(o, "consent_bytes", json_object_new_int64((int64_t)w->consent_len));
+	json_object_object_add(o, "release_bytes", json_object_new_int64((int64_t)w->release_len));
+	json_object_object_add(o, "state", json_object_new_string("pending"));
 	return o;
 }
 
@@ -336,6 +425,7 @@ static void on_register(void *user, const struct http_response *rsp)
 	_cleanup_json_ struct json_object *saved = NULL;
 	char why[256];
 	const char *text;
+	int r;
 
 	p->xfer = NULL;
 	if (rsp->fail != HTTP_OK || rsp->status != 200) {
@@ -359,7 +449,17 @@ static void on_register(void *user, const struct http_response *rsp)
 	}
 	if (store_audit(d->store, "registered", NULL, p->reg.device_id) < 0)
 		log_warning("audit: %s", store_errmsg(d->store));
-	step_ok(p, "registration kept");
+	r = keep_switch_order(d, &p->reg);
+	if (r < 0 && r != -EMSGSIZE) {
+		fail(p, -EIO, "store", NULL, "store: the switch order: %s", store_errmsg(d->store));
+		return;
+	}
+	if (!p->reg.has_switch)
+		step_ok(p, "registration kept");
+	else
+		step_ok(p, "registration kept; a switch order to %s %s", p->reg.sw.sho_name,
+			r < 0 ? "is too large to keep (over the store's blob size): not kept"
+			      : "is pending");
 	p->registered = true;
 	if (p->flow == MCIMD_PROV_AUTO || p->flow == MCIMD_PROV_FULL) {
 		start_validate(p);
@@ -969,6 +1069,17 @@ static void start_download(struct mcimd_prov *p)
 	post_max(p, url, body, REQUEST_MAX, 4 * (PACKAGE_MAX / 3) + 1024, false, on_package);
 }
 
+static struct json_object *download_result(const struct mcimd_prov *p)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "iccid", json_object_new_string(p->installed.iccid));
+	json_object_object_add(o, "imsi", json_object_new_string(p->installed.imsi));
+	json_object_object_add(o, "sequence", json_object_new_int64(p->sequence));
+	json_object_object_add(o, "device_id", json_object_new_string(p->reg.device_id));
+	return o;
+}
+
 /* enable the new profile, then release the provisioning profile(s). */
 static void finish_download(struct mcimd_prov *p)
 {
@@ -980,6 +1091,20 @@ static void finish_download(struct mcimd_prov *p)
 	int r;
 
 	step_begin(p, "enable");
+	if (p->installed.replaces[0]) {
+		/* A switch package (docs/change-format.md 3): its profile stays
+		 * disabled and the one it replaces as it is; the switch
+		 * (section 5) enables it. */
+		step_ok(p, "profile %s not enabled: it replaces %s, the switch enables it",
+			p->installed.iccid, p->installed.replaces);
+		if (store_device_blob_delete(d->store, MCIMD_BLOB_RECEIPT_PENDING) < 0)
+			log_warning("store: %s", store_errmsg(d->store));
+		result = download_result(p);
+		json_object_object_add(result, "replaces",
+				       json_object_new_string(p->installed.replaces));
+		finish(p, result);
+		return;
+	}
 	r = mcimd_profile_lifecycle(d, p->installed.id, MCIMD_ENABLE, why, sizeof(why));
 	if (r < 0) {
 		fail(p, r, "store", NULL, "enabling %s: %s", p->installed.iccid, why);
@@ -1004,12 +1129,7 @@ static void finish_download(struct mcimd_prov *p)
 	step_ok(p, "%s", released);
 	if (store_device_blob_delete(d->store, MCIMD_BLOB_RECEIPT_PENDING) < 0)
 		log_warning("store: %s", store_errmsg(d->store));
-	result = json_object_new_object();
-	json_object_object_add(result, "iccid", json_object_new_string(p->installed.iccid));
-	json_object_object_add(result, "imsi", json_object_new_string(p->installed.imsi));
-	json_object_object_add(result, "sequence", json_object_new_int64(p->sequence));
-	json_object_object_add(result, "device_id", json_object_new_string(p->reg.device_id));
-	finish(p, result);
+	finish(p, download_result(p));
 }
 
 static void on_receipt(void *user, const struct http_response *rsp)

@@ -11,9 +11,12 @@
  * per profile its id, ICCID, class, state, algorithm, SQN settings and
  * ceiling, its expiry when it has one; every SEQ_MS(IND); every PIN's
  * counters and flags; every profile blob (K, OPc, PIN values, operator
- * policy); the sealed state key; the last accepted package sequence.
- * Expiries and the package sequence feed the digest only when present, so
- * that a store written before they existed keeps its MAC.  Not covered:
+ * policy); the sealed state key; the last accepted package sequence;
+ * what an operator package recorded (sho_id, subscriber name and key,
+ * lock, replaces) and the consent and release ids accepted (schema 4).
+ * Expiries, the package sequence and the records of schema 4 feed the
+ * digest only when present, so that a store written before they existed
+ * keeps its MAC.  Not covered:
  * EF contents, nicknames, the audit log, other device blobs (the SRK name
  * is checked against the TPM, the local policy is signed).
  */
@@ -116,6 +119,13 @@ int store_nv_base(struct store *s, uint64_t *ret)
 static const char *const covered[] = {
 	"SELECT key, value FROM meta WHERE key IN ('generation', 'nv_base', 'clean', 'tampered')"
 	" UNION ALL SELECT 'expires:' || id, expires FROM profiles WHERE expires != 0"
+	" UNION ALL SELECT 'sho:' || id, sho_id FROM profiles WHERE sho_id != ''"
+	" UNION ALL SELECT 'subscriber:' || id, subscriber FROM profiles WHERE subscriber != ''"
+	" UNION ALL SELECT 'subscriber-key:' || id, subscriber_key FROM profiles"
+	"  WHERE subscriber_key != ''"
+	" UNION ALL SELECT 'lock:' || id, lock_until FROM profiles WHERE lock_until != 0"
+	" UNION ALL SELECT 'replaces:' || id, replaces FROM profiles WHERE replaces != ''"
+	" UNION ALL SELECT 'token:' || kind || ':' || id, expires FROM tokens"
 	" ORDER BY 1",
 	"SELECT id, iccid, class, state, algo, sqn_ind_bits, sqn_delta, sqn_limit_l,"
 	" sqn_ceiling FROM profiles ORDER BY id",

@@ -216,3 +216,84 @@ int store_package_seq_set(struct store *s, uint64_t seq)
 		store_mark_bump(s);
 	return store_tx_end(s, r);
 }
+
+/* ---- consents and releases accepted (docs/change-format.md 2) ---- */
+
+static bool token_ok(const char *kind, const char *id)
+{
+	return kind && id && (!strcmp(kind, "consent") || !strcmp(kind, "release")) &&
+	       store_hex_ok(id, STORE_TOKEN_ID_MAX);
+}
+
+int store_token_used(struct store *s, const char *kind, const char *id, bool *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!s || !ret)
+		return -EINVAL;
+	if (!token_ok(kind, id))
+		return store_fail(s, -EINVAL, "bad token kind or id");
+	r = store_prepare(s, "SELECT EXISTS (SELECT 1 FROM tokens WHERE kind = ? AND id = ?)",
+			  &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return store_sqlfail(s, sqlite3_errcode(s->db), "tokens");
+	*ret = sqlite3_column_int(st, 0) != 0;
+	return 0;
+}
+
+static int token_insert(struct store *s, const char *kind, const char *id, int64_t expires,
+			int64_t now)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL, *del = NULL, *cnt = NULL;
+	int r, rc;
+
+	r = store_prepare(s, "DELETE FROM tokens WHERE expires <= ?", &del);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(del, 1, now);
+	r = store_step_done(s, del, "tokens");
+	if (r >= 0)
+		r = store_prepare(s, "SELECT count(*) FROM tokens", &cnt);
+	if (r < 0)
+		return r;
+	if (sqlite3_step(cnt) != SQLITE_ROW)
+		return store_sqlfail(s, sqlite3_errcode(s->db), "tokens");
+	if (sqlite3_column_int64(cnt, 0) >= STORE_TOKENS_MAX)
+		return store_fail(s, -ENOSPC, "%d consent and release ids are kept already",
+				  STORE_TOKENS_MAX);
+	r = store_prepare(s, "INSERT INTO tokens(kind, id, expires) VALUES (?, ?, ?)", &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, expires);
+	rc = sqlite3_step(st);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return store_fail(s, -EALREADY, "%s %s was used before", kind, id);
+	if (rc != SQLITE_DONE)
+		return store_sqlfail(s, rc, "tokens");
+	store_mark_bump(s);
+	return 0;
+}
+
+int store_token_use(struct store *s, const char *kind, const char *id, int64_t expires,
+		    int64_t now)
+{
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	/* An id that expired since its check is recorded all the same (and
+	 * pruned with the next): nothing accepts it any more. */
+	if (!token_ok(kind, id) || expires <= 0)
+		return store_fail(s, -EINVAL, "bad token kind, id or expiry");
+	r = store_tx_begin(s);
+	if (r < 0)
+		return r;
+	return store_tx_end(s, token_insert(s, kind, id, expires, now));
+}

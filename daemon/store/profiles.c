@@ -213,8 +213,9 @@ static int install_row(struct store *s, const struct store_profile_meta *m,
 		       " operator, installed_at, changed_at, atr, algo, milenage_r,"
 		       " milenage_c, tuak_mac_bits, tuak_res_bits, tuak_ck_bits,"
 		       " tuak_ik_bits, tuak_iterations, sqn_ind_bits, sqn_delta,"
-		       " sqn_limit_l, n_files, n_pins, expires)"
-		       " VALUES (?,?,?,0,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st);
+		       " sqn_limit_l, n_files, n_pins, expires, sho_id, subscriber,"
+		       " subscriber_key, lock_until, replaces)"
+		       " VALUES (?,?,?,0,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, m->iccid, -1, SQLITE_STATIC);
@@ -244,6 +245,12 @@ static int install_row(struct store *s, const struct store_profile_meta *m,
 	sqlite3_bind_int64(st, 20, (sqlite3_int64)p->n_files);
 	sqlite3_bind_int64(st, 21, (sqlite3_int64)p->n_pins);
 	sqlite3_bind_int64(st, 22, m->expires);
+	sqlite3_bind_text(st, 23, m->sho_id ? m->sho_id : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 24, m->subscriber ? m->subscriber : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 25, m->subscriber_key ? m->subscriber_key : "", -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(st, 26, m->lock_until);
+	sqlite3_bind_text(st, 27, m->replaces ? m->replaces : "", -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return store_fail(s, -EEXIST, "ICCID %s is already installed", m->iccid);
@@ -334,6 +341,12 @@ static int check_presealed(struct store *s, const struct usim_profile *p,
 	return 0;
 }
 
+/* NULL, "", or a SHA-256 in lowercase hex. */
+static bool hex_id_ok(const char *h)
+{
+	return !h || !h[0] || store_hex_ok(h, STORE_ID_HEX);
+}
+
 int store_profile_install(struct store *s, const struct store_profile_meta *meta,
 			  const struct usim_profile *p,
 			  const struct store_blob *blobs, size_t n_blobs,
@@ -367,6 +380,13 @@ int store_profile_install(struct store *s, const struct store_profile_meta *meta
 			return store_fail(s, -EINVAL, "blob %zu: bad kind or size", i);
 	if (meta->expires < 0)
 		return store_fail(s, -EINVAL, "bad expiry");
+	if (!hex_id_ok(meta->sho_id) || !hex_id_ok(meta->subscriber_key) ||
+	    (meta->subscriber && !store_text_ok(meta->subscriber, STORE_NAME_MAX)) ||
+	    meta->lock_until < 0 ||
+	    (meta->replaces && meta->replaces[0] &&
+	     !store_digits_ok(meta->replaces, 1, STORE_ICCID_MAX, true)))
+		return store_fail(s, -EINVAL, "bad package record (sho_id, subscriber, lock, "
+				  "replaces)");
 	if (meta->presealed) {
 		r = check_presealed(s, p, blobs, n_blobs);
 		if (r < 0)
@@ -389,7 +409,8 @@ int store_profile_install(struct store *s, const struct store_profile_meta *meta
 
 #define INFO_COLUMNS                                                           \
 	"id, iccid, imsi, class, state, nickname, operator, installed_at,"    \
-	" changed_at, n_files, n_pins, algo, expires"
+	" changed_at, n_files, n_pins, algo, expires, sho_id, subscriber,"        \
+	" subscriber_key, lock_until, replaces"
 
 static void read_info(sqlite3_stmt *st, struct store_profile_info *i)
 {
@@ -408,6 +429,12 @@ static void read_info(sqlite3_stmt *st, struct store_profile_info *i)
 	i->n_pins = (uint32_t)sqlite3_column_int64(st, 10);
 	i->algo = (unsigned)sqlite3_column_int(st, 11);
 	i->expires = sqlite3_column_int64(st, 12);
+	snprintf(i->sho_id, sizeof(i->sho_id), "%s", sqlite3_column_text(st, 13));
+	snprintf(i->subscriber, sizeof(i->subscriber), "%s", sqlite3_column_text(st, 14));
+	snprintf(i->subscriber_key, sizeof(i->subscriber_key), "%s",
+		 sqlite3_column_text(st, 15));
+	i->lock_until = sqlite3_column_int64(st, 16);
+	snprintf(i->replaces, sizeof(i->replaces), "%s", sqlite3_column_text(st, 17));
 }
 
 static int get_info(struct store *s, const char *where, int64_t id,

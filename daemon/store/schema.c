@@ -130,10 +130,33 @@ static const char migration_3[] =
 	"ALTER TABLE profiles ADD COLUMN expires INTEGER NOT NULL DEFAULT 0"
 	"  CHECK (expires >= 0);";
 
+/*
+ * Version 4: what the device records at the install of a subscription from
+ * an operator package (docs/change-format.md 1): the installing SHO's id,
+ * the M2M subscriber's name and key id, the contract lock's end, the ICCID
+ * a switch package replaces; and the ids of the consents and releases it
+ * accepted, kept until their expiry (section 2: single use).  Empty / 0:
+ * not recorded (a local install, a version 1 package).
+ */
+static const char migration_4[] =
+	"ALTER TABLE profiles ADD COLUMN sho_id TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE profiles ADD COLUMN subscriber TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE profiles ADD COLUMN subscriber_key TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE profiles ADD COLUMN lock_until INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (lock_until >= 0);"
+	"ALTER TABLE profiles ADD COLUMN replaces TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE tokens ("
+	"  kind TEXT NOT NULL CHECK (kind IN ('consent', 'release')),"
+	"  id TEXT NOT NULL,"
+	"  expires INTEGER NOT NULL,"
+	"  PRIMARY KEY (kind, id)"
+	") STRICT, WITHOUT ROWID;";
+
 const char *const store_migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
+	migration_4,
 };
 const size_t store_n_migrations = ARRAY_SIZE(store_migrations);
 

@@ -64,6 +64,7 @@ int store_tx_end(struct store *s, int r);
 /* Shared between the files of the store (store.c, secrets.c, profiles.c). */
 bool store_digits_ok(const char *d, size_t min, size_t max, bool allow_f);
 bool store_text_ok(const char *t, size_t max);
+bool store_hex_ok(const char *h, size_t n);
 bool store_kind_ok(const char *k);
 int64_t store_now_ms(void);
 int store_seal_put(struct store *s, int64_t id, const char *kind,

@@ -74,6 +74,17 @@ bool store_digits_ok(const char *d, size_t min, size_t max, bool allow_f)
 	return true;
 }
 
+/* Exactly n lowercase hex digits (an id: SHA-256, a consent's id). */
+bool store_hex_ok(const char *h, size_t n)
+{
+	if (strlen(h) != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(h[i] >= '0' && h[i] <= '9') && !(h[i] >= 'a' && h[i] <= 'f'))
+			return false;
+	return true;
+}
+
 /* Printable UTF-8 text without control characters, at most max bytes. */
 bool store_text_ok(const char *t, size_t max)
 {

@@ -40,7 +40,7 @@
 #include "macro.h"
 
 /* Schema version this program writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 #define STORE_ICCID_MAX 20    /* TS 102 221 13.2: up to 20 BCD digits */
 #define STORE_IMSI_MAX 15     /* TS 23.003 2.2 */
@@ -50,6 +50,9 @@
 #define STORE_DETAIL_MAX 256  /* audit detail text */
 #define STORE_MAX_PROFILES 64 /* installed profiles */
 #define STORE_AUDIT_KEEP 10000 /* audit rows kept; older ones are pruned */
+#define STORE_ID_HEX 64       /* sho_id, subscriber key: SHA-256, lowercase hex */
+#define STORE_TOKEN_ID_MAX 32 /* consent and release ids: 32 lowercase hex */
+#define STORE_TOKENS_MAX 4096 /* unexpired consent and release ids kept */
 
 /* Blob kinds the daemon uses (any other short name is allowed). */
 #define STORE_BLOB_KEY "key"       /* K: TRE blob (tre_blob_marshal) */
@@ -87,6 +90,12 @@ struct store_profile_info {
 	int64_t installed_at; /* Unix time, seconds */
 	int64_t changed_at;
 	int64_t expires;      /* Unix time; 0: never (version 3) */
+	/* From an operator package (version 4, docs/change-format.md 1); "", 0: none. */
+	char sho_id[STORE_ID_HEX + 1];
+	char subscriber[STORE_NAME_MAX + 1];
+	char subscriber_key[STORE_ID_HEX + 1];
+	int64_t lock_until;
+	char replaces[STORE_ICCID_MAX + 1]; /* the ICCID a switch package replaces */
 	uint32_t n_files;     /* nodes of the file tree */
 	uint32_t n_pins;
 	unsigned algo;        /* enum aka_algo */
@@ -160,6 +169,17 @@ struct store_profile_meta {
 	 * p's OPc/TOPc and PIN values are ignored (the store never sees them).
 	 */
 	bool presealed;
+	/*
+	 * From an operator package (docs/change-format.md 1), each may be
+	 * NULL/""/0: the installing SHO's sho_id and the subscriber's key id
+	 * (64 lowercase hex), the subscriber's name, the contract lock's end
+	 * (Unix time), the ICCID this profile replaces (a switch package).
+	 */
+	const char *sho_id;
+	const char *subscriber;
+	const char *subscriber_key;
+	int64_t lock_until;
+	const char *replaces;
 };
 
 /* An opaque blob to store with a profile (TPM objects). */
@@ -271,6 +291,19 @@ int store_package_seq(struct store *s, uint64_t *ret);
  * nothing written.
  */
 int store_package_seq_set(struct store *s, uint64_t seq);
+
+/*
+ * The ids of the consents and releases accepted (docs/change-format.md 2:
+ * single use), kind "consent" or "release", id 32 lowercase hex, kept until
+ * expires and covered by the MAC.  store_token_used(): whether id of kind
+ * was accepted before.  store_token_use(): records it, with a generation
+ * bump (inside the caller's transaction if any; an older copy of the store
+ * cannot bring an id back), after pruning the ids expired at now;
+ * -EALREADY when it is recorded already, -ENOSPC at STORE_TOKENS_MAX.
+ */
+int store_token_used(struct store *s, const char *kind, const char *id, bool *ret);
+int store_token_use(struct store *s, const char *kind, const char *id, int64_t expires,
+		    int64_t now);
 
 /* ---- Freshness and authentication (docs/store.md "Rollback") ---------- */
 

@@ -2,7 +2,8 @@
 /*
  * libFuzzer target of the device's parsers of the operator's answers
  * (daemon/mcimd/operator-json.c): the first byte picks the parser
- * (registration, session, result, error, the DPF's package answer), the
+ * (registration with its optional switch order, session, result, error,
+ * the DPF's package answer), the
  * rest is the body.  What a
  * parser accepts must hold its invariants (terminated strings of the
  * limits, a PCR selection within the TPM's sizes).
@@ -31,7 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (data[0] % 5) {
 	case 0:
 		if (op_parse_registration(body, size, &g, why, sizeof(why)) == 0)
-			assert(strlen(g.device_id) == 64 && !strncmp(g.pva_url, "https://", 8));
+			assert(strlen(g.device_id) == 64 && !strncmp(g.pva_url, "https://", 8) &&
+			       (!g.has_switch ||
+				(g.sw.consent_len >= 1 && g.sw.consent_len <= OP_TOKEN_MAX &&
+				 g.sw.release_len <= OP_TOKEN_MAX &&
+				 !strncmp(g.sw.dpf_url, "https://", 8))));
 		break;
 	case 1:
 		if (op_parse_session(body, size, &s, why, sizeof(why)) == 0)

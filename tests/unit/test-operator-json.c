@@ -117,6 +117,98 @@ static void test_registration(void **state)
 	}
 }
 
+/* change-format.md 4: the registration's optional switch order. */
+static void test_switch(void **state)
+{
+#define REG_HEAD "{\"device_id\": \"" DEV "\", \"sho\": {\"id\": \"a\", \"name\": \"b\"}," \
+		 " \"pva_url\": \"https://p\", \"dpf_url\": \"https://d\", \"ek\": \"rsa\", "
+#define SW_SHO "\"sho\": {\"id\": \"op-b\", \"name\": \"Operator B\"}, "
+	static struct op_registration g;
+	static struct op_switch w;
+	char why[256];
+	(void)state;
+
+	assert_int_equal(reg(REG_HEAD "\"switch\": {" SW_SHO "\"pva\": \"https://b:1\","
+			     " \"dpf\": \"https://b:2\", \"consent\": \"Zm9vYg==\","
+			     " \"release\": \"YmFy\"}}", &g, why), 0);
+	assert_true(g.has_switch);
+	assert_string_equal(g.sw.sho_id, "op-b");
+	assert_string_equal(g.sw.sho_name, "Operator B");
+	assert_string_equal(g.sw.pva_url, "https://b:1");
+	assert_string_equal(g.sw.dpf_url, "https://b:2");
+	assert_int_equal(g.sw.consent_len, 4);
+	assert_memory_equal(g.sw.consent, "foob", 4);
+	assert_int_equal(g.sw.release_len, 3);
+	assert_int_equal(reg(REG_HEAD "\"switch\": {" SW_SHO "\"pva\": \"https://b:1\","
+			     " \"dpf\": \"https://b:2\", \"consent\": \"Zm9vYg==\","
+			     " \"release\": null}}", &g, why), 0);
+	assert_true(g.has_switch);
+	assert_int_equal(g.sw.release_len, 0);
+	/* The order as mcimd keeps it: the "switch" object alone. */
+	{
+		static const char sw[] = "{" SW_SHO "\"pva\": \"https://b\", \"dpf\": \"https://c\","
+					 " \"consent\": \"YmFy\", \"release\": null}";
+
+		assert_int_equal(op_parse_switch(sw, strlen(sw), &w, why, sizeof(why)), 0);
+		assert_int_equal(w.consent_len, 3);
+		assert_int_equal(op_parse_switch(sw, strlen(sw) - 1, &w, why, sizeof(why)),
+				 -EBADMSG);
+	}
+	assert_int_equal(reg(REG_HEAD "\"x\": 1}", &g, why), -EBADMSG);
+
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{ REG_HEAD "\"switch\": null}", "the registration: \"switch\" is not an object" },
+		{ REG_HEAD "\"switch\": {" SW_SHO "\"pva\": \"https://b\", \"dpf\": \"https://c\","
+		  " \"consent\": \"YmFy\"}}", "switch: \"release\" is missing (null or base64)" },
+		{ REG_HEAD "\"switch\": {" SW_SHO "\"pva\": \"https://b\", \"dpf\": \"https://c\","
+		  " \"release\": null}}", "switch: \"consent\" is missing" },
+		{ REG_HEAD "\"switch\": {" SW_SHO "\"pva\": \"https://b\", \"dpf\": \"https://c\","
+		  " \"consent\": \"\", \"release\": null}}", "switch: \"consent\" is empty" },
+		{ REG_HEAD "\"switch\": {" SW_SHO "\"pva\": \"http://b\", \"dpf\": \"https://c\","
+		  " \"consent\": \"YmFy\", \"release\": null}}",
+		  "switch: \"pva\" is not an https:// URL" },
+		{ REG_HEAD "\"switch\": {" SW_SHO "\"pva\": \"https://b\", \"dpf\": \"https://c\","
+		  " \"consent\": \"YmFy\", \"release\": \"Y\"}}",
+		  "switch: \"release\" is not base64 (RFC 4648 4, with padding)" },
+		{ REG_HEAD "\"switch\": {\"sho\": \"op-b\", \"pva\": \"https://b\","
+		  " \"dpf\": \"https://c\", \"consent\": \"YmFy\", \"release\": null}}",
+		  "switch: \"sho\" is not an object" },
+		{ REG_HEAD "\"switch\": {" SW_SHO "\"pva\": \"https://b\", \"dpf\": \"https://c\","
+		  " \"consent\": \"YmFy\", \"release\": null, \"iccid\": \"1\"}}",
+		  "switch: unknown member \"iccid\"" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		why[0] = 0;
+		assert_int_equal(reg(bad[i].text, &g, why), -EBADMSG);
+		assert_string_equal(why, bad[i].why);
+	}
+}
+
+/* A consent over OP_TOKEN_MAX bytes is refused. */
+static void test_switch_oversize(void **state)
+{
+	static struct op_switch w;
+	size_t n = (OP_TOKEN_MAX + 3) / 3 * 4 + 4;
+	char *big = malloc(n + 200), *b64;
+	uint8_t *raw = calloc(1, OP_TOKEN_MAX + 1);
+	char why[256];
+	int len;
+	(void)state;
+
+	assert_non_null(big);
+	assert_non_null(raw);
+	b64 = b64_encode(raw, OP_TOKEN_MAX + 1);
+	len = snprintf(big, n + 200, "{" SW_SHO "\"pva\": \"https://b\", \"dpf\": \"https://c\","
+		       " \"consent\": \"%s\", \"release\": null}", b64);
+	assert_int_equal(op_parse_switch(big, (size_t)len, &w, why, sizeof(why)), -EBADMSG);
+	assert_string_equal(why, "switch: \"consent\" is longer than 16384 bytes");
+	free(b64);
+	free(raw);
+	free(big);
+}
+
 static void test_oversize(void **state)
 {
 	size_t n = OP_BODY_MAX + 1;
@@ -278,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_base64),        cmocka_unit_test(test_registration),
 		cmocka_unit_test(test_oversize),      cmocka_unit_test(test_session),
 		cmocka_unit_test(test_result_and_error), cmocka_unit_test(test_package),
+		cmocka_unit_test(test_switch),        cmocka_unit_test(test_switch_oversize),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -860,6 +860,15 @@ static void test_expiry_and_package_seq(void **state)
 	assert_int_equal(seq, 5);
 }
 
+/* What version 4 added, taken away (a store of an older version). */
+#define V4_DROP                                                                \
+	"ALTER TABLE profiles DROP COLUMN sho_id;"                             \
+	"ALTER TABLE profiles DROP COLUMN subscriber;"                         \
+	"ALTER TABLE profiles DROP COLUMN subscriber_key;"                     \
+	"ALTER TABLE profiles DROP COLUMN lock_until;"                         \
+	"ALTER TABLE profiles DROP COLUMN replaces;"                           \
+	"DROP TABLE tokens;"
+
 /*
  * A version 2 store (no expiry column) anchored with its MAC: migrated to
  * version 3 it keeps its MAC (what version 3 adds feeds the digest only
@@ -873,7 +882,120 @@ static void test_migrate_v2_keeps_mac(void **state)
 	int v = 0;
 
 	anchored(t, &c, 16);
-	edit(t, "ALTER TABLE profiles DROP COLUMN expires; PRAGMA user_version = 2");
+	edit(t, "ALTER TABLE profiles DROP COLUMN expires;" V4_DROP "PRAGMA user_version = 2");
+	assert_int_equal(store_schema_version(t->s, &v), 0);
+	assert_int_equal(v, STORE_SCHEMA_VERSION);
+	assert_int_equal(count(t, "audit WHERE event = 'migrate'"), 2);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_RAISED);
+}
+
+/*
+ * What an operator package records (docs/change-format.md 1) and the
+ * consent and release ids accepted (section 2): stored, read back, covered
+ * by the MAC, and an older copy of the store (before an id was used) is
+ * refused by the counter.
+ */
+static void test_package_records_and_tokens(void **state)
+{
+	struct t *t = *state;
+	struct fake_counter fc = { .value = 7 };
+	struct store_counter c = { fc_read, fc_inc, &fc };
+	static const char sho[] = "1111111111111111111111111111111111111111111111111111111111111111";
+	static const char key[] = "2222222222222222222222222222222222222222222222222222222222222222";
+	static const char cid[] = "0123456789abcdef0123456789abcdef";
+	struct store_profile_meta m = {
+		.iccid = "8900000000000000026", .imsi = t->imsi,
+		.cls = STORE_CLASS_OPERATIONAL, .sho_id = sho, .subscriber = "acme",
+		.subscriber_key = key, .lock_until = 1900000000, .replaces = t->iccid,
+	};
+	static const char *const edits[] = {
+		"UPDATE profiles SET lock_until = 0 WHERE lock_until != 0",
+		"UPDATE profiles SET lock_until = lock_until - 1 WHERE lock_until != 0",
+		"UPDATE profiles SET sho_id = '' WHERE sho_id != ''",
+		"UPDATE profiles SET subscriber_key = replace(subscriber_key, '2', '3')",
+		"UPDATE profiles SET subscriber = 'other' WHERE subscriber != ''",
+		"UPDATE profiles SET replaces = '' WHERE replaces != ''",
+		"DELETE FROM tokens",
+		"UPDATE tokens SET expires = expires + 1",
+	};
+	struct store_profile_info info;
+	int64_t id;
+	bool used = true;
+	uint64_t g0, g1;
+
+	anchored(t, &c, 16);
+	/* Refused records: nothing written. */
+	m.sho_id = "ABCD";
+	assert_int_equal(store_profile_install(t->s, &m, t->p, NULL, 0, NULL), -EINVAL);
+	m.sho_id = sho;
+	m.lock_until = -1;
+	assert_int_equal(store_profile_install(t->s, &m, t->p, NULL, 0, NULL), -EINVAL);
+	m.lock_until = 1900000000;
+	assert_int_equal(store_profile_install(t->s, &m, t->p, NULL, 0, &id), 0);
+	assert_int_equal(store_profile_get(t->s, id, &info), 0);
+	assert_string_equal(info.sho_id, sho);
+	assert_string_equal(info.subscriber, "acme");
+	assert_string_equal(info.subscriber_key, key);
+	assert_int_equal(info.lock_until, 1900000000);
+	assert_string_equal(info.replaces, t->iccid);
+	/* A local install records nothing. */
+	assert_int_equal(store_profile_find_iccid(t->s, t->iccid, &info), 0);
+	assert_string_equal(info.sho_id, "");
+	assert_int_equal(info.lock_until, 0);
+
+	assert_int_equal(store_token_used(t->s, "consent", cid, &used), 0);
+	assert_false(used);
+	assert_int_equal(store_token_used(t->s, "lease", cid, &used), -EINVAL);
+	assert_int_equal(store_token_use(t->s, "consent", "0123", 2000, 1000), -EINVAL);
+	assert_int_equal(store_token_use(t->s, "consent", cid, 0, 1000), -EINVAL);
+	assert_int_equal(store_anchor_sync(t->s, &c), 0);
+	snapshot(t, "before", true);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_RAISED);
+	assert_int_equal(store_generation(t->s, &g0), 0);
+	assert_int_equal(store_token_use(t->s, "consent", cid, 2000, 1000), 0);
+	assert_int_equal(store_generation(t->s, &g1), 0);
+	assert_int_equal(g1, g0 + 1);
+	assert_int_equal(store_token_use(t->s, "consent", cid, 2000, 1500), -EALREADY);
+	assert_int_equal(store_token_use(t->s, "release", cid, 2000, 1500), 0);
+	assert_int_equal(store_token_used(t->s, "consent", cid, &used), 0);
+	assert_true(used);
+	assert_int_equal(store_anchor_sync(t->s, &c), 0);
+	/* An older copy, from before the id was used: the counter says so. */
+	snapshot(t, "good", true);
+	snapshot(t, "before", false);
+	assert_int_equal(store_anchor_check(t->s, &c, 16), -ESTALE);
+	snapshot(t, "good", false);
+	for (size_t i = 0; i < ARRAY_SIZE(edits); i++) {
+		int r;
+
+		edit(t, edits[i]);
+		r = store_anchor_check(t->s, &c, 16);
+		if (r != -EBADMSG)
+			fail_msg("edit accepted (%d: %s): %s", r, store_errmsg(t->s), edits[i]);
+		snapshot(t, "good", false);
+	}
+	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_RAISED);
+	/* Expired ids are pruned when the next one is recorded. */
+	assert_int_equal(store_token_use(t->s, "release", "ffffffffffffffffffffffffffffffff",
+					 3000, 2000), 0);
+	assert_int_equal(store_token_used(t->s, "consent", cid, &used), 0);
+	assert_false(used);
+	assert_int_equal(count(t, "tokens"), 1);
+}
+
+/*
+ * A version 3 store (no package records) anchored with its MAC: migrated
+ * to version 4 it keeps its MAC.
+ */
+static void test_migrate_v3_keeps_mac(void **state)
+{
+	struct t *t = *state;
+	struct fake_counter fc = { .value = 11 };
+	struct store_counter c = { fc_read, fc_inc, &fc };
+	int v = 0;
+
+	anchored(t, &c, 16);
+	edit(t, V4_DROP "PRAGMA user_version = 3");
 	assert_int_equal(store_schema_version(t->s, &v), 0);
 	assert_int_equal(v, STORE_SCHEMA_VERSION);
 	assert_int_equal(count(t, "audit WHERE event = 'migrate'"), 2);
@@ -1141,6 +1263,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_presealed_install, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_and_package_seq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2_keeps_mac, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v3_keeps_mac, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_package_records_and_tokens, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_device_blobs_and_limits, setup,
 						teardown),
 	};

@@ -99,8 +99,12 @@ void api_register(struct op_server *s, const struct http_request *req, struct ht
 		r = store_switch_order_get(s->store, dev.id, &ord);
 		if (r == 0 && store_sho_get(s->store, ord.sho, &to) == 0) {
 			struct json_object *w = json_object_new_object();
+			struct json_object *wso = json_object_new_object();
 
-			json_object_object_add(w, "sho", json_object_new_string(to.id));
+			/* the shape of the answer's own "sho" */
+			json_object_object_add(wso, "id", json_object_new_string(to.id));
+			json_object_object_add(wso, "name", json_object_new_string(to.name));
+			json_object_object_add(w, "sho", wso);
 			json_object_object_add(w, "pva", json_object_new_string(to.pva_url));
 			json_object_object_add(w, "dpf", json_object_new_string(to.dpf_url));
 			json_object_object_add(w, "consent", json_object_new_string(ord.consent));

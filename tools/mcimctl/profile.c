@@ -68,9 +68,10 @@ static int p_list(const struct ctl *c, int argc, char **argv)
 {
 	static const char usage[] = "profile list";
 	static const char *const cols[] = { "iccid", "state", "class", "imsi", "nickname",
-					    "operator" };
+					    "operator", "sho_short", "subscriber", "lock_until",
+					    "replaces" };
 	static const char *const heads[] = { "ICCID", "STATE", "CLASS", "IMSI", "NICKNAME",
-					     "OPERATOR" };
+					     "OPERATOR", "SHO", "SUBSCRIBER", "LOCK", "REPLACES" };
 	struct json_object *res = NULL, *list;
 	int r = sub_options(argc, argv, usage);
 
@@ -86,8 +87,23 @@ static int p_list(const struct ctl *c, int argc, char **argv)
 		print_result(c, res);
 	else if (json_object_array_length(list) == 0)
 		printf("no profiles installed\n");
-	else
-		print_table(list, cols, heads, ARRAY_SIZE(cols));
+	else {
+		/* The columns of docs/change-format.md 1 when a package recorded
+		 * them; the installing operator's sho_id shortened. */
+		size_t n = 6;
+
+		for (size_t i = 0; i < json_object_array_length(list); i++) {
+			struct json_object *e = json_object_array_get_idx(list, i), *x;
+			char sho[13];
+
+			if (json_object_object_get_ex(e, "sho", &x)) {
+				snprintf(sho, sizeof(sho), "%s", json_object_get_string(x));
+				json_object_object_add(e, "sho_short", json_object_new_string(sho));
+				n = ARRAY_SIZE(cols);
+			}
+		}
+		print_table(list, cols, heads, n);
+	}
 	json_object_put(res);
 	return EXIT_OK;
 }

@@ -113,7 +113,12 @@ int run_provision(const struct ctl *c, const char *method, const char *doing)
 			print_steps(&g, steps, member(res, "checks"));
 			if (checks_shown)
 				print_checks("passed", member(res, "checks"), "result");
-			if (member(res, "sequence"))
+			if (member(res, "replaces"))
+				printf("provisioned: profile %s (IMSI %s, sequence %s) installed, not "
+				       "enabled: it replaces %s\n", json_str(res, "iccid"),
+				       json_str(res, "imsi"), json_str(res, "sequence"),
+				       json_str(res, "replaces"));
+			else if (member(res, "sequence"))
 				printf("provisioned: profile %s (IMSI %s, sequence %s) enabled\n",
 				       json_str(res, "iccid"), json_str(res, "imsi"),
 				       json_str(res, "sequence"));

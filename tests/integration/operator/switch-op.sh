@@ -124,9 +124,9 @@ if [ "${1:-}" = phase ]; then
 	check "registration answer without a switch order: no \"switch\" member" "! jq -e 'has(\"switch\")' \$W/out >/dev/null"
 	opa device switch "$ID" --to op-b --consent "$W/c1.der" --release "$W/r1.der" >/dev/null || not_ok "device switch"
 	deva register >"$W/out" 2>/dev/null
-	check "registration answer with the order: switch {sho op-b, pva, dpf, consent, release}" \
+	check "registration answer with the order: switch {sho {id op-b, name}, pva, dpf, consent, release}" \
 		"jq -e --arg u \$URL_B --arg c \"\$(base64 -w0 \$W/c1.der)\" --arg r \"\$(base64 -w0 \$W/r1.der)\" \
-			'.switch == {sho: \"op-b\", pva: \$u, dpf: \$u, consent: \$c, release: \$r}' \$W/out >/dev/null"
+			'.switch == {sho: {id: \"op-b\", name: \"Operator B\"}, pva: \$u, dpf: \$u, consent: \$c, release: \$r}' \$W/out >/dev/null"
 
 	# ---- B: every bad switch member refused, then the package that replaces A's ----
 	ICCID_B=$(opb subscription create --sho op-b --template "$W/template.json" --subscriber acme-meters | cut -d' ' -f1)

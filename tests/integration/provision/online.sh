@@ -54,9 +54,12 @@ tpm2_createek -G rsa -c $dir/ek.ctx -u $dir/ek.pub >/dev/null 2>&1 &&
 EK=$(xxd -p -c 256 $dir/ek.name)
 tpm2_pcrread sha256:0,2,4,7,23 -o $dir/pcrs.bin >/dev/null 2>&1
 t "the device's EK certificate, RSA EK name and PCR values" "[ \${#device_id} = 64 ] && [ \${#EK} = 68 ]"
-dpf() { # PROFILE ICCID: what the DPF sells next
-	printf '{"argv": ["%s", "--profile", "%s", "--ek-name", "%s", "--key", "%s", "--cert", "%s", "--policy-key", "%s", "--pcr-values", "%s"], "iccid": "%s"}\n' \
-		"$FORGE" "$1" "$EK" "$P/dpf.key" "$P/dpf.pem" "$P/policy.key" "$dir/pcrs.bin" "$2" >$dir/dpf.json
+dpf() { # PROFILE ICCID [pkg-forge options]: what the DPF sells next
+	local prof=$1 iccid=$2
+	shift 2
+	python3 -c 'import json, sys; print(json.dumps({"argv": sys.argv[2:], "iccid": sys.argv[1]}))' \
+		"$iccid" "$FORGE" --profile "$prof" --ek-name "$EK" --key $P/dpf.key --cert $P/dpf.pem \
+		--policy-key $P/policy.key --pcr-values $dir/pcrs.bin "$@" >$dir/dpf.json
 }
 dpf $P1 $P1_ICCID
 behave() { echo "$1" >"$dir/behaviour"; }
@@ -70,10 +73,14 @@ srv_pid=$!
 for _ in $(seq 200); do [ -s "$dir/port" ] && break; sleep 0.02; done
 port=$(cat "$dir/port" 2>/dev/null)
 t "the test operator (DRF, PVA, DPF) listens on 127.0.0.1:$port" "[ -n '$port' ]"
+# A device trusts several operators (docs/change-format.md 1): [provisioning]
+# ca is a bundle, another operator's root first; TLS and the package verifier
+# find this operator's in it.
+cat $P/other-root.pem $P/root.pem >$P/roots.pem
 conf() { # NAME [extra]
 	write_conf "$dir/$1.conf" 0 "[provisioning]
 drf_url = https://127.0.0.1:$port
-ca = $P/root.pem
+ca = $P/roots.pem
 timeout = 5
 retries = 1
 ${2:-}"
@@ -130,6 +137,29 @@ behave '{}'
 run dup --json provision
 t "a package of an installed ICCID: exit 13, check 9, --json error with kind package (exit $rc)" \
 	"[ $rc = 13 ] && says dup 'check 9 ' && says dup '\"kind\": *\"package\"'"
+# A switch package through the download (docs/change-format.md 3): a
+# version 2 subscription first, then one that replaces it with the
+# subscriber's consent: installed and confirmed, not enabled.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $P/sub.key \
+	-subj /CN=acme -days 2 -out $P/sub.pem 2>/dev/null
+P3=$dir/p7.json P3_ICCID=89001010000000000017 P4=$dir/p6.json P4_ICCID=89001010000000000016
+for d in 7 6; do
+	sed -e "s/\"98000101000000000081\"/\"980001010000000000${d}1\"/" \
+	    -e "s/\"080910101032547698\"/\"08091010103254769${d}\"/" $P1 >$dir/p$d.json
+done
+dpf $P3 $P3_ICCID --subscriber acme --subscriber-cert $P/sub.pem
+run v2 provision
+t "a version 2 package through mcimctl provision: enabled, its subscriber recorded (exit $rc)" \
+	"[ $rc = 0 ] && CTL profile list | grep -q '^$P3_ICCID  *enabled .* acme '"
+$FORGE --token consent --key $P/sub.key --cert $P/sub.pem --device $device_id --iccid $P3_ICCID \
+	--to-sho-root $P/root.pem --out $dir/consent.der >/dev/null
+dpf $P4 $P4_ICCID --subscriber acme --subscriber-cert $P/sub.pem --replaces $P3_ICCID --consent $dir/consent.der
+run switch provision
+cat $dir/switch.out | sed 's/^/# /'
+t "a switch package through mcimctl provision: installed and confirmed, not enabled, the replaced one still enabled (exit $rc)" \
+	"[ $rc = 0 ] && says switch 'installed, not enabled: it replaces $P3_ICCID' && grep -q '\"iccid\": \"$P4_ICCID\".*\"result\": \"installed\"' $dir/receipts && CTL profile list | grep -q '^$P3_ICCID  *enabled' && CTL profile list | grep -q '^$P4_ICCID  *installed .*$P3_ICCID\$' && [ -z \"\$(sqlite3 $dir/store.db \"SELECT 1 FROM device_blobs WHERE kind = 'receipt-pending'\")\" ]"
+CTL profile delete $P4_ICCID >/dev/null
+
 # kill -9 of mcimd at random points of `mcimctl provision` (ONLINE_KILLS,
 # default 10; 100 in make check-powercut): after every restart one enabled
 # profile whose card authenticates, the new subscription wholly there or

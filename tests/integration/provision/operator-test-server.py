@@ -22,7 +22,9 @@ evidence it accepted is written to --evidence.  --behaviour names a JSON file
 read at every request: {"register"|"session"|"evidence": BEHAVIOUR} with
 BEHAVIOUR one of ok, malformed, oversize, 403, 409, 410, 429 (Retry-After:
 3600), 429-short (Retry-After: 1), 503, hang (no answer for --hang s), slow
-(answers after 1.5 s), mode-semi (session only).  The credential is made
+(answers after 1.5 s), mode-semi (session only), switch (register only: the
+answer carries a switch order, docs/change-format.md 4, with made-up tokens),
+switch-big (the same with a 7000-byte consent).  The credential is made
 to the EK type of the registered certificate (RSA 2048 or ECC P-256).
 
 With --dpf-forge (a JSON file: {"argv": [pkg-forge and its options but the
@@ -319,9 +321,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             sessions["ek_pem:" + device_id] = key.public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
             sessions["ek_type:" + device_id] = ek
-        self.send(200, {"device_id": device_id, "model": "gw-1000", "subscriber": "acme-meters",
-                        "sho": {"id": "op-a", "name": "Operator A"},
-                        "pva_url": args.url + "/", "dpf_url": args.url, "ek": ek})
+        answer = {"device_id": device_id, "model": "gw-1000", "subscriber": "acme-meters",
+                  "sho": {"id": "op-a", "name": "Operator A"},
+                  "pva_url": args.url + "/", "dpf_url": args.url, "ek": ek}
+        if behaviour("register") in ("switch", "switch-big"):
+            # The device keeps the order; the tokens are checked when B's
+            # package arrives (checks 9b), so any bytes do here.
+            answer["switch"] = {"sho": {"id": "op-b", "name": "Operator B"},
+                                "pva": args.url + "/b", "dpf": args.url + "/b",
+                                "consent": b64(b"consent" * (40 if behaviour("register") == "switch"
+                                                             else 1000)),
+                                "release": None}
+        self.send(200, answer)
 
     def start(self, req):
         if set(req) != {"device_id", "ak_public"}:

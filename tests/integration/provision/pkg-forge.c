@@ -20,6 +20,19 @@
  * (a bit of the signed content flipped), blob-k, blob-opc, blob-pin (a bit of
  * that duplicate flipped before signing), attrs (K's object with userWithAuth
  * set, before signing), policy-sig (the approval's signature flipped).
+ *
+ * Content version 2 (docs/change-format.md 3), with any of:
+ *             --subscriber NAME --subscriber-cert PEM [--lock S]
+ *             [--replaces ICCID --consent DER [--release DER]]
+ * --lock: the contract lock's end, seconds from now (0, the default: none).
+ *
+ * Consents and releases (change-format.md 2), signed by --key/--cert:
+ *   pkg-forge --token consent|release --key KEY --cert PEM --device HEX
+ *             --iccid ICCID --to-sho-root PEM [--id HEX] [--issued S]
+ *             [--expires S] --out FILE.der
+ * --to-sho-root: the root certificate whose sho_id the token names; --id:
+ * 32 hex digits (random by default); --issued/--expires: seconds from now
+ * (defaults 0 and 3600).  Prints the token's id.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,6 +45,7 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include <tss2/tss2_mu.h>
@@ -127,6 +141,80 @@ static void flip(uint8_t *p, size_t len)
 	p[len / 2] ^= 0x10;
 }
 
+static void write_out(const char *out, const uint8_t *der, size_t len)
+{
+	FILE *f = fopen(out, "we");
+
+	if (!f || fwrite(der, 1, len, f) != len || fclose(f))
+		die("cannot write %s", out);
+}
+
+/* A certificate's DER, malloc'ed. */
+static uint8_t *cert_der(const char *path, size_t *ret_len)
+{
+	X509 *x = read_cert(path);
+	uint8_t *der = NULL;
+	int n = i2d_X509(x, &der);
+
+	X509_free(x);
+	if (n <= 0)
+		die("cannot encode %s", path);
+	*ret_len = (size_t)n;
+	return der;
+}
+
+static uint8_t *slurp_der(const char *path, size_t *ret_len)
+{
+	return (uint8_t *)slurp(path, PACKAGE_TOKEN_MAX, ret_len);
+}
+
+/* --token: a consent or a release, signed by key/cert. */
+static int forge_token(const char *type, const char *key_path, const char *cert_path,
+		       const char *device, const char *iccid, const char *root_path,
+		       const char *id, long long issued, long long expires, const char *out)
+{
+	struct package_token t = { .type = strcmp(type, "release") ? PACKAGE_TYPE_CONSENT
+								  : PACKAGE_TYPE_RELEASE };
+	uint8_t rnd[16], *der = NULL;
+	char *json = NULL;
+	size_t jlen = 0, dlen = 0;
+	EVP_PKEY *key;
+	X509 *cert, *root;
+
+	if (strcmp(type, "release") && strcmp(type, "consent"))
+		die("--token %s: consent or release", type);
+	if (!key_path || !cert_path || !device || !iccid || !root_path || !out)
+		die("%s", "--token needs --key --cert --device --iccid --to-sho-root --out");
+	if (id) {
+		snprintf(t.id, sizeof(t.id), "%s", id);
+	} else {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			die("%s", "no random id");
+		hex_encode(rnd, sizeof(rnd), t.id);
+	}
+	snprintf(t.device, sizeof(t.device), "%s", device);
+	snprintf(t.iccid, sizeof(t.iccid), "%s", iccid);
+	root = read_cert(root_path);
+	if (package_key_id(root, t.to_sho) < 0)
+		die("%s", "the root's sho_id");
+	X509_free(root);
+	t.issued = time(NULL) + issued;
+	t.expires = time(NULL) + expires;
+	key = read_key(key_path);
+	cert = read_cert(cert_path);
+	if (package_token_build(&t, &json, &jlen) < 0)
+		die("%s", "building the token");
+	if (package_sign_type(t.type, (uint8_t *)json, jlen, key, cert, NULL, &der, &dlen) < 0)
+		die("%s", "signing the token");
+	write_out(out, der, dlen);
+	printf("%s\n", t.id);
+	free(json);
+	free(der);
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -147,8 +235,23 @@ int main(int argc, char **argv)
 		{ "srk-public", required_argument, NULL, 'S' },
 		{ "variant", required_argument, NULL, 'v' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "subscriber", required_argument, NULL, 'u' },
+		{ "subscriber-cert", required_argument, NULL, 'U' },
+		{ "lock", required_argument, NULL, 'l' },
+		{ "replaces", required_argument, NULL, 'R' },
+		{ "consent", required_argument, NULL, 'N' },
+		{ "release", required_argument, NULL, 'L' },
+		{ "token", required_argument, NULL, 't' },
+		{ "iccid", required_argument, NULL, 'I' },
+		{ "to-sho-root", required_argument, NULL, 'T' },
+		{ "id", required_argument, NULL, 'D' },
 		{ 0 },
 	};
+	const char *subscriber = NULL, *sub_cert = NULL, *replaces = NULL, *consent = NULL,
+		   *release = NULL, *token = NULL, *tok_iccid = NULL, *to_root = NULL,
+		   *tok_id = NULL;
+	long long lock = 0;
+	bool expires_set = false;
 	const char *req_path = NULL, *profile_path = NULL, *device = NULL, *ek = NULL,
 		   *key_path = NULL, *cert_path = NULL, *pol_path = NULL, *pcr_path = NULL,
 		   *nonce = NULL, *srk_path = NULL, *variant = "", *out = NULL;
@@ -167,7 +270,6 @@ int main(int argc, char **argv)
 	size_t len = 0, jlen = 0, dlen = 0;
 	EVP_PKEY *dpf_key, *pol_key;
 	X509 *cert;
-	FILE *f;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -182,7 +284,7 @@ int main(int argc, char **argv)
 		case 'V': pcr_path = optarg; break;
 		case 'm': mask = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 's': sequence = strtoll(optarg, NULL, 10); break;
-		case 'x': expires = strtoll(optarg, NULL, 10); break;
+		case 'x': expires = strtoll(optarg, NULL, 10); expires_set = true; break;
 		case 'i': issued = strtoll(optarg, NULL, 10); break;
 		case 'C': cls = strcmp(optarg, "provisioning") ? PACKAGE_CLASS_OPERATIONAL
 							       : PACKAGE_CLASS_PROVISIONING; break;
@@ -190,9 +292,22 @@ int main(int argc, char **argv)
 		case 'S': srk_path = optarg; break;
 		case 'v': variant = optarg; break;
 		case 'o': out = optarg; break;
+		case 'u': subscriber = optarg; break;
+		case 'U': sub_cert = optarg; break;
+		case 'l': lock = strtoll(optarg, NULL, 10); break;
+		case 'R': replaces = optarg; break;
+		case 'N': consent = optarg; break;
+		case 'L': release = optarg; break;
+		case 't': token = optarg; break;
+		case 'I': tok_iccid = optarg; break;
+		case 'T': to_root = optarg; break;
+		case 'D': tok_id = optarg; break;
 		default: die("%s", "bad option (see the source's head comment)");
 		}
 	}
+	if (token)
+		return forge_token(token, key_path, cert_path, device, tok_iccid, to_root, tok_id,
+				   issued, expires_set ? expires : 3600, out);
 	if (!req_path || !profile_path || !device || !ek || !key_path || !cert_path ||
 	    !pol_path || !pcr_path || !out)
 		die("%s", "missing options (see the source's head comment)");
@@ -229,6 +344,23 @@ int main(int argc, char **argv)
 	c.cls = cls;
 	snprintf(c.sho, sizeof(c.sho), "sho-test");
 	snprintf(c.operator_name, sizeof(c.operator_name), "Test Operator");
+	if (subscriber) {
+		if (!sub_cert)
+			die("%s", "--subscriber needs --subscriber-cert");
+		c.version = 2;
+		snprintf(c.subscriber, sizeof(c.subscriber), "%s", subscriber);
+		c.subscriber_cert = cert_der(sub_cert, &c.subscriber_cert_len);
+		c.lock_until = lock ? time(NULL) + lock : 0;
+		if (replaces) {
+			if (!consent)
+				die("%s", "--replaces needs --consent");
+			c.replaces = true;
+			snprintf(c.replaces_iccid, sizeof(c.replaces_iccid), "%s", replaces);
+			c.consent = slurp_der(consent, &c.consent_len);
+			if (release)
+				c.release = slurp_der(release, &c.release_len);
+		}
+	}
 
 	/* The profile: identity, secrets, and its text without them. */
 	text = slurp(profile_path, PROFILE_JSON_MAX_TEXT, &len);
@@ -304,9 +436,7 @@ int main(int argc, char **argv)
 			die("%s", "no content to flip");
 		at[12] ^= 0x01;
 	}
-	f = fopen(out, "we");
-	if (!f || fwrite(der, 1, dlen, f) != dlen || fclose(f))
-		die("cannot write %s", out);
+	write_out(out, der, dlen);
 	printf("%zu\n", dlen);
 	wipe(&k, sizeof(k));
 	usim_profile_free(p);

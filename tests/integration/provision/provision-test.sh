@@ -153,6 +153,22 @@ t "  the registration kept, device_id = SHA-256 of the EK's SPKI (openssl)" \
 run reg-json --json register
 t "register --json: the answer as JSON with its steps" \
 	"python3 -c 'import json,sys; d=json.load(open(\"$dir/reg-json.out\")); sys.exit(not (d[\"device_id\"] == \"$device_id\" and d[\"ek\"] == \"rsa\" and len(d[\"steps\"]) == 3))'"
+behave '{"register": "switch"}'
+run reg-switch register
+CTL --json status >$dir/status.json
+t "register with a switch order (docs/change-format.md 4): kept, pending in status (exit $rc)" \
+	"[ $rc = 0 ] && says reg-switch 'a switch order to Operator B is pending' && [ \"\$(jget '[\"switch_order\"][\"sho\"][\"id\"]' <$dir/status.json)\" = op-b ] && [ \"\$(jget '[\"switch_order\"][\"consent_bytes\"]' <$dir/status.json)\" = 280 ] && [ \"\$(jget '[\"switch_order\"][\"release_bytes\"]' <$dir/status.json)\" = 0 ]"
+t "  logged and audited" "grep -q 'a switch order is pending: to Operator B (op-b)' $dir/mcimd.log && [ \"\$(sqlite3 $dir/store.db \"SELECT count(*) FROM audit WHERE event = 'switch-ordered'\")\" = 1 ]"
+behave '{"register": "switch-big"}'
+run reg-big register
+t "  an order over the store's blob size (a 7000-byte consent): registered, the order not kept (exit $rc)" \
+	"[ $rc = 0 ] && says reg-big 'too large to keep' && [ -z \"\$(blob provision.switch)\" ]"
+behave '{"register": "switch"}'
+run reg-switch register
+behave '{}'
+run reg-again register
+t "  a registration answer without it withdraws it" \
+	"[ $rc = 0 ] && [ \"\$(CTL --json status | jget '[\"switch_order\"]')\" = None ] && [ -z \"\$(blob provision.switch)\" ]"
 
 # ---- validation: refusals first (nothing stored) ----
 for b in 409:session_used 410:session_expired; do

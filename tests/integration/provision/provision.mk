@@ -17,3 +17,6 @@ $(call add_test,mcimd,tests/integration/provision/online.sh,$(BUILD)/bin/mcimd $
 # refused by the TPM (blob-load).
 $(eval $(call test_prog,blob-load,tests/integration/provision/blob-load.c,tre tpm2util mcimutil,$(LDLIBS_tss) $(call pkglibs,tss2-sys) $(LDLIBS_crypto)))
 $(call add_test,mcimd,tests/integration/provision/revoke.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/bin/mcim-operator $(BUILD)/tests/blob-load)
+# Checks 9a and 9b of a change of subscription (docs/change-format.md 3)
+# with two operator roots, consents and releases that pkg-forge signs.
+$(call add_test,mcimd,tests/integration/provision/switch-checks.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/tests/pkg-forge)
