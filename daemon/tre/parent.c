@@ -172,8 +172,7 @@ static int parent_load_once(struct tre_parent *p)
 /*
  * A parent is loaded under the SRK without its own policy (its PolicyNV
  * authorizes the objects' Load and Import under it, not its own Load): a
- * revoked parent still loads, nothing under it does.  Hence the check of R
- * here too, so that a revoked parent is reported as such at once.
+ * revoked parent still loads, nothing under it does.
  */
 int tre_parent_ensure_loaded(struct tre_parent *p)
 {
@@ -204,6 +203,8 @@ static int parent_check(struct tre_parent *p)
 	return r;
 }
 
+/* Loads p and checks R <= its bound, so that a revoked parent is reported
+ * as such at once (its own Load does not check it). */
 int tre_parent_load(struct tre_parent *p)
 {
 	int r = TRE_RETRY(p->tre, tre_parent_ensure_loaded(p));
