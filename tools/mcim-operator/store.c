@@ -1156,10 +1156,16 @@ static int issue_tx(struct store *s, void *arg)
 			return -EEXIST;
 		}
 	}
-	/* The device's subscription: its own, else one of its SHO and subscriber's pool. */
+	/*
+	 * The device's subscription (docs/package-format.md section 3): its
+	 * own that is not active yet (one an admin assigned with --device, or
+	 * one packaged and not confirmed), else its own active one again (a
+	 * re-issue of the same ICCID), else a claim from its SHO and
+	 * subscriber's pool: a device never takes a second one from the pool.
+	 */
 	r = exec(s,
-		 "SELECT " SUB_COLS " FROM subscriptions WHERE device_id = $1 AND "
-		 "state <> 'active' ORDER BY created, iccid LIMIT 1",
+		 "SELECT " SUB_COLS " FROM subscriptions WHERE device_id = $1 "
+		 "ORDER BY state = 'active', created, iccid LIMIT 1",
 		 &dev, 1, issue_sub_row, x);
 	if (r == 0 && !x->found)
 		r = claim(s, x);
@@ -1204,6 +1210,9 @@ static int issue_tx(struct store *s, void *arg)
 		if (r < 0)
 			return r;
 	}
+	/* A re-issue leaves an active subscription active; its receipt confirms the package. */
+	if (!strcmp(x->sub->state, "active"))
+		return 0;
 	{
 		const struct db_val q[] = { DBI(p->issued), DBT(p->iccid) };
 
