@@ -387,6 +387,76 @@ static void csv_import(void **state _unused_)
 }
 
 /*
+ * Files of more than one chunk (import.c checks chunk N+1 while it inserts
+ * chunk N): the first bad line is the one reported even when a later line
+ * of the same chunk cannot be read; a duplicate across chunks is named by
+ * its second line; nothing of a refused file stays; a good file arrives
+ * whole.
+ */
+#define ROWS 2200 /* import.c's CHUNK is 2048 */
+static FILE *rows_csv(char **keys, unsigned bad, unsigned toolong, unsigned dup)
+{
+	FILE *f = tmpfile();
+
+	assert_non_null(f);
+	fputs("model,ek_public,subscriber\n", f);
+	for (unsigned i = 0; i < ROWS; i++) {
+		unsigned line = i + 2;
+
+		if (line == toolong) {
+			for (unsigned j = 0; j < IMPORT_LINE_MAX + 1; j++)
+				fputc('x', f);
+			fputc('\n', f);
+		} else {
+			fprintf(f, "gw,%s,%s\n", keys[line == dup ? 0 : i], line == bad ? "a b" : "acme");
+		}
+	}
+	rewind(f);
+	return f;
+}
+
+static void csv_import_chunks(void **state _unused_)
+{
+	_cleanup_free_ char *d = tmpdir();
+	char url[256], why[256], *keys[ROWS];
+	struct import_opts o = { .now = 1000 };
+	struct store_device_filter all = { 0 };
+	unsigned long n = 0;
+	struct store *s;
+	int count = 0;
+	FILE *f;
+
+	for (unsigned i = 0; i < ROWS; i++)
+		keys[i] = spki_b64();
+	fresh_url(d, url, sizeof(url));
+	assert_int_equal(store_open(url, &s, why, sizeof(why)), 0);
+	f = rows_csv(keys, 2101, 2150, 0);
+	assert_int_equal(import_csv(s, NULL, f, &o, &n, why, sizeof(why)), -EINVAL);
+	fclose(f);
+	assert_non_null(strstr(why, "line 2101: model, subscriber"));
+	f = rows_csv(keys, 0, 2150, 0);
+	assert_int_equal(import_csv(s, NULL, f, &o, &n, why, sizeof(why)), -EINVAL);
+	fclose(f);
+	assert_non_null(strstr(why, "line 2150: longer than"));
+	f = rows_csv(keys, 0, 0, 2120);
+	assert_int_equal(import_csv(s, NULL, f, &o, &n, why, sizeof(why)), -EEXIST);
+	fclose(f);
+	assert_non_null(strstr(why, "line 2120: device"));
+	assert_int_equal(store_device_list(s, &all, counter, &count), 0);
+	assert_int_equal(count, 0);
+	f = rows_csv(keys, 0, 0, 0);
+	assert_int_equal(import_csv(s, NULL, f, &o, &n, why, sizeof(why)), 0);
+	fclose(f);
+	assert_int_equal(n, ROWS);
+	assert_int_equal(store_device_list(s, &all, counter, &count), 0);
+	assert_int_equal(count, ROWS);
+	for (unsigned i = 0; i < ROWS; i++)
+		free(keys[i]);
+	store_close(s);
+	rmtree(d);
+}
+
+/*
  * Several threads on a pool of connections (several on PostgreSQL): every
  * single-use rule holds when they race for one session, and a validation
  * recorded by many at once keeps the latest clock.
@@ -806,7 +876,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(model_rules), cmocka_unit_test(requests),
 		cmocka_unit_test(rate_limits), cmocka_unit_test(store_rules),
-		cmocka_unit_test(csv_import),  cmocka_unit_test(store_races),
+		cmocka_unit_test(csv_import),
+		cmocka_unit_test(csv_import_chunks), cmocka_unit_test(store_races),
 		cmocka_unit_test(store_download_races),
 		cmocka_unit_test(store_download_choice),
 		cmocka_unit_test(tickets_revoked_by_refusal),
