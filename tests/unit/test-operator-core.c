@@ -648,9 +648,9 @@ static void store_download_races(void **state _unused_)
 
 /*
  * Which subscription a download packages (docs/package-format.md section 3):
- * the device's own that is not active, else its own active one again (a
- * re-issue: the next sequence, the subscription stays active), else a claim
- * from the pool; never a second subscription from the pool.
+ * the device's own that is not active, else its own active one of its SHO
+ * again (a re-issue: the next sequence, the subscription stays active), else
+ * a claim from the pool; never a second subscription of a SHO from the pool.
  */
 static void issue_one(struct store *s, struct download *x, unsigned k, const char *want_iccid,
 		      const char *want_state)
@@ -701,6 +701,16 @@ static void store_download_choice(void **state _unused_)
 		snprintf(p.imsi, sizeof(p.imsi), "00101000000001%u", i);
 		assert_int_equal(store_subscription_add(s, &p), 0);
 	}
+	/* an active one of another SHO (a bootstrap's) is not re-issued */
+	{
+		struct op_subscription p = { .iccid = "8900000000000000041", .sho = "icf",
+					     .subscriber = "batch-7", .algorithm = "milenage",
+					     .state = "active", .secrets = (char *)"00",
+					     .profile = (char *)"{}", .imsi = "001010000000030" };
+
+		snprintf(p.device_id, sizeof(p.device_id), "%s", dev.id);
+		assert_int_equal(store_subscription_add(s, &p), 0);
+	}
 	/* the first download claims from the pool; unconfirmed, the same again */
 	issue_one(s, &x, 1, pool[0], "packaged");
 	issue_one(s, &x, 2, pool[0], "packaged");
@@ -734,7 +744,7 @@ static void store_download_choice(void **state _unused_)
 	assert_int_equal(store_subscription_get(s, own, &sub), 0);
 	assert_string_equal(sub.state, "active");
 	op_subscription_clear(&sub);
-	/* both active: the first created is re-issued; the pool's second stays free */
+	/* both active: the first created of its SHO is re-issued; the pool's second stays free */
 	issue_one(s, &x, 7, pool[0], "active");
 	assert_int_equal(store_subscription_get(s, pool[1], &sub), 0);
 	assert_string_equal(sub.device_id, "");

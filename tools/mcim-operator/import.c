@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/provider.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,7 +144,7 @@ struct job {
 struct chunk {
 	struct job *jobs;
 	size_t njobs;
-	size_t next; /* the next job to check (atomic) */
+	atomic_size_t next; /* the next job to check */
 };
 
 struct checker {
@@ -170,7 +171,7 @@ static void *work(void *arg)
 	struct chunk *c = k->c;
 	size_t i;
 
-	while ((i = __atomic_fetch_add(&c->next, 1, __ATOMIC_RELAXED)) < c->njobs) {
+	while ((i = atomic_fetch_add_explicit(&c->next, 1, memory_order_relaxed)) < c->njobs) {
 		struct job *j = &c->jobs[i];
 		char *f[FIELDS_MAX];
 		unsigned n;
@@ -244,7 +245,7 @@ static int check_and_insert(struct store *s, struct checker *k, struct chunk *c,
 	int r = 0;
 
 	k->c = c;
-	c->next = 0;
+	atomic_init(&c->next, 0);
 	for (unsigned t = 1; t <= k->nthreads; t++) {
 		w[t] = (struct worker){ k, t };
 		if (pthread_create(&th[t - 1], NULL, work, &w[t]))
@@ -254,7 +255,7 @@ static int check_and_insert(struct store *s, struct checker *k, struct chunk *c,
 	if (done)
 		r = insert(s, done, why, why_size);
 	if (r < 0)
-		__atomic_store_n(&c->next, c->njobs, __ATOMIC_RELAXED);
+		atomic_store_explicit(&c->next, c->njobs, memory_order_relaxed);
 	w[0] = (struct worker){ k, 0 };
 	work(&w[0]); /* also all of it when no thread could start */
 	for (unsigned t = 1; t <= started; t++)
@@ -315,13 +316,14 @@ static void free_contexts(struct checker *k)
 }
 
 /*
- * Reads up to CHUNK records into c; *ret_lineno and *ret_count advance.
- * 0 at the end of the file or of the chunk, < 0 with why on a bad line.
+ * Reads records into c until it holds CHUNK (line 1, the header, fills idx
+ * and ncols); *lineno and *count advance.  0 at the end of the file or of
+ * the chunk, < 0 with why on a bad line.
  */
 static int read_chunk(FILE *in, char *line, struct chunk *c, int *idx, unsigned *ncols,
 		      unsigned long *lineno, unsigned long *count, char *why, size_t why_size)
 {
-	int r = 0;
+	int r;
 
 	while (c->njobs < CHUNK && fgets(line, IMPORT_LINE_MAX + 2, in)) {
 		size_t len = strlen(line);

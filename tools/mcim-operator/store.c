@@ -1159,14 +1159,20 @@ static int issue_tx(struct store *s, void *arg)
 	/*
 	 * The device's subscription (docs/package-format.md section 3): its
 	 * own that is not active yet (one an admin assigned with --device, or
-	 * one packaged and not confirmed), else its own active one again (a
-	 * re-issue of the same ICCID), else a claim from its SHO and
-	 * subscriber's pool: a device never takes a second one from the pool.
+	 * one packaged and not confirmed), else its own active one of its SHO
+	 * again (a re-issue of the same ICCID), else a claim from its SHO and
+	 * subscriber's pool: a device never takes a second one of a SHO from
+	 * the pool.
 	 */
-	r = exec(s,
-		 "SELECT " SUB_COLS " FROM subscriptions WHERE device_id = $1 "
-		 "ORDER BY state = 'active', created, iccid LIMIT 1",
-		 &dev, 1, issue_sub_row, x);
+	{
+		const struct db_val q[] = { DBT(p->device_id), DBT(x->sho) };
+
+		r = exec(s,
+			 "SELECT " SUB_COLS " FROM subscriptions WHERE device_id = $1 AND "
+			 "(state <> 'active' OR sho = $2) ORDER BY state = 'active', created, iccid "
+			 "LIMIT 1",
+			 q, 2, issue_sub_row, x);
+	}
 	if (r == 0 && !x->found)
 		r = claim(s, x);
 	if (r < 0)
