@@ -4,16 +4,23 @@
 #
 #   bench fleet.import_100k_s      `device import` of 100,000 devices (each EK
 #                                  certificate chain verified) through COPY
-#   bench fleet.flows_per_s_1      complete validation flows (register, start,
-#   bench fleet.flows_per_s_2      evidence; TLS to HAProxy and from HAProxy
-#   bench fleet.flows_ratio_2_1    to the instances) per second with 1 and 2
-#   bench fleet.p99_ms             instances, and the flows' p99 with 2
+#   bench fleet.flows_per_s_1      complete flows per second with 1 and 2
+#   bench fleet.flows_per_s_2      instances, and the flows' p99 with 2: a
+#   bench fleet.flows_ratio_2_1    flow is a validation (register, start,
+#   bench fleet.p99_ms             evidence), the package (the TPM imports
+#                                  every blob) and its receipt: 5
+#                                  requests, each on a new TLS connection
+#                                  to HAProxy, TLS again from HAProxy to
+#                                  the instances
 #
-# The devices are swtpm instances driven by op-device, on the same 2 cores
-# as the servers: every process's CPU is read from /proc and printed per
-# flow (operator, PostgreSQL, HAProxy, devices), so that the figures can be
-# scaled to a machine where the devices are not on the servers' cores
-# (docs/operator.md, "Sizing").  Each flow uses fresh TPM evidence.
+# Each device's first flow claims a subscription from the subscriber's pool
+# (fleet-lib.sh makes one per device), its later flows re-issue it
+# (docs/package-format.md section 3).  The devices are swtpm instances
+# driven by op-device, on the same 2 cores as the servers: every process's
+# CPU is read from /proc and printed per flow (operator, PostgreSQL,
+# HAProxy, devices), so that the figures can be scaled to a machine where
+# the devices are not on the servers' cores (docs/operator.md, "Sizing").
+# Each flow uses fresh TPM evidence.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 B=${BUILD:-build}

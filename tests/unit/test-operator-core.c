@@ -939,6 +939,183 @@ static void srk_checks(void **state _unused_)
 	assert_int_equal(pva_srk_check(&x, why, sizeof(why)), -EINVAL);
 }
 
+/*
+ * Files of more than one chunk (import.c checks chunk N+1 while it inserts
+ * chunk N): the first bad line is the one reported even when a later line
+ * of the same chunk cannot be read; a duplicate across chunks is named by
+ * its second line; nothing of a refused file stays; a good file arrives
+ * whole.
+ */
+#define ROWS 2200 /* import.c's CHUNK is 2048 */
+static FILE *rows_csv(char **keys, unsigned bad, unsigned toolong, unsigned dup)
+{
+	FILE *f = tmpfile();
+
+	assert_non_null(f);
+	fputs("model,ek_public,subscriber\n", f);
+	for (unsigned i = 0; i < ROWS; i++) {
+		unsigned line = i + 2;
+
+		if (line == toolong) {
+			for (unsigned j = 0; j < IMPORT_LINE_MAX + 1; j++)
+				fputc('x', f);
+			fputc('\n', f);
+		} else {
+			fprintf(f, "gw,%s,%s\n", keys[line == dup ? 0 : i], line == bad ? "a b" : "acme");
+		}
+	}
+	rewind(f);
+	return f;
+}
+
+static void csv_import_chunks(void **state _unused_)
+{
+	_cleanup_free_ char *d = tmpdir();
+	char url[256], why[256], *keys[ROWS];
+	struct import_opts o = { .now = 1000 };
+	struct store_device_filter all = { 0 };
+	unsigned long n = 0;
+	struct store *s;
+	int count = 0;
+	FILE *f;
+
+	for (unsigned i = 0; i < ROWS; i++)
+		keys[i] = spki_b64();
+	fresh_url(d, url, sizeof(url));
+	assert_int_equal(store_open(url, &s, why, sizeof(why)), 0);
+	f = rows_csv(keys, 2101, 2150, 0);
+	assert_int_equal(import_csv(s, NULL, f, &o, &n, why, sizeof(why)), -EINVAL);
+	fclose(f);
+	assert_non_null(strstr(why, "line 2101: model, subscriber"));
+	f = rows_csv(keys, 0, 2150, 0);
+	assert_int_equal(import_csv(s, NULL, f, &o, &n, why, sizeof(why)), -EINVAL);
+	fclose(f);
+	assert_non_null(strstr(why, "line 2150: longer than"));
+	f = rows_csv(keys, 0, 0, 2120);
+	assert_int_equal(import_csv(s, NULL, f, &o, &n, why, sizeof(why)), -EEXIST);
+	fclose(f);
+	assert_non_null(strstr(why, "line 2120: device"));
+	assert_int_equal(store_device_list(s, &all, counter, &count), 0);
+	assert_int_equal(count, 0);
+	f = rows_csv(keys, 0, 0, 0);
+	assert_int_equal(import_csv(s, NULL, f, &o, &n, why, sizeof(why)), 0);
+	fclose(f);
+	assert_int_equal(n, ROWS);
+	assert_int_equal(store_device_list(s, &all, counter, &count), 0);
+	assert_int_equal(count, ROWS);
+	for (unsigned i = 0; i < ROWS; i++)
+		free(keys[i]);
+	store_close(s);
+	rmtree(d);
+}
+
+/*
+ * Which subscription a download packages (docs/package-format.md section 3):
+ * the device's own that is not active, else its own active one of its SHO
+ * again (a re-issue: the next sequence, the subscription stays active), else
+ * a claim from the pool; never a second subscription of a SHO from the pool.
+ */
+static void issue_one(struct store *s, struct download *x, unsigned k, const char *want_iccid,
+		      const char *want_state)
+{
+	struct op_subscription sub;
+
+	snprintf(x->p.nonce, sizeof(x->p.nonce), "c%u", k);
+	snprintf(x->p.jti, sizeof(x->p.jti), "c%u", k);
+	assert_int_equal(store_validation_success(s, x->p.device_id, 10 + k, 0, 0, 0, x->p.jti,
+						  100, "ok"), 0);
+	assert_int_equal(store_package_issue(s, "op-a", "acme", &x->p, &sub), 0);
+	assert_int_equal(x->p.sequence, k);
+	assert_string_equal(x->p.iccid, want_iccid);
+	assert_string_equal(sub.state, want_state);
+	op_subscription_clear(&sub);
+	assert_int_equal(store_subscription_get(s, want_iccid, &sub), 0);
+	assert_string_equal(sub.state, want_state);
+	assert_string_equal(sub.device_id, x->p.device_id);
+	op_subscription_clear(&sub);
+}
+
+static void store_download_choice(void **state _unused_)
+{
+	_cleanup_free_ char *d = tmpdir();
+	char url[256], why[256];
+	struct op_device dev = { .ek_type = "rsa", .ek_public = "00", .model = "gw",
+				 .subscriber = "acme", .sho = "op-a" };
+	struct download x = { .p = { .ak_public = "00", .kpd = "aa", .issued = 10, .expires = 20 } };
+	struct op_subscription sub;
+	struct store *s;
+	static const char *const pool[] = { "8900000000000000017", "8900000000000000025" };
+	static const char own[] = "8900000000000000033";
+
+	fresh_url(d, url, sizeof(url));
+	assert_int_equal(store_open_pool(url, 1, &s, why, sizeof(why)), 0);
+	snprintf(dev.id, sizeof(dev.id), "%064x", 9);
+	snprintf(x.p.device_id, sizeof(x.p.device_id), "%s", dev.id);
+	assert_int_equal(store_import_begin(s), 0);
+	assert_int_equal(store_device_add(s, &dev), 0);
+	assert_int_equal(store_import_commit(s), 0);
+	for (unsigned i = 0; i < 2; i++) {
+		struct op_subscription p = { .sho = "op-a", .subscriber = "acme",
+					     .algorithm = "milenage", .state = "created",
+					     .secrets = (char *)"00", .profile = (char *)"{}",
+					     .created = 1 };
+
+		snprintf(p.iccid, sizeof(p.iccid), "%s", pool[i]);
+		snprintf(p.imsi, sizeof(p.imsi), "00101000000001%u", i);
+		assert_int_equal(store_subscription_add(s, &p), 0);
+	}
+	/* an active one of another SHO (a bootstrap's) is not re-issued */
+	{
+		struct op_subscription p = { .iccid = "8900000000000000041", .sho = "icf",
+					     .subscriber = "batch-7", .algorithm = "milenage",
+					     .state = "active", .secrets = (char *)"00",
+					     .profile = (char *)"{}", .imsi = "001010000000030" };
+
+		snprintf(p.device_id, sizeof(p.device_id), "%s", dev.id);
+		assert_int_equal(store_subscription_add(s, &p), 0);
+	}
+	/* the first download claims from the pool; unconfirmed, the same again */
+	issue_one(s, &x, 1, pool[0], "packaged");
+	issue_one(s, &x, 2, pool[0], "packaged");
+	assert_int_equal(store_package_confirm(s, dev.id, 2, 30, "installed", "", "ok"), 0);
+	/* active: a re-issue of the same ICCID, never the pool's second */
+	issue_one(s, &x, 3, pool[0], "active");
+	assert_int_equal(store_package_confirm(s, dev.id, 3, 31, "installed", "", "ok"), 0);
+	assert_int_equal(store_package_confirm(s, dev.id, 3, 32, "installed", "", "ok"), -EALREADY);
+	assert_int_equal(store_subscription_get(s, pool[0], &sub), 0);
+	assert_string_equal(sub.state, "active");
+	op_subscription_clear(&sub);
+	issue_one(s, &x, 4, pool[0], "active");
+	assert_int_equal(store_subscription_get(s, pool[1], &sub), 0);
+	assert_string_equal(sub.device_id, "");
+	assert_string_equal(sub.state, "created");
+	op_subscription_clear(&sub);
+	/* one an admin assigned (--device) comes before the active one */
+	{
+		struct op_subscription p = { .sho = "op-a", .subscriber = "",
+					     .algorithm = "milenage", .state = "created",
+					     .secrets = (char *)"00", .profile = (char *)"{}",
+					     .created = 2, .imsi = "001010000000020" };
+
+		snprintf(p.iccid, sizeof(p.iccid), "%s", own);
+		snprintf(p.device_id, sizeof(p.device_id), "%s", dev.id);
+		assert_int_equal(store_subscription_add(s, &p), 0);
+	}
+	issue_one(s, &x, 5, own, "packaged");
+	issue_one(s, &x, 6, own, "packaged");
+	assert_int_equal(store_package_confirm(s, dev.id, 6, 33, "installed", "", "ok"), 0);
+	assert_int_equal(store_subscription_get(s, own, &sub), 0);
+	assert_string_equal(sub.state, "active");
+	op_subscription_clear(&sub);
+	/* both active: the first created of its SHO is re-issued; the pool's second stays free */
+	issue_one(s, &x, 7, pool[0], "active");
+	assert_int_equal(store_subscription_get(s, pool[1], &sub), 0);
+	assert_string_equal(sub.device_id, "");
+	op_subscription_clear(&sub);
+	store_close(s);
+	rmtree(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -949,6 +1126,7 @@ int main(void)
 		cmocka_unit_test(tickets_revoked_by_refusal), cmocka_unit_test(store_changes),
 		cmocka_unit_test(metrics_text), cmocka_unit_test(ak_checks),
 		cmocka_unit_test(srk_checks),
+		cmocka_unit_test(csv_import_chunks), cmocka_unit_test(store_download_choice),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/provider.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,9 +124,11 @@ static int row_prepare(const struct ekcert_store *trust, OSSL_LIB_CTX *libctx, c
 
 /*
  * Rows are checked in chunks by one thread per CPU (the EK certificate
- * chains are most of the cost: OpenSSL 3 takes about 0.25 ms of CPU per
+ * chains are most of the cost: OpenSSL 3 takes about 0.18 ms of CPU per
  * certificate), then inserted by this thread in file order, so the first bad
- * line is the one reported and the store sees one writer.
+ * line is the one reported and the store sees one writer.  While this
+ * thread inserts chunk N (COPY: it mostly waits for the database), the
+ * workers check chunk N+1; it then joins them.
  */
 #define CHUNK 2048
 #define THREADS_MAX 8
@@ -139,38 +142,47 @@ struct job {
 };
 
 struct chunk {
+	struct job *jobs;
+	size_t njobs;
+	atomic_size_t next; /* the next job to check */
+};
+
+struct checker {
 	const struct ekcert_store *trust;
-	OSSL_LIB_CTX *libctx[THREADS_MAX]; /* one per thread: see ekcert_verify_ctx() */
-	OSSL_PROVIDER *prov[THREADS_MAX];  /* its default provider */
+	/* one per thread, [0] this one's: see ekcert_verify_ctx() */
+	OSSL_LIB_CTX *libctx[THREADS_MAX + 1];
+	OSSL_PROVIDER *prov[THREADS_MAX + 1]; /* its default provider */
 	const struct import_opts *o;
 	const int *idx;
 	unsigned ncols;
-	struct job *jobs;
-	size_t njobs;
-	unsigned nthreads;
+	unsigned nthreads; /* workers besides this thread */
+	struct chunk *c;   /* the chunk being checked */
 };
 
 struct worker {
-	struct chunk *c;
+	struct checker *k;
 	unsigned id;
 };
 
 static void *work(void *arg)
 {
 	struct worker *w = arg;
-	struct chunk *c = w->c;
+	struct checker *k = w->k;
+	struct chunk *c = k->c;
+	size_t i;
 
-	for (size_t i = w->id; i < c->njobs; i += c->nthreads) {
+	while ((i = atomic_fetch_add_explicit(&c->next, 1, memory_order_relaxed)) < c->njobs) {
 		struct job *j = &c->jobs[i];
 		char *f[FIELDS_MAX];
 		unsigned n;
 
-		if (!split(j->line, f, &n) || n != c->ncols) {
-			snprintf(j->why, sizeof(j->why), "%u columns expected", c->ncols);
+		j->why[0] = 0;
+		if (!split(j->line, f, &n) || n != k->ncols) {
+			snprintf(j->why, sizeof(j->why), "%u columns expected", k->ncols);
 			j->r = -EINVAL;
 			continue;
 		}
-		j->r = row_prepare(c->trust, c->libctx[w->id], f, c->idx, c->o, &j->dev, j->why,
+		j->r = row_prepare(k->trust, k->libctx[w->id], f, k->idx, k->o, &j->dev, j->why,
 				   sizeof(j->why));
 	}
 	return NULL;
@@ -197,30 +209,11 @@ static int flush(struct store *s, struct chunk *c, char *why, size_t why_size)
 	return r;
 }
 
-/* Checks the chunk's rows in parallel, then inserts them in order. */
-static int run_chunk(struct store *s, struct chunk *c, char *why, size_t why_size)
+/* Inserts a checked chunk in order; the first refused row ends it. */
+static int insert(struct store *s, struct chunk *c, char *why, size_t why_size)
 {
-	pthread_t th[THREADS_MAX];
-	struct worker w[THREADS_MAX];
-	unsigned started = 0;
 	int r;
 
-	for (unsigned t = 1; t < c->nthreads; t++) {
-		w[t] = (struct worker){ c, t };
-		if (pthread_create(&th[t], NULL, work, &w[t]))
-			break;
-		started = t;
-	}
-	w[0] = (struct worker){ c, 0 };
-	if (started + 1 < c->nthreads) { /* could not start them all: do the rest here */
-		for (unsigned t = started + 1; t < c->nthreads; t++) {
-			w[t] = (struct worker){ c, t };
-			work(&w[t]);
-		}
-	}
-	work(&w[0]);
-	for (unsigned t = 1; t <= started; t++)
-		pthread_join(th[t], NULL);
 	for (size_t i = 0; i < c->njobs; i++) {
 		struct job *j = &c->jobs[i];
 
@@ -236,6 +229,45 @@ static int run_chunk(struct store *s, struct chunk *c, char *why, size_t why_siz
 		}
 	}
 	return flush(s, c, why, why_size);
+}
+
+/*
+ * Checks chunk c on the workers while this thread inserts `done` (the
+ * chunk checked before it, or NULL), then helps with c.  An insert that
+ * fails stops the checks.
+ */
+static int check_and_insert(struct store *s, struct checker *k, struct chunk *c,
+			    struct chunk *done, char *why, size_t why_size)
+{
+	pthread_t th[THREADS_MAX];
+	struct worker w[THREADS_MAX + 1];
+	unsigned started = 0;
+	int r = 0;
+
+	k->c = c;
+	atomic_init(&c->next, 0);
+	for (unsigned t = 1; t <= k->nthreads; t++) {
+		w[t] = (struct worker){ k, t };
+		if (pthread_create(&th[t - 1], NULL, work, &w[t]))
+			break;
+		started = t;
+	}
+	if (done)
+		r = insert(s, done, why, why_size);
+	if (r < 0)
+		atomic_store_explicit(&c->next, c->njobs, memory_order_relaxed);
+	w[0] = (struct worker){ k, 0 };
+	work(&w[0]); /* also all of it when no thread could start */
+	for (unsigned t = 1; t <= started; t++)
+		pthread_join(th[t - 1], NULL);
+	return r;
+}
+
+static void chunk_clear(struct chunk *c)
+{
+	for (size_t i = 0; i < c->njobs; i++)
+		free(c->jobs[i].line);
+	c->njobs = 0;
 }
 
 static int header(char *line, int *idx, unsigned *ret_ncols, char *why, size_t why_size)
@@ -272,28 +304,78 @@ static int header(char *line, int *idx, unsigned *ret_ncols, char *why, size_t w
 	return 0;
 }
 
-static void free_contexts(struct chunk *c)
+static void free_contexts(struct checker *k)
 {
-	for (unsigned t = 0; t < c->nthreads; t++) {
-		if (c->prov[t])
-			OSSL_PROVIDER_unload(c->prov[t]);
-		OSSL_LIB_CTX_free(c->libctx[t]);
-		c->prov[t] = NULL;
-		c->libctx[t] = NULL;
+	for (unsigned t = 0; t <= k->nthreads; t++) {
+		if (k->prov[t])
+			OSSL_PROVIDER_unload(k->prov[t]);
+		OSSL_LIB_CTX_free(k->libctx[t]);
+		k->prov[t] = NULL;
+		k->libctx[t] = NULL;
 	}
+}
+
+/*
+ * Reads records into c until it holds CHUNK (line 1, the header, fills idx
+ * and ncols); *lineno and *count advance.  0 at the end of the file or of
+ * the chunk, < 0 with why on a bad line.
+ */
+static int read_chunk(FILE *in, char *line, struct chunk *c, int *idx, unsigned *ncols,
+		      unsigned long *lineno, unsigned long *count, char *why, size_t why_size)
+{
+	int r;
+
+	while (c->njobs < CHUNK && fgets(line, IMPORT_LINE_MAX + 2, in)) {
+		size_t len = strlen(line);
+
+		++*lineno;
+		if (len > IMPORT_LINE_MAX) {
+			snprintf(why, why_size, "line %lu: longer than %u bytes", *lineno,
+				 IMPORT_LINE_MAX);
+			return -EINVAL;
+		}
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = 0;
+		if (*lineno == 1) {
+			r = header(line, idx, ncols, why, why_size);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (!len)
+			continue;
+		if (++*count > IMPORT_ROWS_MAX) {
+			snprintf(why, why_size, "line %lu: more than %u devices in one batch", *lineno,
+				 IMPORT_ROWS_MAX);
+			return -E2BIG;
+		}
+		c->jobs[c->njobs].lineno = *lineno;
+		c->jobs[c->njobs].line = strdup(line);
+		if (!c->jobs[c->njobs].line)
+			return -ENOMEM;
+		c->njobs++;
+	}
+	if (ferror(in)) {
+		snprintf(why, why_size, "reading the CSV failed");
+		return -EIO;
+	}
+	return 0;
 }
 
 int import_csv(struct store *s, const struct ekcert_store *trust, FILE *in,
 	       const struct import_opts *o, unsigned long *ret_count, char *why, size_t why_size)
 {
 	_cleanup_free_ char *line = malloc(IMPORT_LINE_MAX + 2);
-	_cleanup_free_ struct job *jobs = calloc(CHUNK, sizeof(*jobs));
+	_cleanup_free_ struct job *jobs = calloc(2 * CHUNK, sizeof(*jobs));
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned long lineno = 0, count = 0;
 	int idx[C_COUNT];
-	struct chunk c = { .trust = trust, .o = o, .idx = idx, .jobs = jobs,
-			   .nthreads = cpus < 1 ? 1 : cpus > THREADS_MAX ? THREADS_MAX : (unsigned)cpus };
-	int r = 0;
+	struct checker k = { .trust = trust, .o = o, .idx = idx,
+			     .nthreads = cpus < 1 ? 1 : cpus > THREADS_MAX ? THREADS_MAX : (unsigned)cpus };
+	struct chunk chunks[2] = { { .jobs = jobs }, { .jobs = jobs + CHUNK } };
+	struct chunk *cur = &chunks[0], *done = NULL;
+	char read_why[256];
+	int r = 0, rr = 0;
 
 	if (!line || !jobs)
 		return -ENOMEM;
@@ -312,63 +394,43 @@ int import_csv(struct store *s, const struct ekcert_store *trust, FILE *in,
 		snprintf(why, why_size, "%s", store_errmsg(s));
 		return r;
 	}
-	for (unsigned t = 0; r == 0 && t < c.nthreads; t++) {
-		c.libctx[t] = OSSL_LIB_CTX_new();
-		c.prov[t] = c.libctx[t] ? OSSL_PROVIDER_load(c.libctx[t], "default") : NULL;
-		if (!c.prov[t]) {
+	for (unsigned t = 0; r == 0 && t <= k.nthreads; t++) {
+		k.libctx[t] = OSSL_LIB_CTX_new();
+		k.prov[t] = k.libctx[t] ? OSSL_PROVIDER_load(k.libctx[t], "default") : NULL;
+		if (!k.prov[t]) {
 			snprintf(why, why_size, "OpenSSL: no library context");
 			r = -ENOMEM;
 		}
 	}
-	while (r == 0 && fgets(line, IMPORT_LINE_MAX + 2, in)) {
-		size_t len = strlen(line);
-
-		lineno++;
-		if (len > IMPORT_LINE_MAX) {
-			snprintf(why, why_size, "line %lu: longer than %u bytes", lineno, IMPORT_LINE_MAX);
-			r = -EINVAL;
+	/*
+	 * cur is read and checked while `done` (checked) is inserted.  A bad
+	 * line met while reading is reported after the rows before it are
+	 * inserted, so that the first bad line is the one reported.
+	 */
+	while (r == 0) {
+		rr = read_chunk(in, line, cur, idx, &k.ncols, &lineno, &count, read_why,
+				sizeof(read_why));
+		r = check_and_insert(s, &k, cur, done, why, why_size);
+		if (done)
+			chunk_clear(done);
+		if (r < 0 || rr < 0 || cur->njobs < CHUNK)
 			break;
-		}
-		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = 0;
-		if (lineno == 1) {
-			r = header(line, idx, &c.ncols, why, why_size);
-			continue;
-		}
-		if (!len)
-			continue;
-		if (++count > IMPORT_ROWS_MAX) {
-			snprintf(why, why_size, "line %lu: more than %u devices in one batch", lineno,
-				 IMPORT_ROWS_MAX);
-			r = -E2BIG;
-			break;
-		}
-		jobs[c.njobs].lineno = lineno;
-		jobs[c.njobs].line = strdup(line);
-		if (!jobs[c.njobs].line) {
-			r = -ENOMEM;
-			break;
-		}
-		if (++c.njobs == CHUNK) {
-			r = run_chunk(s, &c, why, why_size);
-			for (size_t i = 0; i < c.njobs; i++)
-				free(jobs[i].line);
-			c.njobs = 0;
-		}
+		done = cur;
+		cur = cur == &chunks[0] ? &chunks[1] : &chunks[0];
 	}
-	if (r == 0 && c.njobs)
-		r = run_chunk(s, &c, why, why_size);
-	for (size_t i = 0; i < c.njobs; i++)
-		free(jobs[i].line);
-	if (r == 0 && ferror(in)) {
-		snprintf(why, why_size, "reading the CSV failed");
-		r = -EIO;
+	if (r == 0)
+		r = insert(s, cur, why, why_size);
+	if (r == 0 && rr < 0) {
+		snprintf(why, why_size, "%s", read_why);
+		r = rr;
 	}
+	chunk_clear(&chunks[0]);
+	chunk_clear(&chunks[1]);
 	if (r == 0 && lineno == 0) {
 		snprintf(why, why_size, "the CSV is empty (no header)");
 		r = -EINVAL;
 	}
-	free_contexts(&c);
+	free_contexts(&k);
 	if (r < 0) {
 		store_import_abort(s);
 		return r;

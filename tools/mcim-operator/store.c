@@ -1185,11 +1185,24 @@ static int issue_tx(struct store *s, void *arg)
 			return -EEXIST;
 		}
 	}
-	/* The device's subscription: its own, else one of its SHO and subscriber's pool. */
-	r = exec(s,
-		 "SELECT " SUB_COLS " FROM subscriptions WHERE device_id = $1 AND "
-		 "state IN ('created', 'packaged') ORDER BY created, iccid LIMIT 1",
-		 &dev, 1, issue_sub_row, x);
+	/*
+	 * The device's subscription (docs/package-format.md section 3): its
+	 * own that is not active yet (one an admin assigned with --device, or
+	 * one packaged and not confirmed), else its own active one of its SHO
+	 * again (a re-issue of the same ICCID), else a claim from its SHO and
+	 * subscriber's pool: a device never takes a second one of a SHO from
+	 * the pool.
+	 */
+	{
+		const struct db_val q[] = { DBT(p->device_id), DBT(x->sho) };
+
+		r = exec(s,
+			 "SELECT " SUB_COLS " FROM subscriptions WHERE device_id = $1 AND "
+			 "(state IN ('created', 'packaged') OR (state = 'active' AND sho = $2)) "
+			 "ORDER BY state = 'active', created, iccid "
+			 "LIMIT 1",
+			 q, 2, issue_sub_row, x);
+	}
 	if (r == 0 && !x->found)
 		r = claim(s, x);
 	if (r < 0)
@@ -1253,6 +1266,9 @@ static int issue_tx(struct store *s, void *arg)
 		if (r < 0)
 			return r;
 	}
+	/* A re-issue leaves an active subscription active; its receipt confirms the package. */
+	if (!strcmp(x->sub->state, "active"))
+		return 0;
 	{
 		const struct db_val q[] = { DBI(p->issued), DBT(p->iccid) };
 

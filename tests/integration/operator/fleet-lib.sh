@@ -7,12 +7,12 @@
 #   start_instance NAME  `serve` in the background: PID_NAME, $W/port-NAME,
 #                        $W/mport-NAME (metrics)
 #   start_haproxy PORT.. HAProxy in front of the instances on those ports
-#   flow I K             device I's flow K, started again on a 5xx or a lost
-#                        connection; appends to $W/accepted, retried, failed
-#                        and the flow's microseconds to $W/flow-times
-#   download I           device I's downloads (validate and package, twice;
-#                        the receipt) from the pool of $DEVICES subscriptions
-#                        fleet_setup made; appends to $W/downloaded or failed
+#   flow I K             device I's complete flow K (validation, package,
+#                        receipt; the first claims from the pool of $DEVICES
+#                        subscriptions fleet_setup made), retried on a 5xx or
+#                        a lost connection; appends to $W/accepted,
+#                        validated, retried, failed and the flow's
+#                        microseconds to $W/flow-times
 # pids[] are stopped at exit.
 pids=()
 fleet_cleanup() {
@@ -131,7 +131,7 @@ fleet_setup() {
 	tests/lib/sho-template daemon/usim/profiles/test-usim.json "$W/template.json"
 	op subscription create --sho op-a --template "$W/template.json" --subscriber acme \
 		--count "$DEVICES" >/dev/null || { echo "Bail out! subscription create"; exit 1; }
-	: >"$W/accepted"; : >"$W/retried"; : >"$W/failed"; : >"$W/flow-times"; : >"$W/downloaded"; : >"$W/dl-validated"
+	: >"$W/accepted"; : >"$W/validated"; : >"$W/retried"; : >"$W/failed"; : >"$W/flow-times"
 }
 
 start_instance() { # NAME
@@ -188,64 +188,56 @@ start_haproxy() { # PORT...
 	return 1
 }
 
-# One flow of device i until it is accepted: a 5xx or a lost connection
-# (exit 2 or 3) starts the flow again, a 403 (exit 1) is a failure.
-flow() { # DEVICE FLOW
-	local i=$1 k=$2 rc try t0
-	for try in $(seq 20); do
-		t0=$(date +%s%N)
-		"$DEV" --tcti "${TCTI[$i]}" --ca "$W/pki/root-ca.pem" --url "$URL" validate \
-			>"$W/out-$i" 2>&1
-		rc=$?
-		if [ $rc = 0 ]; then
-			echo "$i $k $try" >>"$W/accepted"
-			echo $((($(date +%s%N) - t0) / 1000)) >>"$W/flow-times"
-			return 0
-		fi
-		[ $rc = 1 ] && break
-		echo "$i $k $try $rc" >>"$W/retried"
-		sleep 0.2
-	done
-	echo "$i $k $rc" >>"$W/failed"
-	return 1
+opdev() { # DEVICE COMMAND [OPTION...]: op-device on device i's TPM, through HAProxy
+	local i=$1
+	shift
+	"$DEV" --tcti "${TCTI[$i]}" --ca "$W/pki/root-ca.pem" --url "$URL" "$@"
 }
 
-# Device i's download: a fresh ticket and a package (again from the start on
-# a 5xx or a lost connection: an answer lost after the commit leaves an
-# unconfirmed package of the device's own subscription), then its receipt
-# (again alone: a receipt whose answer was lost is 409 receipt_used).
-download() { # DEVICE
-	local i=$1 S=$W/state-$i rc try d
+# Device i's flow k until it is accepted: a validation (a fresh ticket), the
+# package (the first flow of a device claims a subscription from the pool,
+# the later ones re-issue the device's own), the receipt.  A 5xx or a lost
+# connection (exit 2 or 3) in the validation or the download starts the
+# flow again from the validation: a ticket or a package whose answer was
+# lost stays unused or unconfirmed.  In the receipt, the receipt alone again:
+# one whose answer was lost is then 409 receipt_used, which completes the
+# flow.  A 403 (exit 1) is a failure.  Appends "i k" to $W/accepted, the
+# flow's microseconds to $W/flow-times, "i k" to $W/validated for each
+# validation accepted, "i k try step rc" to $W/retried for each attempt
+# started again, and "i k step rc answer" to $W/failed.
+flow() { # DEVICE FLOW
+	local i=$1 k=$2 S=$W/state-$1 rc try t0 step
 	mkdir -p "$S"
-	# two packages (sequences 1 and 2) of the device's one subscription, the second confirmed
-	for d in 1 2; do
-		for try in $(seq 20); do
-			"$DEV" --tcti "${TCTI[$i]}" --ca "$W/pki/root-ca.pem" --url "$URL" validate \
-				--state "$S" >"$W/dl-$i" 2>&1 &&
-				echo "$i" >>"$W/dl-validated" &&
-				"$DEV" --tcti "${TCTI[$i]}" --ca "$W/pki/root-ca.pem" --url "$URL" download \
-					--state "$S" >"$W/dl-$i" 2>&1
-			rc=$?
-			[ $rc = 0 ] && break
-			[ $rc = 1 ] && break
-			echo "$i download $d $try $rc" >>"$W/retried"
-			sleep 0.2
-		done
-		[ $rc = 0 ] ||
-			{ echo "$i download $d $rc $(tail -n 1 "$W/dl-$i")" >>"$W/failed"; return 1; }
-	done
+	t0=$(date +%s%N)
 	for try in $(seq 20); do
-		# the receipt quotes the key PCRs the package approved (the model's: 23)
-		"$DEV" --tcti "${TCTI[$i]}" --ca "$W/pki/root-ca.pem" --url "$URL" receipt --state "$S" \
-			--pcrs 23 >"$W/rc-$i" 2>&1
-		rc=$?
-		if [ $rc = 0 ] || grep -q '"code":"receipt_used"' "$W/rc-$i"; then
-			echo "$i" >>"$W/downloaded"
-			return 0
+		opdev "$i" validate --state "$S" >"$W/out-$i" 2>&1
+		rc=$? step=validate
+		if [ $rc = 0 ]; then
+			echo "$i $k" >>"$W/validated"
+			opdev "$i" download --state "$S" >"$W/out-$i" 2>&1
+			rc=$? step=download
 		fi
-		[ $rc = 1 ] && break
+		[ $rc = 0 ] || [ $rc = 1 ] && break
+		echo "$i $k $try $step $rc" >>"$W/retried"
 		sleep 0.2
 	done
-	echo "$i receipt $rc $(tail -n 1 "$W/rc-$i")" >>"$W/failed"
+	if [ $rc = 0 ]; then
+		step=receipt
+		for try in $(seq 20); do
+			# the receipt quotes the key PCRs the package approved (the model's: 23)
+			opdev "$i" receipt --state "$S" --pcrs 23 >"$W/out-$i" 2>&1
+			rc=$?
+			[ $rc = 2 ] && [ "$try" -gt 1 ] && grep -q '"code":"receipt_used"' "$W/out-$i" && rc=0
+			[ $rc = 0 ] || [ $rc = 1 ] && break
+			echo "$i $k $try $step $rc" >>"$W/retried"
+			sleep 0.2
+		done
+	fi
+	if [ $rc = 0 ]; then
+		echo "$i $k" >>"$W/accepted"
+		echo $((($(date +%s%N) - t0) / 1000)) >>"$W/flow-times"
+		return 0
+	fi
+	echo "$i $k $step $rc $(tail -n 1 "$W/out-$i")" >>"$W/failed"
 	return 1
 }
