@@ -297,6 +297,35 @@ static int load_secret_params(struct store *s, int64_t id, struct usim_profile *
 	return r;
 }
 
+int store_profile_load_files(struct store *s, int64_t id, struct usim_profile **ret)
+{
+	_cleanup_(usim_profile_freep) struct usim_profile *p = NULL;
+	size_t n_files = 0, n_pins = 0;
+	bool own_tx;
+	int r;
+
+	if (!s || !ret)
+		return -EINVAL;
+	r = usim_profile_new(&p);
+	if (r < 0)
+		return r;
+	own_tx = !s->in_tx;
+	if (own_tx) {
+		r = store_exec(s, "BEGIN");
+		if (r < 0)
+			return r;
+	}
+	r = load_row(s, id, p, &n_files, &n_pins);
+	if (r >= 0)
+		r = load_files(s, id, p, n_files);
+	if (own_tx)
+		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(p);
+	return 0;
+}
+
 int store_profile_load(struct store *s, int64_t id, struct usim_profile **ret)
 {
 	_cleanup_(usim_profile_freep) struct usim_profile *p = NULL;
