@@ -430,19 +430,27 @@ static int h_profile_update_files(void *user, const struct control_call *call,
 		struct json_object *f = json_object_array_get_idx(files, k), *p, *h;
 		int len;
 
-		if (!json_object_is_type(f, json_type_object) || json_object_object_length(f) != 2 ||
-		    !json_object_object_get_ex(f, "path", &p) || !json_object_is_type(p, json_type_string) ||
-		    !json_object_object_get_ex(f, "data", &h) || !json_object_is_type(h, json_type_string)) {
+		if (!json_object_is_type(f, json_type_object) ||
+		    json_object_object_length(f) != 2 ||
+		    !json_object_object_get_ex(f, "path", &p) ||
+		    !json_object_is_type(p, json_type_string) ||
+		    !json_object_object_get_ex(f, "data", &h) ||
+		    !json_object_is_type(h, json_type_string)) {
 			snprintf(why, why_size, "files[%zu] must be {\"path\": HEX, \"data\": HEX} "
 				 "and nothing else", k);
 			return -EINVAL;
 		}
-		len = hex_decode(json_object_get_string(h), buf + used, MCIMD_UPDATE_BYTES_MAX - used);
+		len = hex_decode(json_object_get_string(h), buf + used,
+				 MCIMD_UPDATE_BYTES_MAX - used);
+		if (len == -EMSGSIZE) {
+			snprintf(why, why_size, "files[%zu] (%.32s): the files hold more than %u "
+				 "bytes in all", k, json_object_get_string(p), MCIMD_UPDATE_BYTES_MAX);
+			return -E2BIG;
+		}
 		if (len < 0) {
-			snprintf(why, why_size, len == -EMSGSIZE ? "files[%zu] (%.32s): the files hold "
-				 "more than %u bytes in all" : "files[%zu] (%.32s).data: not hex (%u bytes at most)", k,
-				 json_object_get_string(p), MCIMD_UPDATE_BYTES_MAX);
-			return len == -EMSGSIZE ? -E2BIG : -EINVAL;
+			snprintf(why, why_size, "files[%zu] (%.32s).data: not hex", k,
+				 json_object_get_string(p));
+			return -EINVAL;
 		}
 		u[k] = (struct mcimd_file_update){ .path = json_object_get_string(p),
 						   .data = buf + used, .len = (size_t)len };
