@@ -283,7 +283,7 @@ static void reread(struct session *s, const uint8_t *path, size_t n)
 	uint8_t cmd[5 + 16], data[4096];
 	const uint8_t *d, *fcp;
 	size_t got = 0, size = 0, l, rec_len = 0, recs = 0;
-	char name[4 * 8 + 1];
+	char name[4 * 8 + 1] = "";
 
 	for (size_t i = 0; i < n && i < 16; i++)
 		snprintf(name + 2 * i, 3, "%02X", path[i]);
