@@ -51,6 +51,8 @@ static const struct {
 	[CONTROL_PROFILE_INSTALL_PACKAGE] = { "profile.install_package", true },
 	[CONTROL_PROVISION_REQUEST] = { "provision.request", true },
 	[CONTROL_PROVISION_RUN] = { "provision.run", true },
+	/* New EF contents, the modem told (docs/change-format.md 6). */
+	[CONTROL_PROFILE_UPDATE_FILES] = { "profile.update_files", true },
 };
 
 const char *control_method_name(enum control_method m)

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -410,6 +411,87 @@ static int h_profile_install_package(void *user, const struct control_call *call
 	return 0;
 }
 
+/* profile.update_files {iccid, files: [{path, data}], mode}: files.c. */
+static int h_profile_update_files(void *user, const struct control_call *call,
+				  struct json_object **ret, char *why, size_t why_size)
+{
+	struct mcimd *d = user;
+	struct mcimd_file_update u[MCIMD_UPDATE_FILES_MAX];
+	_cleanup_free_ uint8_t *buf = malloc(MCIMD_UPDATE_BYTES_MAX);
+	enum usim_refresh_mode mode = USIM_REFRESH_FCN;
+	enum mcimd_card_news news = MCIMD_CARD_NONE;
+	struct store_profile_info i;
+	struct json_object *files, *o, *paths;
+	const char *m = NULL;
+	size_t n, used = 0;
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = find_profile(d, call, &i, why, why_size);
+	if (r < 0)
+		return r;
+	r = opt_string(call, "mode", &m, why, why_size);
+	if (r < 0)
+		return r;
+	if (m && strcmp(m, "fcn") && strcmp(m, "init-fcn")) {
+		snprintf(why, why_size, "params.mode must be fcn or init-fcn");
+		return -EINVAL;
+	}
+	if (m && !strcmp(m, "init-fcn"))
+		mode = USIM_REFRESH_INIT_FCN;
+	if (!json_object_object_get_ex(call->params, "files", &files) ||
+	    !json_object_is_type(files, json_type_array) ||
+	    (n = json_object_array_length(files)) == 0 || n > MCIMD_UPDATE_FILES_MAX) {
+		snprintf(why, why_size, "params.files must be an array of 1 to %u {path, data}",
+			 MCIMD_UPDATE_FILES_MAX);
+		return -EINVAL;
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct json_object *f = json_object_array_get_idx(files, k), *p, *h;
+		int len;
+
+		if (!json_object_is_type(f, json_type_object) ||
+		    json_object_object_length(f) != 2 ||
+		    !json_object_object_get_ex(f, "path", &p) ||
+		    !json_object_is_type(p, json_type_string) ||
+		    !json_object_object_get_ex(f, "data", &h) ||
+		    !json_object_is_type(h, json_type_string)) {
+			snprintf(why, why_size, "files[%zu] must be {\"path\": HEX, \"data\": HEX} "
+				 "and nothing else", k);
+			return -EINVAL;
+		}
+		len = hex_decode(json_object_get_string(h), buf + used,
+				 MCIMD_UPDATE_BYTES_MAX - used);
+		if (len == -EMSGSIZE) {
+			snprintf(why, why_size, "files[%zu] (%.32s): the files hold more than %u "
+				 "bytes in all", k, json_object_get_string(p), MCIMD_UPDATE_BYTES_MAX);
+			return -E2BIG;
+		}
+		if (len < 0) {
+			snprintf(why, why_size, "files[%zu] (%.32s).data: not hex", k,
+				 json_object_get_string(p));
+			return -EINVAL;
+		}
+		u[k] = (struct mcimd_file_update){ .path = json_object_get_string(p),
+						   .data = buf + used, .len = (size_t)len };
+		used += (size_t)len;
+	}
+	r = mcimd_profile_update_files(d, i.id, u, n, mode, NULL, NULL, &news, why, why_size);
+	if (r < 0)
+		return r;
+	log_notice("profile %s: files updated (uid %u)", i.iccid, (unsigned)call->peer->uid);
+	o = json_object_new_object();
+	paths = json_object_new_array();
+	for (size_t k = 0; k < n; k++)
+		json_object_array_add(paths, json_object_new_string(u[k].path));
+	json_object_object_add(o, "iccid", json_object_new_string(i.iccid));
+	json_object_object_add(o, "files", paths);
+	json_object_object_add(o, "card", json_object_new_string(mcimd_card_news_name(news)));
+	*ret = o;
+	return 0;
+}
+
 static int h_provision_request(void *user, const struct control_call *call,
 			       struct json_object **ret, char *why, size_t why_size)
 {
@@ -670,4 +752,5 @@ const control_handler mcimd_handlers[CONTROL_METHOD_COUNT] = {
 	[CONTROL_PROFILE_INSTALL_PACKAGE] = h_profile_install_package,
 	[CONTROL_PROVISION_REQUEST] = h_provision_request,
 	[CONTROL_PROVISION_RUN] = h_provision_run,
+	[CONTROL_PROFILE_UPDATE_FILES] = h_profile_update_files,
 };

@@ -307,6 +307,47 @@ void mcimd_tamper_report_send(struct mcimd *d);
 /* Shutdown: the flow under way ends with -ECANCELED; the HTTP client goes. */
 void mcimd_provision_close(struct mcimd *d);
 
+/* ---- files.c: updates of a profile's files (docs/change-format.md 6) ---- */
+#define MCIMD_UPDATE_FILES_MAX USIM_REFRESH_MAX_FILES
+#define MCIMD_UPDATE_BYTES_MAX (16u << 10) /* all files of one update */
+struct mcimd_file_update {
+	const char *path;   /* FIDs in hex from the MF: "3F007FFF6F60" (7FFF: ADF.USIM) */
+	const uint8_t *data; /* the whole new body (a record EF: every record) */
+	size_t len;
+};
+/* How the served card learnt of an update (mcimd_card_files_changed()). */
+enum mcimd_card_news {
+	MCIMD_CARD_NONE,    /* the profile's card is not served */
+	MCIMD_CARD_REFRESH, /* a REFRESH naming the files is queued */
+	MCIMD_CARD_RESET,   /* removed and inserted (no REFRESH in the terminal) */
+};
+const char *mcimd_card_news_name(enum mcimd_card_news n);
+/*
+ * New contents for files of profile id: each file on the allow-list of
+ * files.c, in the profile, of its exact size; at most
+ * MCIMD_UPDATE_FILES_MAX files and MCIMD_UPDATE_BYTES_MAX bytes.  One
+ * store transaction holds the contents, the audit record ("files-update")
+ * and what also(d, user) writes (may be NULL; a negative errno rolls all
+ * back).  Then the card: REFRESH in mode (USIM_REFRESH_FCN or
+ * USIM_REFRESH_INIT_FCN) or a reset.  Refusals name the file (why) and
+ * change nothing: -EINVAL (path, size, mode, twice), -EPERM (not on the
+ * list; after a tamper event), -ENOENT (no such profile or EF), -E2BIG.
+ */
+int mcimd_profile_update_files(struct mcimd *d, int64_t id, const struct mcimd_file_update *in,
+			       size_t n, enum usim_refresh_mode mode,
+			       int (*also)(struct mcimd *d, void *user), void *user,
+			       enum mcimd_card_news *ret_news, char *why, size_t why_size);
+/*
+ * slot.c: after the store took new contents of files of profile id, the
+ * card that serves it (if any) takes them: with a terminal that supports
+ * REFRESH (TERMINAL PROFILE byte 3 b8) a REFRESH in mode naming them, and
+ * a reset if no successful TERMINAL RESPONSE comes within
+ * MCIMD_REFRESH_TIMEOUT_S; otherwise at once a removal and insertion.
+ */
+enum mcimd_card_news mcimd_card_files_changed(struct mcimd *d, int64_t id,
+					      const struct usim_file_update *u, size_t n,
+					      enum usim_refresh_mode mode);
+
 /* Opens or closes the GSMTAP trace for host:port (handlers.c). */
 int mcimd_trace_set(struct mcimd *d, bool on, const char *host, uint16_t port,
 		    char *why, size_t why_size);

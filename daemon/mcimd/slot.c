@@ -34,6 +34,9 @@ struct mcimd_card {
 	struct tre_key *key;
 	struct aka_key aka;
 	struct usim_engine *engine;
+	/* A REFRESH file change notification awaits a successful TERMINAL
+	 * RESPONSE; the switch timer resets the card when it fires. */
+	bool fcn;
 };
 
 /*
@@ -189,9 +192,9 @@ int mcimd_card_start(struct mcimd *d)
 	return card_insert(d);
 }
 
-static void switch_timer_set(struct mcimd *d, unsigned seconds)
+static void switch_timer_set(struct mcimd *d, unsigned ms)
 {
-	struct itimerspec its = { .it_value = { seconds, 0 } };
+	struct itimerspec its = { .it_value = { ms / 1000, (long)(ms % 1000) * 1000000 } };
 
 	if (d->switch_timer.fd >= 0)
 		timerfd_settime(d->switch_timer.fd, 0, &its, NULL);
@@ -244,7 +247,7 @@ int mcimd_card_switch(struct mcimd *d)
 		if (r == 0 && usim_engine_refresh(d->card->engine, USIM_REFRESH_UICC_RESET) == 0) {
 			card_free(d->next_card);
 			d->next_card = next;
-			switch_timer_set(d, MCIMD_REFRESH_TIMEOUT_S);
+			switch_timer_set(d, MCIMD_REFRESH_TIMEOUT_S * 1000);
 			log_notice("profile switch to %s: proactive REFRESH (UICC reset) queued",
 				   next->iccid);
 			return 0;
@@ -267,13 +270,66 @@ static void switch_on_reset(struct mcimd *d)
 		   d->card->iccid, d->slots[0].index);
 }
 
+enum mcimd_card_news mcimd_card_files_changed(struct mcimd *d, int64_t id,
+					      const struct usim_file_update *u, size_t n,
+					      enum usim_refresh_mode mode)
+{
+	struct mcimd_card *c = d->card;
+	int r = -EOPNOTSUPP;
+
+	if (!mcimd_card_uses(d, id))
+		return MCIMD_CARD_NONE;
+	/* A switch under way brings this profile's card from the store, or
+	 * takes it away: only the card served now takes a REFRESH. */
+	if (c->id == id && !d->next_card && d->switch_timer.fd >= 0 && terminal_refreshes(c))
+		r = usim_engine_update_files(c->engine, mode, u, n);
+	if (r == 0) {
+		c->fcn = true;
+		switch_timer_set(d, MCIMD_REFRESH_TIMEOUT_S * 1000);
+		return MCIMD_CARD_REFRESH;
+	}
+	if (r != -EOPNOTSUPP)
+		log_warning("card %s: no REFRESH for the update (%s): card reset", c->iccid,
+			    strerror(-r));
+	mcimd_card_restart(d, "files updated");
+	return MCIMD_CARD_RESET;
+}
+
+/* The terminal answered the file change notification (a TERMINAL RESPONSE
+ * result '0X' is "command performed", TS 102 223 8.12), or reset the card. */
+static void fcn_answered(struct mcimd *d, const struct usim_change *ch, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ch[i].kind != USIM_CHANGE_PROACTIVE || ch[i].record != 1 || !d->card->fcn)
+			continue;
+		if (ch[i].offset < 0x10) {
+			d->card->fcn = false;
+			switch_timer_set(d, 0);
+			log_notice("card %s: the terminal performed the REFRESH (result %02X)",
+				   d->card->iccid, ch[i].offset);
+		} else {
+			log_notice("card %s: the terminal answered the REFRESH with result %02X: "
+				   "card reset", d->card->iccid, ch[i].offset);
+			switch_timer_set(d, 1); /* after this response */
+		}
+	}
+}
+
 static void on_switch_timer(struct loop_source *src, uint32_t events)
 {
 	struct mcimd *d = (struct mcimd *)((char *)src - offsetof(struct mcimd, switch_timer));
 	uint64_t n;
 
 	(void)events;
-	if (read(src->fd, &n, sizeof(n)) != sizeof(n) || !d->next_card)
+	if (read(src->fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	if (!d->next_card && d->card && d->card->fcn) {
+		log_notice("card %s: the REFRESH (file change) was not performed: card reset",
+			   d->card->iccid);
+		mcimd_card_restart(d, "files updated, REFRESH not performed");
+		return;
+	}
+	if (!d->next_card)
 		return;
 	log_notice("the terminal did not act upon the REFRESH in %u s: removing the card",
 		   MCIMD_REFRESH_TIMEOUT_S);
@@ -344,6 +400,7 @@ int mcimd_card_process(struct mcimd *d, const uint8_t *cmd, size_t cmd_len, uint
 			mcimd_card_stop(d, "generation counter");
 			return -EIO;
 		}
+		fcn_answered(d, ch, n);
 	}
 	if (d->trace)
 		gsmtap_send_apdu_masked(d->trace, 0, cmd, cmd_len, rsp, *rsp_len,
@@ -384,6 +441,11 @@ static int on_power(void *userdata, uint32_t slot, uint8_t op, uint8_t *atr, siz
 				      op == VUSIM_POWER_WARM_RESET ? USIM_RESET_WARM
 								   : USIM_RESET_COLD,
 				      atr, VUSIM_ATR_MAX, atr_len);
+		/* A reset reads every file again: a fetched REFRESH is moot. */
+		if (d->card->fcn && !usim_engine_proactive_pending(d->card->engine)) {
+			d->card->fcn = false;
+			switch_timer_set(d, 0);
+		}
 		if (r == 0)
 			trace_atr(d, atr, *atr_len);
 		return r;
@@ -418,14 +480,29 @@ static int collect_orphan(const struct vusim_slot_info *info, void *userdata)
 	return 0;
 }
 
+/* The timer of REFRESHes not acted upon (also for a detached card). */
+static void switch_timer_open(struct mcimd *d)
+{
+	d->switch_timer = (struct loop_source){
+		.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK),
+		.dispatch = on_switch_timer,
+	};
+	if (d->switch_timer.fd >= 0 && loop_add(d->loop, &d->switch_timer, EPOLLIN) < 0) {
+		close(d->switch_timer.fd);
+		d->switch_timer.fd = -1; /* switches and updates then remove the card */
+	}
+}
+
 int mcimd_slots_open(struct mcimd *d)
 {
 	struct orphans o = { .n = 0 };
 	unsigned next = 0;
 	int r;
 
-	if (d->cfg.slot_count == 0)
+	if (d->cfg.slot_count == 0) {
+		switch_timer_open(d);
 		return 0;
+	}
 	r = vusim_nl_open(&d->nl);
 	if (r < 0) {
 		log_error("vusim driver: %s%s: serving no slot", strerror(-r),
@@ -471,27 +548,20 @@ int mcimd_slots_open(struct mcimd *d)
 		log_error("event loop: %s", strerror(-r));
 		return r;
 	}
-	d->switch_timer = (struct loop_source){
-		.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK),
-		.dispatch = on_switch_timer,
-	};
-	if (d->switch_timer.fd >= 0 && loop_add(d->loop, &d->switch_timer, EPOLLIN) < 0) {
-		close(d->switch_timer.fd);
-		d->switch_timer.fd = -1; /* switches then remove the card */
-	}
+	switch_timer_open(d);
 	return 0;
 }
 
 void mcimd_slots_close(struct mcimd *d)
 {
-	if (!d->nl)
-		return;
-	loop_del(d->loop, &d->nl_src);
 	if (d->switch_timer.fd >= 0) {
 		loop_del(d->loop, &d->switch_timer);
 		close(d->switch_timer.fd);
 		d->switch_timer.fd = -1;
 	}
+	if (!d->nl)
+		return;
+	loop_del(d->loop, &d->nl_src);
 	/* Closing the socket orphans the slots, for the next mcimd. */
 	vusim_nl_close(d->nl);
 	d->nl = NULL;

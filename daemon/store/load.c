@@ -297,7 +297,9 @@ static int load_secret_params(struct store *s, int64_t id, struct usim_profile *
 	return r;
 }
 
-int store_profile_load(struct store *s, int64_t id, struct usim_profile **ret)
+/* The profile of id in one read transaction (a consistent snapshot): the
+ * file tree, and with full its PINs, SQN state and secrets as well. */
+static int load(struct store *s, int64_t id, bool full, struct usim_profile **ret)
 {
 	_cleanup_(usim_profile_freep) struct usim_profile *p = NULL;
 	size_t n_files = 0, n_pins = 0;
@@ -306,12 +308,11 @@ int store_profile_load(struct store *s, int64_t id, struct usim_profile **ret)
 
 	if (!s || !ret)
 		return -EINVAL;
-	if (!s->has_sealer)
+	if (full && !s->has_sealer)
 		return store_fail(s, -ENOKEY, "no sealer: cannot read secrets");
 	r = usim_profile_new(&p);
 	if (r < 0)
 		return r;
-	/* One read transaction: a consistent snapshot of the profile. */
 	own_tx = !s->in_tx;
 	if (own_tx) {
 		r = store_exec(s, "BEGIN");
@@ -321,11 +322,11 @@ int store_profile_load(struct store *s, int64_t id, struct usim_profile **ret)
 	r = load_row(s, id, p, &n_files, &n_pins);
 	if (r >= 0)
 		r = load_files(s, id, p, n_files);
-	if (r >= 0)
+	if (r >= 0 && full)
 		r = load_pins(s, id, p, n_pins, own_tx);
-	if (r >= 0)
+	if (r >= 0 && full)
 		r = load_sqn(s, id, p);
-	if (r >= 0)
+	if (r >= 0 && full)
 		r = load_secret_params(s, id, p);
 	if (own_tx)
 		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
@@ -333,4 +334,14 @@ int store_profile_load(struct store *s, int64_t id, struct usim_profile **ret)
 		return r;
 	*ret = TAKE_PTR(p);
 	return 0;
+}
+
+int store_profile_load(struct store *s, int64_t id, struct usim_profile **ret)
+{
+	return load(s, id, true, ret);
+}
+
+int store_profile_load_files(struct store *s, int64_t id, struct usim_profile **ret)
+{
+	return load(s, id, false, ret);
 }

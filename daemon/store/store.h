@@ -235,6 +235,25 @@ int store_profile_list(struct store *s, struct store_profile_info **ret,
  */
 int store_profile_load(struct store *s, int64_t id, struct usim_profile **ret);
 
+/*
+ * The file tree of profile id with its contents, nothing else (no PINs,
+ * SQN state or secrets; no sealer needed): for checks before
+ * store_profile_update_files().  Free with usim_profile_free().
+ */
+int store_profile_load_files(struct store *s, int64_t id, struct usim_profile **ret);
+
+/*
+ * New contents for EFs of profile id (an update over the air,
+ * docs/change-format.md 6) in one transaction (a savepoint in the
+ * caller's): each u[i].index an EF of the profile, u[i].len its size (a
+ * record EF: every record, in order); audit "files-update" with their
+ * paths.  -ENOENT no such profile; -EINVAL a file given twice, not an EF,
+ * a length that is not its size (store_errmsg() names the path): nothing
+ * written.  No generation bump: EF contents are outside the state MAC.
+ */
+int store_profile_update_files(struct store *s, int64_t id, const struct usim_file_update *u,
+			       size_t n);
+
 /* ---- Change records ---------------------------------------------------- */
 
 #define STORE_APPLY_BUMP_GENERATION 0x1u

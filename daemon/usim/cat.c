@@ -152,8 +152,8 @@ uint16_t cmd_terminal_response(struct usim_engine *e, const struct apdu *a,
 	}
 	if (!details || result < 0)
 		return SW_WRONG_DATA;
-	/* Number, type and qualifier of our REFRESH: e->pro.cmd[4..6]. */
-	if (memcmp(details, e->pro.cmd + 4, 3))
+	/* Number, type and qualifier of our REFRESH. */
+	if (memcmp(details, e->pro.cmd + e->pro.details, 3))
 		return SW_WRONG_DATA;
 	note_proactive(e, 1, (unsigned)result);
 	memset(&e->pro, 0, sizeof(e->pro));

@@ -217,45 +217,135 @@ const uint8_t *usim_engine_terminal_profile(const struct usim_engine *e,
 	return e->tp;
 }
 
+/* A BER-TLV length (TS 102 223 Annex C): one byte up to 127, else '81' and
+ * one byte; returns the bytes written. */
+static size_t put_len(uint8_t *c, size_t len)
+{
+	if (len < 0x80) {
+		c[0] = (uint8_t)len;
+		return 1;
+	}
+	c[0] = 0x81;
+	c[1] = (uint8_t)len;
+	return 2;
+}
+
 /*
- * REFRESH, TS 102 223 6.4.7 and 6.6.13: command details (number 1, type
- * '01', qualifier = mode), device identities UICC -> terminal, and for the
- * file change modes a file list ('92', 8.18) naming the current ADF by
- * path 3F00 7FFF.
+ * Queues a REFRESH, TS 102 223 6.4.7 and 6.6.13: command details (number 1,
+ * type '01', qualifier = mode), device identities UICC -> terminal, then
+ * the file list ('92', 8.18) and the AID ('2F', 8.60) when given.  -E2BIG
+ * when it would not fit one FETCH ('91XX' carries its length).
  */
+static int queue_refresh(struct usim_engine *e, uint8_t mode, const uint8_t *list,
+			 size_t list_len, const uint8_t *aid, size_t aid_len)
+{
+	uint8_t body[USIM_PROACTIVE_MAX + 8];
+	size_t n = 0, h;
+
+	body[n++] = 0x81;
+	body[n++] = 0x03;
+	body[n++] = 0x01;
+	body[n++] = 0x01;
+	body[n++] = mode;
+	body[n++] = 0x82;
+	body[n++] = 0x02;
+	body[n++] = 0x81;
+	body[n++] = 0x82;
+	if (list) {
+		if (list_len > 0xff || n + 3 + list_len > USIM_PROACTIVE_MAX)
+			return -E2BIG;
+		body[n++] = 0x92;
+		n += put_len(body + n, list_len);
+		memcpy(body + n, list, list_len);
+		n += list_len;
+	}
+	if (aid_len) {
+		if (n + 2 + aid_len > USIM_PROACTIVE_MAX)
+			return -E2BIG;
+		body[n++] = 0x2f;
+		body[n++] = (uint8_t)aid_len;
+		memcpy(body + n, aid, aid_len);
+		n += aid_len;
+	}
+	if (1 + (n < 0x80 ? 1 : 2) + n > USIM_PROACTIVE_MAX)
+		return -E2BIG;
+	e->pro.cmd[0] = 0xd0;
+	h = 1 + put_len(e->pro.cmd + 1, n);
+	memcpy(e->pro.cmd + h, body, n);
+	e->pro.len = h + n;
+	e->pro.details = (uint8_t)(h + 2);
+	e->pro.mode = mode;
+	e->pro.fetched = false;
+	e->pro.queued = true;
+	return 0;
+}
+
+/* The file change modes without a list of files name the current ADF
+ * (path 3F00 7FFF). */
 int usim_engine_refresh(struct usim_engine *e, enum usim_refresh_mode mode)
 {
-	uint8_t *c;
-	size_t n = 0;
+	static const uint8_t adf[] = { 0x01, 0x3f, 0x00, 0x7f, 0xff };
+	bool fcn = mode == USIM_REFRESH_FCN || mode == USIM_REFRESH_INIT_FCN;
 
 	if (!e || (unsigned)mode > USIM_REFRESH_SESSION_RESET)
 		return -EINVAL;
 	if (e->pro.queued)
 		return -EBUSY;
-	c = e->pro.cmd;
-	c[n++] = 0xd0;
-	c[n++] = 0; /* length, below */
-	c[n++] = 0x81;
-	c[n++] = 0x03;
-	c[n++] = 0x01;
-	c[n++] = 0x01;
-	c[n++] = (uint8_t)mode;
-	c[n++] = 0x82;
-	c[n++] = 0x02;
-	c[n++] = 0x81;
-	c[n++] = 0x82;
-	if (mode == USIM_REFRESH_FCN || mode == USIM_REFRESH_INIT_FCN) {
-		static const uint8_t list[] = { 0x92, 0x05, 0x01, 0x3f,
-						0x00, 0x7f, 0xff };
+	return queue_refresh(e, (uint8_t)mode, fcn ? adf : NULL, sizeof(adf), NULL, 0);
+}
 
-		memcpy(c + n, list, sizeof(list));
-		n += sizeof(list);
+/*
+ * TS 102 223 8.18: the number of files, then each file's full path from the
+ * MF, FIDs of two bytes without delimiters (a file of an ADF as 3F00 7FFF
+ * ...); 6.4.7: the AID names the application 7FFF stands for.
+ */
+int usim_engine_update_files(struct usim_engine *e, enum usim_refresh_mode mode,
+			     const struct usim_file_update *u, size_t n)
+{
+	uint8_t list[USIM_PROACTIVE_MAX];
+	size_t l = 1;
+	int adf = -1, r;
+
+	if (!e || !u || n == 0 || n > USIM_REFRESH_MAX_FILES ||
+	    (mode != USIM_REFRESH_FCN && mode != USIM_REFRESH_INIT_FCN))
+		return -EINVAL;
+	if (e->pro.queued)
+		return -EBUSY;
+	for (size_t i = 0; i < n; i++) {
+		const struct usim_file *f;
+		uint16_t fids[USIM_MAX_DEPTH + 1];
+		int idx = u[i].index, a, k;
+
+		if (idx <= 0 || (size_t)idx >= e->p->n_files)
+			return -EINVAL;
+		f = &e->p->files[idx];
+		if (fs_is_df(f) || !u[i].data || u[i].len != f->size)
+			return -EINVAL;
+		for (size_t j = 0; j < i; j++)
+			if (u[j].index == idx)
+				return -EINVAL;
+		a = usim_profile_adf_of(e->p, idx);
+		if (a >= 0 && adf >= 0 && a != adf)
+			return -EINVAL; /* one application per REFRESH */
+		if (a >= 0)
+			adf = a;
+		k = usim_profile_path(e->p, idx, fids, ARRAY_SIZE(fids));
+		if (k < 0)
+			return -EINVAL;
+		if (l + 2 * (size_t)k > sizeof(list))
+			return -E2BIG;
+		for (int j = 0; j < k; j++) {
+			list[l++] = fids[j] >> 8;
+			list[l++] = fids[j] & 0xff;
+		}
 	}
-	c[1] = (uint8_t)(n - 2);
-	e->pro.len = n;
-	e->pro.mode = (uint8_t)mode;
-	e->pro.fetched = false;
-	e->pro.queued = true;
+	list[0] = (uint8_t)n;
+	r = queue_refresh(e, (uint8_t)mode, list, l, adf >= 0 ? e->p->files[adf].aid : NULL,
+			  adf >= 0 ? e->p->files[adf].aid_len : 0);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		memcpy(e->p->files[u[i].index].data, u[i].data, u[i].len);
 	return 0;
 }
 

@@ -78,7 +78,8 @@ struct usim_channel {
 
 #define USIM_GETRESP_MAX 1024   /* data kept for GET RESPONSE */
 #define USIM_OUT_MAX (65536 + 16)
-#define USIM_PROACTIVE_MAX 64
+/* A proactive command's whole BER-TLV: its length goes in '91XX'. */
+#define USIM_PROACTIVE_MAX 255
 #define USIM_TP_MAX 255
 #define USIM_TOKEN_LEN 8
 
@@ -113,6 +114,7 @@ struct usim_engine {
 		bool queued;
 		bool fetched;
 		uint8_t mode;
+		uint8_t details; /* offset of the command details' value */
 		uint8_t cmd[USIM_PROACTIVE_MAX];
 		size_t len;
 	} pro;

@@ -382,6 +382,30 @@ enum usim_refresh_mode {
  */
 int usim_engine_refresh(struct usim_engine *e, enum usim_refresh_mode mode);
 
+/* New contents of one EF for usim_engine_update_files(). */
+#define USIM_REFRESH_MAX_FILES 16
+struct usim_file_update {
+	int index;            /* profile->files[] index of an EF */
+	const uint8_t *data;  /* the whole body, size bytes (records in order) */
+	size_t len;
+};
+
+/*
+ * An update of the card's files over the air (docs/change-format.md 6):
+ * the EFs take the new contents and a REFRESH (mode USIM_REFRESH_FCN or
+ * USIM_REFRESH_INIT_FCN) is queued whose file list (TS 102 223 8.18) names
+ * exactly these files by their full paths from the MF, with the AID
+ * (8.60) of their ADF: 3F00 7FFF 6F60 and the USIM's AID for EF.PLMNwAcT.
+ * Pending and answered like usim_engine_refresh().  All checked before
+ * anything changes: -EINVAL for another mode, n out of 1..
+ * USIM_REFRESH_MAX_FILES, an index that is not an EF, a length that is not
+ * the file's size, a file given twice, files of two applications; -EBUSY
+ * while a proactive command is pending.  No change records: the caller
+ * has stored the contents before.
+ */
+int usim_engine_update_files(struct usim_engine *e, enum usim_refresh_mode mode,
+			     const struct usim_file_update *u, size_t n);
+
 /* True while a proactive command waits for FETCH or TERMINAL RESPONSE. */
 bool usim_engine_proactive_pending(const struct usim_engine *e);
 

@@ -111,6 +111,29 @@ static void check_changes(const struct usim_change *c, size_t n)
 	}
 }
 
+/* A REFRESH naming 16 EFs of the MF and one ADF (longer than 127 bytes),
+ * their contents unchanged: FETCH and TERMINAL RESPONSE meet it. */
+static void queue_update(struct usim_engine *e)
+{
+	struct usim_file_update u[USIM_REFRESH_MAX_FILES];
+	size_t n = 0;
+	int adf = -1;
+
+	for (size_t i = 1; i < profile->n_files && n < USIM_REFRESH_MAX_FILES; i++) {
+		const struct usim_file *f = &profile->files[i];
+		int a = usim_profile_adf_of(profile, (int)i);
+
+		if (f->kind == USIM_FILE_DF || f->kind == USIM_FILE_ADF || !f->size ||
+		    (a >= 0 && adf >= 0 && a != adf))
+			continue;
+		if (a >= 0)
+			adf = a;
+		u[n++] = (struct usim_file_update){ (int)i, pristine[i], f->size };
+	}
+	if (n && usim_engine_update_files(e, USIM_REFRESH_INIT_FCN, u, n) < 0)
+		abort();
+}
+
 static void run(const uint8_t *data, size_t size, enum usim_transport t)
 {
 	struct raw_reader rd = { .p = data, .left = size };
@@ -123,6 +146,8 @@ static void run(const uint8_t *data, size_t size, enum usim_transport t)
 	if (usim_engine_new(profile, &key, &e) < 0 ||
 	    usim_engine_set_transport(e, t) < 0)
 		abort();
+	if (size & 1)
+		queue_update(e);
 	while (raw_next(&rd, &apdu, &len, &reset)) {
 		const struct usim_change *changes = NULL;
 		size_t rsp_len = 0, n_changes = 0;

@@ -429,6 +429,7 @@ static void test_errno_map(void **state)
 	assert_true(control_method_admin(CONTROL_TAMPER));
 	assert_true(control_method_admin(CONTROL_PROFILE_ENABLE));
 	assert_true(control_method_admin(CONTROL_PROFILE_DISABLE));
+	assert_true(control_method_admin(CONTROL_PROFILE_UPDATE_FILES));
 	assert_false(control_method_admin(CONTROL_STATUS));
 	assert_string_equal(control_error_name(CONTROL_E_NOT_FOUND), "not-found");
 }

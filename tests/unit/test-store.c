@@ -697,6 +697,62 @@ static void test_generation_bump(void **state)
 	assert_int_equal(g, g0 + 3);
 }
 
+/* store_profile_update_files(): every file checked before anything is
+ * written, all in one transaction, audited, no generation step. */
+static void test_update_files(void **state)
+{
+	struct t *t = *state;
+	struct usim_profile *p = NULL;
+	struct store_audit_entry *a = NULL;
+	int64_t id = install(t, t->iccid, STORE_CLASS_OPERATIONAL);
+	int adf = usim_profile_find_adf(t->p, (const uint8_t *)"\xa0\x00\x00\x00\x87\x10\x02", 7);
+	int plmn = usim_profile_find_child(t->p, adf, 0x6f60);
+	int opl = usim_profile_find_child(t->p, adf, 0x6fc6);
+	uint8_t a40[40], b16[16];
+	uint64_t g0 = 0, g = 0;
+	size_t n = 0;
+
+	assert_true(plmn > 0 && opl > 0);
+	assert_int_equal(t->p->files[opl].rec_count, 2);
+	memset(a40, 0x11, sizeof(a40));
+	memset(b16, 0x22, sizeof(b16));
+	b16[8] = 0x33; /* record 2 starts here */
+	assert_int_equal(store_generation(t->s, &g0), 0);
+	/* Refusals: a good first file and a bad second one write nothing. */
+	assert_int_equal(store_profile_update_files(t->s, id, (const struct usim_file_update[]){
+			{ plmn, a40, 40 }, { opl, b16, 8 } }, 2), -EINVAL);
+	assert_non_null(strstr(store_errmsg(t->s), "3F00/7FFF/6FC6: 8 bytes, the file has 16"));
+	assert_int_equal(store_profile_update_files(t->s, id, (const struct usim_file_update[]){
+			{ plmn, a40, 40 }, { adf, b16, 0 } }, 2), -EINVAL);
+	assert_int_equal(store_profile_update_files(t->s, id, (const struct usim_file_update[]){
+			{ plmn, a40, 40 }, { plmn, a40, 40 } }, 2), -EINVAL);
+	assert_int_equal(store_profile_update_files(t->s, id + 1, (const struct usim_file_update[]){
+			{ plmn, a40, 40 } }, 1), -ENOENT);
+	assert_int_equal(store_profile_update_files(t->s, id, (const struct usim_file_update[]){
+			{ 100000, a40, 40 } }, 1), -EINVAL);
+	assert_int_equal(store_profile_load(t->s, id, &p), 0);
+	assert_memory_equal(p->files[plmn].data, t->p->files[plmn].data, 40);
+	assert_memory_equal(p->files[opl].data, t->p->files[opl].data, 16);
+	usim_profile_free(p);
+	p = NULL;
+
+	assert_int_equal(store_profile_update_files(t->s, id, (const struct usim_file_update[]){
+			{ plmn, a40, 40 }, { opl, b16, 16 } }, 2), 0);
+	assert_int_equal(store_profile_load_files(t->s, id, &p), 0);
+	assert_memory_equal(p->files[plmn].data, a40, 40);
+	assert_memory_equal(p->files[opl].data, b16, 16);
+	assert_int_equal(p->n_pins, 0); /* the tree only */
+	usim_profile_free(p);
+	assert_int_equal(store_check(t->s), 0);
+	assert_int_equal(store_generation(t->s, &g), 0);
+	assert_int_equal(g, g0);
+	assert_int_equal(store_audit_list(t->s, 1, &a, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(a[0].event, "files-update");
+	assert_string_equal(a[0].detail, "3F00/7FFF/6F60 3F00/7FFF/6FC6");
+	free(a);
+}
+
 /* A monotonic counter in memory standing in for the TPM NV counter. */
 struct fake_counter {
 	uint64_t value;
@@ -1252,6 +1308,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_engine_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_atomic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generation_bump, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_anchor_new_and_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_sqn_zero_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_anchor_clean_stop, setup, teardown),

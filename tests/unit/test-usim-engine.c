@@ -1067,6 +1067,120 @@ static void refresh_terminal_response(void **state)
 	tc_expect(t, "8010000001 ff", "910b");
 }
 
+/*
+ * Files updated over the air: REFRESH (TS 102 223 6.6.13) with command
+ * details '81 03 01 01 01' (number 1, REFRESH, file change notification,
+ * 8.6), device identities UICC -> terminal '82 02 81 82', the file list
+ * '92' (8.18: number of files, then each full path from the MF with 7FFF
+ * for the ADF) and the AID '2F' (8.60) of that ADF.
+ */
+static void refresh_update_files(void **state)
+{
+	struct tc *t = *state;
+	uint8_t plmn[5] = { 0x00, 0xf1, 0x10, 0x40, 0x00 }, spn[17];
+	uint8_t big[USIM_REFRESH_MAX_FILES][128];
+	struct usim_file_update u[USIM_REFRESH_MAX_FILES + 1] = {
+		{ t->ef_orand, plmn, sizeof(plmn) },
+		{ t->ef_spn, spn, sizeof(spn) },
+	};
+	int idx16[USIM_REFRESH_MAX_FILES];
+	size_t n16 = 0;
+
+	memset(spn, 0xff, sizeof(spn));
+	memcpy(spn, "\x01new", 4);
+	tc_expect(t, "8010000002 ffff", "9000");
+	/* Refusals change nothing. */
+	u[2] = (struct usim_file_update){ t->ef_orand, plmn, sizeof(plmn) };
+	assert_int_equal(usim_engine_update_files(t->e, USIM_REFRESH_FCN, u, 3), -EINVAL);
+	u[2] = (struct usim_file_update){ t->adf_usim, plmn, sizeof(plmn) };
+	assert_int_equal(usim_engine_update_files(t->e, USIM_REFRESH_FCN, u, 3), -EINVAL);
+	u[2] = (struct usim_file_update){ t->ef_imsi, plmn, sizeof(plmn) };
+	assert_int_equal(usim_engine_update_files(t->e, USIM_REFRESH_FCN, u, 3), -EINVAL);
+	/* EF.IMSI of the second USIM: another application. */
+	u[2] = (struct usim_file_update){
+		usim_profile_find_child(t->p, t->adf_usim2, 0x6f07), big[0], 9 };
+	assert_int_equal(usim_engine_update_files(t->e, USIM_REFRESH_FCN, u, 3), -EINVAL);
+	assert_int_equal(usim_engine_update_files(t->e, USIM_REFRESH_UICC_RESET, u, 2),
+			 -EINVAL);
+	assert_int_equal(usim_engine_update_files(t->e, USIM_REFRESH_FCN, u, 0), -EINVAL);
+	assert_int_equal(usim_engine_update_files(t->e, USIM_REFRESH_FCN, u,
+						  USIM_REFRESH_MAX_FILES + 1), -EINVAL);
+	assert_memory_equal(t->p->files[t->ef_orand].data, "\x01\x02\x03\x04\x05", 5);
+	assert_false(usim_engine_proactive_pending(t->e));
+
+	assert_int_equal(usim_engine_update_files(t->e, USIM_REFRESH_FCN, u, 2), 0);
+	assert_int_equal(usim_engine_update_files(t->e, USIM_REFRESH_FCN, u, 2), -EBUSY);
+	assert_int_equal(usim_engine_refresh(t->e, USIM_REFRESH_FCN), -EBUSY);
+	/* 44 bytes: D0 2A, details 5, identities 4, list 2 + 13, AID 2 + 16. */
+	tc_expect(t, "80f2000c", "912c");
+	tc_expect(t, "8012000000",
+		  "d02a 8103010101 82028182 920d02 3f007fff6f60 3f007fff6f46"
+		  " 2f10" TC_AID_USIM " 9000");
+	/* The card reads the new contents at once. */
+	tc_expect(t, SEL_ADF_NODATA, "9000");
+	tc_expect(t, "00a4000c026f46", "9000");
+	tc_expect(t, "00b0000004", "016e6577 9000");
+	tc_expect(t, VERIFY_PIN1, "9000");
+	tc_expect(t, "00a4000c026f60", "9000");
+	tc_expect(t, "00b0000005", "00f1104000 9000");
+	/* TERMINAL RESPONSE as today: details repeated, result to the daemon. */
+	tc_expect(t, "801400000c 810301010282028281830100", "6a80");
+	tc_expect(t, "801400000c 810301010182028281830100", "9000");
+	assert_int_equal(tc_changes(t, USIM_CHANGE_PROACTIVE, -1), 1);
+	assert_int_equal(t->changes[0].record, 1);
+	assert_int_equal(t->changes[0].offset, 0);
+	assert_false(usim_engine_proactive_pending(t->e));
+
+	/* Sixteen files (MF and one ADF), mode 2: the lengths take two bytes
+	 * ('81' xx), and TERMINAL RESPONSE finds the details after them. */
+	for (size_t i = 1; i < 2 * t->p->n_files && n16 < USIM_REFRESH_MAX_FILES; i++) {
+		size_t x = i % t->p->n_files; /* the USIM's files first, then the MF's */
+		const struct usim_file *f = &t->p->files[x];
+		int a = usim_profile_adf_of(t->p, (int)x);
+
+		if (f->kind == USIM_FILE_MF || f->kind == USIM_FILE_DF ||
+		    f->kind == USIM_FILE_ADF || (a >= 0 && a != t->adf_usim) ||
+		    (a < 0) == (i < t->p->n_files) || f->size > sizeof(big[0]))
+			continue;
+		memset(big[n16], (int)n16, f->size);
+		idx16[n16] = (int)x;
+		u[n16] = (struct usim_file_update){ (int)x, big[n16], f->size };
+		n16++;
+	}
+	assert_int_equal(n16, USIM_REFRESH_MAX_FILES);
+	assert_int_equal(usim_engine_update_files(t->e, USIM_REFRESH_INIT_FCN, u, n16), 0);
+	assert_int_equal(tc_tx(t, "8012000000"), 0x9000);
+	{
+		const uint8_t *c = t->rsp;
+		size_t len = t->rsp_len - 2, list_len, off;
+
+		/* 14 USIM files (3F00 7FFF ...) and 2 of the MF: 128 bytes. */
+		assert_memory_equal(c, "\xd0\x81\x80", 3);
+		assert_int_equal(len, 3 + 128);
+		assert_memory_equal(c + 3, "\x81\x03\x01\x01\x02\x82\x02\x81\x82\x92", 10);
+		list_len = c[13];
+		assert_int_equal(c[14], USIM_REFRESH_MAX_FILES);
+		off = 15;
+		/* Each path: 3F00, then (7FFF ...) and the file's own FID. */
+		for (size_t k = 0; k < n16; k++) {
+			uint16_t fids[USIM_MAX_DEPTH + 1];
+			int m = usim_profile_path(t->p, idx16[k], fids, USIM_MAX_DEPTH + 1);
+
+			assert_true(m >= 2);
+			for (int j = 0; j < m; j++, off += 2)
+				assert_int_equal(c[off] << 8 | c[off + 1], fids[j]);
+		}
+		assert_int_equal(off, 14 + list_len);
+		assert_int_equal(c[off], 0x2f);
+		assert_int_equal(c[off + 1], 16);
+		assert_int_equal(off + 2 + 16, len);
+	}
+	for (size_t k = 0; k < n16; k++)
+		assert_memory_equal(t->p->files[idx16[k]].data, big[k], u[k].len);
+	tc_expect(t, "801400000c 810301010282028281830100", "9000");
+	assert_false(usim_engine_proactive_pending(t->e));
+}
+
 static void envelope_and_terminal(void **state)
 {
 	struct tc *t = *state;
@@ -1263,6 +1377,7 @@ int main(void)
 		T(random_apdus),
 		T(refresh_pending),
 		T(refresh_terminal_response),
+		T(refresh_update_files),
 		T(envelope_and_terminal),
 		T(suspend_resume),
 		T(deactivate_activate),

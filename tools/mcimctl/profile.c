@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * mcimctl profile list | show ICCID | install FILE [...] | enable ICCID |
- * disable ICCID | delete ICCID: methods "profile.*"; mcimctl
+ * disable ICCID | delete ICCID | update-files ICCID FILE: methods
+ * "profile.*"; mcimctl
  * factory-install --expires TIME FILE: profile.install of a provisioning
  * profile (docs/package-format.md 5).
  */
@@ -366,6 +367,58 @@ int cmd_factory_install(const struct ctl *c, int argc, char **argv)
 	return install(c, argc, argv, true);
 }
 
+/*
+ * profile update-files ICCID FILE: FILE is {"files": [{"path": "3F007FFF6F60",
+ * "data": HEX}, ...], "mode": "fcn"|"init-fcn"} (mode optional), sent as
+ * the params of profile.update_files with the ICCID.
+ */
+static int p_update_files(const struct ctl *c, int argc, char **argv)
+{
+	static const char usage[] =
+		"profile update-files ICCID FILE.json\n"
+		"  FILE.json: {\"files\": [{\"path\": \"3F007FFF6F60\", \"data\": \"HEX\"}, ...],\n"
+		"              \"mode\": \"fcn\" | \"init-fcn\"}   (mode optional, default fcn)\n"
+		"  New contents for files of the profile (admin): one store transaction; the\n"
+		"  modem is told by a REFRESH naming the files, or the card is reset.";
+	static const char *const members[] = { "files", "mode", NULL };
+	struct json_object *res = NULL, *x;
+	_cleanup_json_ struct json_object *doc = NULL;
+	_cleanup_free_ char *text = NULL;
+	char why[256];
+	int r = sub_options(argc, argv, usage);
+
+	if (r >= 0)
+		return r;
+	if (operands(argc, argv, 2, 2, usage) < 0)
+		return EXIT_USAGE;
+	r = read_file(c, argv[optind + 1], &text);
+	if (r)
+		return r;
+	if (ju_parse(text, strlen(text), 6, &doc, why, sizeof(why)) < 0 ||
+	    !json_object_is_type(doc, json_type_object) ||
+	    ju_only(doc, "the update", members, why, sizeof(why)) < 0 ||
+	    !json_object_object_get_ex(doc, "files", &x)) {
+		if (doc && !json_object_is_type(doc, json_type_object))
+			snprintf(why, sizeof(why), "not a JSON object");
+		else if (doc && !json_object_object_get_ex(doc, "files", &x))
+			snprintf(why, sizeof(why), "no member \"files\"");
+		fprintf(stderr, "%s: %s: %s\n", c->prog, argv[optind + 1], why);
+		return EXIT_USAGE;
+	}
+	json_object_object_add(doc, "iccid", json_object_new_string(argv[optind]));
+	r = ctl_call(c, "profile.update_files", json_object_get(doc), &res);
+	if (r)
+		return r;
+	if (c->json)
+		print_result(c, res);
+	else
+		printf("updated %zu file(s) of %s; the card: %s\n",
+		       json_object_object_get_ex(res, "files", &x) ? json_object_array_length(x) : 0,
+		       argv[optind], json_str(res, "card"));
+	json_object_put(res);
+	return EXIT_OK;
+}
+
 static const struct subcommand profile_cmds[] = {
 	{ "list", p_list, "list installed profiles" },
 	{ "show", p_show, "show one profile" },
@@ -373,6 +426,7 @@ static const struct subcommand profile_cmds[] = {
 	{ "enable", p_enable, "enable a profile (the enabled one is disabled)" },
 	{ "disable", p_disable, "disable the enabled profile" },
 	{ "delete", p_delete, "delete a profile and its keys (admin)" },
+	{ "update-files", p_update_files, "new contents for files of a profile (admin)" },
 };
 
 int cmd_profile(const struct ctl *c, int argc, char **argv)
@@ -382,7 +436,7 @@ int cmd_profile(const struct ctl *c, int argc, char **argv)
 
 		fprintf(f, "Usage: mcimctl profile COMMAND [ARGS...]\n\nCommands:\n");
 		for (size_t i = 0; i < ARRAY_SIZE(profile_cmds); i++)
-			fprintf(f, "  %-8s %s\n", profile_cmds[i].name, profile_cmds[i].summary);
+			fprintf(f, "  %-12s %s\n", profile_cmds[i].name, profile_cmds[i].summary);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(profile_cmds); i++)

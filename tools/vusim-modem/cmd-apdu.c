@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <linux/vusim.h>
@@ -37,6 +38,8 @@
 struct session {
 	struct modem *m;
 	bool raw;
+	bool terminal;		/* apdu without --raw/--json: FETCH after 91xx, act on REFRESH */
+	bool proactive;		/* acting on a fetched proactive command */
 	uint16_t selected;	/* FID of the last file selected, 0: none */
 	int ret;		/* worst exit code so far */
 	struct json_object *out;	/* --json: the exchanges so far */
@@ -242,6 +245,183 @@ static void track_select(struct session *s, const uint8_t *cmd, size_t len)
 		s->selected = 0;			/* by AID, parent, ... */
 }
 
+static int transmit(struct session *s, const uint8_t *first, size_t first_len);
+static int after_ok(struct session *s, const uint8_t *cmd, uint8_t sw1, uint8_t sw2);
+
+/* The value of BER-TLV tag in [p, end) (1- or 2-byte lengths, TS 102 223
+ * Annex C; comprehension bit ignored), or NULL. */
+static const uint8_t *tlv_find(const uint8_t *p, const uint8_t *end, uint8_t tag, size_t *ret_len)
+{
+	while (end - p >= 2) {
+		uint8_t t = p[0] & 0x7f;
+		size_t l = p[1], h = 2;
+
+		if (l == 0x81) {
+			if (end - p < 3)
+				return NULL;
+			l = p[2];
+			h = 3;
+		} else if (l > 0x81) {
+			return NULL;
+		}
+		if ((size_t)(end - p) < h + l)
+			return NULL;
+		if (t == (tag & 0x7f)) {
+			*ret_len = l;
+			return p + h;
+		}
+		p += h + l;
+	}
+	return NULL;
+}
+
+/* Reads one EF again, as a terminal does after a file change notification:
+ * SELECT by path from the MF (TS 102 221 8.4.2; with the FCP), then READ
+ * BINARY or READ RECORD for all of it; prints "refreshed PATH: HEX". */
+static void reread(struct session *s, const uint8_t *path, size_t n)
+{
+	uint8_t cmd[5 + 16], data[4096];
+	const uint8_t *d, *fcp;
+	size_t got = 0, size = 0, l, rec_len = 0, recs = 0;
+	char name[4 * 8 + 1] = "";
+
+	for (size_t i = 0; i < n && i < 16; i++)
+		snprintf(name + 2 * i, 3, "%02X", path[i]);
+	if (n < 4 || n > 16 || path[0] != 0x3f || path[1] != 0x00) {
+		printf("  refresh: %s is not a path from the MF\n", name);
+		return;
+	}
+	memcpy(cmd, (const uint8_t[]){ 0x00, 0xa4, 0x08, 0x04, (uint8_t)(n - 2) }, 5);
+	memcpy(cmd + 5, path + 2, n - 2);
+	if (transmit(s, cmd, 5 + n - 2) != EXIT_OK || s->rsp_len < 4 || s->rsp[0] != 0x62) {
+		printf("  refresh: %s cannot be selected\n", name);
+		return;
+	}
+	fcp = s->rsp + 2;
+	d = tlv_find(fcp, s->rsp + s->rsp_len - 2, 0x82, &l);
+	if (d && l >= 5 && (d[0] & 0x07) != 1) {
+		rec_len = (size_t)(d[2] << 8 | d[3]);
+		recs = d[4];
+		size = rec_len * recs;
+	} else if ((d = tlv_find(fcp, s->rsp + s->rsp_len - 2, 0x80, &l)) && l == 2) {
+		size = (size_t)(d[0] << 8 | d[1]);
+	}
+	if (size == 0 || size > sizeof(data) || (recs && rec_len > 255)) {
+		printf("  refresh: %s: no size in its FCP\n", name);
+		return;
+	}
+	while (got < size) {
+		size_t want = recs ? rec_len : MIN(size - got, (size_t)255);
+		const uint8_t rd[5] = { 0x00, recs ? 0xb2 : 0xb0,
+					recs ? (uint8_t)(got / rec_len + 1) : (uint8_t)(got >> 8),
+					recs ? 0x04 : (uint8_t)got, (uint8_t)want };
+
+		if (transmit(s, rd, sizeof(rd)) != EXIT_OK || s->rsp_len - 2 != want) {
+			printf("  refresh: %s: reading it failed\n", name);
+			return;
+		}
+		memcpy(data + got, s->rsp, want);
+		got += want;
+	}
+	{
+		_cleanup_free_ char *hex = malloc(2 * size + 1);
+
+		if (hex) {
+			hex_encode(data, size, hex);
+			printf("refreshed %s: %s\n", name, hex);
+		}
+	}
+}
+
+/*
+ * A fetched proactive command (TS 102 223 6.6).  REFRESH (6.6.13): with a
+ * file list (8.18) every listed EF is read again (after selecting the AID,
+ * 8.60, when given), then TERMINAL RESPONSE "performed" (6.8, 8.12); UICC
+ * reset mode: a cold reset, as the terminal answers that one; the other
+ * modes: TERMINAL RESPONSE.  Anything else is shown, not answered.
+ */
+static void proactive(struct session *s, const uint8_t *c, size_t len)
+{
+	static const char *const modes[] = {
+		"NAA initialisation and full file change notification",
+		"file change notification", "NAA initialisation and file change notification",
+		"NAA initialisation", "UICC reset", "NAA application reset", "NAA session reset",
+	};
+	const uint8_t *end = c + len, *det, *list, *aid;
+	size_t l, ll = 0, al = 0, h = len > 1 && c[1] == 0x81 ? 3 : 2;
+
+	if (len < 2 || c[0] != 0xd0 || h > len ||
+	    !(det = tlv_find(c + h, end, 0x01, &l)) || l != 3) {
+		printf("proactive command: not a BER-TLV 'D0' with command details\n");
+		return;
+	}
+	if (det[1] != 0x01) {
+		printf("proactive command type %02X: not acted upon by vusim-modem\n", det[1]);
+		return;
+	}
+	list = tlv_find(c + h, end, 0x12, &ll);
+	aid = tlv_find(c + h, end, 0x2f, &al);
+	printf("REFRESH: %s (qualifier %02X)%s\n", det[2] < ARRAY_SIZE(modes) ? modes[det[2]] :
+	       "unknown mode", det[2], list ? ", file list:" : "");
+	s->proactive = true;
+	if (det[2] == 4) {
+		struct vusim_atr atr;
+
+		printf("REFRESH: cold reset of the card\n");
+		if (ioctl(s->m->fd, VUSIM_IOC_COLD_RESET, &atr) < 0)
+			printf("REFRESH: the reset failed: %s\n", strerror(errno));
+		s->proactive = false;
+		return;
+	}
+	if (aid && al >= 1 && al <= 16) {
+		uint8_t sel[5 + 16] = { 0x00, 0xa4, 0x04, 0x0c, (uint8_t)al };
+
+		memcpy(sel + 5, aid, al);
+		transmit(s, sel, 5 + al);
+	}
+	/* The number of files, then full paths from 3F00 without delimiters,
+	 * each ending at an EF (a FID not 3Fxx, 7Fxx, 5Fxx). */
+	for (size_t i = 1, start = 1; list && i + 2 <= ll; i += 2) {
+		if (list[i] == 0x3f)
+			start = i;
+		else if (list[i] != 0x7f && list[i] != 0x5f)
+			reread(s, list + start, i + 2 - start);
+	}
+	{
+		const uint8_t tr[] = { 0x80, 0x14, 0x00, 0x00, 0x0c, 0x81, 0x03, det[0], det[1],
+				       det[2], 0x82, 0x02, 0x82, 0x81, 0x83, 0x01, 0x00 };
+
+		transmit(s, tr, sizeof(tr));
+	}
+	s->proactive = false;
+}
+
+/*
+ * As a proactive terminal (TS 102 221 14.6.x, TS 102 223 6.2): after '91XX'
+ * it FETCHes the command; a fetched REFRESH is acted upon (proactive()).
+ * Not with --raw or --json.
+ */
+static int after_ok(struct session *s, const uint8_t *cmd, uint8_t sw1, uint8_t sw2)
+{
+	if (cmd[1] == 0x12 && s->rsp_len > 2) {
+		_cleanup_free_ uint8_t *c = malloc(s->rsp_len - 2);
+		size_t len = s->rsp_len - 2;
+
+		if (c) {
+			memcpy(c, s->rsp, len);
+			proactive(s, c, len);
+		}
+		return EXIT_OK;
+	}
+	if (sw1 == 0x91) {
+		const uint8_t fetch[5] = { 0x80, 0x12, 0x00, 0x00, sw2 };
+
+		say(s, "  (vusim-modem fetches the proactive command)\n");
+		return transmit(s, fetch, sizeof(fetch));
+	}
+	return EXIT_OK;
+}
+
 /* One command and what follows from its answer (GET RESPONSE, Le retry). */
 static int transmit(struct session *s, const uint8_t *first, size_t first_len)
 {
@@ -281,6 +461,8 @@ static int transmit(struct session *s, const uint8_t *first, size_t first_len)
 			track_select(s, cmd, len);
 		if (sw_ok(sw1, sw2)) {
 			decode(s, cmd, s->rsp, (size_t)n - 2);
+			if (s->terminal && !s->proactive)
+				return after_ok(s, cmd, sw1, sw2);
 			return EXIT_OK;
 		}
 		if (s->raw || (sw1 != 0x61 && !(sw1 == 0x6c && len == 5)))
@@ -548,6 +730,7 @@ int cmd_apdu(struct modem *m, int argc, char **argv)
 
 	if (!s)
 		return modem_fail(m, "apdu on", ENOMEM);
+	s->terminal = !s->raw && !m->json;
 	if (s->ret) {
 		free(s);
 		return EXIT_USAGE;

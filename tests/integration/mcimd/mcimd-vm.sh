@@ -2,7 +2,8 @@
 # mcimd serving a vusim.ko slot from the TPM, in the test VM
 # (tests/kernel/vm-run --tpm: swtpm as tpm-tis, /dev/tpmrm0): the modem
 # side (vusim-modem on /dev/vusim0) reads EF.IMSI and authenticates with
-# TS 35.208 set 1 (RES checked, replay refused), mcimd restarts (SIGTERM,
+# TS 35.208 set 1 (RES checked, replay refused), a file update seen
+# through REFRESH and through a card reset, mcimd restarts (SIGTERM,
 # then kill -9) with the card removed and inserted again and the SQN state
 # intact, the GSMTAP trace sees the commands, tamper removes the card.
 set -u
@@ -86,6 +87,28 @@ $MODEM reset cold >/dev/null 2>&1
 out=$($MODEM apdu 00a40004022fe2 00b000000a 2>&1)
 t "after the terminal's reset the card is $P1_ICCID, without removal" \
 	"echo '$out' | grep -q 'ICCID $P1_ICCID' && grep -q 'after the terminal.s reset (REFRESH)' $dir/mcimd.log && [ \$(grep -c 'removed (profile switch)' $dir/mcimd.log) = 1 ]"
+
+# An update of EF.PLMNwAcT (docs/change-format.md 6): with REFRESH in the
+# TERMINAL PROFILE the modem fetches the file change notification and reads
+# 3F00 7FFF 6F60 again; without, the card is removed and inserted.
+plmn() { printf '%s' "$1"; for _ in 1 2 3 4 5 6 7; do printf ffffff0000; done; }
+upd_json() { printf '{"files": [{"path": "3F007FFF6F60", "data": "%s"}]}\n' "$(plmn $1)" >$dir/upd.json; }
+$MODEM apdu 8010000003ffffff >/dev/null 2>&1
+upd_json 62f2104000
+out=$(CTL profile update-files $P1_ICCID $dir/upd.json 2>&1)
+t "update-files with a REFRESH-capable terminal: $out" "echo '$out' | grep -q 'the card: refresh'"
+out=$($MODEM apdu 80f2000c00 2>&1)
+t "the modem sees 91xx, fetches the REFRESH (file change notification) and reads EF.PLMNwAcT again" \
+	"echo '$out' | grep -q '^REFRESH: file change notification' && echo '$out' | grep -qx 'refreshed 3F007FFF6F60: $(plmn 62f2104000)'"
+t "... its TERMINAL RESPONSE reaches mcimd, no card removal" \
+	"grep -q 'the terminal performed the REFRESH (result 00)' $dir/mcimd.log && ! grep -q 'removed (files updated' $dir/mcimd.log"
+$MODEM reset cold >/dev/null 2>&1
+upd_json 62f2204080
+out=$(CTL profile update-files $P1_ICCID $dir/upd.json 2>&1)
+t "update-files after a reset (no TERMINAL PROFILE): $out" "echo '$out' | grep -q 'the card: reset'"
+out=$($MODEM wait --for inserted --timeout 5000 >/dev/null 2>&1; $MODEM apdu 00a4040c10$ADF_USIM 00a4000c026f60 00b0000005 2>&1)
+t "... the modem sees the card removed and inserted and reads the new EF.PLMNwAcT (62f2204080)" \
+	"grep -q 'removed (files updated)' $dir/mcimd.log && [ \"\$(echo '$out' | rsp)\" = 62f2204080 ]"
 
 stop_mcimd; rc=$?
 t "SIGTERM: mcimd exits ($rc) and the modem sees the card removed" "[ $rc = 0 ] && $MODEM wait --for removed --timeout 2000 >/dev/null"

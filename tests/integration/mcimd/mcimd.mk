@@ -15,6 +15,8 @@ $(call add_test,mcimd,tests/integration/mcimd/mcimd-nvauth.sh,$(BUILD)/bin/mcimd
 $(call add_test,mcimd,tests/integration/mcimd/mcimd-control.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/tests/store-crash)
 $(call add_test,mcimd,tests/integration/mcimd/mcimd-core.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl)
 $(call add_test,mcimd,tests/integration/mcimd/mcimd-factory.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl)
+# Updates of a profile's files: REFRESH or reset, refusals, kill -9 (FILES_KILLS, 20).
+$(call add_test,mcimd,tests/integration/mcimd/mcimd-files.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl)
 # Power cuts of mcimd and swtpm together: 50 in make check, 200 here.
 $(call add_test,mcimd,tests/integration/mcimd/mcimd-powercut.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl)
 .PHONY: check-powercut

@@ -50,7 +50,8 @@ echo "# $kills kills in $((SECONDS - start)) s, $ops operations answered," \
 	"$inflight killed mid-operation ($committed of them committed)," \
 	"$failures inconsistencies"
 echo "# log: $(grep -c ' I ' "$dir/log") installs, $(grep -c ' E ' "$dir/log") enables," \
-	"$(grep -c ' X ' "$dir/log") deletes, $(grep -c ' S ' "$dir/log") SQN batches begun"
+	"$(grep -c ' X ' "$dir/log") deletes, $(grep -c ' S ' "$dir/log") SQN batches," \
+	"$(grep -c ' F ' "$dir/log") file updates begun"
 [ "$kills" -ge "$min" ] && echo "ok 1 - $kills SIGKILLs (at least $min)" ||
 	echo "not ok 1 - only $kills SIGKILLs in the time budget (want $min)"
 [ "$early" -eq 0 ] && echo "ok 2 - the driver never stopped by itself" ||

@@ -11,7 +11,11 @@
  * run: installs the test profile under fresh ICCIDs, enables (switches),
  * deletes, and commits SQN steps together with an EF update and a PIN
  * counter change as one change-record batch (what the daemon does for an
- * AUTHENTICATE / UPDATE BINARY / VERIFY).  Before each operation it appends
+ * AUTHENTICATE / UPDATE BINARY / VERIFY), and updates EF.PLMNwAcT (a
+ * transparent EF) and EF.OPL (two records) together with
+ * store_profile_update_files() (an update over the air: after a kill both
+ * hold the old contents or both the new, never a mix).  Before each
+ * operation it appends
  * "B n op args" to LOG and fsyncs; after the store call returned, "D n"
  * (fsync'ed): as the daemon, it "answers" only after the commit.
  *
@@ -84,6 +88,24 @@ static void log_line(int fd, const char *fmt, ...)
 static int ef_index(const struct usim_profile *p)
 {
 	return usim_profile_find_path(p, (const uint16_t[]){ 0x3f00, 0x2f05 }, 2);
+}
+
+/* EF.PLMNwAcT (ADF.USIM/6F60, 40 bytes) and EF.OPL (6FC6, 2 records of 8). */
+static void upd_files(const struct usim_profile *p, int ret_idx[2])
+{
+	int adf = usim_profile_find_adf(p, (const uint8_t *)"\xa0\x00\x00\x00\x87\x10\x02", 7);
+
+	ret_idx[0] = usim_profile_find_child(p, adf, 0x6f60);
+	ret_idx[1] = usim_profile_find_child(p, adf, 0x6fc6);
+	if (adf < 0 || ret_idx[0] < 0 || ret_idx[1] < 0 || p->files[ret_idx[0]].size != 40 ||
+	    p->files[ret_idx[1]].size != 16)
+		die("the test profile has no EF.PLMNwAcT / EF.OPL of the expected sizes");
+}
+
+/* The contents an update numbered no writes: file f, byte k. */
+static uint8_t upd_byte(unsigned long no, int f, size_t k)
+{
+	return (uint8_t)((no * (f ? 7u : 1u) + k) & 0xff);
 }
 
 static int pin2_index(const struct usim_profile *p)
@@ -163,6 +185,32 @@ static int run(const char *db, const char *logpath, unsigned seed)
 				cur = NULL;
 				cur_id = -1;
 			}
+		} else if (op < 35) {
+			/* Two EFs updated over the air in one transaction. */
+			struct store_profile_info i;
+			struct usim_profile *ft = NULL;
+			uint8_t a[40], b[16];
+			int idx[2];
+
+			if (store_profile_load_files(s, pick, &ft) < 0)
+				die("load files: %s", store_errmsg(s));
+			upd_files(ft, idx);
+			usim_profile_free(ft);
+			for (size_t j = 0; j < sizeof(a); j++)
+				a[j] = upd_byte(opno, 0, j);
+			for (size_t j = 0; j < sizeof(b); j++)
+				b[j] = upd_byte(opno, 1, j);
+			store_profile_get(s, pick, &i);
+			log_line(fd, "B %lu F %s\n", opno, i.iccid);
+			if (store_profile_update_files(s, pick, (const struct usim_file_update[]){
+					{ idx[0], a, sizeof(a) }, { idx[1], b, sizeof(b) } }, 2) < 0)
+				die("update files: %s", store_errmsg(s));
+			log_line(fd, "D %lu\n", opno);
+			if (pick == cur_id) { /* the cached model is stale now */
+				usim_profile_free(cur);
+				cur = NULL;
+				cur_id = -1;
+			}
 		} else {
 			/* An SQN step with an EF update and a PIN counter, as
 			 * one batch of change records. */
@@ -207,6 +255,7 @@ struct mprof {
 	char iccid[STORE_ICCID_MAX + 1];
 	uint64_t sqn[NIND];
 	long last_s; /* opno of the last S op, -1 none */
+	long last_f; /* opno of the last F op, -1 none */
 };
 
 struct model {
@@ -242,6 +291,7 @@ static void mapply(struct model *m, const struct op *o)
 			die("log: install of %s twice", o->iccid);
 		memset(&m->p[m->n], 0, sizeof(m->p[0]));
 		snprintf(m->p[m->n].iccid, sizeof(m->p[0].iccid), "%s", o->iccid);
+		m->p[m->n].last_f = -1;
 		m->p[m->n++].last_s = -1;
 		break;
 	case 'E':
@@ -255,6 +305,11 @@ static void mapply(struct model *m, const struct op *o)
 		else if (m->enabled == (int)m->n - 1)
 			m->enabled = i;
 		m->p[i] = m->p[--m->n];
+		break;
+	case 'F':
+		if (i < 0)
+			die("log: file update on unknown %s", o->iccid);
+		m->p[i].last_f = (long)o->no;
 		break;
 	case 'S':
 		if (i < 0)
@@ -310,6 +365,21 @@ static const char *compare(struct store *s, const struct model *m, char *buf,
 					 list[i].iccid, no);
 				why = buf;
 			}
+		}
+		if (!why && m->p[j].last_f >= 0) {
+			int idx[2];
+
+			upd_files(p, idx);
+			for (int f = 0; f < 2 && !why; f++)
+				for (size_t k = 0; k < p->files[idx[f]].size; k++)
+					if (p->files[idx[f]].data[k] !=
+					    upd_byte((unsigned long)m->p[j].last_f, f, k)) {
+						snprintf(buf, size, "%s: %s of update %ld missing",
+							 list[i].iccid, f ? "EF.OPL" : "EF.PLMNwAcT",
+							 m->p[j].last_f);
+						why = buf;
+						break;
+					}
 		}
 		usim_profile_free(p);
 	}
