@@ -6,7 +6,7 @@
 # package leaves the profile list, the store's security state and the NV
 # counter as they were; a switch package with consent and release installs
 # disabled next to A's; a consent id is single use; after the lock's end
-# the consent alone is enough.
+# the consent alone is enough; a used consent or release is refused.
 set -u
 cd "$(dirname "$0")/../../.."
 B=${BUILD:-build}
@@ -168,6 +168,9 @@ request
 release $dir/r2.der --iccid $I1 --to-sho-root $P/other-root.pem >/dev/null
 PROFILE=$dir/p6.json Bf $dir/b-replay.der --sequence $seq $V2 --replaces $I1 --consent $dir/c1.der --release $dir/r2.der
 refused "the same consent id in another switch package" 9b "consent replayed" $dir/b-replay.der
+consent $dir/c2.der --iccid $I1 --to-sho-root $P/other-root.pem >/dev/null
+PROFILE=$dir/p6.json Bf $dir/b-relreplay.der --sequence $seq $V2 --replaces $I1 --consent $dir/c2.der --release $dir/r1.der
+refused "the same release id with a fresh consent" 9b "release replayed" $dir/b-relreplay.der
 consent $dir/c5.der --iccid $I5 --to-sho-root $P/other-root.pem >/dev/null
 PROFILE=$dir/p6.json Bf $dir/b-unlocked.der --sequence $seq $V2 --replaces $I5 --consent $dir/c5.der
 install "after the lock's end, the consent alone is enough" $dir/b-unlocked.der
