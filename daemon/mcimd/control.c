@@ -51,6 +51,9 @@ static const struct {
 	[CONTROL_PROFILE_INSTALL_PACKAGE] = { "profile.install_package", true },
 	[CONTROL_PROVISION_REQUEST] = { "provision.request", true },
 	[CONTROL_PROVISION_RUN] = { "provision.run", true },
+	[CONTROL_SWITCH_STATUS] = { "switch.status", false },
+	[CONTROL_SWITCH_START] = { "switch.start", true },
+	[CONTROL_SWITCH_ABORT] = { "switch.abort", true },
 };
 
 const char *control_method_name(enum control_method m)
