@@ -31,8 +31,6 @@ n=0
 . tests/integration/provision/switch-lib.sh
 SWITCH_PROOF_TIMEOUT=30 switch_setup
 t "mcimd starts on the TPM (tabrmd)" "start_mcimd $dir/mcimd.conf"
-op() { "$OPBIN" -c "$dir/$1/op.conf" "${@:2}"; }
-other() { [ $1 = a ] && echo b || echo a; }
 
 CUR=$(opa subscription create --sho op-a --template $dir/template.json --subscriber acme-meters | cut -d' ' -f1)
 CTL provision >$dir/prov.out 2>&1
@@ -40,17 +38,7 @@ t "A's subscription $CUR installed and enabled" "CTL profile list | grep -q '^$C
 cur=a kills=${SWITCH_KILLS:-10} bad=0 done_n=0 fb_n=0 sqn=32
 for i in $(seq $kills); do
 	to=$(other $cur)
-	seq_from $to $((1000 * i)) # above what the device accepted (switch-lib.sh)
-	"$OPBIN" consent sign --key $dir/sub.key --cert $dir/sub.pem --device $ID --iccid $CUR \
-		--to-sho-root $dir/$to/pki/root-ca.pem --out $dir/c.der >/dev/null &&
-		op $cur consent add $dir/c.der >/dev/null &&
-		op $cur release issue --iccid $CUR --to-sho-root $dir/$to/pki/root-ca.pem --out $dir/r.der >/dev/null &&
-		opa device switch $ID --to op-$to --consent $dir/c.der --release $dir/r.der >/dev/null &&
-		NEW=$(op $to subscription create --sho op-$to --template $dir/template.json --subscriber acme-meters | cut -d' ' -f1) &&
-		CTL register >/dev/null 2>&1 || { echo "Bail out! the order of switch $i (device $ID)"; exit 1; }
-	# A's DPF assigns subscriptions only to a device its DRF counts as
-	# op-a's: set once the registration (still B's) is kept.
-	[ $to = a ] && sqlite3 $dir/a/op.db "UPDATE devices SET sho = 'op-a'"
+	switch_order $cur $to $CUR $((1000 * i)) || { echo "Bail out! the order of switch $i"; exit 1; }
 	prove=$((i % 2))
 	keys $to $NEW
 	if [ $prove = 1 ]; then # B's proof as soon as it is in trial, across the restart
@@ -110,9 +98,7 @@ for i in $(seq $kills); do
 	else
 		fb_n=$((fb_n + 1))
 	fi
-	# The DRF (A) hears of a switch only from a release report to itself
-	# (change-format.md 4): one from B's side is told here by hand.
-	sqlite3 $dir/a/op.db "DELETE FROM switch_orders; UPDATE devices SET sho = 'op-$cur'"
+	switch_drf_told $cur
 done
 t "$kills kills at random points of a switch: $done_n done, $fb_n fallback, each consistent on the device and at both operators ($bad not)" \
 	"[ $bad = 0 ]"

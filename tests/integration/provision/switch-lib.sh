@@ -16,6 +16,11 @@
 #   wait_state S SECS   until the switch is in state S
 #   settled SECS        until nothing is owed to the operators
 #   blob ICCID KIND, nvauth, q SQL: the device's store
+#   switch_order FROM TO ICCID SEQ: the subscriber's consent to let ICCID at
+#                       FROM (a or b) go to TO, FROM's release, the DRF's
+#                       (A's) order, a new subscription at TO ($NEW) whose
+#                       package will be numbered SEQ, `mcimctl register`
+#   switch_drf_told CUR the DRF (A) told by hand that the device is CUR's
 OPBIN=$B/bin/mcim-operator
 opa() { "$OPBIN" -c "$dir/a/op.conf" "$@"; }
 opb() { "$OPBIN" -c "$dir/b/op.conf" "$@"; }
@@ -109,4 +114,29 @@ timeout = 10
 retries = 1
 [switch]
 proof_timeout = ${SWITCH_PROOF_TIMEOUT:-6}"
+}
+
+op() { "$OPBIN" -c "$dir/$1/op.conf" "${@:2}"; }
+other() { [ $1 = a ] && echo b || echo a; }
+
+switch_order() {
+	local from=$1 to=$2 iccid=$3
+	seq_from $to $4 # above what the device accepted (seq_from)
+	"$OPBIN" consent sign --key $dir/sub.key --cert $dir/sub.pem --device $ID --iccid $iccid \
+		--to-sho-root $dir/$to/pki/root-ca.pem --out $dir/c.der >/dev/null &&
+		op $from consent add $dir/c.der >/dev/null &&
+		op $from release issue --iccid $iccid --to-sho-root $dir/$to/pki/root-ca.pem --out $dir/r.der >/dev/null &&
+		opa device switch $ID --to op-$to --consent $dir/c.der --release $dir/r.der >/dev/null &&
+		NEW=$(op $to subscription create --sho op-$to --template $dir/template.json --subscriber acme-meters | cut -d' ' -f1) &&
+		CTL register >/dev/null 2>&1 || return 1
+	# A's DPF assigns subscriptions only to a device its DRF counts as
+	# op-a's: set once the registration (still B's) is kept.
+	[ $to = a ] && sqlite3 $dir/a/op.db "UPDATE devices SET sho = 'op-a'"
+	return 0
+}
+
+# The DRF (A) hears of a switch only from a release report to itself
+# (change-format.md 4): one from B's side is told here by hand.
+switch_drf_told() {
+	sqlite3 $dir/a/op.db "DELETE FROM switch_orders; UPDATE devices SET sho = 'op-$1'"
 }
