@@ -344,6 +344,8 @@ int mcimd_switch_open(struct mcimd *d);
 void mcimd_switch_close(struct mcimd *d);
 /* Every tick: owed reports sent again; [provisioning] auto starts a pending order. */
 void mcimd_switch_tick(struct mcimd *d);
+/* After the provisioning client's flow ended: the switch goes on (deferred). */
+void mcimd_switch_kick(struct mcimd *d);
 /* switch.start: the pending switch order taken (state ordered). */
 int mcimd_switch_start(struct mcimd *d, char *why, size_t why_size);
 /* switch.abort: fallback from ordered, validated, installed or trial. */

@@ -113,7 +113,7 @@ static void prov_free(struct mcimd_prov *p)
 {
 	if (p->d->prov == p) {
 		p->d->prov = NULL;
-		mcimd_switch_tick(p->d); /* a switch waiting for the client */
+		mcimd_switch_kick(p->d); /* a switch waiting for the client */
 	}
 	mcimd_release_heap(p->d); /* the evidence (logs) may have been megabytes */
 	http_cancel(p->xfer);

@@ -163,14 +163,18 @@ static bool finished(enum sw_state s)
 }
 
 /* The end of a state transaction: commit (or roll back), the NV counter follows. */
+/* (A failure r < 0 of the caller's keeps the caller's why, or says store.) */
 static int tx_end(struct mcimd *d, int r, char *why, size_t why_size)
 {
+	if (r < 0 && !why[0])
+		snprintf(why, why_size, "store: %s", store_errmsg(d->store));
 	if (r == 0)
 		r = store_generation_bump(d->store, NULL);
 	if (r == 0)
 		r = store_commit(d->store);
 	if (r < 0) {
-		snprintf(why, why_size, "store: %s", store_errmsg(d->store));
+		if (!why[0])
+			snprintf(why, why_size, "store: %s", store_errmsg(d->store));
 		if (store_in_transaction(d->store))
 			store_rollback(d->store);
 		return r;
@@ -184,8 +188,10 @@ static int tx_end(struct mcimd *d, int r, char *why, size_t why_size)
 /* w in state s, alone in one transaction. */
 static int enter(struct mcimd *d, struct sw_rec *w, enum sw_state s, char *why, size_t why_size)
 {
-	int r = store_begin(d->store);
+	int r;
 
+	why[0] = '\0';
+	r = store_begin(d->store);
 	if (r < 0) {
 		snprintf(why, why_size, "store: %s", store_errmsg(d->store));
 		return r;
@@ -300,6 +306,7 @@ int mcimd_switch_start(struct mcimd *d, char *why, size_t why_size)
 	snprintf(w.dpf, sizeof(w.dpf), "%s", o->dpf_url);
 	w.since = time(NULL);
 	w.state = SW_ORDERED;
+	why[0] = '\0';
 	r = store_begin(d->store);
 	if (r == 0)
 		r = store_device_blob_put(d->store, BLOB_ORDER, text, len);
@@ -307,10 +314,6 @@ int mcimd_switch_start(struct mcimd *d, char *why, size_t why_size)
 		r = store_device_blob_delete(d->store, MCIMD_BLOB_SWITCH_ORDER);
 	if (r == 0)
 		r = rec_put(d, &w);
-	if (r < 0 && !store_in_transaction(d->store)) {
-		snprintf(why, why_size, "store: %s", store_errmsg(d->store));
-		return r;
-	}
 	r = tx_end(d, r, why, why_size);
 	if (r < 0)
 		return r;
@@ -405,7 +408,8 @@ static bool b_installed(struct mcimd *d, struct sw_rec *w)
 	if (store_profile_list(d->store, &v, &n) < 0)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(v[i].replaces, w->from) || strcmp(v[i].sho_id, w->sho) != 0)
+		/* (The order names B by the DRF's name for it, not by its sho_id.) */
+		if (strcmp(v[i].replaces, w->from))
 			continue;
 		snprintf(w->to, sizeof(w->to), "%s", v[i].iccid);
 		/* B's package was the last one the device accepted. */
@@ -441,6 +445,7 @@ static int trial(struct mcimd *d, struct sw_rec *w, char *why, size_t why_size)
 		snprintf(why, why_size, "B's profile %s is not installed", w->to);
 		return r;
 	}
+	why[0] = '\0';
 	r = store_begin(d->store);
 	if (r < 0) {
 		snprintf(why, why_size, "store: %s", store_errmsg(d->store));
@@ -524,6 +529,41 @@ static void report_init(struct package_report *rep, enum package_report_kind kin
 	snprintf(rep->reason, sizeof(rep->reason), "%s", reason ? reason : "");
 }
 
+/* B accepted the receipt: done, with the report to A owed and the order
+ * cleared, in one transaction. */
+static int enter_done(struct mcimd *d, struct sw_rec *w, char *why, size_t why_size)
+{
+	struct sw_rec next = *w;
+	struct package_report rep;
+	int r;
+
+	why[0] = '\0';
+	r = store_begin(d->store);
+	if (r < 0) {
+		snprintf(why, why_size, "store: %s", store_errmsg(d->store));
+		return r;
+	}
+	report_init(&rep, PACKAGE_RELEASE_REPORT, w, w->from, PACKAGE_RESULT_SWITCHED, NULL);
+	r = owe(d, BLOB_REPORT, &rep, 0, why, why_size);
+	if (r == 0)
+		r = store_device_blob_delete(d->store, BLOB_RECEIPT);
+	if (r == 0 || r == -ENOENT)
+		r = store_device_blob_delete(d->store, BLOB_ORDER);
+	next.state = SW_DONE;
+	next.failure[0] = '\0';
+	if (r == 0 || r == -ENOENT)
+		r = rec_put(d, &next);
+	r = tx_end(d, r, why, why_size);
+	if (r < 0)
+		return r;
+	*w = next;
+	log_notice("switch to %s: done: B confirmed %s", w->sho_name, w->to);
+	if (store_audit(d->store, "switch", w->to, "done") < 0)
+		log_warning("audit: %s", store_errmsg(d->store));
+	kick(d);
+	return 0;
+}
+
 static void on_sent(struct mcimd *d, const char *kind, const struct http_response *rsp)
 {
 	struct sw_rec w;
@@ -545,36 +585,8 @@ static void on_sent(struct mcimd *d, const char *kind, const struct http_respons
 	}
 	if (w.state == SW_PROVEN && to_b) {
 		if (accepted) {
-			struct package_report rep;
-			int r = store_begin(d->store);
-
-			/* done: the report to A owed, the order cleared, in one transaction. */
-			report_init(&rep, PACKAGE_RELEASE_REPORT, &w, w.from,
-				    PACKAGE_RESULT_SWITCHED, NULL);
-			if (r == 0)
-				r = owe(d, BLOB_REPORT, &rep, 0, why, sizeof(why));
-			if (r == 0)
-				r = store_device_blob_delete(d->store, BLOB_RECEIPT);
-			if (r == 0 || r == -ENOENT)
-				r = store_device_blob_delete(d->store, BLOB_ORDER);
-			w.state = SW_DONE;
-			w.failure[0] = '\0';
-			if (r == 0 || r == -ENOENT)
-				r = rec_put(d, &w);
-			if (r < 0 && !store_in_transaction(d->store)) {
+			if (enter_done(d, &w, why, sizeof(why)) < 0)
 				failed(d, &w, why);
-				return;
-			}
-			r = tx_end(d, r, why, sizeof(why));
-			if (r < 0) {
-				rec_load(d, &w);
-				failed(d, &w, why);
-				return;
-			}
-			log_notice("switch to %s: done: B confirmed %s (HTTP %ld)", w.sho_name, w.to,
-				   rsp->status);
-			store_audit(d->store, "switch", w.to, "done");
-			kick(d);
 			return;
 		}
 		snprintf(reason, sizeof(reason), "B refused the receipt switched (HTTP %ld)",
@@ -653,8 +665,10 @@ static int fallback(struct mcimd *d, struct sw_rec *w, const char *reason, char 
 	bool have_b = w->to[0] && store_profile_find_iccid(d->store, w->to, &b) == 0;
 	bool have_a = store_profile_find_iccid(d->store, w->from, &a) == 0;
 	bool card = false;
-	int r = store_begin(d->store);
+	int r;
 
+	why[0] = '\0';
+	r = store_begin(d->store);
 	if (r < 0) {
 		snprintf(why, why_size, "store: %s", store_errmsg(d->store));
 		return r;
@@ -684,8 +698,6 @@ static int fallback(struct mcimd *d, struct sw_rec *w, const char *reason, char 
 	snprintf(w->reason, sizeof(w->reason), "%s", reason);
 	if (r == 0)
 		r = rec_put(d, w);
-	if (r < 0 && !store_in_transaction(d->store))
-		return r;
 	r = tx_end(d, r, why, why_size);
 	if (r < 0) {
 		rec_load(d, w);
@@ -821,6 +833,11 @@ static void advance(void *data)
 	case SW_NONE:
 		return;
 	}
+}
+
+void mcimd_switch_kick(struct mcimd *d)
+{
+	kick(d);
 }
 
 static void kick(struct mcimd *d)
