@@ -29,7 +29,7 @@ private_bins || { echo "cannot copy the programs"; exit 1; }
 unset https_proxy HTTPS_PROXY all_proxy ALL_PROXY
 n=0
 . tests/integration/provision/switch-lib.sh
-SWITCH_PROOF_TIMEOUT=30 switch_setup
+SWITCH_PROOF_TIMEOUT=10 switch_setup
 t "mcimd starts on the TPM (tabrmd)" "start_mcimd $dir/mcimd.conf"
 
 CUR=$(opa subscription create --sho op-a --template $dir/template.json --subscriber acme-meters | cut -d' ' -f1)
@@ -93,6 +93,8 @@ for i in $(seq $kills); do
 		tail -n 3 $dir/prover.log 2>/dev/null | sed 's/^/#   prover: /'
 	fi
 	echo "# switch $i ($cur -> $to): killed in ${at:-?}, ended $end${end:+ }$( [ "$end" = fallback ] && sw .reason)"
+	[ -n "${SWITCH_DEBUG:-}" ] && [ $prove = 1 ] && tail -n 4 $dir/prover.log 2>/dev/null | sed 's/^/#   prover: /'
+	: >$dir/prover.log
 	if [ "$end" = done ]; then
 		done_n=$((done_n + 1)) cur=$to CUR=$NEW
 	else
