@@ -40,10 +40,15 @@ for i in $(seq $kills); do
 	to=$(other $cur)
 	switch_order $cur $to $CUR $((1000 * i)) || { echo "Bail out! the order of switch $i"; exit 1; }
 	prove=$((i % 2))
-	keys $to $NEW
-	if [ $prove = 1 ]; then # B's proof as soon as it is in trial, across the restart
-		( while :; do
+	# B's proof as soon as it is in trial, across the restart, with the keys
+	# of the subscription B's DPF sent (after a download lost to a kill it
+	# sends the one it assigned then, not $NEW).
+	if [ $prove = 1 ]; then
+		( got=
+		  while :; do
 			if [ "$(sw .state 2>/dev/null)" = trial ]; then
+				x=$(sw .to 2>/dev/null)
+				[ "$x" != "$got" ] && keys $to $x && got=$x
 				sqn=$((sqn + 64)); auth_resync $sqn >/dev/null 2>&1
 				echo "$sqn_used ${rsp:0:4} $K" >>$dir/prover.log
 			fi
@@ -73,6 +78,7 @@ for i in $(seq $kills); do
 	# consistency
 	enabled=$(CTL --json profile list | jq -r '[.profiles[] | select(.state == "enabled") | .iccid] | join(" ")')
 	count=$(CTL --json profile list | jq '.profiles | length')
+	[ "$end" = done ] && NEW=$(sw .to)
 	if [ "$end" = done ]; then
 		keep=$NEW gone=$CUR kop=$to gop=$cur
 	else
