@@ -51,6 +51,7 @@ void config_defaults(struct mcimd_config *c)
 	c->max_clients = 16;
 	c->prov_timeout = 30;
 	c->prov_retries = 3;
+	c->proof_timeout = 600;
 	snprintf(c->tcg_log, sizeof(c->tcg_log), "%s", MCIMD_TCG_LOG_PATH);
 	snprintf(c->ima_log, sizeof(c->ima_log), "%s", MCIMD_IMA_LOG_PATH);
 	c->max_clients_per_user = 4;
@@ -192,7 +193,7 @@ struct parser {
 	size_t why_size;
 	int error;
 	/* Keys seen, to refuse duplicates (index into the key table). */
-	bool seen[32];
+	bool seen[48];
 	/* For the reader. */
 	const char *text;
 	size_t len, pos;
@@ -463,6 +464,17 @@ static int s_ca(struct parser *p, const char *sec, const char *key, const char *
 	return set_text(p->cfg->prov_ca, sizeof(p->cfg->prov_ca), p, sec, key, v);
 }
 
+/* [switch] proof_timeout: 10 s to a day (docs/change-format.md 5). */
+static int s_proof_timeout(struct parser *p, const char *sec, const char *key, const char *v)
+{
+	unsigned long x;
+
+	if (!parse_uint(p, sec, key, v, 1, 86400, &x))
+		return 0;
+	p->cfg->proof_timeout = (unsigned)x;
+	return 1;
+}
+
 static int s_auto(struct parser *p, const char *sec, const char *key, const char *v)
 {
 	return parse_bool(p, sec, key, v, &p->cfg->prov_auto);
@@ -628,9 +640,10 @@ static const struct {
 	{ "control", "idle_timeout", s_idle },
 	{ "control", "lifecycle_per_hour", s_lifecycle },
 	{ "log", "level", s_level },
+	{ "switch", "proof_timeout", s_proof_timeout },
 };
 
-_Static_assert(ARRAY_SIZE(keys) <= 32, "seen[] is too small");
+_Static_assert(ARRAY_SIZE(keys) <= 48, "seen[] is too small");
 
 static int handler(void *user, const char *section, const char *name,
 		   const char *value)

@@ -71,6 +71,8 @@ struct mcimd_config {
 	char tcg_log[CONFIG_TEXT_MAX + 1];  /* "" = none */
 	char ima_log[CONFIG_TEXT_MAX + 1];  /* "" = none */
 	char reference[CONFIG_TEXT_MAX + 1]; /* semi-autonomous: model JSON, "" = none */
+	/* [switch] (docs/change-format.md 5) */
+	unsigned proof_timeout;             /* s: B's proof after it is enabled */
 	/* [control] */
 	char control_socket[CONFIG_TEXT_MAX + 1];
 	char control_group[CONFIG_NAME_MAX + 1]; /* may connect */

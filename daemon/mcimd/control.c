@@ -53,6 +53,9 @@ static const struct {
 	[CONTROL_PROVISION_RUN] = { "provision.run", true },
 	/* New EF contents, the modem told (docs/change-format.md 6). */
 	[CONTROL_PROFILE_UPDATE_FILES] = { "profile.update_files", true },
+	[CONTROL_SWITCH_STATUS] = { "switch.status", false },
+	[CONTROL_SWITCH_START] = { "switch.start", true },
+	[CONTROL_SWITCH_ABORT] = { "switch.abort", true },
 };
 
 const char *control_method_name(enum control_method m)

@@ -505,7 +505,8 @@ static int h_provision_request(void *user, const struct control_call *call,
 	}
 	if (r < 0)
 		return r;
-	return mcimd_package_request(d, algo && !strcmp(algo, "tuak"), ret, why, why_size);
+	return mcimd_package_request(d, algo && !strcmp(algo, "tuak"), NULL, NULL, ret, why,
+				     why_size);
 }
 
 static int h_tamper(void *user, const struct control_call *call,
@@ -733,6 +734,42 @@ static int h_provision_run(void *user, const struct control_call *call,
 	return provision(user, call, MCIMD_PROV_FULL, why, why_size);
 }
 
+/* switch.status, switch.start, switch.abort (docs/change-format.md 5, switch.c). */
+static int switch_call(void *user, const struct control_call *call, struct json_object **ret,
+		       char *why, size_t why_size,
+		       int (*fn)(struct mcimd *, char *, size_t))
+{
+	struct mcimd *d = user;
+	int r;
+
+	if (json_object_object_length(call->params)) {
+		snprintf(why, why_size, "%s takes no params", control_method_name(call->method));
+		return -EINVAL;
+	}
+	r = fn ? fn(d, why, why_size) : 0;
+	if (r == 0)
+		*ret = mcimd_switch_json(d);
+	return r;
+}
+
+static int h_switch_status(void *user, const struct control_call *call,
+			   struct json_object **ret, char *why, size_t why_size)
+{
+	return switch_call(user, call, ret, why, why_size, NULL);
+}
+
+static int h_switch_start(void *user, const struct control_call *call,
+			  struct json_object **ret, char *why, size_t why_size)
+{
+	return switch_call(user, call, ret, why, why_size, mcimd_switch_start);
+}
+
+static int h_switch_abort(void *user, const struct control_call *call,
+			  struct json_object **ret, char *why, size_t why_size)
+{
+	return switch_call(user, call, ret, why, why_size, mcimd_switch_abort);
+}
+
 const control_handler mcimd_handlers[CONTROL_METHOD_COUNT] = {
 	[CONTROL_STATUS] = h_status,
 	[CONTROL_PROFILE_LIST] = h_profile_list,
@@ -753,4 +790,7 @@ const control_handler mcimd_handlers[CONTROL_METHOD_COUNT] = {
 	[CONTROL_PROVISION_REQUEST] = h_provision_request,
 	[CONTROL_PROVISION_RUN] = h_provision_run,
 	[CONTROL_PROFILE_UPDATE_FILES] = h_profile_update_files,
+	[CONTROL_SWITCH_STATUS] = h_switch_status,
+	[CONTROL_SWITCH_START] = h_switch_start,
+	[CONTROL_SWITCH_ABORT] = h_switch_abort,
 };

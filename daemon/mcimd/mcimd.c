@@ -88,6 +88,7 @@ static void on_tick(struct loop_source *src, uint32_t events)
 	control_server_drop_idle(d->control);
 	mcimd_bootstrap(d);
 	mcimd_tamper_report_send(d);
+	mcimd_switch_tick(d);
 }
 
 static int setup_signals(struct mcimd *d)
@@ -261,6 +262,8 @@ static int run(struct mcimd *d)
 	d->started = time(NULL);
 	mcimd_provision_auto(d);
 	mcimd_tamper_report_send(d); /* one queued before this start */
+	if (mcimd_switch_open(d) < 0)
+		log_error("switch: cannot set up its timer");
 	malloc_trim(0); /* start-up's temporaries (mcimd_release_heap) */
 	notify_send(d->card ? "READY=1\nSTATUS=serving the card"
 			    : "READY=1\nSTATUS=serving the control socket, no card");
@@ -278,6 +281,7 @@ static int run(struct mcimd *d)
 
 static void teardown(struct mcimd *d)
 {
+	mcimd_switch_close(d);
 	mcimd_provision_close(d); /* answers a waiting client before it goes */
 	control_server_free(d->control);
 	tamper_input_free(d->tamper);

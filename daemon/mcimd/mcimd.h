@@ -34,6 +34,7 @@ struct mcimd_card;
 struct mcimd_prov;
 struct http;
 struct http_xfer;
+struct mcimd_switch;
 
 /* A vusim.ko slot mcimd is the backend of. */
 struct mcimd_slot {
@@ -81,6 +82,7 @@ struct mcimd {
 	struct http *http;        /* made at the first request */
 	struct mcimd_prov *prov;  /* the flow under way, or NULL */
 	struct http_xfer *tamper_xfer; /* a tamper report on its way, or NULL */
+	struct mcimd_switch *sw;  /* the change of subscription (switch.c), NULL: no TPM */
 	time_t started;
 	bool trim_pending;        /* mcimd_release_heap() queued */
 	bool stop;
@@ -216,7 +218,11 @@ int mcimd_profile_revoke(struct mcimd *d, int64_t id, const char **ret_how, char
  * form ("aes" when the TPM runs AES and the algorithm is MILENAGE, tuak
  * false).  *ret: the request object.
  */
-int mcimd_package_request(struct mcimd *d, bool tuak, struct json_object **ret, char *why,
+struct op_switch;
+/* sw (may be NULL): the request's member "switch" (docs/change-format.md 4):
+ * iccid, the order's consent and release. */
+int mcimd_package_request(struct mcimd *d, bool tuak, const char *sw_iccid,
+			  const struct op_switch *sw, struct json_object **ret, char *why,
 			  size_t why_size);
 /*
  * Verifies der (section 1's eleven checks in order; why: "package refused,
@@ -279,6 +285,18 @@ enum mcimd_prov_flow {
 	MCIMD_PROV_FULL,     /* register when not registered yet, validate, download the
 			      * package, install, receipt, enable, release the
 			      * provisioning profile (docs/package-format.md) */
+	MCIMD_PROV_DOWNLOAD, /* download the package and install it: no receipt, no
+			      * enable (a switch's, switch.c) */
+};
+/*
+ * A switch's target (switch.c): the flows validate and download at the new
+ * SHO's PVA and DPF instead of the registration's, and the download request
+ * carries the member "switch" (iccid, the order's consent and release).
+ */
+struct mcimd_prov_target {
+	const char *pva_url, *dpf_url;
+	const char *iccid;          /* the subscription let go */
+	const struct op_switch *sw; /* the order: consent, release */
 };
 /*
  * The end of a flow: r == 0 and result (taken), or a negative errno, why
@@ -291,6 +309,19 @@ typedef void (*mcimd_prov_done)(void *user, int r, struct json_object *result,
 /* One flow at a time (-EBUSY).  An error now: why set, done never called. */
 int mcimd_provision_start(struct mcimd *d, enum mcimd_prov_flow flow, mcimd_prov_done done,
 			  void *user, char *why, size_t why_size);
+/* The same for a switch's flow (MCIMD_PROV_VALIDATE or _DOWNLOAD) at target
+ * (copied: it need not outlive the call). */
+int mcimd_provision_switch(struct mcimd *d, enum mcimd_prov_flow flow,
+			   const struct mcimd_prov_target *target, mcimd_prov_done done,
+			   void *user, char *why, size_t why_size);
+/*
+ * An AK-attested report (docs/package-format.md 4): TPM2_Quote over the
+ * key PCRs of profile (0: the TRE's) with qualifyingData = SHA-256(report
+ * JSON); *ret the message body.
+ */
+struct package_report;
+int mcimd_report_attested(struct mcimd *d, const struct package_report *rep, int64_t profile,
+			  struct json_object **ret, char *why, size_t why_size);
 /* The flow under way for `status`: {flow, step, steps}, or NULL: none. */
 struct json_object *mcimd_provision_json(struct mcimd *d);
 /* At start: [provisioning] auto = yes and no operational profile: the
@@ -347,6 +378,23 @@ int mcimd_profile_update_files(struct mcimd *d, int64_t id, const struct mcimd_f
 enum mcimd_card_news mcimd_card_files_changed(struct mcimd *d, int64_t id,
 					      const struct usim_file_update *u, size_t n,
 					      enum usim_refresh_mode mode);
+/* ---- switch.c: the change of subscription (docs/change-format.md 5) ---- */
+/* At start (after the card): the machine, resumed where it was. */
+int mcimd_switch_open(struct mcimd *d);
+void mcimd_switch_close(struct mcimd *d);
+/* Every tick: owed reports sent again; [provisioning] auto starts a pending order. */
+void mcimd_switch_tick(struct mcimd *d);
+/* After the provisioning client's flow ended: the switch goes on (deferred). */
+void mcimd_switch_kick(struct mcimd *d);
+/* switch.start: the pending switch order taken (state ordered). */
+int mcimd_switch_start(struct mcimd *d, char *why, size_t why_size);
+/* switch.abort: fallback from ordered, validated, installed or trial. */
+int mcimd_switch_abort(struct mcimd *d, char *why, size_t why_size);
+/* The card of profile accepted an AUTHENTICATE (MAC and SQN verified, RES
+ * returned): B's proof while in trial. */
+void mcimd_switch_proof(struct mcimd *d, int64_t profile);
+/* switch.status: {state, from, to, sho, since, deadline, reason, failure, owed}. */
+struct json_object *mcimd_switch_json(struct mcimd *d);
 
 /* Opens or closes the GSMTAP trace for host:port (handlers.c). */
 int mcimd_trace_set(struct mcimd *d, bool on, const char *host, uint16_t port,

@@ -17,7 +17,8 @@ $(eval $(call unit_test,test-gsmtap,tests/unit/test-gsmtap.c,mcimdtrace mcimutil
 MCIMD_SRCS := daemon/mcimd/mcimd.c daemon/mcimd/handlers.c daemon/mcimd/log.c \
 	daemon/mcimd/notify.c daemon/mcimd/tpm.c daemon/mcimd/slot.c \
 	daemon/mcimd/provision.c daemon/mcimd/provision-client.c daemon/mcimd/http.c \
-	daemon/mcimd/package.c daemon/mcimd/revoke.c daemon/mcimd/files.c
+	daemon/mcimd/package.c daemon/mcimd/revoke.c daemon/mcimd/files.c \
+	daemon/mcimd/switch.c
 MCIMD_LIBS := mcimdctl mcimdconf mcimdtrace mcimdop mcimdsummary package refvalues eventlog store usim usimprofile tre tpm2util aka vusim-nl mcimutil
 # libcurl is not linked: http.c loads it when provisioning starts.
 MCIMD_LDLIBS := $(LDLIBS_jsonc) $(LDLIBS_tss) $(call pkglibs,tss2-sys) $(LDLIBS_crypto) $(LDLIBS_nl)

@@ -86,7 +86,8 @@ static bool k_in_tpm(struct mcimd *d, bool tuak)
 	return !tuak && tre_mode(d->tre) != TRE_MODE_SEALED;
 }
 
-int mcimd_package_request(struct mcimd *d, bool tuak, struct json_object **ret, char *why,
+int mcimd_package_request(struct mcimd *d, bool tuak, const char *sw_iccid,
+			  const struct op_switch *sw, struct json_object **ret, char *why,
 			  size_t why_size)
 {
 	struct package_request req = { .key_form = PACKAGE_FORM_SEALED };
@@ -127,6 +128,22 @@ int mcimd_package_request(struct mcimd *d, bool tuak, struct json_object **ret, 
 		r = -EIO;
 		snprintf(why, why_size, "no random nonce");
 		goto out;
+	}
+	if (sw) {
+		req.has_switch = true;
+		snprintf(req.switch_iccid, sizeof(req.switch_iccid), "%s", sw_iccid);
+		req.consent = malloc(sw->consent_len);
+		req.consent_len = sw->consent_len;
+		req.release = sw->release_len ? malloc(sw->release_len) : NULL;
+		req.release_len = sw->release_len;
+		if (!req.consent || (sw->release_len && !req.release)) {
+			r = -ENOMEM;
+			snprintf(why, why_size, "out of memory");
+			goto out;
+		}
+		memcpy(req.consent, sw->consent, sw->consent_len);
+		if (sw->release_len)
+			memcpy(req.release, sw->release, sw->release_len);
 	}
 	r = package_request_build(&req, &text, &len);
 	if (r < 0) {

@@ -80,6 +80,8 @@ struct mcimd_prov {
 	uint8_t parent[16 + TRE_BLOB_MAX]; /* the storage parent certified (revoke.c) */
 	size_t parent_len;
 	int64_t sequence;
+	struct op_switch *sw;     /* a switch's flow: the order (switch.c), or NULL */
+	char sw_iccid[STORE_ICCID_MAX + 1];
 };
 
 static void step_begin(struct mcimd_prov *p, const char *step)
@@ -109,12 +111,15 @@ _printf_(2, 3) static void step_ok(struct mcimd_prov *p, const char *fmt, ...)
 
 static void prov_free(struct mcimd_prov *p)
 {
-	if (p->d->prov == p)
+	if (p->d->prov == p) {
 		p->d->prov = NULL;
+		mcimd_switch_kick(p->d); /* a switch waiting for the client */
+	}
 	mcimd_release_heap(p->d); /* the evidence (logs) may have been megabytes */
 	http_cancel(p->xfer);
 	json_object_put(p->steps);
 	json_object_put(p->summary);
+	free(p->sw);
 	if (p->have_ref)
 		model_free(&p->ref);
 	explicit_bzero(&p->sess, sizeof(p->sess));
@@ -975,6 +980,34 @@ static void start_validate(struct mcimd_prov *p)
 
 /* ---- download, install, receipt, enable (docs/package-format.md 3-4) ---- */
 
+static struct json_object *download_result(const struct mcimd_prov *p);
+
+/*
+ * A switch package (docs/change-format.md 3), or a switch's download: the
+ * profile stays disabled and the one it replaces as it is.  No receipt
+ * "installed" (B's DPF takes only switched or fallback for it): the switch
+ * (switch.c, section 5) enables it and sends the receipt.
+ */
+static void switch_package_left(struct mcimd_prov *p)
+{
+	struct json_object *result;
+
+	step_begin(p, "enable");
+	if (p->installed.replaces[0])
+		step_ok(p, "profile %s not enabled: it replaces %s, the switch enables it and "
+			"confirms it", p->installed.iccid, p->installed.replaces);
+	else
+		step_ok(p, "profile %s not enabled", p->installed.iccid);
+	if (p->flow != MCIMD_PROV_DOWNLOAD &&
+	    store_device_blob_delete(p->d->store, MCIMD_BLOB_RECEIPT_PENDING) < 0)
+		log_warning("store: %s", store_errmsg(p->d->store));
+	result = download_result(p);
+	if (p->installed.replaces[0])
+		json_object_object_add(result, "replaces",
+				       json_object_new_string(p->installed.replaces));
+	finish(p, result);
+}
+
 /* The package's answer: {"package", "sequence", "iccid"}, 200. */
 static void on_package(void *user, const struct http_response *rsp)
 {
@@ -997,8 +1030,10 @@ static void on_package(void *user, const struct http_response *rsp)
 	}
 	step_ok(p, "package of %zu bytes", a.der_len);
 	step_begin(p, "install");
-	r = mcimd_package_install(d, a.der, a.der_len, MCIMD_PKG_RECEIPT, &p->installed, &info,
-				  why, sizeof(why));
+	/* A switch's download: its receipt is the switch's (switch.c). */
+	r = mcimd_package_install(d, a.der, a.der_len,
+				  p->flow == MCIMD_PROV_DOWNLOAD ? 0 : MCIMD_PKG_RECEIPT,
+				  &p->installed, &info, why, sizeof(why));
 	free(a.der);
 	if (r < 0) {
 		fail(p, r, !strncmp(why, "package refused", 15) ? "package" : "tpm", NULL, "%s",
@@ -1008,6 +1043,10 @@ static void on_package(void *user, const struct http_response *rsp)
 	p->sequence = json_object_get_int64(json_object_object_get(info, "sequence"));
 	step_ok(p, "profile %s installed (sequence %lld): every check passed",
 		p->installed.iccid, (long long)p->sequence);
+	if (p->flow == MCIMD_PROV_DOWNLOAD || p->installed.replaces[0]) {
+		switch_package_left(p);
+		return;
+	}
 	start_receipt_step(p);
 }
 
@@ -1039,7 +1078,10 @@ static bool resume(struct mcimd_prov *p)
 	}
 	step_ok(p, "profile %s installed before (sequence %lld), its receipt not sent yet",
 		p->installed.iccid, (long long)p->sequence);
-	start_receipt_step(p);
+	if (p->installed.replaces[0])
+		switch_package_left(p);
+	else
+		start_receipt_step(p);
 	return true;
 }
 
@@ -1050,10 +1092,11 @@ static void start_download(struct mcimd_prov *p)
 	char url[CONFIG_URL_MAX + 32], why[CONTROL_WHY_SIZE];
 	int r;
 
-	if (resume(p))
+	if (p->flow != MCIMD_PROV_DOWNLOAD && resume(p))
 		return;
 	step_begin(p, "request");
-	r = mcimd_package_request(d, false, &body, why, sizeof(why));
+	r = mcimd_package_request(d, false, p->sw ? p->sw_iccid : NULL, p->sw, &body, why,
+				  sizeof(why));
 	if (r < 0) {
 		fail(p, r, "tpm", NULL, "%s", why);
 		return;
@@ -1085,26 +1128,11 @@ static void finish_download(struct mcimd_prov *p)
 {
 	struct mcimd *d = p->d;
 	_cleanup_free_ struct store_profile_info *v = NULL;
-	struct json_object *result;
 	char why[CONTROL_WHY_SIZE], released[64] = "none";
 	size_t n = 0;
 	int r;
 
 	step_begin(p, "enable");
-	if (p->installed.replaces[0]) {
-		/* A switch package (docs/change-format.md 3): its profile stays
-		 * disabled and the one it replaces as it is; the switch
-		 * (section 5) enables it. */
-		step_ok(p, "profile %s not enabled: it replaces %s, the switch enables it",
-			p->installed.iccid, p->installed.replaces);
-		if (store_device_blob_delete(d->store, MCIMD_BLOB_RECEIPT_PENDING) < 0)
-			log_warning("store: %s", store_errmsg(d->store));
-		result = download_result(p);
-		json_object_object_add(result, "replaces",
-				       json_object_new_string(p->installed.replaces));
-		finish(p, result);
-		return;
-	}
 	r = mcimd_profile_lifecycle(d, p->installed.id, MCIMD_ENABLE, why, sizeof(why));
 	if (r < 0) {
 		fail(p, r, "store", NULL, "enabling %s: %s", p->installed.iccid, why);
@@ -1161,13 +1189,9 @@ static void report_selection(struct mcimd *d, int64_t profile, TPML_PCR_SELECTIO
 	tre_pcr_selection(d->tre, ret);
 }
 
-/*
- * An AK-attested report (docs/package-format.md 4): TPM2_Quote over the key
- * PCRs with qualifyingData = SHA-256(report JSON); *ret the message body.
- * profile: the installed profile a receipt is for (0: none).
- */
-static int attested(struct mcimd *d, const struct package_report *rep, const char *device,
-		    int64_t profile, struct json_object **ret, char *why, size_t why_size)
+/* mcimd.h; profile: the installed profile a receipt is for (0: none). */
+int mcimd_report_attested(struct mcimd *d, const struct package_report *rep, int64_t profile,
+			  struct json_object **ret, char *why, size_t why_size)
 {
 	struct package_attested a = { 0 };
 	_cleanup_free_ char *body = NULL, *msg = NULL;
@@ -1192,7 +1216,7 @@ static int attested(struct mcimd *d, const struct package_report *rep, const cha
 		snprintf(why, why_size, "the quote: %s", tre_errmsg(d->tre));
 		return r;
 	}
-	snprintf(a.device, sizeof(a.device), "%s", device);
+	snprintf(a.device, sizeof(a.device), "%s", rep->device);
 	a.body = (uint8_t *)body;
 	a.body_len = len;
 	a.quote = q.attest.attestationData;
@@ -1217,7 +1241,7 @@ static void start_receipt_step(struct mcimd_prov *p)
 	step_begin(p, "receipt");
 	snprintf(rep.device, sizeof(rep.device), "%s", p->reg.device_id);
 	snprintf(rep.iccid, sizeof(rep.iccid), "%s", p->installed.iccid);
-	r = attested(p->d, &rep, p->reg.device_id, p->installed.id, &body, why, sizeof(why));
+	r = mcimd_report_attested(p->d, &rep, p->installed.id, &body, why, sizeof(why));
 	if (r < 0) {
 		fail(p, r, "tpm", NULL, "%s", why);
 		return;
@@ -1292,7 +1316,7 @@ void mcimd_tamper_report_send(struct mcimd *d)
 	snprintf(rep.device, sizeof(rep.device), "%s", reg.device_id);
 	snprintf(rep.reason, sizeof(rep.reason), "%s", reason);
 	rep.at = at;
-	r = attested(d, &rep, reg.device_id, 0, &body, why, sizeof(why));
+	r = mcimd_report_attested(d, &rep, 0, &body, why, sizeof(why));
 	if (r == 0 && url_join(reg.dpf_url, "/v1/dpf/tamper", NULL, url, sizeof(url)) < 0)
 		r = -ENAMETOOLONG;
 	if (r == 0 && !d->http)
@@ -1319,14 +1343,17 @@ static void first_step(void *data)
 {
 	struct mcimd_prov *p = data;
 
-	if (p->registered)
+	if (p->flow == MCIMD_PROV_DOWNLOAD)
+		start_download(p);
+	else if (p->registered)
 		start_validate(p);
 	else
 		start_register(p);
 }
 
-int mcimd_provision_start(struct mcimd *d, enum mcimd_prov_flow flow, mcimd_prov_done done,
-			  void *user, char *why, size_t why_size)
+static int prov_start(struct mcimd *d, enum mcimd_prov_flow flow,
+		      const struct mcimd_prov_target *target, mcimd_prov_done done, void *user,
+		      char *why, size_t why_size)
 {
 	struct mcimd_prov *p;
 	int r;
@@ -1350,9 +1377,23 @@ int mcimd_provision_start(struct mcimd *d, enum mcimd_prov_flow flow, mcimd_prov
 				  .steps = json_object_new_array(), .step = "start" };
 	if (flow != MCIMD_PROV_REGISTER) {
 		r = load_registration(p, why, why_size);
-		if (r < 0 && (r != -ENOENT || flow == MCIMD_PROV_VALIDATE)) {
+		if (r < 0 && (r != -ENOENT || flow == MCIMD_PROV_VALIDATE ||
+			      flow == MCIMD_PROV_DOWNLOAD)) {
 			prov_free(p);
 			return r;
+		}
+	}
+	if (target) { /* the new SHO's PVA and DPF (a switch, switch.c) */
+		snprintf(p->reg.pva_url, sizeof(p->reg.pva_url), "%s", target->pva_url);
+		snprintf(p->reg.dpf_url, sizeof(p->reg.dpf_url), "%s", target->dpf_url);
+		if (target->sw) {
+			p->sw = malloc(sizeof(*p->sw));
+			if (!p->sw) {
+				prov_free(p);
+				return -ENOMEM;
+			}
+			*p->sw = *target->sw;
+			snprintf(p->sw_iccid, sizeof(p->sw_iccid), "%s", target->iccid);
 		}
 	}
 	d->prov = p;
@@ -1369,6 +1410,19 @@ int mcimd_provision_start(struct mcimd *d, enum mcimd_prov_flow flow, mcimd_prov
 	return 0;
 }
 
+int mcimd_provision_start(struct mcimd *d, enum mcimd_prov_flow flow, mcimd_prov_done done,
+			  void *user, char *why, size_t why_size)
+{
+	return prov_start(d, flow, NULL, done, user, why, why_size);
+}
+
+int mcimd_provision_switch(struct mcimd *d, enum mcimd_prov_flow flow,
+			   const struct mcimd_prov_target *target, mcimd_prov_done done,
+			   void *user, char *why, size_t why_size)
+{
+	return prov_start(d, flow, target, done, user, why, why_size);
+}
+
 struct json_object *mcimd_provision_json(struct mcimd *d)
 {
 	static const char *const names[] = {
@@ -1376,6 +1430,7 @@ struct json_object *mcimd_provision_json(struct mcimd *d)
 		[MCIMD_PROV_VALIDATE] = "validate",
 		[MCIMD_PROV_AUTO] = "auto",
 		[MCIMD_PROV_FULL] = "provision",
+		[MCIMD_PROV_DOWNLOAD] = "download",
 	};
 	struct json_object *o;
 

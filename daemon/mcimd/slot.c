@@ -402,6 +402,13 @@ int mcimd_card_process(struct mcimd *d, const uint8_t *cmd, size_t cmd_len, uint
 		}
 		fcn_answered(d, ch, n);
 	}
+	/* AUTHENTICATE accepted a fresh SQN (MAC and SQN verified, RES
+	 * returned, now durable): a switch's proof (switch.c). */
+	for (size_t i = 0; i < n; i++)
+		if (ch[i].kind == USIM_CHANGE_SQN) {
+			mcimd_switch_proof(d, d->card->id);
+			break;
+		}
 	if (d->trace)
 		gsmtap_send_apdu_masked(d->trace, 0, cmd, cmd_len, rsp, *rsp_len,
 					gsmtap_key_data(d->card->profile->files,

@@ -26,6 +26,7 @@ static const struct subcommand subcommands[] = {
 	{ "register", cmd_register, "register the device with the operator's DRF (admin)" },
 	{ "validate", cmd_validate, "have the operator's PVA validate the platform (admin)" },
 	{ "provision", cmd_provision, "register, validate, download and enable a profile; or write a download request (admin)" },
+	{ "switch", cmd_switch, "show, start or abort a change of subscription (start, abort: admin)" },
 };
 
 static void usage(FILE *f, const char *prog)

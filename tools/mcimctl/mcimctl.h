@@ -86,6 +86,7 @@ int cmd_log(const struct ctl *c, int argc, char **argv);
 int cmd_register(const struct ctl *c, int argc, char **argv);
 int cmd_validate(const struct ctl *c, int argc, char **argv);
 int cmd_provision(const struct ctl *c, int argc, char **argv);
+int cmd_switch(const struct ctl *c, int argc, char **argv);
 /* profile.c: profile.install_package of the DER package in a file. */
 int install_package(const struct ctl *c, const char *path, bool enable);
 /* provision.c: runs provision.register / provision.validate with progress. */

@@ -20,10 +20,11 @@ $(call add_test,mcimd,tests/integration/mcimd/mcimd-files.sh,$(BUILD)/bin/mcimd 
 # Power cuts of mcimd and swtpm together: 50 in make check, 200 here.
 $(call add_test,mcimd,tests/integration/mcimd/mcimd-powercut.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl)
 .PHONY: check-powercut
-check-powercut: $(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/tests/pkg-forge
+check-powercut: $(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/tests/pkg-forge $(BUILD)/bin/mcim-operator
 	MCIMD_CUTS=200 tests/run tests/integration/mcimd/mcimd-powercut.sh
 	PACKAGE_KILLS=200 tests/run tests/integration/provision/package-kill.sh
 	ONLINE_KILLS=100 tests/run tests/integration/provision/online.sh
+	SWITCH_KILLS=100 tests/run tests/integration/provision/switch-kill.sh
 $(call add_test,kernel,tests/integration/mcimd/mcimd-vm.sh,module $(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/bin/vusim-modem)
 # The TRE's second NV counter (daemon/tre/tre-counter.h), on swtpm.
 $(eval $(call test_prog,test-tre-counter,tests/integration/mcimd/test-tre-counter.c tests/integration/tre/tre-test.c,tre tpm2util aka mcimutil,$(LDLIBS_tss) $(call pkglibs,tss2-tctildr) $(LDLIBS_crypto) $(LDLIBS_jsonc)))

@@ -20,3 +20,8 @@ $(call add_test,mcimd,tests/integration/provision/revoke.sh,$(BUILD)/bin/mcimd $
 # Checks 9a and 9b of a change of subscription (docs/change-format.md 3)
 # with two operator roots, consents and releases that pkg-forge signs.
 $(call add_test,mcimd,tests/integration/provision/switch-checks.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/tests/pkg-forge)
+# The switch on the device (docs/change-format.md 5): two mcim-operator
+# serve (A, also the DRF, and B), fallback, abort and the whole switch.
+$(call add_test,mcimd,tests/integration/provision/switch.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/bin/mcim-operator $(BUILD)/tests/blob-load)
+# kill -9 of mcimd at random points of 10 switches (100 in make check-powercut).
+$(call add_test,mcimd,tests/integration/provision/switch-kill.sh,$(BUILD)/bin/mcimd $(BUILD)/bin/mcimctl $(BUILD)/bin/mcim-operator)
