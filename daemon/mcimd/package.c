@@ -380,7 +380,7 @@ static int check_freshness(struct verify *v, const struct package_content *c)
 		return refuse(v, -EBADMSG, "made for an installed profile's storage parent "
 			      "(a replayed package)");
 	v->check = 7;
-	r = store_package_seq(d->store, &last);
+	r = store_package_seq(d->store, v->sho_id, &last);
 	if (r < 0)
 		return refuse(v, -EIO, "store: %s", store_errmsg(d->store));
 	if (c->sequence < 1 || (uint64_t)c->sequence <= last)
@@ -670,7 +670,7 @@ static int install_tx(const struct verify *v, const struct package_content *c,
 	if (r == 0)
 		r = mcimd_parent_adopt(d, *ret_id);
 	if (r == 0)
-		r = store_package_seq_set(d->store, (uint64_t)c->sequence);
+		r = store_package_seq_set(d->store, v->sho_id, (uint64_t)c->sequence);
 	if (r == 0)
 		r = store_device_blob_delete(d->store, STORE_PACKAGE_NONCE_BLOB);
 	if (r == 0 && (flags & MCIMD_PKG_RECEIPT)) {

@@ -413,7 +413,7 @@ static bool b_installed(struct mcimd *d, struct sw_rec *w)
 			continue;
 		snprintf(w->to, sizeof(w->to), "%s", v[i].iccid);
 		/* B's package was the last one the device accepted. */
-		if (store_package_seq(d->store, &seq) == 0)
+		if (store_package_seq(d->store, v[i].sho_id, &seq) == 0)
 			w->sequence = (int64_t)seq;
 		return true;
 	}

@@ -135,7 +135,7 @@ static const char *const covered[] = {
 	" ORDER BY profile_id, key_ref",
 	"SELECT profile_id, kind, data FROM blobs ORDER BY profile_id, kind",
 	"SELECT kind, data FROM device_blobs WHERE kind IN ('" STATE_KEY_BLOB "', '"
-	STORE_PACKAGE_SEQ_BLOB "') ORDER BY kind",
+	STORE_PACKAGE_SEQ_BLOB "') OR kind LIKE '" STORE_PACKAGE_SEQ_PREFIX "%' ORDER BY kind",
 };
 
 static int feed(EVP_MD_CTX *md, const void *p, size_t n)

@@ -168,42 +168,75 @@ int store_profile_used(struct store *s, int64_t id, bool *ret)
 
 /* ---- operator packages: the last accepted sequence (covered by the MAC) ---- */
 
-int store_package_seq(struct store *s, uint64_t *ret)
+/*
+ * One sequence per operator (docs/change-format.md 6: each operator
+ * numbers its own packages and updates): device blob "pkgseq:" + the first
+ * 24 hex digits of the operator's sho_id (kinds are at most STORE_KIND_MAX
+ * characters; 96 bits tell the few roots a device trusts apart).  The
+ * device-wide "package-seq" of stores written before stays a floor for
+ * every operator.
+ */
+static int seq_kind(const char *sho_id, char kind[STORE_KIND_MAX + 1])
+{
+	if (!sho_id || !*sho_id) {
+		snprintf(kind, STORE_KIND_MAX + 1, "%s", STORE_PACKAGE_SEQ_BLOB);
+		return 0;
+	}
+	if (!store_hex_ok(sho_id, 64) || strlen(sho_id) != 64)
+		return -EINVAL;
+	snprintf(kind, STORE_KIND_MAX + 1, "%s%.24s", STORE_PACKAGE_SEQ_PREFIX, sho_id);
+	return 0;
+}
+
+static int seq_get(struct store *s, const char *kind, uint64_t *ret)
 {
 	_cleanup_free_ uint8_t *b = NULL;
 	size_t len = 0;
 	uint64_t v = 0;
-	int r;
+	int r = store_device_blob_get(s, kind, &b, &len);
 
-	if (!s || !ret)
-		return -EINVAL;
-	r = store_device_blob_get(s, STORE_PACKAGE_SEQ_BLOB, &b, &len);
-	if (r == -ENOENT) {
-		*ret = 0;
+	*ret = 0;
+	if (r == -ENOENT)
 		return 0;
-	}
 	if (r < 0)
 		return r;
 	if (len != 8)
-		return store_fail(s, -EBADMSG, "device blob %s is malformed",
-				  STORE_PACKAGE_SEQ_BLOB);
+		return store_fail(s, -EBADMSG, "device blob %s is malformed", kind);
 	for (size_t i = 0; i < 8; i++)
 		v = v << 8 | b[i];
 	*ret = v;
 	return 0;
 }
 
-int store_package_seq_set(struct store *s, uint64_t seq)
+int store_package_seq(struct store *s, const char *sho_id, uint64_t *ret)
 {
+	char kind[STORE_KIND_MAX + 1];
+	uint64_t floor = 0;
+	int r;
+
+	if (!s || !ret || seq_kind(sho_id, kind) < 0)
+		return -EINVAL;
+	r = seq_get(s, STORE_PACKAGE_SEQ_BLOB, &floor);
+	if (r == 0)
+		r = seq_get(s, kind, ret);
+	if (r == 0 && floor > *ret)
+		*ret = floor;
+	return r;
+}
+
+int store_package_seq_set(struct store *s, const char *sho_id, uint64_t seq)
+{
+	char kind[STORE_KIND_MAX + 1];
 	uint8_t b[8];
 	uint64_t last;
-	int r = store_package_seq(s, &last);
+	int r = store_package_seq(s, sho_id, &last);
 
 	if (r < 0)
 		return r;
 	if (seq <= last)
 		return store_fail(s, -ERANGE, "package sequence %" PRIu64 " is not above the "
 				  "last accepted (%" PRIu64 ")", seq, last);
+	seq_kind(sho_id, kind);
 	for (int i = 7; i >= 0; i--, seq >>= 8)
 		b[i] = (uint8_t)seq;
 	/* Its own transaction (or a savepoint): the MAC covers it, and like a
@@ -211,7 +244,7 @@ int store_package_seq_set(struct store *s, uint64_t seq)
 	r = store_tx_begin(s);
 	if (r < 0)
 		return r;
-	r = store_device_blob_put(s, STORE_PACKAGE_SEQ_BLOB, b, sizeof(b));
+	r = store_device_blob_put(s, kind, b, sizeof(b));
 	if (r >= 0)
 		store_mark_bump(s);
 	return store_tx_end(s, r);

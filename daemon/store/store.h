@@ -60,7 +60,8 @@
 #define STORE_BLOB_PIN_PREFIX "pin:" /* "pin:01": sealed value || PUK */
 #define STORE_BLOB_POLICY "policy" /* an operator profile's approved policy */
 /* Device blobs of the package download (docs/package-format.md). */
-#define STORE_PACKAGE_SEQ_BLOB "package-seq" /* last accepted, UINT64 BE */
+#define STORE_PACKAGE_SEQ_BLOB "package-seq" /* last accepted before per-operator ones */
+#define STORE_PACKAGE_SEQ_PREFIX "pkgseq:"   /* + 24 hex of the sho_id: UINT64 BE */
 #define STORE_PACKAGE_NONCE_BLOB "package-nonce" /* the pending nonce, 32 */
 
 enum store_class {
@@ -300,16 +301,18 @@ int store_profile_used(struct store *s, int64_t id, bool *ret);
 /* ---- Operator packages (docs/package-format.md) ------------------------ */
 
 /*
- * The last package sequence number this device accepted (device blob
- * "package-seq", covered by the state MAC); 0 before the first.
+ * The last package sequence number this device accepted from the operator
+ * of sho_id (64 hex; "" or NULL: of no operator), covered by the state
+ * MAC; never below the device-wide one of stores written before
+ * per-operator sequences (device blob "package-seq"); 0 before the first.
  */
-int store_package_seq(struct store *s, uint64_t *ret);
+int store_package_seq(struct store *s, const char *sho_id, uint64_t *ret);
 /*
- * Records seq as the last accepted one, with a generation bump (inside the
- * caller's transaction if any); -ERANGE when it is not above the last:
- * nothing written.
+ * Records seq as the last accepted one of that operator, with a generation
+ * bump (inside the caller's transaction if any); -ERANGE when it is not
+ * above the last: nothing written.
  */
-int store_package_seq_set(struct store *s, uint64_t seq);
+int store_package_seq_set(struct store *s, const char *sho_id, uint64_t seq);
 
 /*
  * The ids of the consents and releases accepted (docs/change-format.md 2:

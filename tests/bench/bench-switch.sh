@@ -37,7 +37,7 @@ cur=a sqn=32
 for i in $(seq $RUNS); do
 	to=$(other $cur)
 	t0=$(date +%s%N)
-	switch_order $cur $to $CUR $((1000 * i)) || die "the order of switch $i"
+	switch_order $cur $to $CUR || die "the order of switch $i"
 	keys $to $NEW
 	tpm >$dir/before
 	t1=$(date +%s%N)

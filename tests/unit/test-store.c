@@ -856,7 +856,11 @@ static uint64_t seq_ms(struct t *t, int64_t id, unsigned ind)
 	return v;
 }
 
-/* Expiry, the package sequence and "used": stored, and covered by the MAC. */
+/*
+ * Expiry, the package sequences and "used": stored, and covered by the
+ * MAC.  A sequence per operator (its sho_id), the device-wide one of older
+ * stores a floor for all.
+ */
 static void test_expiry_and_package_seq(void **state)
 {
 	struct t *t = *state;
@@ -871,7 +875,11 @@ static void test_expiry_and_package_seq(void **state)
 		"UPDATE profiles SET expires = 0",
 		"DELETE FROM device_blobs WHERE kind = 'package-seq'",
 		"UPDATE device_blobs SET data = zeroblob(8) WHERE kind = 'package-seq'",
+		"DELETE FROM device_blobs WHERE kind LIKE 'pkgseq:%'",
+		"UPDATE device_blobs SET data = zeroblob(8) WHERE kind LIKE 'pkgseq:b0b0%'",
 	};
+	static const char sho_a[] = "a0a0000000000000000000000000000000000000000000000000000000000a0a";
+	static const char sho_b[] = "b0b0000000000000000000000000000000000000000000000000000000000b0b";
 	struct store_profile_info info;
 	int64_t id = anchored(t, &c, 16), prov = 0;
 	uint64_t seq = 99;
@@ -892,13 +900,24 @@ static void test_expiry_and_package_seq(void **state)
 	assert_int_equal(store_profile_used(t->s, id, &used), 0);
 	assert_true(used);
 
-	assert_int_equal(store_package_seq(t->s, &seq), 0);
+	assert_int_equal(store_package_seq(t->s, NULL, &seq), 0);
 	assert_int_equal(seq, 0);
-	assert_int_equal(store_package_seq_set(t->s, 0), -ERANGE);
-	assert_int_equal(store_package_seq_set(t->s, 5), 0);
-	assert_int_equal(store_package_seq_set(t->s, 5), -ERANGE);
-	assert_int_equal(store_package_seq_set(t->s, 4), -ERANGE);
-	assert_int_equal(store_package_seq(t->s, &seq), 0);
+	assert_int_equal(store_package_seq_set(t->s, NULL, 0), -ERANGE);
+	/* the device-wide sequence of an older store: a floor for every operator */
+	assert_int_equal(store_package_seq_set(t->s, NULL, 2), 0);
+	assert_int_equal(store_package_seq_set(t->s, sho_a, 2), -ERANGE);
+	assert_int_equal(store_package_seq_set(t->s, sho_a, 5), 0);
+	assert_int_equal(store_package_seq_set(t->s, sho_a, 5), -ERANGE);
+	assert_int_equal(store_package_seq_set(t->s, sho_a, 4), -ERANGE);
+	assert_int_equal(store_package_seq(t->s, sho_a, &seq), 0);
+	assert_int_equal(seq, 5);
+	/* another operator numbers its own: above the floor, not above A's */
+	assert_int_equal(store_package_seq(t->s, sho_b, &seq), 0);
+	assert_int_equal(seq, 2);
+	assert_int_equal(store_package_seq_set(t->s, sho_b, 3), 0);
+	assert_int_equal(store_package_seq_set(t->s, sho_b, 3), -ERANGE);
+	assert_int_equal(store_package_seq_set(t->s, "B0B0", 9), -EINVAL);
+	assert_int_equal(store_package_seq(t->s, sho_a, &seq), 0);
 	assert_int_equal(seq, 5);
 	assert_int_equal(store_anchor_sync(t->s, &c), 0);
 	snapshot(t, "good", true);
@@ -912,8 +931,10 @@ static void test_expiry_and_package_seq(void **state)
 		snapshot(t, "good", false);
 	}
 	assert_int_equal(store_anchor_check(t->s, &c, 16), STORE_ANCHOR_RAISED);
-	assert_int_equal(store_package_seq(t->s, &seq), 0);
+	assert_int_equal(store_package_seq(t->s, sho_a, &seq), 0);
 	assert_int_equal(seq, 5);
+	assert_int_equal(store_package_seq(t->s, sho_b, &seq), 0);
+	assert_int_equal(seq, 3);
 }
 
 /* What version 4 added, taken away (a store of an older version). */

@@ -53,7 +53,7 @@ profile() {
 	echo $iccid
 }
 blobs() { sqlite3 $dir/store.db "SELECT count(*) FROM blobs b JOIN profiles p ON p.id = b.profile_id WHERE p.iccid = '$1'"; }
-seq_now() { sqlite3 $dir/store.db "SELECT coalesce((SELECT hex(data) FROM device_blobs WHERE kind = 'package-seq'), '0')"; }
+seq_now() { sqlite3 $dir/store.db "SELECT coalesce((SELECT hex(data) FROM device_blobs WHERE kind LIKE 'pkgseq:%'), '0')"; }
 
 # How long one download takes here: the kills fall inside it.
 iccid=$(profile 1)

@@ -115,7 +115,7 @@ t "the good package installs and enables (exit $rc)" \
 	"[ $rc = 0 ] && [ \"\$(jget '[\"iccid\"]' <$dir/out)\" = $P1_ICCID ] && [ \"\$(jget '[\"state\"]' <$dir/out)\" = enabled ]"
 t "  one generation step: the NV counter moved by one" "[ \$(( 0x\$(nv) - 0x$nv0 )) = 1 ]"
 t "  the nonce is consumed, the sequence recorded" \
-	"[ -z \"\$(sqlite3 $dir/store.db \"SELECT 1 FROM device_blobs WHERE kind = 'package-nonce'\")\" ] && [ \"\$(sqlite3 $dir/store.db \"SELECT hex(data) FROM device_blobs WHERE kind = 'package-seq'\")\" = 0000000000000005 ]"
+	"[ -z \"\$(sqlite3 $dir/store.db \"SELECT 1 FROM device_blobs WHERE kind = 'package-nonce'\")\" ] && [ \"\$(sqlite3 $dir/store.db \"SELECT hex(data) FROM device_blobs WHERE kind LIKE 'pkgseq:%'\")\" = 0000000000000005 ]"
 t "  the operator's policy stored with the profile, no clear K or OPc in the store" \
 	"[ \"\$(sqlite3 $dir/store.db \"SELECT count(*) FROM blobs WHERE kind = 'policy'\")\" = 1 ] && ! sqlite3 $dir/store.db .dump | grep -qi -e $K -e $OPC && ! grep -qi -e $K -e $OPC $dir/store.db"
 r=$(auth 32)

@@ -38,7 +38,7 @@ t "A's subscription $CUR installed and enabled" "CTL profile list | grep -q '^$C
 cur=a kills=${SWITCH_KILLS:-10} bad=0 done_n=0 fb_n=0 sqn=32
 for i in $(seq $kills); do
 	to=$(other $cur)
-	switch_order $cur $to $CUR $((1000 * i)) || { echo "Bail out! the order of switch $i"; exit 1; }
+	switch_order $cur $to $CUR || { echo "Bail out! the order of switch $i"; exit 1; }
 	prove=$((i % 2))
 	# B's proof as soon as it is in trial, across the restart, with the keys
 	# of the subscription B's DPF sent (after a download lost to a kill it

@@ -7,7 +7,6 @@
 # (default 6 s), started.  Needs $B, $dir, $MCIM_TEST_TCTI, lib.sh.
 #
 #   switch_setup        the above; TAP lines 1-2; $ID, $URL_A, $URL_B
-#   seq_from OP N       OP numbers the device's next package N
 #   opa / opb ARGS      mcim-operator of A / B
 #   state OP ICCID      a subscription's state at OP (a or b)
 #   sw JQ               a member of `mcimctl --json switch status`
@@ -16,10 +15,10 @@
 #   wait_state S SECS   until the switch is in state S
 #   settled SECS        until nothing is owed to the operators
 #   blob ICCID KIND, nvauth, q SQL: the device's store
-#   switch_order FROM TO ICCID SEQ: the subscriber's consent to let ICCID at
+#   switch_order FROM TO ICCID: the subscriber's consent to let ICCID at
 #                       FROM (a or b) go to TO, FROM's release, the DRF's
-#                       (A's) order, a new subscription at TO ($NEW) whose
-#                       package will be numbered SEQ, `mcimctl register`
+#                       (A's) order, a new subscription at TO ($NEW),
+#                       `mcimctl register`
 #   switch_drf_told CUR the DRF (A) told by hand that the device is CUR's
 OPBIN=$B/bin/mcim-operator
 opa() { "$OPBIN" -c "$dir/a/op.conf" "$@"; }
@@ -45,12 +44,6 @@ settled() { # SECONDS: done or fallback and nothing owed
 		sleep 0.1
 	done
 	return 1
-}
-
-# seq_from OP N: OP numbers the device's next package N.
-seq_from() {
-	sqlite3 $dir/$1/op.db "INSERT INTO device_sequences (device_id, next_sequence) VALUES ('$ID', $2)
-		ON CONFLICT (device_id) DO UPDATE SET next_sequence = $2"
 }
 
 switch_setup() {
@@ -102,10 +95,8 @@ EOC
 		 opa subscriber add acme-meters --cert $dir/sub.pem >/dev/null &&
 		 opb subscriber add acme-meters --cert $dir/sub.pem >/dev/null"
 	ID=$(opa --json device list | jq -r '.[0].device_id')
-	# The device checks one package sequence over all its operators
-	# (package-format.md 1, check 7) while mcim-operator numbers a device's
-	# packages per DPF from 1: B starts above A here (docs/security.md, open points).
-	seq_from b 100
+	# Each operator numbers its own packages to the device from 1, and the
+	# device keeps one sequence per operator (package-format.md 1, check 7).
 	cat $dir/a/pki/root-ca.pem $dir/b/pki/root-ca.pem >$dir/roots.pem
 	write_conf "$dir/mcimd.conf" 0 "[provisioning]
 drf_url = $URL_A
@@ -121,7 +112,6 @@ other() { [ $1 = a ] && echo b || echo a; }
 
 switch_order() {
 	local from=$1 to=$2 iccid=$3
-	seq_from $to $4 # above what the device accepted (seq_from)
 	"$OPBIN" consent sign --key $dir/sub.key --cert $dir/sub.pem --device $ID --iccid $iccid \
 		--to-sho-root $dir/$to/pki/root-ca.pem --out $dir/c.der >/dev/null &&
 		op $from consent add $dir/c.der >/dev/null &&
